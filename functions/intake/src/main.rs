@@ -1,0 +1,29 @@
+#![recursion_limit = "256"]
+use intake::{Config, Intake};
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use leadflow::adapters::{
+    aws_config, dynamo::DynamoStore, env, env_opt, init_tracing, sqs::SqsPublisher,
+};
+use leadflow::ports::SystemClock;
+use leadflow::Playbook;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let aws = aws_config().await;
+    let intake = &Intake {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
+        publisher: SqsPublisher::new(
+            aws_sdk_sqs::Client::new(&aws),
+            env_opt("ROUTING_QUEUE_URL"),
+            None,
+        ),
+        clock: SystemClock,
+        playbook: Playbook::default_playbook()?,
+        config: Config::from_env()?,
+    };
+    run(service_fn(move |event: LambdaEvent<_>| async move {
+        Ok::<_, Error>(intake.handle(event.payload).await)
+    }))
+    .await
+}

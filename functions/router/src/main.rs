@@ -1,0 +1,28 @@
+#![recursion_limit = "256"]
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use leadflow::adapters::{
+    aws_config, dynamo::DynamoStore, env, env_opt, init_tracing, sqs::SqsPublisher,
+};
+use leadflow::ports::SystemClock;
+use leadflow::Playbook;
+use router::Router;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let aws = aws_config().await;
+    let router = &Router {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
+        publisher: SqsPublisher::new(
+            aws_sdk_sqs::Client::new(&aws),
+            None,
+            env_opt("FULFILLMENT_QUEUE_URL"),
+        ),
+        clock: SystemClock,
+        playbook: Playbook::default_playbook()?,
+    };
+    run(service_fn(move |event: LambdaEvent<_>| async move {
+        Ok::<_, Error>(router.handle(event.payload).await)
+    }))
+    .await
+}

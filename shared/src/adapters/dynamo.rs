@@ -1,0 +1,426 @@
+//! The lead store on DynamoDB: one table, several item kinds (see template.yaml).
+//!
+//! | pk              | sk                     | what                                   |
+//! |-----------------|------------------------|----------------------------------------|
+//! | `LEAD#<id>`     | `LEAD`                 | the lead; `owner_pk`/`owner_sk` → GSI `by_owner` |
+//! | `LEAD#<id>`     | `EVT#<at>#<event id>`  | its history, in time order             |
+//! | `LEAD#<id>`     | `DONE#<step>#<key>`    | a consumer's done-marker               |
+//! | `LEAD#<id>`     | `SEND#<response>#<kind>` | an email's send claim / receipt     |
+//! | `EMAIL#<email>` | `EMAIL`                | one lead per person                    |
+//! | `IDEM#<key>`    | `IDEM`                 | an Idempotency-Key's answer (TTL `expires_at`) |
+//! | `OUTBOX#<id>`   | `OUTBOX`               | unconfirmed message; `due_pk`/`due_sk` → GSI `by_due` |
+//! | `POOL#<name>`   | `POOL`                 | round-robin cursor                     |
+//!
+//! `by_due` is shared with later due work (nurture touches, ISR tasks): each
+//! kind has its own `due_pk`, and `due_sk` starts with the due time.
+
+use crate::domain::email::EmailAddress;
+use crate::domain::ids::{LeadId, MessageId};
+use crate::domain::lead::{HistoryEntry, Lead};
+use crate::ports::*;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::Client;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// How long an Idempotency-Key's answer is replayed.
+pub const REPLY_TTL: Duration = Duration::hours(24);
+
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn lead_pk(id: &LeadId) -> String {
+    format!("LEAD#{id}")
+}
+
+fn unavailable<E: std::fmt::Debug, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
+    StoreError::Unavailable(format!("{e:?}"))
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn get_s<'a>(item: &'a Item, k: &str) -> Result<&'a str, StoreError> {
+    item.get(k)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+        .ok_or_else(|| StoreError::Corrupt(format!("item has no string {k}")))
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_string))
+            .build()
+            .map_err(corrupt)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn lead_item(lead: &Lead) -> Result<Item, StoreError> {
+        let mut item: Item = serde_dynamo::to_item(lead).map_err(corrupt)?;
+        item.insert("pk".into(), s(lead_pk(&lead.id)));
+        item.insert("sk".into(), s("LEAD"));
+        item.insert("kind".into(), s("lead"));
+        if let Some(owner) = lead.owner() {
+            item.insert("owner_pk".into(), s(owner.key()));
+            item.insert(
+                "owner_sk".into(),
+                s(format!("{}#{}", timestamp(lead.updated_at), lead.id)),
+            );
+        }
+        Ok(item)
+    }
+
+    fn event_item(e: &HistoryEntry) -> Result<Item, StoreError> {
+        let mut item: Item = serde_dynamo::to_item(e).map_err(corrupt)?;
+        item.insert("pk".into(), s(lead_pk(&e.lead_id)));
+        item.insert("sk".into(), s(format!("EVT#{}#{}", timestamp(e.at), e.id)));
+        item.insert("kind".into(), s("event"));
+        Ok(item)
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item)
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err) => match err.into_service_error() {
+                E::TransactionCanceledException(e) => {
+                    let reasons: Vec<_> = e
+                        .cancellation_reasons()
+                        .iter()
+                        .filter_map(|r| r.code())
+                        .filter(|c| *c != "None")
+                        .collect();
+                    if reasons
+                        .iter()
+                        .all(|c| *c == "ConditionalCheckFailed" || *c == "TransactionConflict")
+                    {
+                        Err(StoreError::Conflict)
+                    } else {
+                        Err(StoreError::Unavailable(format!(
+                            "transaction cancelled: {reasons:?}"
+                        )))
+                    }
+                }
+                E::TransactionInProgressException(_) => Err(StoreError::Conflict),
+                other => Err(StoreError::Unavailable(format!("{other:?}"))),
+            },
+        }
+    }
+}
+
+impl LeadStore for DynamoStore {
+    async fn lead_id_by_email(&self, email: &EmailAddress) -> Result<Option<LeadId>, StoreError> {
+        match self.get(format!("EMAIL#{email}"), "EMAIL").await? {
+            None => Ok(None),
+            Some(item) => LeadId::parse(get_s(&item, "lead_id")?)
+                .map(Some)
+                .map_err(corrupt),
+        }
+    }
+
+    async fn lead(&self, id: &LeadId) -> Result<Option<Lead>, StoreError> {
+        match self.get(lead_pk(id), "LEAD").await? {
+            None => Ok(None),
+            Some(item) => serde_dynamo::from_item(item).map(Some).map_err(corrupt),
+        }
+    }
+
+    async fn history(&self, id: &LeadId) -> Result<Vec<HistoryEntry>, StoreError> {
+        let items: Vec<Item> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
+            .expression_attribute_values(":pk", s(lead_pk(id)))
+            .expression_attribute_values(":evt", s("EVT#"))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(unavailable)?;
+        items
+            .into_iter()
+            .map(|i| serde_dynamo::from_item(i).map_err(corrupt))
+            .collect()
+    }
+
+    async fn reply(&self, key: &str) -> Result<Option<StoredReply>, StoreError> {
+        let Some(item) = self.get(format!("IDEM#{key}"), "IDEM").await? else {
+            return Ok(None);
+        };
+        let reply: StoredReply = serde_dynamo::from_item(item).map_err(corrupt)?;
+        // TTL deletes lazily: an expired answer is no answer.
+        Ok((reply.created_at + REPLY_TTL > Utc::now()).then_some(reply))
+    }
+
+    async fn commit(&self, c: Commit) -> Result<(), StoreError> {
+        let mut items = Vec::new();
+        if let Some((lead, expect)) = &c.lead {
+            let item = Self::lead_item(lead)?;
+            match expect {
+                Expect::New => {
+                    items.push(self.put(item, Some("attribute_not_exists(pk)"))?);
+                    let mut claim = Item::new();
+                    claim.insert("pk".into(), s(format!("EMAIL#{}", lead.email)));
+                    claim.insert("sk".into(), s("EMAIL"));
+                    claim.insert("kind".into(), s("email"));
+                    claim.insert("lead_id".into(), s(lead.id.as_str()));
+                    items.push(self.put(claim, Some("attribute_not_exists(pk)"))?);
+                }
+                Expect::Version(v) => {
+                    let put = Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(item))
+                        .condition_expression("version = :v")
+                        .expression_attribute_values(":v", n(v))
+                        .build()
+                        .map_err(corrupt)?;
+                    items.push(TransactWriteItem::builder().put(put).build());
+                }
+            }
+        }
+        for e in &c.events {
+            items.push(self.put(Self::event_item(e)?, None)?);
+        }
+        for m in &c.outbox {
+            let mut item: Item = serde_dynamo::to_item(m).map_err(corrupt)?;
+            item.insert("pk".into(), s(format!("OUTBOX#{}", m.id)));
+            item.insert("sk".into(), s("OUTBOX"));
+            item.insert("kind".into(), s("outbox"));
+            item.insert("due_pk".into(), s("OUTBOX"));
+            item.insert(
+                "due_sk".into(),
+                s(format!("{}#{}", timestamp(m.created_at), m.id)),
+            );
+            items.push(self.put(item, None)?);
+        }
+        if let Some((key, reply)) = &c.reply {
+            let mut item: Item = serde_dynamo::to_item(reply).map_err(corrupt)?;
+            item.insert("pk".into(), s(format!("IDEM#{key}")));
+            item.insert("sk".into(), s("IDEM"));
+            item.insert("kind".into(), s("reply"));
+            item.insert(
+                "expires_at".into(),
+                n((reply.created_at + REPLY_TTL).timestamp()),
+            );
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+                .expression_attribute_values(":now", n(reply.created_at.timestamp()))
+                .build()
+                .map_err(corrupt)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        if let Some(m) = &c.marker {
+            let mut item = Item::new();
+            item.insert("pk".into(), s(lead_pk(&m.lead_id)));
+            item.insert("sk".into(), s(format!("DONE#{}#{}", m.step, m.key)));
+            item.insert("kind".into(), s("marker"));
+            items.push(self.put(item, Some("attribute_not_exists(pk)"))?);
+        }
+        if let Some(cur) = &c.cursor {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(format!("POOL#{}", cur.pool)))
+                .key("sk", s("POOL"))
+                .update_expression("SET #c = :to")
+                .condition_expression(if cur.from == 0 {
+                    "attribute_not_exists(pk) OR #c = :from"
+                } else {
+                    "#c = :from"
+                })
+                .expression_attribute_names("#c", "cursor")
+                .expression_attribute_values(":to", n(cur.to))
+                .expression_attribute_values(":from", n(cur.from))
+                .build()
+                .map_err(corrupt)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        if items.is_empty() {
+            return Ok(());
+        }
+        self.transact(items).await
+    }
+
+    async fn marker_exists(&self, m: &Marker) -> Result<bool, StoreError> {
+        Ok(self
+            .get(lead_pk(&m.lead_id), &format!("DONE#{}#{}", m.step, m.key))
+            .await?
+            .is_some())
+    }
+
+    async fn pool_cursor(&self, pool: &str) -> Result<u64, StoreError> {
+        match self.get(format!("POOL#{pool}"), "POOL").await? {
+            None => Ok(0),
+            Some(item) => item
+                .get("cursor")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| StoreError::Corrupt(format!("pool {pool} has no numeric cursor"))),
+        }
+    }
+
+    async fn outbox_due(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by_due")
+            .key_condition_expression("due_pk = :k AND due_sk < :before")
+            .expression_attribute_values(":k", s("OUTBOX"))
+            .expression_attribute_values(":before", s(timestamp(before)))
+            .limit(limit.clamp(1, 1000) as i32)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| serde_dynamo::from_item(i).map_err(corrupt))
+            .collect()
+    }
+
+    async fn outbox_done(&self, id: &MessageId) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("OUTBOX#{id}")))
+            .key("sk", s("OUTBOX"))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn claim_send(
+        &self,
+        lead: &LeadId,
+        key: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<SendClaim, StoreError> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        let sk = format!("SEND#{key}");
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(lead_pk(lead)))
+            .item("sk", s(&sk))
+            .item("kind", s("send"))
+            .item("state", s("pending"))
+            .item("lease_until", s(timestamp(lease_until)))
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#st = :pending AND lease_until < :now)",
+            )
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":now", s(timestamp(now)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(SendClaim::Claimed),
+            Err(e) => match e.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(_) => {
+                    let item = self.get(lead_pk(lead), &sk).await?.unwrap_or_default();
+                    match item
+                        .get("state")
+                        .and_then(|v| v.as_s().ok())
+                        .map(String::as_str)
+                    {
+                        Some("sent") => Ok(SendClaim::AlreadySent {
+                            message_id: get_s(&item, "message_id").unwrap_or_default().to_string(),
+                        }),
+                        _ => Ok(SendClaim::InFlight),
+                    }
+                }
+                other => Err(StoreError::Unavailable(format!("{other:?}"))),
+            },
+        }
+    }
+
+    async fn complete_send(
+        &self,
+        lead: &LeadId,
+        key: &str,
+        message_id: &str,
+        entry: HistoryEntry,
+    ) -> Result<(), StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(lead_pk(lead)))
+            .key("sk", s(format!("SEND#{key}")))
+            .update_expression("SET #st = :sent, message_id = :m, sent_at = :at REMOVE lease_until")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":m", s(message_id))
+            .expression_attribute_values(":at", s(timestamp(entry.at)))
+            .build()
+            .map_err(corrupt)?;
+        let items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            self.put(Self::event_item(&entry)?, None)?,
+        ];
+        self.transact(items).await
+    }
+}

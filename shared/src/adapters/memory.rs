@@ -1,0 +1,338 @@
+//! In-memory ports for fast handler tests. They keep the same conditions as the
+//! DynamoDB adapter (all-or-nothing commits, optimistic versions, unique
+//! markers) so handler tests exercise the real retry and idempotency paths.
+//! Faults can be injected to test what a crash between two steps leaves behind.
+
+use crate::domain::email::EmailAddress;
+use crate::domain::ids::{LeadId, MessageId};
+use crate::domain::lead::{HistoryEntry, Lead};
+use crate::ports::*;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Send {
+    Pending { lease_until: DateTime<Utc> },
+    Sent { message_id: String },
+}
+
+#[derive(Debug, Default)]
+struct State {
+    emails: HashMap<EmailAddress, LeadId>,
+    leads: HashMap<LeadId, Lead>,
+    history: HashMap<LeadId, Vec<HistoryEntry>>,
+    replies: HashMap<String, StoredReply>,
+    markers: BTreeSet<(LeadId, &'static str, String)>,
+    cursors: HashMap<String, u64>,
+    outbox: BTreeMap<MessageId, OutboxMessage>,
+    sends: HashMap<(LeadId, String), Send>,
+    /// Fail this many upcoming commits with `Unavailable` (a crash before the write).
+    fail_commits: usize,
+    /// Fail this many upcoming commits with `Conflict`, as a concurrent writer would.
+    conflict_commits: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        // A poisoned lock means a test already panicked; carry on with its state.
+        let mut guard = match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        f(&mut guard)
+    }
+
+    pub fn fail_next_commits(&self, n: usize) {
+        self.with(|s| s.fail_commits = n);
+    }
+    pub fn conflict_next_commits(&self, n: usize) {
+        self.with(|s| s.conflict_commits = n);
+    }
+    pub fn lead_count(&self) -> usize {
+        self.with(|s| s.leads.len())
+    }
+    pub fn leads(&self) -> Vec<Lead> {
+        self.with(|s| s.leads.values().cloned().collect())
+    }
+    pub fn outbox(&self) -> Vec<OutboxMessage> {
+        self.with(|s| s.outbox.values().cloned().collect())
+    }
+    pub fn all_history(&self) -> Vec<HistoryEntry> {
+        self.with(|s| s.history.values().flatten().cloned().collect())
+    }
+}
+
+impl LeadStore for MemoryStore {
+    async fn lead_id_by_email(&self, email: &EmailAddress) -> Result<Option<LeadId>, StoreError> {
+        Ok(self.with(|s| s.emails.get(email).cloned()))
+    }
+
+    async fn lead(&self, id: &LeadId) -> Result<Option<Lead>, StoreError> {
+        Ok(self.with(|s| s.leads.get(id).cloned()))
+    }
+
+    async fn history(&self, id: &LeadId) -> Result<Vec<HistoryEntry>, StoreError> {
+        Ok(self.with(|s| {
+            let mut h = s.history.get(id).cloned().unwrap_or_default();
+            h.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+            h
+        }))
+    }
+
+    async fn reply(&self, key: &str) -> Result<Option<StoredReply>, StoreError> {
+        Ok(self.with(|s| s.replies.get(key).cloned()))
+    }
+
+    async fn commit(&self, c: Commit) -> Result<(), StoreError> {
+        self.with(|s| {
+            if s.fail_commits > 0 {
+                s.fail_commits -= 1;
+                return Err(StoreError::Unavailable("injected fault".into()));
+            }
+            if s.conflict_commits > 0 {
+                s.conflict_commits -= 1;
+                return Err(StoreError::Conflict);
+            }
+            // Check every condition first: all or nothing.
+            if let Some((lead, expect)) = &c.lead {
+                match expect {
+                    Expect::New => {
+                        if s.leads.contains_key(&lead.id) || s.emails.contains_key(&lead.email) {
+                            return Err(StoreError::Conflict);
+                        }
+                    }
+                    Expect::Version(v) => {
+                        if s.leads.get(&lead.id).map(|l| l.version) != Some(*v) {
+                            return Err(StoreError::Conflict);
+                        }
+                    }
+                }
+            }
+            if let Some((key, _)) = &c.reply {
+                if s.replies.contains_key(key) {
+                    return Err(StoreError::Conflict);
+                }
+            }
+            if let Some(m) = &c.marker {
+                if s.markers
+                    .contains(&(m.lead_id.clone(), m.step, m.key.clone()))
+                {
+                    return Err(StoreError::Conflict);
+                }
+            }
+            if let Some(cur) = &c.cursor {
+                if s.cursors.get(&cur.pool).copied().unwrap_or(0) != cur.from {
+                    return Err(StoreError::Conflict);
+                }
+            }
+            if let Some((lead, expect)) = c.lead {
+                if matches!(expect, Expect::New) {
+                    s.emails.insert(lead.email.clone(), lead.id.clone());
+                }
+                s.leads.insert(lead.id.clone(), lead);
+            }
+            for e in c.events {
+                s.history.entry(e.lead_id.clone()).or_default().push(e);
+            }
+            for m in c.outbox {
+                s.outbox.insert(m.id.clone(), m);
+            }
+            if let Some((key, reply)) = c.reply {
+                s.replies.insert(key, reply);
+            }
+            if let Some(m) = c.marker {
+                s.markers.insert((m.lead_id, m.step, m.key));
+            }
+            if let Some(cur) = c.cursor {
+                s.cursors.insert(cur.pool, cur.to);
+            }
+            Ok(())
+        })
+    }
+
+    async fn marker_exists(&self, m: &Marker) -> Result<bool, StoreError> {
+        Ok(self.with(|s| {
+            s.markers
+                .contains(&(m.lead_id.clone(), m.step, m.key.clone()))
+        }))
+    }
+
+    async fn pool_cursor(&self, pool: &str) -> Result<u64, StoreError> {
+        Ok(self.with(|s| s.cursors.get(pool).copied().unwrap_or(0)))
+    }
+
+    async fn outbox_due(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        Ok(self.with(|s| {
+            let mut due: Vec<_> = s
+                .outbox
+                .values()
+                .filter(|m| m.created_at < before)
+                .cloned()
+                .collect();
+            due.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+            due.truncate(limit);
+            due
+        }))
+    }
+
+    async fn outbox_done(&self, id: &MessageId) -> Result<(), StoreError> {
+        self.with(|s| s.outbox.remove(id));
+        Ok(())
+    }
+
+    async fn claim_send(
+        &self,
+        lead: &LeadId,
+        key: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<SendClaim, StoreError> {
+        Ok(self.with(|s| {
+            let k = (lead.clone(), key.to_string());
+            match s.sends.get(&k) {
+                Some(Send::Sent { message_id }) => SendClaim::AlreadySent {
+                    message_id: message_id.clone(),
+                },
+                Some(Send::Pending { lease_until: l }) if *l > now => SendClaim::InFlight,
+                _ => {
+                    s.sends.insert(k, Send::Pending { lease_until });
+                    SendClaim::Claimed
+                }
+            }
+        }))
+    }
+
+    async fn complete_send(
+        &self,
+        lead: &LeadId,
+        key: &str,
+        message_id: &str,
+        entry: HistoryEntry,
+    ) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.sends.insert(
+                (lead.clone(), key.to_string()),
+                Send::Sent {
+                    message_id: message_id.to_string(),
+                },
+            );
+            s.history.entry(lead.clone()).or_default().push(entry);
+        });
+        Ok(())
+    }
+}
+
+/// Records what was published; can be told to fail.
+#[derive(Debug, Default)]
+pub struct MemoryPublisher {
+    published: Mutex<Vec<OutboxMessage>>,
+    fail: Mutex<usize>,
+}
+
+impl MemoryPublisher {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn fail_next(&self, n: usize) {
+        if let Ok(mut f) = self.fail.lock() {
+            *f = n;
+        }
+    }
+    pub fn published(&self) -> Vec<OutboxMessage> {
+        self.published.lock().map(|p| p.clone()).unwrap_or_default()
+    }
+    pub fn take(&self) -> Vec<OutboxMessage> {
+        self.published
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default()
+    }
+}
+
+impl Publisher for MemoryPublisher {
+    async fn publish(&self, message: &OutboxMessage) -> Result<(), PublishError> {
+        if let Ok(mut f) = self.fail.lock() {
+            if *f > 0 {
+                *f -= 1;
+                return Err(PublishError("injected fault".into()));
+            }
+        }
+        if let Ok(mut p) = self.published.lock() {
+            p.push(message.clone());
+        }
+        Ok(())
+    }
+}
+
+/// Records what was sent; can be told to fail.
+#[derive(Debug, Default)]
+pub struct MemoryMailer {
+    sent: Mutex<Vec<OutgoingEmail>>,
+    fail: Mutex<Option<MailError>>,
+}
+
+impl MemoryMailer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn fail_next(&self, e: MailError) {
+        if let Ok(mut f) = self.fail.lock() {
+            *f = Some(e);
+        }
+    }
+    pub fn sent(&self) -> Vec<OutgoingEmail> {
+        self.sent.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Mailer for MemoryMailer {
+    async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError> {
+        if let Some(e) = self.fail.lock().ok().and_then(|mut f| f.take()) {
+            return Err(e);
+        }
+        let mut sent = self
+            .sent
+            .lock()
+            .map_err(|_| MailError::Unavailable("poisoned".into()))?;
+        sent.push(email.clone());
+        Ok(format!("mem-{}", sent.len()))
+    }
+}
+
+/// A clock that says what it is told.
+#[derive(Debug)]
+pub struct FixedClock(pub Mutex<DateTime<Utc>>);
+
+impl FixedClock {
+    pub fn at(t: DateTime<Utc>) -> Self {
+        FixedClock(Mutex::new(t))
+    }
+    pub fn advance(&self, d: chrono::Duration) {
+        if let Ok(mut t) = self.0.lock() {
+            *t += d;
+        }
+    }
+}
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+            .lock()
+            .map(|t| *t)
+            .unwrap_or_else(|p| *p.into_inner())
+    }
+}

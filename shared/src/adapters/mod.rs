@@ -1,0 +1,44 @@
+//! Adapters: the ports implemented over the AWS SDK, and in memory for tests.
+
+pub mod dynamo;
+pub mod memory;
+pub mod ses;
+pub mod sqs;
+
+/// A required setting from the environment that template.yaml sets.
+pub fn env(name: &str) -> Result<String, ConfigError> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(ConfigError(format!(
+            "environment variable {name} is not set"
+        ))),
+    }
+}
+
+/// A setting that may be absent.
+pub fn env_opt(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// The SDK's shared configuration, loaded once at cold start. `AWS_ENDPOINT_URL`
+/// (the SDK's own setting) points every client at an emulator.
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// Structured logs for CloudWatch; `RUST_LOG` sets the level.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}

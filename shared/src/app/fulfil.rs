@@ -1,0 +1,327 @@
+//! Fulfilment: email the prospect what they asked for, naming who follows up,
+//! and send the owner the lead package (seed 002). Each email at most once.
+
+use crate::domain::bant::Criterion;
+use crate::domain::ids::{LeadId, ResponseId};
+use crate::domain::lead::{EmailKind, Event, HistoryEntry, Lead, ResponseRecord};
+use crate::domain::render::{render, Escape};
+use crate::email;
+use crate::messages::FulfilRequest;
+use crate::playbook::Playbook;
+use crate::ports::{LeadStore, MailError, Mailer, OutgoingEmail, SendClaim, StoreError};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FulfilOutcome {
+    pub sent: Vec<EmailKind>,
+    /// Sent by an earlier delivery of the same message.
+    pub already_sent: Vec<EmailKind>,
+    /// Nobody to send to (e.g. a queue without a mailbox).
+    pub skipped: Vec<EmailKind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FulfilError {
+    #[error("lead {0} does not exist")]
+    UnknownLead(LeadId),
+    #[error("lead {0} has no response {1}")]
+    UnknownResponse(LeadId, ResponseId),
+    #[error("lead {0} has not been routed for response {1} yet")]
+    NotRouted(LeadId, ResponseId),
+    #[error("another delivery is sending {0} right now")]
+    InFlight(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    #[error("email template: {0}")]
+    Template(String),
+}
+
+impl FulfilError {
+    /// Will the same message succeed later? Permanent errors go to the dead-letter queue.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            FulfilError::InFlight(_)
+                | FulfilError::NotRouted(..)
+                | FulfilError::Store(StoreError::Conflict | StoreError::Unavailable(_))
+                | FulfilError::Mail(MailError::Unavailable(_))
+        )
+    }
+}
+
+/// A claim outlives a send by far; a delivery that died mid-send is retried after it.
+pub const SEND_LEASE: Duration = Duration::seconds(30);
+
+pub async fn fulfil<S: LeadStore, M: Mailer>(
+    store: &S,
+    mailer: &M,
+    playbook: &Playbook,
+    now: DateTime<Utc>,
+    req: &FulfilRequest,
+) -> Result<FulfilOutcome, FulfilError> {
+    let lead = store
+        .lead(&req.lead_id)
+        .await?
+        .ok_or_else(|| FulfilError::UnknownLead(req.lead_id.clone()))?;
+    let history = store.history(&lead.id).await?;
+    let response = history
+        .iter()
+        .find_map(|h| match &h.event {
+            Event::Response(r) if r.response_id == req.response_id => Some(r.clone()),
+            _ => None,
+        })
+        .ok_or_else(|| FulfilError::UnknownResponse(lead.id.clone(), req.response_id.clone()))?;
+    if lead.routing.is_none() {
+        return Err(FulfilError::NotRouted(
+            lead.id.clone(),
+            req.response_id.clone(),
+        ));
+    }
+
+    let mut outcome = FulfilOutcome::default();
+    let mut history = history;
+
+    // 1. The prospect's acknowledgement with the kit.
+    let ack = prospect_email(&lead, &response, playbook)?;
+    let kit_name = playbook.kit(response.request_type).map(|k| k.name.clone());
+    send_once(
+        store,
+        mailer,
+        now,
+        &lead,
+        &response,
+        EmailKind::Fulfilment,
+        ack,
+        kit_name,
+        &mut outcome,
+        &mut history,
+    )
+    .await?;
+
+    // 2. The owner's lead package, which says which kit went out and when.
+    let owner_mail = lead.owner().and_then(|o| o.email()).map(str::to_string);
+    match owner_mail {
+        None => outcome.skipped.push(EmailKind::OwnerNotice),
+        Some(to) => {
+            let notice = owner_email(&lead, &response, &history, playbook, &to)?;
+            send_once(
+                store,
+                mailer,
+                now,
+                &lead,
+                &response,
+                EmailKind::OwnerNotice,
+                notice,
+                None,
+                &mut outcome,
+                &mut history,
+            )
+            .await?;
+        }
+    }
+    Ok(outcome)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn send_once<S: LeadStore, M: Mailer>(
+    store: &S,
+    mailer: &M,
+    now: DateTime<Utc>,
+    lead: &Lead,
+    response: &ResponseRecord,
+    kind: EmailKind,
+    email: OutgoingEmail,
+    kit: Option<String>,
+    outcome: &mut FulfilOutcome,
+    history: &mut Vec<HistoryEntry>,
+) -> Result<(), FulfilError> {
+    let key = format!("{}#{}", response.response_id, kind.as_str());
+    match store
+        .claim_send(&lead.id, &key, now, now + SEND_LEASE)
+        .await?
+    {
+        SendClaim::AlreadySent { .. } => {
+            outcome.already_sent.push(kind);
+            return Ok(());
+        }
+        SendClaim::InFlight => return Err(FulfilError::InFlight(kind.as_str())),
+        SendClaim::Claimed => {}
+    }
+    let message_id = mailer.send(&email).await?;
+    let entry = HistoryEntry::new(
+        &lead.id,
+        now,
+        Event::EmailSent {
+            response_id: response.response_id.clone(),
+            kind,
+            to: email.to.clone(),
+            subject: email.subject.clone(),
+            kit,
+            message_id: message_id.clone(),
+        },
+    );
+    store
+        .complete_send(&lead.id, &key, &message_id, entry.clone())
+        .await?;
+    history.push(entry);
+    outcome.sent.push(kind);
+    Ok(())
+}
+
+fn rendered(
+    name: &str,
+    subject: &str,
+    data: &Value,
+    to: &str,
+) -> Result<OutgoingEmail, FulfilError> {
+    let (html, text) = email::template(name)
+        .ok_or_else(|| FulfilError::Template(format!("{name} is not bundled")))?;
+    let r = |src: &str, esc| {
+        render(name, src, data, esc).map_err(|e| FulfilError::Template(e.to_string()))
+    };
+    Ok(OutgoingEmail {
+        to: to.to_string(),
+        subject: r(subject, Escape::Text)?.replace(['\r', '\n'], " "),
+        html: r(html, Escape::Html)?,
+        text: r(text, Escape::Text)?,
+    })
+}
+
+fn prospect_email(
+    lead: &Lead,
+    response: &ResponseRecord,
+    playbook: &Playbook,
+) -> Result<OutgoingEmail, FulfilError> {
+    let kit = playbook
+        .kit(response.request_type)
+        .ok_or_else(|| FulfilError::Template(format!("no kit for {}", response.request_type)))?;
+    let owner = lead.owner();
+    let data = json!({
+        "company": playbook.company.name,
+        "website": playbook.company.website,
+        "first_name": lead.contact.first_name,
+        "name": lead.display_name(),
+        "request": response.request_type.describe(),
+        "interest": response.interest,
+        "kit": { "name": kit.name, "link": kit.link },
+        "follow_up": {
+            "name": owner.map(|o| o.display_name().to_string()),
+            "is_rep": matches!(owner, Some(crate::domain::decision::Owner::Rep { .. })),
+            "email": owner.and_then(|o| o.email()),
+        },
+    });
+    rendered(&kit.template, &kit.subject, &data, lead.email.as_str())
+}
+
+fn owner_email(
+    lead: &Lead,
+    response: &ResponseRecord,
+    history: &[HistoryEntry],
+    playbook: &Playbook,
+    to: &str,
+) -> Result<OutgoingEmail, FulfilError> {
+    let decision = lead.routing.as_ref();
+    let fulfilment = history.iter().rev().find_map(|h| match &h.event {
+        Event::EmailSent { response_id, kind: EmailKind::Fulfilment, subject, kit, .. }
+            if *response_id == response.response_id =>
+        {
+            Some(json!({ "kit": kit, "subject": subject, "at": h.at.format("%Y-%m-%d %H:%M UTC").to_string() }))
+        }
+        _ => None,
+    });
+    let answers: Vec<Value> = Criterion::ALL
+        .iter()
+        .map(|c| {
+            let known = lead.bant.0.get(c);
+            let value = lead.bant.value(*c);
+            json!({
+                "criterion": c.label(),
+                "value": playbook.bant.answer(*c, value).and_then(|a| a.label.clone()).unwrap_or_else(|| value.to_string()),
+                "met": playbook.bant.is_met(*c, value),
+                "when": known.map(|k| k.at.format("%Y-%m-%d").to_string()),
+                "source": known.map(|k| k.source.clone()),
+            })
+        })
+        .collect();
+    // Earlier responses and how each was resolved (the routing that followed it).
+    let previous: Vec<Value> = history
+        .iter()
+        .filter_map(|h| match &h.event {
+            Event::Response(r) if r.response_id != response.response_id => {
+                let outcome = history.iter().find_map(|x| match &x.event {
+                    Event::Routed {
+                        response_id,
+                        decision,
+                        ..
+                    } if *response_id == r.response_id => Some(format!(
+                        "{} — {} → {}",
+                        decision.stage.label(),
+                        decision.route,
+                        decision.owner.display_name()
+                    )),
+                    _ => None,
+                });
+                Some(json!({
+                    "at": h.at.format("%Y-%m-%d").to_string(),
+                    "request": r.request_type.describe(),
+                    "source": r.source.as_str(),
+                    "campaign": r.attribution.campaign,
+                    "outcome": outcome.unwrap_or_else(|| "not routed".into()),
+                }))
+            }
+            _ => None,
+        })
+        .collect();
+    let contact: Vec<Value> = std::iter::once(("email", lead.email.to_string()))
+        .chain(lead.contact.fields())
+        .map(|(k, v)| json!({ "field": k.replace('_', " "), "value": v }))
+        .collect();
+    let custom: Vec<Value> = lead
+        .custom
+        .iter()
+        .map(|(k, v)| json!({ "field": k, "value": v }))
+        .collect();
+    let a = &response.attribution;
+    let utm = [
+        &a.utm_source,
+        &a.utm_medium,
+        &a.utm_campaign,
+        &a.utm_term,
+        &a.utm_content,
+    ]
+    .into_iter()
+    .flatten()
+    .cloned()
+    .collect::<Vec<_>>()
+    .join(" / ");
+    let data = json!({
+        "company": playbook.company.name,
+        "owner": decision.map(|d| d.owner.display_name().to_string()),
+        "name": lead.display_name(),
+        "lead_id": lead.id.as_str(),
+        "lead_company": lead.contact.company,
+        "contact": contact,
+        "request": response.request_type.describe(),
+        "interest": response.interest,
+        "message": response.message,
+        "campaign": {
+            "source": response.source.as_str(),
+            "name": a.campaign,
+            "utm": utm,
+        },
+        "fulfilment": fulfilment,
+        "stage": decision.map(|d| d.stage.label()),
+        "route": decision.map(|d| d.route.as_str()),
+        "channel": decision.map(|d| d.route.channel()),
+        "reasons": decision.map(|d| d.reasons.clone()).unwrap_or_default(),
+        "answers": answers,
+        "previous": previous,
+        "custom": custom,
+    });
+    let subject =
+        "{{route}} lead: {{name}}{{#lead_company}} ({{lead_company}}){{/lead_company}} — {{stage}}";
+    rendered("owner_notice", subject, &data, to)
+}

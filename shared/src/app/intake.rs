@@ -1,0 +1,141 @@
+//! Recording an inquiry: find or create the person's lead, fold the response in,
+//! and hand off to routing, all in one transaction with the outbox.
+
+use super::outbox;
+use crate::domain::ids::{LeadId, ResponseId};
+use crate::domain::inquiry::Inquiry;
+use crate::domain::lead::{Event, HistoryEntry, Lead};
+use crate::messages::RouteRequest;
+use crate::ports::{Commit, Expect, LeadStore, Publisher, StoreError, StoredReply};
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub inquiry: Inquiry,
+    pub idempotency_key: Option<String>,
+    /// Identifies the request's content, to refuse a reused key with another body.
+    pub fingerprint: String,
+    /// The answer to give (and to replay): 202, or 303 with a location for forms.
+    pub status: u16,
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub lead_id: LeadId,
+    pub status: u16,
+    pub location: Option<String>,
+    /// The answer is a replay of an earlier post with the same Idempotency-Key.
+    pub replayed: bool,
+    /// `None` on a replay.
+    pub response_id: Option<ResponseId>,
+    pub new_lead: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IntakeError {
+    #[error("this Idempotency-Key was used for a different request")]
+    KeyReused,
+    #[error("too many concurrent writes to this lead; try again")]
+    Contended,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const ATTEMPTS: usize = 8;
+
+pub async fn submit<S: LeadStore, P: Publisher>(
+    store: &S,
+    publisher: &P,
+    now: DateTime<Utc>,
+    sub: Submission,
+) -> Result<Accepted, IntakeError> {
+    if let Some(key) = &sub.idempotency_key {
+        if let Some(reply) = store.reply(key).await? {
+            return replay(reply, &sub);
+        }
+    }
+    for _ in 0..ATTEMPTS {
+        let existing = match store.lead_id_by_email(&sub.inquiry.email).await? {
+            Some(id) => store.lead(&id).await?,
+            None => None,
+        };
+        let new_lead = existing.is_none();
+        let (mut lead, expect) = match existing {
+            Some(lead) => {
+                let v = lead.version;
+                (lead, Expect::Version(v))
+            }
+            None => (
+                Lead::new(LeadId::generate(), sub.inquiry.email.clone(), now),
+                Expect::New,
+            ),
+        };
+        let response_id = ResponseId::generate();
+        let record = lead.apply_response(&sub.inquiry, &response_id, now);
+        lead.version += 1;
+        let message = RouteRequest {
+            lead_id: lead.id.clone(),
+            response_id: response_id.clone(),
+        }
+        .to_outbox(now);
+        let reply = sub.idempotency_key.clone().map(|key| {
+            (
+                key,
+                StoredReply {
+                    status: sub.status,
+                    lead_id: lead.id.clone(),
+                    location: sub.location.clone(),
+                    fingerprint: sub.fingerprint.clone(),
+                    created_at: now,
+                },
+            )
+        });
+        let lead_id = lead.id.clone();
+        let commit = Commit {
+            events: vec![HistoryEntry::new(&lead_id, now, Event::Response(record))],
+            lead: Some((lead, expect)),
+            outbox: vec![message.clone()],
+            reply,
+            ..Commit::default()
+        };
+        match store.commit(commit).await {
+            Ok(()) => {
+                outbox::flush(store, publisher, std::slice::from_ref(&message)).await;
+                return Ok(Accepted {
+                    lead_id,
+                    status: sub.status,
+                    location: sub.location,
+                    replayed: false,
+                    response_id: Some(response_id),
+                    new_lead,
+                });
+            }
+            Err(StoreError::Conflict) => {
+                // Someone else wrote first: the same key (replay theirs), or the
+                // same person (merge into what they wrote). Re-read and go again.
+                if let Some(key) = &sub.idempotency_key {
+                    if let Some(reply) = store.reply(key).await? {
+                        return replay(reply, &sub);
+                    }
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(IntakeError::Contended)
+}
+
+fn replay(reply: StoredReply, sub: &Submission) -> Result<Accepted, IntakeError> {
+    if reply.fingerprint != sub.fingerprint {
+        return Err(IntakeError::KeyReused);
+    }
+    Ok(Accepted {
+        lead_id: reply.lead_id,
+        status: reply.status,
+        location: reply.location,
+        replayed: true,
+        response_id: None,
+        new_lead: false,
+    })
+}

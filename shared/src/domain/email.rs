@@ -1,0 +1,133 @@
+//! A prospect's email address, normalised once at the edge.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Trimmed, with the domain lower-cased (the local part is case-sensitive by RFC 5321,
+/// and some mail systems honour that, so we keep it). Two posts by the same person
+/// normalise to the same address, which is what makes them the same lead.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EmailAddress(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidEmail(pub &'static str);
+
+impl EmailAddress {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidEmail> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(InvalidEmail("is empty"));
+        }
+        if s.len() > Self::MAX_LEN {
+            return Err(InvalidEmail("is longer than 254 characters"));
+        }
+        let (local, domain) = s
+            .rsplit_once('@')
+            .ok_or(InvalidEmail("must contain an @"))?;
+        if local.is_empty() || local.len() > 64 {
+            return Err(InvalidEmail("has an empty or over-long part before the @"));
+        }
+        if local.contains('@') && !(local.starts_with('"') && local.ends_with('"')) {
+            return Err(InvalidEmail("must contain exactly one @"));
+        }
+        if s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
+        {
+            return Err(InvalidEmail(
+                "contains spaces or characters not allowed in an address",
+            ));
+        }
+        let domain = domain.to_ascii_lowercase();
+        let labels: Vec<&str> = domain.split('.').collect();
+        if labels.len() < 2
+            || labels.iter().any(|l| {
+                l.is_empty()
+                    || l.len() > 63
+                    || l.starts_with('-')
+                    || l.ends_with('-')
+                    || !l.chars().all(|c| c.is_alphanumeric() || c == '-')
+            })
+        {
+            return Err(InvalidEmail("has an invalid domain"));
+        }
+        Ok(Self(format!("{local}@{domain}")))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map(|(_, d)| d).unwrap_or_default()
+    }
+}
+
+impl TryFrom<String> for EmailAddress {
+    type Error = InvalidEmail;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<EmailAddress> for String {
+    fn from(value: EmailAddress) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_by_trimming_and_lowercasing_the_domain_only() {
+        let e = EmailAddress::parse("  Ana.Ruiz@Example.COM \n").unwrap();
+        assert_eq!(e.as_str(), "Ana.Ruiz@example.com");
+        assert_eq!(e.domain(), "example.com");
+    }
+
+    #[test]
+    fn rejects_what_is_not_an_address() {
+        for bad in [
+            "",
+            "   ",
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "ana@exa mple.com",
+            "ana@@example.com",
+            "ana@-example.com",
+            "ana@example..com",
+            "a b@example.com",
+            "<ana@example.com>",
+        ] {
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(EmailAddress::parse(&long).is_err());
+    }
+
+    #[test]
+    fn round_trips_through_serde() {
+        let e = EmailAddress::parse("x@Y.io").unwrap();
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(json, "\"x@y.io\"");
+        let back: EmailAddress = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, e);
+        assert!(serde_json::from_str::<EmailAddress>("\"nope\"").is_err());
+    }
+}

@@ -1,0 +1,505 @@
+//! An inquiry as a landing page posts it, parsed once at the edge.
+
+use super::bant::{BantDefinition, Criterion, UNKNOWN};
+use super::email::EmailAddress;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(raw: &str) -> Option<Self> {
+                match raw { $($text => Some($name::$variant),)+ _ => None }
+            }
+
+            pub fn allowed() -> String {
+                Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// What the prospect asked for (seed 000's request types).
+    RequestType {
+        Info = "info",
+        Assessment = "assessment",
+        Demo = "demo",
+        OnsiteDemo = "onsite_demo",
+        Rfi = "rfi",
+        Rfp = "rfp",
+    }
+);
+
+vocabulary!(
+    /// Where the inquiry came from (seed 000/002: every source goes through the same process).
+    Source {
+        Web = "web",
+        LandingPage = "landing_page",
+        Event = "event",
+        DirectMail = "direct_mail",
+        Referral = "referral",
+        PurchasedList = "purchased_list",
+        Print = "print",
+        Pr = "pr",
+        InboundCall = "inbound_call",
+        SalesProspecting = "sales_prospecting",
+    }
+);
+
+impl RequestType {
+    pub fn describe(self) -> &'static str {
+        match self {
+            RequestType::Info => "general information",
+            RequestType::Assessment => "a business-needs assessment",
+            RequestType::Demo => "a demo",
+            RequestType::OnsiteDemo => "an on-site demo",
+            RequestType::Rfi => "a demo with RFI",
+            RequestType::Rfp => "a demo with RFP / proposal",
+        }
+    }
+}
+
+/// An ISO 3166-1 alpha-2 country code, upper-case.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Country(String);
+
+const ISO_3166_ALPHA2: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+impl Country {
+    pub fn parse(raw: &str) -> Option<Self> {
+        let code = raw.trim().to_ascii_uppercase();
+        (code.len() == 2 && ISO_3166_ALPHA2.split(' ').any(|c| c == code)).then_some(Self(code))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Country {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value).ok_or_else(|| format!("{value} is not an ISO 3166-1 alpha-2 code"))
+    }
+}
+
+impl From<Country> for String {
+    fn from(value: Country) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for Country {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Who the person is. Every field is optional except the email, which is the lead's key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<Country>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_size: Option<String>,
+}
+
+impl Contact {
+    pub fn full_name(&self) -> Option<String> {
+        match (&self.first_name, &self.last_name) {
+            (Some(f), Some(l)) => Some(format!("{f} {l}")),
+            (Some(f), None) => Some(f.clone()),
+            (None, Some(l)) => Some(l.clone()),
+            (None, None) => None,
+        }
+    }
+
+    /// The (name, value) pairs of the fields that are set, in form order.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let mut push = |name: &'static str, v: Option<String>| {
+            if let Some(v) = v {
+                out.push((name, v));
+            }
+        };
+        push("first_name", self.first_name.clone());
+        push("last_name", self.last_name.clone());
+        push("company", self.company.clone());
+        push("title", self.title.clone());
+        push("phone", self.phone.clone());
+        push("country", self.country.as_ref().map(|c| c.to_string()));
+        push("region", self.region.clone());
+        push("industry", self.industry.clone());
+        push("company_size", self.company_size.clone());
+        out
+    }
+}
+
+/// Which campaign the inquiry answers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Attribution {
+    pub source: Option<Source>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_medium: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_campaign: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_term: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utm_content: Option<String>,
+}
+
+impl Attribution {
+    pub fn source(&self) -> Source {
+        self.source.unwrap_or(Source::Web)
+    }
+}
+
+/// A validated inquiry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inquiry {
+    pub email: EmailAddress,
+    pub contact: Contact,
+    pub request_type: RequestType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub attribution: Attribution,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_email: Option<bool>,
+    /// The prospect's own B.A.N.T. answers; `unknown` for those not given.
+    pub bant: BTreeMap<Criterion, String>,
+    /// Fields the form sent that leadflow does not know, kept as they came.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, String>,
+}
+
+/// Why an inquiry was refused. `field` names the offending field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct InquiryError {
+    pub code: &'static str,
+    pub field: String,
+    pub message: String,
+}
+
+impl InquiryError {
+    fn new(code: &'static str, field: &str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Limits on what a post may carry, so one form cannot bloat a lead.
+pub mod limits {
+    pub const SHORT_FIELD: usize = 200;
+    pub const MESSAGE: usize = 5_000;
+    pub const CUSTOM_FIELDS: usize = 20;
+    pub const CUSTOM_NAME: usize = 64;
+    pub const CUSTOM_VALUE: usize = 1_000;
+}
+
+/// Fields the intake reads itself and that are not part of the inquiry.
+pub const CONTROL_FIELDS: &[&str] = &["redirect"];
+
+impl Inquiry {
+    /// Parse the (name, value) pairs of a form or a flat JSON object.
+    pub fn parse(fields: &[(String, String)], bant: &BantDefinition) -> Result<Self, InquiryError> {
+        let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+        for (name, value) in fields {
+            if seen.insert(name.as_str(), value.as_str()).is_some() {
+                return Err(InquiryError::new(
+                    "duplicate_field",
+                    name,
+                    "is given more than once",
+                ));
+            }
+        }
+        let text = |name: &str, max: usize| -> Result<Option<String>, InquiryError> {
+            match seen.get(name) {
+                None => Ok(None),
+                Some(v) => {
+                    let v = v.trim();
+                    if v.chars()
+                        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+                    {
+                        return Err(InquiryError::new(
+                            "invalid_value",
+                            name,
+                            "contains control characters",
+                        ));
+                    }
+                    if v.chars().count() > max {
+                        return Err(InquiryError::new(
+                            "too_long",
+                            name,
+                            format!("is longer than {max} characters"),
+                        ));
+                    }
+                    Ok((!v.is_empty()).then(|| v.to_string()))
+                }
+            }
+        };
+        let single_line = |name: &str| -> Result<Option<String>, InquiryError> {
+            let v = text(name, limits::SHORT_FIELD)?;
+            if v.as_deref().is_some_and(|v| v.contains(['\n', '\r'])) {
+                return Err(InquiryError::new(
+                    "invalid_value",
+                    name,
+                    "must be a single line",
+                ));
+            }
+            Ok(v)
+        };
+
+        let email = match seen.get("email") {
+            None => return Err(InquiryError::new("missing_field", "email", "is required")),
+            Some(v) if v.trim().is_empty() => {
+                return Err(InquiryError::new("missing_field", "email", "is required"))
+            }
+            Some(v) => EmailAddress::parse(v).map_err(|e| {
+                InquiryError::new(
+                    "invalid_email",
+                    "email",
+                    format!("is not a valid address: it {e}"),
+                )
+            })?,
+        };
+
+        let country = match single_line("country")? {
+            None => None,
+            Some(v) => Some(Country::parse(&v).ok_or_else(|| {
+                InquiryError::new(
+                    "invalid_value",
+                    "country",
+                    format!("{v:?} is not an ISO 3166-1 alpha-2 country code"),
+                )
+            })?),
+        };
+
+        let request_type = match single_line("request_type")? {
+            None => RequestType::Info,
+            Some(v) => RequestType::parse(&v).ok_or_else(|| {
+                InquiryError::new(
+                    "invalid_value",
+                    "request_type",
+                    format!("{v:?} is not one of: {}", RequestType::allowed()),
+                )
+            })?,
+        };
+        let source = match single_line("source")? {
+            None => None,
+            Some(v) => Some(Source::parse(&v).ok_or_else(|| {
+                InquiryError::new(
+                    "invalid_value",
+                    "source",
+                    format!("{v:?} is not one of: {}", Source::allowed()),
+                )
+            })?),
+        };
+        let consent_email = match single_line("consent_email")? {
+            None => None,
+            Some(v) => Some(match v.to_ascii_lowercase().as_str() {
+                "true" | "on" | "yes" | "1" => true,
+                "false" | "off" | "no" | "0" => false,
+                _ => {
+                    return Err(InquiryError::new(
+                        "invalid_value",
+                        "consent_email",
+                        "must be true or false",
+                    ))
+                }
+            }),
+        };
+
+        let mut answers = BTreeMap::new();
+        for c in Criterion::ALL {
+            let v = single_line(c.field())?.unwrap_or_else(|| UNKNOWN.to_string());
+            if !bant.is_allowed(c, &v) {
+                return Err(InquiryError::new(
+                    "invalid_value",
+                    c.field(),
+                    format!("{v:?} is not one of: {}", bant.allowed_values(c).join(", ")),
+                ));
+            }
+            answers.insert(c, v);
+        }
+
+        let known: &[&str] = &[
+            "email",
+            "first_name",
+            "last_name",
+            "company",
+            "title",
+            "phone",
+            "country",
+            "region",
+            "industry",
+            "company_size",
+            "request_type",
+            "interest",
+            "message",
+            "source",
+            "campaign",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "utm_term",
+            "utm_content",
+            "consent_email",
+            "budget",
+            "authority",
+            "need",
+            "timeframe",
+        ];
+        let mut custom = BTreeMap::new();
+        for (name, _) in &seen {
+            if known.contains(name) || CONTROL_FIELDS.contains(name) {
+                continue;
+            }
+            if name.is_empty()
+                || name.len() > limits::CUSTOM_NAME
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+            {
+                return Err(InquiryError::new(
+                    "invalid_field_name",
+                    name,
+                    format!(
+                        "custom field names are up to {} letters, digits, '_', '-' or '.'",
+                        limits::CUSTOM_NAME
+                    ),
+                ));
+            }
+            if let Some(v) = text(name, limits::CUSTOM_VALUE)? {
+                custom.insert(name.to_string(), v);
+            }
+        }
+        if custom.len() > limits::CUSTOM_FIELDS {
+            return Err(InquiryError::new(
+                "too_many_fields",
+                custom
+                    .keys()
+                    .nth(limits::CUSTOM_FIELDS)
+                    .map_or("", |s| s.as_str()),
+                format!("at most {} custom fields are kept", limits::CUSTOM_FIELDS),
+            ));
+        }
+
+        let phone = single_line("phone")?;
+        if let Some(p) = &phone {
+            if !p
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().x/".contains(c))
+                || p.chars().filter(|c| c.is_ascii_digit()).count() < 4
+            {
+                return Err(InquiryError::new(
+                    "invalid_value",
+                    "phone",
+                    "must be a phone number (digits, spaces, + - ( ) . x /)",
+                ));
+            }
+        }
+
+        Ok(Inquiry {
+            email,
+            contact: Contact {
+                first_name: single_line("first_name")?,
+                last_name: single_line("last_name")?,
+                company: single_line("company")?,
+                title: single_line("title")?,
+                phone,
+                country,
+                region: single_line("region")?,
+                industry: single_line("industry")?,
+                company_size: single_line("company_size")?,
+            },
+            request_type,
+            interest: single_line("interest")?,
+            message: text("message", limits::MESSAGE)?,
+            attribution: Attribution {
+                source,
+                campaign: single_line("campaign")?,
+                utm_source: single_line("utm_source")?,
+                utm_medium: single_line("utm_medium")?,
+                utm_campaign: single_line("utm_campaign")?,
+                utm_term: single_line("utm_term")?,
+                utm_content: single_line("utm_content")?,
+            },
+            consent_email,
+            bant: answers,
+            custom,
+        })
+    }
+
+    /// Flatten a JSON object into (name, value) pairs; nested values are refused.
+    pub fn fields_from_json(
+        value: &serde_json::Value,
+    ) -> Result<Vec<(String, String)>, InquiryError> {
+        let obj = value.as_object().ok_or_else(|| {
+            InquiryError::new("malformed_body", "", "the body must be a JSON object")
+        })?;
+        let mut out = Vec::with_capacity(obj.len());
+        for (k, v) in obj {
+            let s = match v {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => {
+                    return Err(InquiryError::new(
+                        "invalid_value",
+                        k,
+                        "must be a string, number or boolean",
+                    ))
+                }
+            };
+            out.push((k.clone(), s));
+        }
+        Ok(out)
+    }
+}

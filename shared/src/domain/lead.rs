@@ -1,0 +1,326 @@
+//! The lead: one person, everything we know of them, and how each response changed it.
+
+use super::bant::{BantAnswers, Criterion, KnownAnswer, UNKNOWN};
+use super::decision::{Decision, Owner, Route, Stage};
+use super::email::EmailAddress;
+use super::ids::{EventId, LeadId, ResponseId};
+use super::inquiry::{Attribution, Contact, Inquiry, RequestType, Source};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Consent {
+    pub granted: bool,
+    pub at: DateTime<Utc>,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lead {
+    pub id: LeadId,
+    pub email: EmailAddress,
+    pub contact: Contact,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent_email: Option<Consent>,
+    pub bant: BantAnswers,
+    /// The latest request; each response's own is in the history.
+    pub request_type: RequestType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interest: Option<String>,
+    /// The first touch: the campaign that brought the person in.
+    pub first_attribution: Attribution,
+    /// The latest touch.
+    pub attribution: Attribution,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, String>,
+    pub responses: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_response_id: Option<ResponseId>,
+    /// The router's latest decision, with its reasons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<Decision>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Optimistic-concurrency version: every write expects the one it read.
+    pub version: u64,
+}
+
+/// One field a response changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    pub to: String,
+}
+
+impl Lead {
+    pub fn new(id: LeadId, email: EmailAddress, now: DateTime<Utc>) -> Self {
+        Lead {
+            id,
+            email,
+            contact: Contact::default(),
+            consent_email: None,
+            bant: BantAnswers::default(),
+            request_type: RequestType::Info,
+            interest: None,
+            first_attribution: Attribution::default(),
+            attribution: Attribution::default(),
+            custom: BTreeMap::new(),
+            responses: 0,
+            last_response_id: None,
+            routing: None,
+            created_at: now,
+            updated_at: now,
+            version: 0,
+        }
+    }
+
+    pub fn stage(&self) -> Option<Stage> {
+        self.routing.as_ref().map(|d| d.stage)
+    }
+    pub fn route(&self) -> Option<Route> {
+        self.routing.as_ref().map(|d| d.route)
+    }
+    pub fn owner(&self) -> Option<&Owner> {
+        self.routing.as_ref().map(|d| &d.owner)
+    }
+
+    pub fn display_name(&self) -> String {
+        self.contact
+            .full_name()
+            .unwrap_or_else(|| self.email.to_string())
+    }
+
+    /// Fold a new response into the lead. Nothing known is erased: an absent
+    /// field or an `unknown` answer keeps what we had; a new value replaces the
+    /// old and the change is returned for the history.
+    pub fn apply_response(
+        &mut self,
+        inquiry: &Inquiry,
+        response_id: &ResponseId,
+        now: DateTime<Utc>,
+    ) -> ResponseRecord {
+        let mut changes = Vec::new();
+        let source = inquiry.attribution.source();
+        let incoming = &inquiry.contact;
+        let c = &mut self.contact;
+        merge(
+            &mut changes,
+            "first_name",
+            &mut c.first_name,
+            &incoming.first_name,
+        );
+        merge(
+            &mut changes,
+            "last_name",
+            &mut c.last_name,
+            &incoming.last_name,
+        );
+        merge(&mut changes, "company", &mut c.company, &incoming.company);
+        merge(&mut changes, "title", &mut c.title, &incoming.title);
+        merge(&mut changes, "phone", &mut c.phone, &incoming.phone);
+        merge(&mut changes, "country", &mut c.country, &incoming.country);
+        merge(&mut changes, "region", &mut c.region, &incoming.region);
+        merge(
+            &mut changes,
+            "industry",
+            &mut c.industry,
+            &incoming.industry,
+        );
+        merge(
+            &mut changes,
+            "company_size",
+            &mut c.company_size,
+            &incoming.company_size,
+        );
+        merge(
+            &mut changes,
+            "interest",
+            &mut self.interest,
+            &inquiry.interest,
+        );
+
+        let mut answers = BTreeMap::new();
+        for criterion in Criterion::ALL {
+            let Some(value) = inquiry.bant.get(&criterion) else {
+                continue;
+            };
+            if value == UNKNOWN {
+                continue;
+            }
+            answers.insert(criterion, value.clone());
+            let old = self.bant.value(criterion).to_string();
+            if old != *value {
+                changes.push(FieldChange {
+                    field: criterion.field().to_string(),
+                    from: (old != UNKNOWN).then_some(old),
+                    to: value.clone(),
+                });
+                self.bant.0.insert(
+                    criterion,
+                    KnownAnswer {
+                        value: value.clone(),
+                        at: now,
+                        source: source.to_string(),
+                        campaign: inquiry.attribution.campaign.clone(),
+                    },
+                );
+            }
+        }
+
+        if let Some(granted) = inquiry.consent_email {
+            if self.consent_email.as_ref().map(|c| c.granted) != Some(granted) {
+                changes.push(FieldChange {
+                    field: "consent_email".into(),
+                    from: self.consent_email.as_ref().map(|c| c.granted.to_string()),
+                    to: granted.to_string(),
+                });
+                self.consent_email = Some(Consent {
+                    granted,
+                    at: now,
+                    source: source.to_string(),
+                });
+            }
+        }
+        for (k, v) in &inquiry.custom {
+            let mut slot = self.custom.get(k).cloned();
+            merge(&mut changes, k, &mut slot, &Some(v.clone()));
+            if let Some(v) = slot {
+                self.custom.insert(k.clone(), v);
+            }
+        }
+
+        let is_first = self.responses == 0;
+        if is_first {
+            self.first_attribution = inquiry.attribution.clone();
+        }
+        self.attribution = inquiry.attribution.clone();
+        self.request_type = inquiry.request_type;
+        self.responses += 1;
+        self.last_response_id = Some(response_id.clone());
+        self.updated_at = now;
+
+        ResponseRecord {
+            response_id: response_id.clone(),
+            request_type: inquiry.request_type,
+            source,
+            attribution: inquiry.attribution.clone(),
+            interest: inquiry.interest.clone(),
+            message: inquiry.message.clone(),
+            answers,
+            changes,
+            first: is_first,
+        }
+    }
+
+    /// Record the router's decision; returns the earlier owner when it changed.
+    pub fn apply_decision(&mut self, decision: Decision, now: DateTime<Utc>) -> Option<Owner> {
+        let previous = self.owner().cloned();
+        let changed = previous.as_ref() != Some(&decision.owner);
+        self.routing = Some(decision);
+        self.updated_at = now;
+        if changed {
+            previous
+        } else {
+            None
+        }
+    }
+}
+
+fn merge<T: Clone + PartialEq + ToString>(
+    changes: &mut Vec<FieldChange>,
+    field: &str,
+    current: &mut Option<T>,
+    incoming: &Option<T>,
+) {
+    if let Some(new) = incoming {
+        if current.as_ref() != Some(new) {
+            changes.push(FieldChange {
+                field: field.to_string(),
+                from: current.as_ref().map(|v| v.to_string()),
+                to: new.to_string(),
+            });
+            *current = Some(new.clone());
+        }
+    }
+}
+
+/// What one response said, kept in the lead's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResponseRecord {
+    pub response_id: ResponseId,
+    pub request_type: RequestType,
+    pub source: Source,
+    pub attribution: Attribution,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The B.A.N.T. answers this response gave (not `unknown`).
+    pub answers: BTreeMap<Criterion, String>,
+    pub changes: Vec<FieldChange>,
+    /// The person's first response (a new lead).
+    pub first: bool,
+}
+
+/// Which email a send was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailKind {
+    /// The acknowledgement with the kit, to the prospect.
+    Fulfilment,
+    /// The lead package, to the owner.
+    OwnerNotice,
+}
+
+impl EmailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailKind::Fulfilment => "fulfilment",
+            EmailKind::OwnerNotice => "owner_notice",
+        }
+    }
+}
+
+/// Something that happened to a lead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    Response(ResponseRecord),
+    Routed {
+        response_id: ResponseId,
+        decision: Decision,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_owner: Option<Owner>,
+    },
+    EmailSent {
+        response_id: ResponseId,
+        kind: EmailKind,
+        to: String,
+        subject: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kit: Option<String>,
+        message_id: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub id: EventId,
+    pub lead_id: LeadId,
+    pub at: DateTime<Utc>,
+    pub event: Event,
+}
+
+impl HistoryEntry {
+    pub fn new(lead_id: &LeadId, at: DateTime<Utc>, event: Event) -> Self {
+        HistoryEntry {
+            id: EventId::generate(),
+            lead_id: lead_id.clone(),
+            at,
+            event,
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! What the domain needs from the world. Production adapters wrap the AWS SDK
+//! (`adapters::dynamo`, `adapters::sqs`, `adapters::ses`); `adapters::memory`
+//! implements the same traits in memory for fast handler tests.
+//!
+//! Handlers are generic over these traits (no `dyn`): the compiler checks every
+//! wiring and the fakes cost nothing in production.
+
+use crate::domain::decision::CursorAdvance;
+use crate::domain::email::EmailAddress;
+use crate::domain::ids::{LeadId, MessageId};
+use crate::domain::lead::{HistoryEntry, Lead};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+
+/// A store failure. `Conflict` means a condition failed (someone else wrote
+/// first): re-read and try again. `Unavailable` is transient. `Corrupt` is not.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("conflicting concurrent write")]
+    Conflict,
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is not readable: {0}")]
+    Corrupt(String),
+}
+
+/// The answer an Idempotency-Key replays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredReply {
+    pub status: u16,
+    pub lead_id: LeadId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Which request got this answer: a different body under the same key is refused.
+    pub fingerprint: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// The lead must not exist yet (and nor may its email's claim).
+    New,
+    /// The stored lead must still be at this version.
+    Version(u64),
+}
+
+/// The queues that join the stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Queue {
+    Routing,
+    Fulfillment,
+}
+
+/// A message written in the same transaction as the state it announces, then
+/// published; the outbox sweeper re-publishes any whose writer died first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    pub id: MessageId,
+    pub queue: Queue,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A consumer's "done" marker: the step ran for this key (e.g. routed this response).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marker {
+    pub lead_id: LeadId,
+    pub step: &'static str,
+    pub key: String,
+}
+
+/// Everything one use case writes, applied all-or-nothing.
+#[derive(Debug, Clone, Default)]
+pub struct Commit {
+    /// The lead as it should be stored, and what must hold of the stored one.
+    /// The store writes `lead.version`; callers bump it.
+    pub lead: Option<(Lead, Expect)>,
+    pub events: Vec<HistoryEntry>,
+    pub outbox: Vec<OutboxMessage>,
+    /// An Idempotency-Key and its answer; must not exist yet.
+    pub reply: Option<(String, StoredReply)>,
+    /// Must not exist yet.
+    pub marker: Option<Marker>,
+    /// A pool's round-robin cursor, which must still be at `from`.
+    pub cursor: Option<CursorAdvance>,
+}
+
+/// Where a send stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendClaim {
+    /// Ours to send now.
+    Claimed,
+    /// Sent before: do nothing.
+    AlreadySent { message_id: String },
+    /// Another delivery is sending it right now: try again later.
+    InFlight,
+}
+
+pub trait LeadStore: Send + Sync {
+    fn lead_id_by_email(
+        &self,
+        email: &EmailAddress,
+    ) -> impl Future<Output = Result<Option<LeadId>, StoreError>> + Send;
+    fn lead(&self, id: &LeadId) -> impl Future<Output = Result<Option<Lead>, StoreError>> + Send;
+    /// The lead's history, oldest first.
+    fn history(
+        &self,
+        id: &LeadId,
+    ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send;
+    fn reply(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<StoredReply>, StoreError>> + Send;
+    /// All or nothing; `Conflict` when any condition fails.
+    fn commit(&self, commit: Commit) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn marker_exists(
+        &self,
+        marker: &Marker,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn pool_cursor(&self, pool: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Outbox messages written before `before`, oldest first.
+    fn outbox_due(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<OutboxMessage>, StoreError>> + Send;
+    fn outbox_done(&self, id: &MessageId) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Take the right to send `key` until `lease_until`; a lapsed claim may be taken again.
+    fn claim_send(
+        &self,
+        lead: &LeadId,
+        key: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<SendClaim, StoreError>> + Send;
+    /// Mark `key` sent and record it in the history, in one write.
+    fn complete_send(
+        &self,
+        lead: &LeadId,
+        key: &str,
+        message_id: &str,
+        entry: HistoryEntry,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("publish failed: {0}")]
+pub struct PublishError(pub String);
+
+pub trait Publisher: Send + Sync {
+    fn publish(
+        &self,
+        message: &OutboxMessage,
+    ) -> impl Future<Output = Result<(), PublishError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutgoingEmail {
+    pub to: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    /// The address or content is refused: sending again will not help.
+    #[error("email rejected: {0}")]
+    Rejected(String),
+    #[error("mail service unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub trait Mailer: Send + Sync {
+    /// Returns the provider's message id.
+    fn send(&self, email: &OutgoingEmail)
+        -> impl Future<Output = Result<String, MailError>> + Send;
+}
+
+/// Time is an input.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
