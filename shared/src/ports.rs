@@ -192,3 +192,103 @@ impl Clock for SystemClock {
         Utc::now()
     }
 }
+
+/// Ports are shared between handlers (and, in tests, between the stages of a pipeline).
+mod shared {
+    use super::*;
+    use std::sync::Arc;
+
+    impl<T: LeadStore> LeadStore for Arc<T> {
+        fn lead_id_by_email(
+            &self,
+            email: &EmailAddress,
+        ) -> impl Future<Output = Result<Option<LeadId>, StoreError>> + Send {
+            (**self).lead_id_by_email(email)
+        }
+        fn lead(
+            &self,
+            id: &LeadId,
+        ) -> impl Future<Output = Result<Option<Lead>, StoreError>> + Send {
+            (**self).lead(id)
+        }
+        fn history(
+            &self,
+            id: &LeadId,
+        ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send {
+            (**self).history(id)
+        }
+        fn reply(
+            &self,
+            key: &str,
+        ) -> impl Future<Output = Result<Option<StoredReply>, StoreError>> + Send {
+            (**self).reply(key)
+        }
+        fn commit(&self, commit: Commit) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).commit(commit)
+        }
+        fn marker_exists(
+            &self,
+            marker: &Marker,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+            (**self).marker_exists(marker)
+        }
+        fn pool_cursor(&self, pool: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
+            (**self).pool_cursor(pool)
+        }
+        fn outbox_due(
+            &self,
+            before: DateTime<Utc>,
+            limit: usize,
+        ) -> impl Future<Output = Result<Vec<OutboxMessage>, StoreError>> + Send {
+            (**self).outbox_due(before, limit)
+        }
+        fn outbox_done(
+            &self,
+            id: &MessageId,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).outbox_done(id)
+        }
+        fn claim_send(
+            &self,
+            lead: &LeadId,
+            key: &str,
+            now: DateTime<Utc>,
+            lease_until: DateTime<Utc>,
+        ) -> impl Future<Output = Result<SendClaim, StoreError>> + Send {
+            (**self).claim_send(lead, key, now, lease_until)
+        }
+        fn complete_send(
+            &self,
+            lead: &LeadId,
+            key: &str,
+            message_id: &str,
+            entry: HistoryEntry,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).complete_send(lead, key, message_id, entry)
+        }
+    }
+
+    impl<T: Publisher> Publisher for Arc<T> {
+        fn publish(
+            &self,
+            message: &OutboxMessage,
+        ) -> impl Future<Output = Result<(), PublishError>> + Send {
+            (**self).publish(message)
+        }
+    }
+
+    impl<T: Mailer> Mailer for Arc<T> {
+        fn send(
+            &self,
+            email: &OutgoingEmail,
+        ) -> impl Future<Output = Result<String, MailError>> + Send {
+            (**self).send(email)
+        }
+    }
+
+    impl<T: Clock> Clock for Arc<T> {
+        fn now(&self) -> DateTime<Utc> {
+            (**self).now()
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! The fulfillment handler with in-memory ports.
+
+use aws_lambda_events::sqs::SqsEvent;
+use chrono::{TimeZone, Utc};
+use fulfillment::Fulfillment;
+use leadflow::adapters::memory::{FixedClock, MemoryMailer, MemoryPublisher, MemoryStore};
+use leadflow::app::intake::{submit, Submission};
+use leadflow::app::route::route_lead;
+use leadflow::domain::inquiry::Inquiry;
+use leadflow::domain::lead::{EmailKind, Event};
+use leadflow::messages::{FulfilRequest, RouteRequest};
+use leadflow::ports::{Clock, LeadStore, MailError};
+use leadflow::Playbook;
+use serde_json::json;
+use std::sync::Arc;
+
+type Handler = Fulfillment<Arc<MemoryStore>, Arc<MemoryMailer>, Arc<FixedClock>>;
+
+fn handler() -> Handler {
+    Fulfillment {
+        store: Arc::new(MemoryStore::new()),
+        mailer: Arc::new(MemoryMailer::new()),
+        clock: Arc::new(FixedClock::at(
+            Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
+        )),
+        playbook: Playbook::default_playbook().unwrap(),
+    }
+}
+
+/// Intake then routing, as the pipeline does; returns the fulfilment message.
+async fn routed(h: &Handler, fields: &[(&str, &str)]) -> FulfilRequest {
+    let publisher = MemoryPublisher::new();
+    let fields: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let sub = Submission {
+        inquiry: Inquiry::parse(&fields, &h.playbook.bant).unwrap(),
+        idempotency_key: None,
+        fingerprint: String::new(),
+        status: 202,
+        location: None,
+    };
+    submit(&h.store, &publisher, h.clock.now(), sub)
+        .await
+        .unwrap();
+    let req: RouteRequest = serde_json::from_str(&publisher.take()[0].body).unwrap();
+    route_lead(&h.store, &publisher, &h.playbook, h.clock.now(), &req)
+        .await
+        .unwrap();
+    serde_json::from_str(&publisher.take()[0].body).unwrap()
+}
+
+fn sqs(id: &str, req: &FulfilRequest) -> SqsEvent {
+    serde_json::from_value(json!({ "Records": [{
+        "messageId": id, "receiptHandle": "rh", "body": serde_json::to_string(req).unwrap(),
+        "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs"
+    }]}))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_prospect_gets_the_kit_they_asked_for_naming_their_rep() {
+    let kits = [
+        (
+            "info",
+            "Information kit",
+            "https://example.com/kits/information",
+        ),
+        (
+            "assessment",
+            "Business-needs assessment kit",
+            "https://example.com/kits/assessment",
+        ),
+        (
+            "demo",
+            "Demo confirmation",
+            "https://example.com/demo/schedule",
+        ),
+        (
+            "onsite_demo",
+            "On-site demo confirmation",
+            "https://example.com/demo/onsite",
+        ),
+        (
+            "rfi",
+            "Proposal next steps (RFI)",
+            "https://example.com/kits/rfi",
+        ),
+        (
+            "rfp",
+            "Proposal next steps (RFP)",
+            "https://example.com/kits/rfp",
+        ),
+    ];
+    for (i, (request_type, kit, link)) in kits.into_iter().enumerate() {
+        let h = handler();
+        let email = format!("p{i}@example.com");
+        let req = routed(
+            &h,
+            &[
+                ("email", &email),
+                ("first_name", "Pat"),
+                ("country", "DE"),
+                ("request_type", request_type),
+            ],
+        )
+        .await;
+        let resp = h.handle(sqs("m", &req)).await;
+        assert!(resp.batch_item_failures.is_empty(), "{request_type}");
+        let sent = h.mailer.sent();
+        let ack = sent.iter().find(|m| m.to == email).expect("prospect email");
+        assert!(
+            ack.html.contains(kit) && ack.text.contains(kit),
+            "{request_type}: {}",
+            ack.text
+        );
+        assert!(
+            ack.html.contains(link) && ack.text.contains(link),
+            "{request_type}"
+        );
+        assert!(ack.text.contains("Hello Pat"), "{}", ack.text);
+        let lead = h.store.lead(&req.lead_id).await.unwrap().unwrap();
+        let follow_up = lead.owner().unwrap().display_name().to_string();
+        assert!(
+            ack.text.contains(&follow_up),
+            "{request_type}: names {follow_up}: {}",
+            ack.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_owner_gets_the_whole_lead_package() {
+    let h = handler();
+    // An earlier response, then the one being fulfilled.
+    routed(
+        &h,
+        &[
+            ("email", "kai@firma.de"),
+            ("source", "event"),
+            ("campaign", "expo-2026"),
+            ("country", "DE"),
+        ],
+    )
+    .await;
+    h.clock.advance(chrono::Duration::days(10));
+    let req = routed(
+        &h,
+        &[
+            ("email", "kai@firma.de"),
+            ("first_name", "Kai"),
+            ("last_name", "Berg"),
+            ("company", "Firma GmbH"),
+            ("phone", "+49 30 1234567"),
+            ("request_type", "onsite_demo"),
+            ("source", "landing_page"),
+            ("campaign", "spring-launch"),
+            ("budget", "defined"),
+            ("need", "established"),
+            ("message", "We need it before Q2"),
+        ],
+    )
+    .await;
+    h.handle(sqs("m", &req)).await;
+    let sent = h.mailer.sent();
+    assert_eq!(sent.len(), 2);
+    let notice = sent
+        .iter()
+        .find(|m| m.to == "ana.ruiz@example.com")
+        .expect("owner notice to Ana Ruiz");
+    for expected in [
+        "Kai Berg",
+        "Firma GmbH",
+        "+49 30 1234567",
+        "kai@firma.de",
+        "spring-launch",
+        "On-site demo confirmation sent 2026-12-03 09:00 UTC",
+        "Budget: Defined (met), 2026-12-03 via landing_page",
+        "Authority: unknown (not met)",
+        "We need it before Q2",
+        "via event (expo-2026)",
+        "hot: on-site demo requested",
+    ] {
+        assert!(
+            notice.text.contains(expected),
+            "missing {expected:?} in:\n{}",
+            notice.text
+        );
+    }
+    assert!(
+        notice.subject.contains("Kai Berg") && notice.subject.contains("Firma GmbH"),
+        "{}",
+        notice.subject
+    );
+    // Both sends are in the lead's history.
+    let kinds: Vec<_> = h
+        .store
+        .history(&req.lead_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.event {
+            Event::EmailSent {
+                kind, response_id, ..
+            } if response_id == req.response_id => Some(kind),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, [EmailKind::Fulfilment, EmailKind::OwnerNotice]);
+}
+
+#[tokio::test]
+async fn a_duplicate_delivery_sends_nothing_twice() {
+    let h = handler();
+    let req = routed(
+        &h,
+        &[
+            ("email", "once@example.com"),
+            ("country", "US"),
+            ("request_type", "onsite_demo"),
+        ],
+    )
+    .await;
+    h.handle(sqs("m1", &req)).await;
+    let resp = h.handle(sqs("m1", &req)).await;
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!(h.mailer.sent().len(), 2);
+}
+
+#[tokio::test]
+async fn every_value_is_escaped_in_html() {
+    let h = handler();
+    let req = routed(
+        &h,
+        &[
+            ("email", "x@example.com"),
+            ("first_name", "<img src=x onerror=alert(1)>"),
+            ("company", "A & B \"Co\""),
+            ("country", "US"),
+            ("request_type", "onsite_demo"),
+        ],
+    )
+    .await;
+    h.handle(sqs("m", &req)).await;
+    for m in h.mailer.sent() {
+        assert!(!m.html.contains("<img"), "{}", m.html);
+        assert!(!m.html.contains("A & B"), "{}", m.html);
+    }
+    let ack = &h.mailer.sent()[0];
+    assert!(ack.html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+}
+
+#[tokio::test]
+async fn a_mail_outage_is_retried_and_then_sends_once() {
+    let h = handler();
+    let req = routed(
+        &h,
+        &[
+            ("email", "retry@example.com"),
+            ("country", "US"),
+            ("request_type", "demo"),
+        ],
+    )
+    .await;
+    h.mailer
+        .fail_next(MailError::Unavailable("throttled".into()));
+    let resp = h.handle(sqs("m", &req)).await;
+    assert_eq!(resp.batch_item_failures.len(), 1);
+    assert!(h.mailer.sent().is_empty());
+    // The retry comes after the visibility timeout, beyond the claim's lease.
+    h.clock.advance(chrono::Duration::seconds(61));
+    let resp = h.handle(sqs("m", &req)).await;
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!(h.mailer.sent().len(), 2);
+}
+
+#[tokio::test]
+async fn a_message_for_an_unknown_lead_fails_alone() {
+    let h = handler();
+    let bogus = FulfilRequest {
+        lead_id: leadflow::LeadId::generate(),
+        response_id: leadflow::ResponseId::generate(),
+    };
+    let resp = h.handle(sqs("m", &bogus)).await;
+    assert_eq!(resp.batch_item_failures[0].item_identifier, "m");
+    assert!(h.mailer.sent().is_empty());
+}

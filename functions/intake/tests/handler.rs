@@ -1,0 +1,659 @@
+//! The intake handler with in-memory ports.
+
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
+use chrono::{Duration, TimeZone, Utc};
+use intake::{Config, Intake, MAX_BODY_BYTES};
+use leadflow::adapters::memory::{FixedClock, MemoryPublisher, MemoryStore};
+use leadflow::app::outbox::sweep;
+use leadflow::domain::lead::Event;
+use leadflow::messages::RouteRequest;
+use leadflow::ports::{Clock, LeadStore};
+use leadflow::{LeadId, Playbook, RequestType};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+type Handler = Intake<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>>;
+
+fn handler() -> Handler {
+    Intake {
+        store: Arc::new(MemoryStore::new()),
+        publisher: Arc::new(MemoryPublisher::new()),
+        clock: Arc::new(FixedClock::at(
+            Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
+        )),
+        playbook: Playbook::default_playbook().unwrap(),
+        config: Config {
+            allowed_origins: vec!["https://www.example.com".into()],
+            thank_you_url: "https://www.example.com/thanks".into(),
+            redirect_allowlist: vec!["https://www.example.com/".into()],
+        },
+    }
+}
+
+fn request(
+    method: &str,
+    headers: Value,
+    body: Option<&str>,
+    base64: bool,
+) -> ApiGatewayV2httpRequest {
+    serde_json::from_value(json!({
+        "version": "2.0",
+        "routeKey": format!("{method} /inquiries"),
+        "rawPath": "/inquiries",
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "requestId": "req", "stage": "$default",
+            "routeKey": format!("{method} /inquiries"), "timeEpoch": 0,
+            "http": { "method": method, "path": "/inquiries", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "test" }
+        },
+        "body": body,
+        "isBase64Encoded": base64
+    }))
+    .unwrap()
+}
+
+fn post_json(body: &Value) -> ApiGatewayV2httpRequest {
+    request(
+        "POST",
+        json!({"content-type": "application/json"}),
+        Some(&body.to_string()),
+        false,
+    )
+}
+
+fn post_form(body: &str) -> ApiGatewayV2httpRequest {
+    request(
+        "POST",
+        json!({"content-type": "application/x-www-form-urlencoded"}),
+        Some(body),
+        false,
+    )
+}
+
+fn body(r: &ApiGatewayV2httpResponse) -> Value {
+    match &r.body {
+        Some(Body::Text(t)) => serde_json::from_str(t).unwrap_or(Value::String(t.clone())),
+        _ => Value::Null,
+    }
+}
+
+fn header(r: &ApiGatewayV2httpResponse, name: &str) -> Option<String> {
+    r.headers.get(name).map(|v| v.to_str().unwrap().to_string())
+}
+
+async fn history(h: &Handler, id: &str) -> Vec<Event> {
+    let id = LeadId::parse(id).unwrap();
+    h.store
+        .history(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect()
+}
+
+#[tokio::test]
+async fn json_post_is_accepted_recorded_and_handed_to_routing() {
+    let h = handler();
+    let r = h
+        .handle(post_json(&json!({
+            "email": " Ana.Ruiz@Example.COM ", "first_name": "Ana", "company": "Ruiz GmbH",
+            "country": "de", "request_type": "demo", "budget": "defined", "consent_email": true,
+            "campaign": "spring-launch", "utm_source": "newsletter", "favourite_colour": "teal"
+        })))
+        .await;
+    assert_eq!(r.status_code, 202);
+    let b = body(&r);
+    assert_eq!(b["status"], "received");
+    let lead_id = b["lead_id"].as_str().unwrap().to_string();
+
+    let lead = h
+        .store
+        .lead(&LeadId::parse(&lead_id).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lead.email.as_str(), "Ana.Ruiz@example.com");
+    assert_eq!(lead.contact.country.as_ref().unwrap().as_str(), "DE");
+    assert_eq!(lead.request_type, RequestType::Demo);
+    assert_eq!(lead.bant.value(leadflow::Criterion::Budget), "defined");
+    assert_eq!(
+        lead.custom.get("favourite_colour").map(String::as_str),
+        Some("teal")
+    );
+    assert!(lead.consent_email.unwrap().granted);
+
+    let published = h.publisher.published();
+    assert_eq!(published.len(), 1);
+    let msg: RouteRequest = serde_json::from_str(&published[0].body).unwrap();
+    assert_eq!(msg.lead_id.as_str(), lead_id);
+    assert!(
+        h.store.outbox().is_empty(),
+        "a published message leaves the outbox"
+    );
+}
+
+#[tokio::test]
+async fn a_plain_form_post_is_redirected_to_the_thank_you_page_or_an_allowed_one() {
+    let h = handler();
+    let r = h
+        .handle(post_form(
+            "email=bo%40example.com&first_name=Bo&request_type=info",
+        ))
+        .await;
+    assert_eq!(r.status_code, 303);
+    assert_eq!(
+        header(&r, "location").as_deref(),
+        Some("https://www.example.com/thanks")
+    );
+
+    let r = h
+        .handle(post_form(
+            "email=bo%40example.com&redirect=https%3A%2F%2Fwww.example.com%2Fdemo-thanks",
+        ))
+        .await;
+    assert_eq!(
+        header(&r, "location").as_deref(),
+        Some("https://www.example.com/demo-thanks")
+    );
+
+    // Never an open redirect.
+    let r = h
+        .handle(post_form(
+            "email=bo%40example.com&redirect=https%3A%2F%2Fevil.example.net%2F",
+        ))
+        .await;
+    assert_eq!(r.status_code, 303);
+    assert_eq!(
+        header(&r, "location").as_deref(),
+        Some("https://www.example.com/thanks")
+    );
+    assert_eq!(
+        h.store.lead_count(),
+        1,
+        "three posts by one person are one lead"
+    );
+}
+
+#[tokio::test]
+async fn every_request_type_is_accepted_and_info_is_the_default() {
+    let h = handler();
+    for (i, rt) in RequestType::ALL.iter().enumerate() {
+        let r = h
+            .handle(post_json(
+                &json!({"email": format!("p{i}@example.com"), "request_type": rt.as_str()}),
+            ))
+            .await;
+        assert_eq!(r.status_code, 202, "{rt}");
+        let id = LeadId::parse(body(&r)["lead_id"].as_str().unwrap()).unwrap();
+        assert_eq!(h.store.lead(&id).await.unwrap().unwrap().request_type, *rt);
+    }
+    let r = h
+        .handle(post_json(&json!({"email": "default@example.com"})))
+        .await;
+    let id = LeadId::parse(body(&r)["lead_id"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        h.store.lead(&id).await.unwrap().unwrap().request_type,
+        RequestType::Info
+    );
+}
+
+#[tokio::test]
+async fn a_repeat_post_is_the_same_lead_and_erases_nothing_known() {
+    let h = handler();
+    let first = h
+        .handle(post_json(&json!({
+            "email": "kim@example.com", "company": "Kim AG", "budget": "defined",
+            "authority": "decision_maker", "source": "event", "campaign": "expo-2026"
+        })))
+        .await;
+    h.clock.advance(Duration::days(3));
+    let second = h
+        .handle(post_json(&json!({
+            "email": "kim@EXAMPLE.com", "budget": "unknown", "need": "established",
+            "request_type": "rfp", "source": "landing_page", "campaign": "rfp-guide"
+        })))
+        .await;
+    assert_eq!(body(&first)["lead_id"], body(&second)["lead_id"]);
+    assert_eq!(h.store.lead_count(), 1);
+
+    let id = LeadId::parse(body(&first)["lead_id"].as_str().unwrap()).unwrap();
+    let lead = h.store.lead(&id).await.unwrap().unwrap();
+    assert_eq!(
+        lead.contact.company.as_deref(),
+        Some("Kim AG"),
+        "absent field keeps the earlier value"
+    );
+    assert_eq!(
+        lead.bant.value(leadflow::Criterion::Budget),
+        "defined",
+        "unknown keeps the earlier answer"
+    );
+    let need = &lead.bant.0[&leadflow::Criterion::Need];
+    assert_eq!(need.value, "established");
+    assert_eq!(need.source, "landing_page");
+    assert_eq!(need.campaign.as_deref(), Some("rfp-guide"));
+    assert_eq!(lead.bant.0[&leadflow::Criterion::Budget].source, "event");
+    assert_eq!(lead.responses, 2);
+    assert_eq!(
+        lead.first_attribution.campaign.as_deref(),
+        Some("expo-2026")
+    );
+    assert_eq!(lead.attribution.campaign.as_deref(), Some("rfp-guide"));
+
+    let responses: Vec<_> = history(&h, id.as_str())
+        .await
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Response(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(responses.len(), 2);
+    assert_eq!(
+        responses[1].attribution.campaign.as_deref(),
+        Some("rfp-guide")
+    );
+    assert!(responses[1]
+        .changes
+        .iter()
+        .any(|c| c.field == "need" && c.to == "established"));
+    assert_eq!(h.publisher.published().len(), 2, "each response is routed");
+}
+
+#[tokio::test]
+async fn an_idempotent_replay_gets_the_first_answer_and_records_nothing() {
+    let h = handler();
+    let post = || {
+        request(
+            "POST",
+            json!({"content-type": "application/json", "idempotency-key": "form-123"}),
+            Some(r#"{"email":"lee@example.com","request_type":"demo"}"#),
+            false,
+        )
+    };
+    let first = h.handle(post()).await;
+    let again = h.handle(post()).await;
+    assert_eq!(first.status_code, 202);
+    assert_eq!(again.status_code, 202);
+    assert_eq!(body(&first), body(&again));
+    assert_eq!(
+        header(&again, "idempotent-replayed").as_deref(),
+        Some("true")
+    );
+    assert_eq!(h.publisher.published().len(), 1);
+    let id = body(&first)["lead_id"].as_str().unwrap().to_string();
+    assert_eq!(history(&h, &id).await.len(), 1);
+
+    // The same key with another body is refused, and changes nothing.
+    let other = h
+        .handle(request(
+            "POST",
+            json!({"content-type": "application/json", "idempotency-key": "form-123"}),
+            Some(r#"{"email":"lee@example.com","request_type":"rfp"}"#),
+            false,
+        ))
+        .await;
+    assert_eq!(other.status_code, 422);
+    assert_eq!(body(&other)["error"]["code"], "idempotency_key_reused");
+    assert_eq!(history(&h, &id).await.len(), 1);
+
+    // Forms replay their redirect too.
+    let form = || {
+        request(
+            "POST",
+            json!({"content-type": "application/x-www-form-urlencoded", "idempotency-key": "f-1"}),
+            Some("email=lee%40example.com"),
+            false,
+        )
+    };
+    let a = h.handle(form()).await;
+    let b = h.handle(form()).await;
+    assert_eq!((a.status_code, b.status_code), (303, 303));
+    assert_eq!(header(&a, "location"), header(&b, "location"));
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_error_naming_the_field_and_writes_nothing() {
+    let long = "x".repeat(MAX_BODY_BYTES + 1);
+    let many: String = (0..25).map(|i| format!("&extra{i}=v")).collect();
+    let cases: Vec<(ApiGatewayV2httpRequest, i64, &str, Option<&str>)> = vec![
+        (
+            post_json(&json!({"first_name": "No Email"})),
+            422,
+            "missing_field",
+            Some("email"),
+        ),
+        (
+            post_json(&json!({"email": "not-an-address"})),
+            422,
+            "invalid_email",
+            Some("email"),
+        ),
+        (
+            post_json(&json!({"email": "a@example.com", "request_type": "quote"})),
+            422,
+            "invalid_value",
+            Some("request_type"),
+        ),
+        (
+            post_json(&json!({"email": "a@example.com", "source": "tv"})),
+            422,
+            "invalid_value",
+            Some("source"),
+        ),
+        (
+            post_json(&json!({"email": "a@example.com", "budget": "huge"})),
+            422,
+            "invalid_value",
+            Some("budget"),
+        ),
+        (
+            post_json(&json!({"email": "a@example.com", "authority": "ceo"})),
+            422,
+            "invalid_value",
+            Some("authority"),
+        ),
+        (
+            post_json(&json!({"email": "a@example.com", "need": "maybe"})),
+            422,
+            "invalid_value",
+            Some("need"),
+        ),
+        (
+            post_json(&json!({"email": "a@example.com", "timeframe": "soon"})),
+            422,
+            "invalid_value",
+            Some("timeframe"),
+        ),
+        (
+            post_json(&json!({"email": "a@example.com", "country": "XX"})),
+            422,
+            "invalid_value",
+            Some("country"),
+        ),
+        (
+            post_json(&json!({"email": "a@example.com", "consent_email": "perhaps"})),
+            422,
+            "invalid_value",
+            Some("consent_email"),
+        ),
+        (
+            post_json(&json!({"email": "a@example.com", "phone": "call me"})),
+            422,
+            "invalid_value",
+            Some("phone"),
+        ),
+        (
+            post_json(&json!({"email": "a@example.com", "company": {"name": "x"}})),
+            422,
+            "invalid_value",
+            Some("company"),
+        ),
+        (
+            post_json(&json!({"email": "a@example.com", "first_name": "x".repeat(300)})),
+            422,
+            "too_long",
+            Some("first_name"),
+        ),
+        (
+            post_json(&json!({"email": "a@example.com", "bad field!": "x"})),
+            422,
+            "invalid_field_name",
+            Some("bad field!"),
+        ),
+        (
+            post_form(&format!("email=a%40example.com{many}")),
+            422,
+            "too_many_fields",
+            None,
+        ),
+        (
+            post_form("email=a%40example.com&email=b%40example.com"),
+            422,
+            "duplicate_field",
+            Some("email"),
+        ),
+        (
+            post_json(&json!(["email", "a@example.com"])),
+            400,
+            "malformed_body",
+            None,
+        ),
+        (
+            request(
+                "POST",
+                json!({"content-type": "application/json"}),
+                Some("{not json"),
+                false,
+            ),
+            400,
+            "malformed_body",
+            None,
+        ),
+        (
+            request(
+                "POST",
+                json!({"content-type": "application/json"}),
+                Some("!!!"),
+                true,
+            ),
+            400,
+            "malformed_body",
+            None,
+        ),
+        (
+            request(
+                "POST",
+                json!({"content-type": "text/plain"}),
+                Some("email=a@example.com"),
+                false,
+            ),
+            415,
+            "unsupported_media_type",
+            None,
+        ),
+        (
+            request("POST", json!({}), Some("{}"), false),
+            415,
+            "unsupported_media_type",
+            None,
+        ),
+        (
+            request(
+                "POST",
+                json!({"content-type": "application/json"}),
+                Some(&long),
+                false,
+            ),
+            413,
+            "payload_too_large",
+            None,
+        ),
+        (
+            request(
+                "POST",
+                json!({"content-type": "application/json", "idempotency-key": "k".repeat(300)}),
+                Some(r#"{"email":"a@example.com"}"#),
+                false,
+            ),
+            400,
+            "invalid_idempotency_key",
+            Some("Idempotency-Key"),
+        ),
+        (
+            request("GET", json!({}), None, false),
+            405,
+            "method_not_allowed",
+            None,
+        ),
+    ];
+    for (req, status, code, field) in cases {
+        let h = handler();
+        let r = h.handle(req).await;
+        let b = body(&r);
+        assert_eq!(
+            (r.status_code, b["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{b}"
+        );
+        if let Some(f) = field {
+            assert_eq!(b["error"]["field"], f, "{b}");
+        }
+        assert!(!b["error"]["message"].as_str().unwrap_or("").is_empty());
+        assert_eq!(h.store.lead_count(), 0, "{code}: nothing written");
+        assert!(
+            h.publisher.published().is_empty() && h.store.outbox().is_empty(),
+            "{code}: nothing sent"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_form_post_that_asks_for_html_gets_a_readable_error_page() {
+    let h = handler();
+    let r = h
+        .handle(request(
+            "POST",
+            json!({"content-type": "application/x-www-form-urlencoded", "accept": "text/html,*/*"}),
+            Some("email=<script>"),
+            false,
+        ))
+        .await;
+    assert_eq!(r.status_code, 422);
+    let page = match &r.body {
+        Some(Body::Text(t)) => t.clone(),
+        _ => String::new(),
+    };
+    assert!(
+        page.contains("Please check the form") && page.contains("email"),
+        "{page}"
+    );
+    assert!(!page.contains("<script>"), "escaped: {page}");
+}
+
+#[tokio::test]
+async fn cors_allows_configured_origins_including_the_preflight() {
+    let h = handler();
+    let pre = h
+        .handle(request(
+            "OPTIONS",
+            json!({"origin": "https://www.example.com", "access-control-request-method": "POST"}),
+            None,
+            false,
+        ))
+        .await;
+    assert_eq!(pre.status_code, 204);
+    assert_eq!(
+        header(&pre, "access-control-allow-origin").as_deref(),
+        Some("https://www.example.com")
+    );
+    assert!(header(&pre, "access-control-allow-headers")
+        .unwrap()
+        .contains("idempotency-key"));
+
+    let denied = h
+        .handle(request(
+            "OPTIONS",
+            json!({"origin": "https://evil.example.net"}),
+            None,
+            false,
+        ))
+        .await;
+    assert_eq!(denied.status_code, 403);
+    assert_eq!(header(&denied, "access-control-allow-origin"), None);
+
+    let post = h
+        .handle(request(
+            "POST",
+            json!({"content-type": "application/json", "origin": "https://www.example.com"}),
+            Some(r#"{"email":"c@example.com"}"#),
+            false,
+        ))
+        .await;
+    assert_eq!(post.status_code, 202);
+    assert_eq!(
+        header(&post, "access-control-allow-origin").as_deref(),
+        Some("https://www.example.com")
+    );
+}
+
+#[tokio::test]
+async fn base64_bodies_from_api_gateway_are_decoded() {
+    use base64::Engine;
+    let h = handler();
+    let b = base64::engine::general_purpose::STANDARD.encode(r#"{"email":"b64@example.com"}"#);
+    let r = h
+        .handle(request(
+            "POST",
+            json!({"content-type": "application/json; charset=utf-8"}),
+            Some(&b),
+            true,
+        ))
+        .await;
+    assert_eq!(r.status_code, 202);
+}
+
+#[tokio::test]
+async fn a_store_outage_answers_503_and_writes_nothing() {
+    let h = handler();
+    h.store.fail_next_commits(1);
+    let r = h
+        .handle(post_json(&json!({"email": "d@example.com"})))
+        .await;
+    assert_eq!(r.status_code, 503);
+    assert_eq!(body(&r)["error"]["code"], "temporarily_unavailable");
+    assert_eq!(h.store.lead_count(), 0);
+    assert!(h.publisher.published().is_empty());
+    // The client's retry goes through.
+    let r = h
+        .handle(post_json(&json!({"email": "d@example.com"})))
+        .await;
+    assert_eq!(r.status_code, 202);
+}
+
+#[tokio::test]
+async fn a_concurrent_writer_is_retried_not_lost() {
+    let h = handler();
+    h.handle(post_json(&json!({"email": "e@example.com"})))
+        .await;
+    h.store.conflict_next_commits(2);
+    let r = h
+        .handle(post_json(
+            &json!({"email": "e@example.com", "need": "identified"}),
+        ))
+        .await;
+    assert_eq!(r.status_code, 202);
+    let lead = &h.store.leads()[0];
+    assert_eq!(lead.responses, 2);
+    assert_eq!(lead.version, 2);
+}
+
+#[tokio::test]
+async fn when_the_queue_is_down_the_inquiry_waits_in_the_outbox_for_the_sweeper() {
+    let h = handler();
+    h.publisher.fail_next(1);
+    let r = h
+        .handle(post_json(&json!({"email": "f@example.com"})))
+        .await;
+    assert_eq!(r.status_code, 202, "accepted: the outbox holds it");
+    assert!(h.publisher.published().is_empty());
+    assert_eq!(h.store.outbox().len(), 1);
+
+    // Too fresh for the sweeper (the writer may still be publishing)…
+    let report = sweep(&h.store, &h.publisher, h.clock.now(), 100)
+        .await
+        .unwrap();
+    assert_eq!(report.published, 0);
+    // …then taken over.
+    h.clock.advance(Duration::minutes(1));
+    let report = sweep(&h.store, &h.publisher, h.clock.now(), 100)
+        .await
+        .unwrap();
+    assert_eq!(report.published, 1);
+    assert!(h.store.outbox().is_empty());
+    let msg: RouteRequest = serde_json::from_str(&h.publisher.published()[0].body).unwrap();
+    assert_eq!(msg.lead_id.as_str(), body(&r)["lead_id"]);
+}

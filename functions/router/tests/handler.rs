@@ -1,0 +1,289 @@
+//! The router handler with in-memory ports.
+
+use aws_lambda_events::sqs::SqsEvent;
+use chrono::{TimeZone, Utc};
+use leadflow::adapters::memory::{FixedClock, MemoryPublisher, MemoryStore};
+use leadflow::app::intake::{submit, Submission};
+use leadflow::domain::inquiry::Inquiry;
+use leadflow::domain::lead::Event;
+use leadflow::messages::{FulfilRequest, RouteRequest};
+use leadflow::ports::{Clock, LeadStore};
+use leadflow::{Playbook, Route, Stage};
+use router::Router;
+use serde_json::json;
+use std::sync::Arc;
+
+type Handler = Router<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>>;
+
+fn handler() -> Handler {
+    Router {
+        store: Arc::new(MemoryStore::new()),
+        publisher: Arc::new(MemoryPublisher::new()),
+        clock: Arc::new(FixedClock::at(
+            Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
+        )),
+        playbook: Playbook::default_playbook().unwrap(),
+    }
+}
+
+/// Record an inquiry the way intake does; returns the routing message it published.
+async fn inquire(h: &Handler, fields: &[(&str, &str)]) -> RouteRequest {
+    let fields: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let inquiry = Inquiry::parse(&fields, &h.playbook.bant).unwrap();
+    let sub = Submission {
+        inquiry,
+        idempotency_key: None,
+        fingerprint: String::new(),
+        status: 202,
+        location: None,
+    };
+    submit(&h.store, &h.publisher, h.clock.now(), sub)
+        .await
+        .unwrap();
+    let msg = h.publisher.take().pop().unwrap();
+    serde_json::from_str(&msg.body).unwrap()
+}
+
+fn sqs(bodies: &[(&str, String)]) -> SqsEvent {
+    serde_json::from_value(json!({
+        "Records": bodies.iter().map(|(id, body)| json!({
+            "messageId": id, "receiptHandle": format!("rh-{id}"), "body": body,
+            "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
+            "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:routing", "awsRegion": "us-east-1"
+        })).collect::<Vec<_>>()
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn routes_a_lead_records_why_and_hands_it_to_fulfilment() {
+    let h = handler();
+    let req = inquire(
+        &h,
+        &[
+            ("email", "ana@kunde.de"),
+            ("country", "DE"),
+            ("request_type", "onsite_demo"),
+            ("budget", "defined_fits"),
+            ("authority", "decision_maker"),
+            ("need", "established"),
+            ("timeframe", "within_3_months"),
+        ],
+    )
+    .await;
+    let resp = h
+        .handle(sqs(&[("m1", serde_json::to_string(&req).unwrap())]))
+        .await;
+    assert!(resp.batch_item_failures.is_empty());
+
+    let lead = h.store.lead(&req.lead_id).await.unwrap().unwrap();
+    let d = lead.routing.as_ref().unwrap();
+    assert_eq!(d.stage, Stage::QualifiedOpportunity);
+    assert_eq!(d.route, Route::Hot);
+    assert_eq!(d.owner.display_name(), "Ana Ruiz");
+    assert_eq!(
+        d.summary(),
+        "Qualified opportunity: 4 of 4 B.A.N.T. criteria met — budget defined_fits (met), authority decision_maker (met), \
+         need established (met), timeframe within_3_months (met); hot: on-site demo requested, field sales at once → sales now; \
+         EMEA field sales: territory DE → pool emea-field → round-robin → Ana Ruiz"
+    );
+    let history = h.store.history(&req.lead_id).await.unwrap();
+    assert!(matches!(
+        history.last().unwrap().event,
+        Event::Routed { .. }
+    ));
+
+    let out = h.publisher.published();
+    assert_eq!(out.len(), 1);
+    let f: FulfilRequest = serde_json::from_str(&out[0].body).unwrap();
+    assert_eq!(
+        (f.lead_id, f.response_id),
+        (req.lead_id.clone(), req.response_id.clone())
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_delivery_routes_once() {
+    let h = handler();
+    let req = inquire(
+        &h,
+        &[
+            ("email", "dup@example.com"),
+            ("country", "US"),
+            ("request_type", "onsite_demo"),
+        ],
+    )
+    .await;
+    let body = serde_json::to_string(&req).unwrap();
+    h.handle(sqs(&[("m1", body.clone())])).await;
+    let resp = h
+        .handle(sqs(&[("m1", body.clone()), ("m1-again", body)]))
+        .await;
+    assert!(resp.batch_item_failures.is_empty());
+    let routed = h
+        .store
+        .history(&req.lead_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e.event, Event::Routed { .. }))
+        .count();
+    assert_eq!(routed, 1);
+    assert_eq!(h.publisher.published().len(), 1, "one fulfilment message");
+    assert_eq!(
+        h.store.pool_cursor("amer-field").await.unwrap(),
+        1,
+        "round-robin advanced once"
+    );
+}
+
+#[tokio::test]
+async fn one_bad_message_never_fails_its_batch_mates() {
+    let h = handler();
+    let good = inquire(&h, &[("email", "good@example.com"), ("country", "FR")]).await;
+    let unknown = RouteRequest {
+        lead_id: leadflow::LeadId::generate(),
+        response_id: leadflow::ResponseId::generate(),
+    };
+    let resp = h
+        .handle(sqs(&[
+            ("bad-json", "{not json".into()),
+            ("wrong-shape", json!({"lead": "x"}).to_string()),
+            ("unknown-lead", serde_json::to_string(&unknown).unwrap()),
+            ("good", serde_json::to_string(&good).unwrap()),
+        ]))
+        .await;
+    let failed: Vec<_> = resp
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["bad-json", "wrong-shape", "unknown-lead"]);
+    assert!(h
+        .store
+        .lead(&good.lead_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .routing
+        .is_some());
+}
+
+#[tokio::test]
+async fn a_transient_store_fault_fails_only_that_message_and_the_retry_routes_it() {
+    let h = handler();
+    let req = inquire(
+        &h,
+        &[
+            ("email", "t@example.com"),
+            ("country", "GB"),
+            ("request_type", "demo"),
+        ],
+    )
+    .await;
+    h.store.fail_next_commits(1);
+    let body = serde_json::to_string(&req).unwrap();
+    let resp = h.handle(sqs(&[("m1", body.clone())])).await;
+    assert_eq!(resp.batch_item_failures.len(), 1);
+    assert!(
+        h.store
+            .lead(&req.lead_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .routing
+            .is_none(),
+        "nothing half-written"
+    );
+    let resp = h.handle(sqs(&[("m1", body)])).await;
+    assert!(resp.batch_item_failures.is_empty());
+    assert!(h
+        .store
+        .lead(&req.lead_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .routing
+        .is_some());
+}
+
+#[tokio::test]
+async fn round_robin_spreads_a_pool_and_a_returning_lead_keeps_its_rep() {
+    let h = handler();
+    let hot = |email: &'static str| {
+        [
+            ("email", email),
+            ("country", "DE"),
+            ("request_type", "onsite_demo"),
+        ]
+    };
+    let a = inquire(&h, &hot("one@example.com")).await;
+    h.handle(sqs(&[("a", serde_json::to_string(&a).unwrap())]))
+        .await;
+    let b = inquire(&h, &hot("two@example.com")).await;
+    h.handle(sqs(&[("b", serde_json::to_string(&b).unwrap())]))
+        .await;
+    let owner = |id| {
+        let store = h.store.clone();
+        async move {
+            store
+                .lead(&id)
+                .await
+                .unwrap()
+                .unwrap()
+                .owner()
+                .unwrap()
+                .display_name()
+                .to_string()
+        }
+    };
+    assert_eq!(owner(a.lead_id.clone()).await, "Ana Ruiz");
+    assert_eq!(owner(b.lead_id.clone()).await, "Jonas Weber");
+
+    // The first person comes back: same pool, so the same rep keeps them.
+    let a2 = inquire(&h, &hot("one@example.com")).await;
+    h.handle(sqs(&[("a2", serde_json::to_string(&a2).unwrap())]))
+        .await;
+    assert_eq!(owner(a.lead_id.clone()).await, "Ana Ruiz");
+    let lead = h.store.lead(&a.lead_id).await.unwrap().unwrap();
+    assert!(lead.routing.unwrap().reasons[2].contains("kept with current owner Ana Ruiz"));
+}
+
+#[tokio::test]
+async fn reassignment_keeps_the_earlier_owner_in_history() {
+    let h = handler();
+    // Nurture first…
+    let first = inquire(
+        &h,
+        &[
+            ("email", "grow@example.com"),
+            ("country", "US"),
+            ("timeframe", "over_12_months"),
+        ],
+    )
+    .await;
+    h.handle(sqs(&[("1", serde_json::to_string(&first).unwrap())]))
+        .await;
+    // …then an on-site demo request: field sales takes over.
+    let second = inquire(
+        &h,
+        &[
+            ("email", "grow@example.com"),
+            ("request_type", "onsite_demo"),
+        ],
+    )
+    .await;
+    h.handle(sqs(&[("2", serde_json::to_string(&second).unwrap())]))
+        .await;
+    let history = h.store.history(&first.lead_id).await.unwrap();
+    let previous = history.iter().rev().find_map(|e| match &e.event {
+        Event::Routed { previous_owner, .. } => previous_owner.clone(),
+        _ => None,
+    });
+    assert_eq!(previous.unwrap().key(), "queue#nurture");
+    let lead = h.store.lead(&first.lead_id).await.unwrap().unwrap();
+    assert_eq!(lead.owner().unwrap().display_name(), "Grace Lee");
+}
