@@ -32,6 +32,59 @@ pub struct Playbook {
     /// Where a lead goes when no assignment rule covers it.
     pub fallback_queue: String,
     pub kits: BTreeMap<RequestType, Kit>,
+    pub scoring: ScoringModel,
+    /// Hours within which the owner must follow up, per route (seed 002: ideally
+    /// real time, never more than two days). A route without one has no SLA.
+    #[serde(default)]
+    pub slas: BTreeMap<Route, u32>,
+}
+
+/// How a lead scores. B.A.N.T. answers carry their own `points` in `bant`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoringModel {
+    /// Explicit data: what was asked for.
+    #[serde(default)]
+    pub request_type: BTreeMap<RequestType, i64>,
+    /// The perfect prospect profile.
+    #[serde(default)]
+    pub fit: FitModel,
+    #[serde(default)]
+    pub behaviour: BehaviourModel,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FitModel {
+    /// Matched case-insensitively against the lead's field.
+    #[serde(default)]
+    pub industry: BTreeMap<String, i64>,
+    #[serde(default)]
+    pub company_size: BTreeMap<String, i64>,
+    #[serde(default)]
+    pub country: BTreeMap<String, i64>,
+    /// Keywords of a job title; the best one found counts once.
+    #[serde(default)]
+    pub title: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BehaviourModel {
+    /// After this many days an activity is worth half its points.
+    pub half_life_days: f64,
+    /// Points per activity: form_submission, site_visit, download, email_click, event_attendance, …
+    #[serde(default)]
+    pub points: BTreeMap<String, i64>,
+}
+
+impl Default for BehaviourModel {
+    fn default() -> Self {
+        BehaviourModel {
+            half_life_days: 30.0,
+            points: BTreeMap::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +152,10 @@ pub struct Conditions {
     /// The criterion's answer is one of these.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub answers: BTreeMap<Criterion, Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_at_least: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score_at_most: Option<i64>,
 }
 
 impl Conditions {
@@ -133,6 +190,19 @@ impl Rep {
 pub struct Pool {
     pub name: String,
     pub reps: Vec<String>,
+    #[serde(default)]
+    pub strategy: Strategy,
+}
+
+/// How a pool shares its leads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// In turn.
+    #[default]
+    RoundRobin,
+    /// To whoever holds the fewest open leads (ties in turn).
+    LeastLoaded,
 }
 
 /// A queue owned by a team or a program rather than one person.
@@ -156,6 +226,14 @@ pub struct AssignmentRule {
     pub countries: Vec<Country>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub industries: Vec<String>,
+    /// Named accounts: the company's email domains.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<String>,
+    /// Products: matched against the lead's `interest`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interests: Vec<String>,
     #[serde(flatten)]
     pub target: Target,
 }
@@ -165,6 +243,8 @@ pub struct AssignmentRule {
 pub enum Target {
     Pool(String),
     Queue(String),
+    /// One person: a named account's owner.
+    Rep(String),
 }
 
 impl AssignmentRule {
@@ -448,6 +528,20 @@ impl Playbook {
                 problem(
                     &at,
                     format!("assignment[{i}] `{}`: names no routes", a.name),
+                );
+            }
+        }
+        if !(self.scoring.behaviour.half_life_days > 0.0) {
+            problem(
+                "half_life_days:",
+                "scoring.behaviour.half_life_days must be more than 0".into(),
+            );
+        }
+        for (route, hours) in &self.slas {
+            if *hours == 0 {
+                problem(
+                    &format!("{route}:"),
+                    format!("slas.{route}: 0 hours cannot be met; leave the route out for no SLA"),
                 );
             }
         }

@@ -5,7 +5,7 @@
 //! Handlers are generic over these traits (no `dyn`): the compiler checks every
 //! wiring and the fakes cost nothing in production.
 
-use crate::domain::decision::CursorAdvance;
+use crate::domain::decision::{CursorAdvance, PoolState};
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{LeadId, MessageId};
 use crate::domain::lead::{HistoryEntry, Lead};
@@ -85,6 +85,8 @@ pub struct Commit {
     pub marker: Option<Marker>,
     /// A pool's round-robin cursor, which must still be at `from`.
     pub cursor: Option<CursorAdvance>,
+    /// Changes to reps' open-lead counts (for least-loaded pools).
+    pub loads: Vec<(String, i64)>,
 }
 
 /// Where a send stands.
@@ -119,7 +121,12 @@ pub trait LeadStore: Send + Sync {
         &self,
         marker: &Marker,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    fn pool_cursor(&self, pool: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// A pool's round-robin cursor and the open-lead counts of `reps`.
+    fn pool_state(
+        &self,
+        pool: &str,
+        reps: &[String],
+    ) -> impl Future<Output = Result<PoolState, StoreError>> + Send;
     /// Outbox messages written before `before`, oldest first.
     fn outbox_due(
         &self,
@@ -232,8 +239,12 @@ mod shared {
         ) -> impl Future<Output = Result<bool, StoreError>> + Send {
             (**self).marker_exists(marker)
         }
-        fn pool_cursor(&self, pool: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
-            (**self).pool_cursor(pool)
+        fn pool_state(
+            &self,
+            pool: &str,
+            reps: &[String],
+        ) -> impl Future<Output = Result<PoolState, StoreError>> + Send {
+            (**self).pool_state(pool, reps)
         }
         fn outbox_due(
             &self,

@@ -3,10 +3,14 @@
 //! Seed 003: the route categories.
 
 use chrono::{TimeZone, Utc};
-use leadflow::domain::decision::{decide, qualify, Route, Stage};
+use leadflow::domain::decision::{decide, qualify, PoolState, Route, Stage};
 use leadflow::domain::ids::{LeadId, ResponseId};
 use leadflow::domain::inquiry::Inquiry;
 use leadflow::{EmailAddress, Lead, Playbook};
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()
+}
 
 fn playbook() -> Playbook {
     Playbook::default_playbook().expect("the shipped playbook is valid")
@@ -158,7 +162,7 @@ fn with(request: &str, answers: &[(&'static str, &'static str)], country: &str) 
 #[test]
 fn seed_000_hand_offs_to_field_sales() {
     let pb = playbook();
-    let route = |l: &Lead| decide(l, &pb, |_| 0).route;
+    let route = |l: &Lead| decide(l, &[], &pb, now(), |_| Default::default()).route;
     // On-site demo → field sales at once, whatever is known.
     assert_eq!(route(&with("onsite_demo", &[], "DE")), Route::Hot);
     // Demo with RFI → field sales at 3+ criteria; below that inside sales qualifies further.
@@ -173,7 +177,7 @@ fn seed_000_hand_offs_to_field_sales() {
 #[test]
 fn seed_003_route_categories() {
     let pb = playbook();
-    let route = |l: &Lead| decide(l, &pb, |_| 0).route;
+    let route = |l: &Lead| decide(l, &[], &pb, now(), |_| Default::default()).route;
     // Hot: scores well, particularly for timing.
     assert_eq!(route(&with("info", &ALL4, "US")), Route::Hot);
     // High potential: scores well in most categories.
@@ -215,8 +219,11 @@ fn seed_003_route_categories() {
 fn assignment_follows_territory_round_robin_and_explains_itself() {
     let pb = playbook();
     let l = with("onsite_demo", &ALL4, "DE");
-    let first = decide(&l, &pb, |_| 0);
-    let second = decide(&l, &pb, |_| 1);
+    let first = decide(&l, &[], &pb, now(), |_| Default::default());
+    let second = decide(&l, &[], &pb, now(), |_| PoolState {
+        cursor: 1,
+        ..Default::default()
+    });
     assert_eq!(first.owner.display_name(), "Ana Ruiz");
     assert_eq!(second.owner.display_name(), "Jonas Weber");
     assert_eq!(first.pool.as_deref(), Some("emea-field"));
@@ -228,12 +235,16 @@ fn assignment_follows_territory_round_robin_and_explains_itself() {
         "{why}"
     );
     // Outside every territory: the fallback of the route's channel, then the fallback queue.
-    let jp = decide(&with("onsite_demo", &ALL4, "JP"), &pb, |_| 0);
+    let jp = decide(&with("onsite_demo", &ALL4, "JP"), &[], &pb, now(), |_| {
+        Default::default()
+    });
     assert_eq!(jp.owner.key(), "queue#inside-sales");
     let nurture = decide(
         &with("info", &[("timeframe", "over_12_months")], "DE"),
+        &[],
         &pb,
-        |_| 0,
+        now(),
+        |_| Default::default(),
     );
     assert_eq!(nurture.owner.key(), "queue#nurture");
 }

@@ -85,10 +85,21 @@ async fn routes_a_lead_records_why_and_hands_it_to_fulfilment() {
     assert_eq!(d.route, Route::Hot);
     assert_eq!(d.owner.display_name(), "Ana Ruiz");
     assert_eq!(
-        d.summary(),
-        "Qualified opportunity: 4 of 4 B.A.N.T. criteria met — budget defined_fits (met), authority decision_maker (met), \
-         need established (met), timeframe within_3_months (met); hot: on-site demo requested, field sales at once → sales now; \
-         EMEA field sales: territory DE → pool emea-field → round-robin → Ana Ruiz"
+        d.reasons,
+        [
+            "Qualified opportunity: 4 of 4 B.A.N.T. criteria met — budget defined_fits (met), authority decision_maker (met), \
+             need established (met), timeframe within_3_months (met)",
+            "score 125 (explicit 120, fit 0, behaviour 5): budget defined_fits +25, need established +25, \
+             timeframe within_3_months +25, request onsite_demo +25",
+            "hot: on-site demo requested, field sales at once → sales now",
+            "EMEA field sales: territory DE → pool emea-field → round-robin → Ana Ruiz; \
+             follow up by 2026-11-23 13:00 UTC (hot SLA 4 h)",
+        ]
+    );
+    assert_eq!(d.score.total, 125);
+    assert_eq!(
+        d.follow_up_by.unwrap().to_rfc3339(),
+        "2026-11-23T13:00:00+00:00"
     );
     let history = h.store.history(&req.lead_id).await.unwrap();
     assert!(matches!(
@@ -134,7 +145,7 @@ async fn a_duplicate_delivery_routes_once() {
     assert_eq!(routed, 1);
     assert_eq!(h.publisher.published().len(), 1, "one fulfilment message");
     assert_eq!(
-        h.store.pool_cursor("amer-field").await.unwrap(),
+        h.store.pool_state("amer-field", &[]).await.unwrap().cursor,
         1,
         "round-robin advanced once"
     );
@@ -249,7 +260,7 @@ async fn round_robin_spreads_a_pool_and_a_returning_lead_keeps_its_rep() {
         .await;
     assert_eq!(owner(a.lead_id.clone()).await, "Ana Ruiz");
     let lead = h.store.lead(&a.lead_id).await.unwrap().unwrap();
-    assert!(lead.routing.unwrap().reasons[2].contains("kept with current owner Ana Ruiz"));
+    assert!(lead.routing.unwrap().reasons[3].contains("kept with current owner Ana Ruiz"));
 }
 
 #[tokio::test]

@@ -14,12 +14,13 @@
 //! `by_due` is shared with later due work (nurture touches, ISR tasks): each
 //! kind has its own `due_pk`, and `due_sk` starts with the due time.
 
+use crate::domain::decision::PoolState;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{LeadId, MessageId};
 use crate::domain::lead::{HistoryEntry, Lead};
 use crate::ports::*;
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use std::collections::HashMap;
@@ -292,6 +293,18 @@ impl LeadStore for DynamoStore {
                 .map_err(corrupt)?;
             items.push(TransactWriteItem::builder().update(update).build());
         }
+        for (rep, delta) in &c.loads {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(format!("REP#{rep}")))
+                .key("sk", s("LOAD"))
+                .update_expression("ADD open_leads :d SET kind = :k")
+                .expression_attribute_values(":d", n(delta))
+                .expression_attribute_values(":k", s("load"))
+                .build()
+                .map_err(corrupt)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
         if items.is_empty() {
             return Ok(());
         }
@@ -305,15 +318,56 @@ impl LeadStore for DynamoStore {
             .is_some())
     }
 
-    async fn pool_cursor(&self, pool: &str) -> Result<u64, StoreError> {
-        match self.get(format!("POOL#{pool}"), "POOL").await? {
-            None => Ok(0),
+    async fn pool_state(&self, pool: &str, reps: &[String]) -> Result<PoolState, StoreError> {
+        let cursor = match self.get(format!("POOL#{pool}"), "POOL").await? {
+            None => 0,
             Some(item) => item
                 .get("cursor")
                 .and_then(|v| v.as_n().ok())
                 .and_then(|v| v.parse().ok())
-                .ok_or_else(|| StoreError::Corrupt(format!("pool {pool} has no numeric cursor"))),
+                .ok_or_else(|| StoreError::Corrupt(format!("pool {pool} has no numeric cursor")))?,
+        };
+        let mut loads: std::collections::BTreeMap<String, u64> =
+            reps.iter().map(|r| (r.clone(), 0)).collect();
+        for chunk in reps.chunks(100) {
+            let mut keys = KeysAndAttributes::builder().consistent_read(true);
+            for rep in chunk {
+                let mut key = Item::new();
+                key.insert("pk".into(), s(format!("REP#{rep}")));
+                key.insert("sk".into(), s("LOAD"));
+                keys = keys.keys(key);
+            }
+            let mut request = Some(keys.build().map_err(corrupt)?);
+            // BatchGetItem may leave keys unprocessed under load: ask again for those.
+            while let Some(keys) = request.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
+                    let rep = get_s(&item, "pk")?.trim_start_matches("REP#").to_string();
+                    let open = item
+                        .get("open_leads")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse::<i64>().ok())
+                        .unwrap_or(0);
+                    loads.insert(rep, open.max(0) as u64);
+                }
+                request = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys().is_empty());
+            }
         }
+        Ok(PoolState { cursor, loads })
     }
 
     async fn outbox_due(

@@ -3,6 +3,7 @@
 //! markers) so handler tests exercise the real retry and idempotency paths.
 //! Faults can be injected to test what a crash between two steps leaves behind.
 
+use crate::domain::decision::PoolState;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{LeadId, MessageId};
 use crate::domain::lead::{HistoryEntry, Lead};
@@ -25,6 +26,7 @@ struct State {
     replies: HashMap<String, StoredReply>,
     markers: BTreeSet<(LeadId, &'static str, String)>,
     cursors: HashMap<String, u64>,
+    loads: HashMap<String, i64>,
     outbox: BTreeMap<MessageId, OutboxMessage>,
     sends: HashMap<(LeadId, String), Send>,
     /// Fail this many upcoming commits with `Unavailable` (a crash before the write).
@@ -156,6 +158,9 @@ impl LeadStore for MemoryStore {
             if let Some(cur) = c.cursor {
                 s.cursors.insert(cur.pool, cur.to);
             }
+            for (rep, delta) in c.loads {
+                *s.loads.entry(rep).or_default() += delta;
+            }
             Ok(())
         })
     }
@@ -167,8 +172,19 @@ impl LeadStore for MemoryStore {
         }))
     }
 
-    async fn pool_cursor(&self, pool: &str) -> Result<u64, StoreError> {
-        Ok(self.with(|s| s.cursors.get(pool).copied().unwrap_or(0)))
+    async fn pool_state(&self, pool: &str, reps: &[String]) -> Result<PoolState, StoreError> {
+        Ok(self.with(|s| PoolState {
+            cursor: s.cursors.get(pool).copied().unwrap_or(0),
+            loads: reps
+                .iter()
+                .map(|r| {
+                    (
+                        r.clone(),
+                        s.loads.get(r).copied().unwrap_or(0).max(0) as u64,
+                    )
+                })
+                .collect(),
+        }))
     }
 
     async fn outbox_due(

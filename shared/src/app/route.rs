@@ -2,11 +2,11 @@
 //! decision and why, and hand off to fulfilment — once per response.
 
 use super::outbox;
-use crate::domain::decision::{assign, place, qualify, route, Decision};
+use crate::domain::decision::{decide, target_pool, Decision, Owner, PoolState};
 use crate::domain::ids::LeadId;
 use crate::domain::lead::{Event, HistoryEntry};
 use crate::messages::{FulfilRequest, RouteRequest};
-use crate::playbook::{Playbook, Target};
+use crate::playbook::Playbook;
 use crate::ports::{Commit, Expect, LeadStore, Marker, Publisher, StoreError};
 use chrono::{DateTime, Utc};
 
@@ -55,23 +55,31 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
             .await?
             .ok_or_else(|| RouteError::UnknownLead(req.lead_id.clone()))?;
 
-        let q = qualify(&lead, playbook);
-        let r = route(&lead, &q, playbook);
-        let cursor = match place(&lead, r.route, playbook).map(|p| p.target) {
-            Some(Target::Pool(pool)) => store.pool_cursor(pool).await?,
-            _ => 0,
+        let history = store.history(&lead.id).await?;
+        let state = match target_pool(&lead, &history, playbook, now) {
+            Some(pool) => {
+                let reps = playbook
+                    .pool(pool)
+                    .map(|p| p.reps.clone())
+                    .unwrap_or_default();
+                store.pool_state(pool, &reps).await?
+            }
+            None => PoolState::default(),
         };
-        let a = assign(&lead, r.route, playbook, cursor, lead.owner());
-        let decision = Decision {
-            bant_met: q.met,
-            stage: q.stage,
-            route: r.route,
-            rule: r.rule,
-            owner: a.owner,
-            pool: a.pool,
-            reasons: vec![q.reason, r.reason, a.reason],
-            cursor: a.cursor.clone(),
+        let decision = decide(&lead, &history, playbook, now, |_| state.clone());
+        let previous_rep = match lead.owner() {
+            Some(Owner::Rep { id, .. }) => Some(id.clone()),
+            _ => None,
         };
+        let new_rep = match &decision.owner {
+            Owner::Rep { id, .. } => Some(id.clone()),
+            _ => None,
+        };
+        let mut loads = Vec::new();
+        if previous_rep != new_rep {
+            loads.extend(new_rep.map(|r| (r, 1)));
+            loads.extend(previous_rep.map(|r| (r, -1)));
+        }
 
         let expect = Expect::Version(lead.version);
         let previous_owner = lead.apply_decision(decision.clone(), now);
@@ -95,7 +103,8 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
             events: vec![entry],
             outbox: vec![message.clone()],
             marker: Some(marker.clone()),
-            cursor: a.cursor,
+            cursor: decision.cursor.clone(),
+            loads,
             reply: None,
         };
         match store.commit(commit).await {

@@ -62,6 +62,9 @@ pub struct AnswerDef {
     /// Does this answer meet the criterion?
     #[serde(default)]
     pub met: bool,
+    /// Points this answer adds to the score (explicit data).
+    #[serde(default)]
+    pub points: i64,
 }
 
 /// The company's version of B.A.N.T.: the allowed answers of each criterion.

@@ -2,9 +2,12 @@
 //! with reasons a rep can read.
 
 use super::bant::Criterion;
-use super::lead::Lead;
-use crate::playbook::{AssignmentRule, Conditions, Playbook, Target};
+use super::lead::{HistoryEntry, Lead};
+use super::scoring::{score, Score};
+use crate::playbook::{AssignmentRule, Conditions, Playbook, Strategy, Target};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The seed 000 stages.
@@ -176,9 +179,9 @@ pub struct RouteDecision {
 }
 
 /// The first route rule whose conditions hold.
-pub fn route(lead: &Lead, q: &Qualification, playbook: &Playbook) -> RouteDecision {
+pub fn route(lead: &Lead, q: &Qualification, score: &Score, playbook: &Playbook) -> RouteDecision {
     for rule in &playbook.routes {
-        if rule.when.holds(lead, q) {
+        if rule.when.holds(lead, q, score) {
             return RouteDecision {
                 route: rule.route,
                 rule: rule.name.clone(),
@@ -195,7 +198,7 @@ pub fn route(lead: &Lead, q: &Qualification, playbook: &Playbook) -> RouteDecisi
 }
 
 impl Conditions {
-    pub fn holds(&self, lead: &Lead, q: &Qualification) -> bool {
+    pub fn holds(&self, lead: &Lead, q: &Qualification, score: &Score) -> bool {
         let n = q.met.len() as u8;
         (self.request_type.is_empty() || self.request_type.contains(&lead.request_type))
             && (self.source.is_empty() || self.source.contains(&lead.attribution.source()))
@@ -215,6 +218,8 @@ impl Conditions {
                 .answers
                 .iter()
                 .all(|(c, values)| values.iter().any(|v| v == lead.bant.value(*c)))
+            && self.score_at_least.is_none_or(|m| score.total >= m)
+            && self.score_at_most.is_none_or(|m| score.total <= m)
     }
 }
 
@@ -230,6 +235,11 @@ pub fn place<'p>(lead: &Lead, route: Route, playbook: &'p Playbook) -> Option<Pl
     playbook
         .assignment
         .iter()
+        .filter(|r| match &r.target {
+            // A named account's owner who is away: the next rule covers them.
+            Target::Rep(id) => playbook.rep(id).is_some_and(|rep| !rep.away),
+            _ => true,
+        })
         .find(|r| r.matches(lead, route))
         .map(|rule| Placement {
             target: &rule.target,
@@ -237,7 +247,7 @@ pub fn place<'p>(lead: &Lead, route: Route, playbook: &'p Playbook) -> Option<Pl
         })
 }
 
-/// The outcome of assignment, and what it consumed of the pool's round-robin cursor.
+/// The outcome of assignment, and what it consumed of the pool's state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assignment {
     pub owner: Owner,
@@ -256,13 +266,20 @@ pub struct CursorAdvance {
     pub to: u64,
 }
 
-/// Pick the owner. `cursor` is the pool's round-robin position (0 when new);
+/// What assignment needs to know of a pool: its turn, and each rep's open leads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PoolState {
+    pub cursor: u64,
+    pub loads: BTreeMap<String, u64>,
+}
+
+/// Pick the owner. `state` is the target pool's (default when new);
 /// `current` is who holds the lead now: they keep it when they are still in the pool.
 pub fn assign(
     lead: &Lead,
     route: Route,
     playbook: &Playbook,
-    cursor: u64,
+    state: &PoolState,
     current: Option<&Owner>,
 ) -> Assignment {
     let territory = territory(lead);
@@ -279,6 +296,15 @@ pub fn assign(
         };
     };
     let rule_name = &placement.rule.name;
+    let fallback = |why: String| {
+        let owner = playbook.fallback_owner();
+        Assignment {
+            reason: format!("{why} → fallback queue {}", owner.display_name()),
+            owner,
+            pool: None,
+            cursor: None,
+        }
+    };
     match placement.target {
         Target::Queue(name) => {
             let owner = playbook.queue_owner(name);
@@ -289,17 +315,22 @@ pub fn assign(
                 cursor: None,
             }
         }
+        Target::Rep(id) => match playbook.rep(id) {
+            Some(rep) => Assignment {
+                reason: format!(
+                    "{rule_name}: named account {} → {}",
+                    lead.email.domain(),
+                    rep.name
+                ),
+                owner: rep.owner(),
+                pool: None,
+                cursor: None,
+            },
+            None => fallback(format!("{rule_name}: rep {id} is not defined")),
+        },
         Target::Pool(pool_name) => {
             let Some(pool) = playbook.pool(pool_name) else {
-                let owner = playbook.fallback_owner();
-                return Assignment {
-                    reason: format!(
-                        "{rule_name}: pool {pool_name} is not defined → fallback queue"
-                    ),
-                    owner,
-                    pool: None,
-                    cursor: None,
-                };
+                return fallback(format!("{rule_name}: pool {pool_name} is not defined"));
             };
             let available: Vec<_> = pool
                 .reps
@@ -321,19 +352,26 @@ pub fn assign(
                 }
             }
             if available.is_empty() {
-                let owner = playbook.fallback_owner();
-                return Assignment {
-                    reason: format!(
-                        "{rule_name}: {territory} → pool {pool_name} has nobody available → fallback queue {}",
-                        owner.display_name()
-                    ),
-                    owner,
-                    pool: Some(pool_name.clone()),
-                    cursor: None,
-                };
+                return fallback(format!(
+                    "{rule_name}: {territory} → pool {pool_name} has nobody available"
+                ));
             }
-            let rep = available[(cursor % available.len() as u64) as usize];
-            let skipped = pool.reps.len() - available.len();
+            let n = available.len();
+            let start = (state.cursor % n as u64) as usize;
+            let in_turn = (0..n).map(|i| available[(start + i) % n]);
+            let (rep, how) = match pool.strategy {
+                Strategy::RoundRobin => (available[start], "round-robin".to_string()),
+                Strategy::LeastLoaded => {
+                    let load = |id: &str| state.loads.get(id).copied().unwrap_or(0);
+                    let min = available.iter().map(|r| load(&r.id)).min().unwrap_or(0);
+                    let rep = in_turn
+                        .clone()
+                        .find(|r| load(&r.id) == min)
+                        .unwrap_or(available[start]);
+                    (rep, format!("least-loaded ({min} open)"))
+                }
+            };
+            let skipped = pool.reps.len() - n;
             let away = if skipped > 0 {
                 format!(" ({skipped} away skipped)")
             } else {
@@ -341,15 +379,15 @@ pub fn assign(
             };
             Assignment {
                 reason: format!(
-                    "{rule_name}: {territory} → pool {pool_name} → round-robin{away} → {}",
+                    "{rule_name}: {territory} → pool {pool_name} → {how}{away} → {}",
                     rep.name
                 ),
                 owner: rep.owner(),
                 pool: Some(pool_name.clone()),
                 cursor: Some(CursorAdvance {
                     pool: pool_name.clone(),
-                    from: cursor,
-                    to: cursor + 1,
+                    from: state.cursor,
+                    to: state.cursor + 1,
                 }),
             }
         }
@@ -369,12 +407,17 @@ fn territory(lead: &Lead) -> String {
 pub struct Decision {
     pub bant_met: Vec<Criterion>,
     pub stage: Stage,
+    pub score: Score,
     pub route: Route,
     pub rule: String,
     pub owner: Owner,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,
-    /// One line per decision: stage, route, owner.
+    /// When the owner must have followed up, from the route's SLA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up_by: Option<DateTime<Utc>>,
+    pub decided_at: DateTime<Utc>,
+    /// One line per decision: stage, score, route, owner.
     pub reasons: Vec<String>,
     #[serde(skip)]
     pub cursor: Option<CursorAdvance>,
@@ -386,24 +429,64 @@ impl Decision {
     }
 }
 
-/// Qualify, route and assign. `cursor_of` gives a pool's round-robin position.
-pub fn decide(lead: &Lead, playbook: &Playbook, cursor_of: impl Fn(&str) -> u64) -> Decision {
+/// Where the lead would be placed, so the caller can fetch that pool's state.
+pub fn target_pool<'p>(
+    lead: &Lead,
+    history: &[HistoryEntry],
+    playbook: &'p Playbook,
+    now: DateTime<Utc>,
+) -> Option<&'p str> {
     let q = qualify(lead, playbook);
-    let r = route(lead, &q, playbook);
-    let cursor = match place(lead, r.route, playbook).map(|p| p.target) {
-        Some(Target::Pool(p)) => cursor_of(p),
-        _ => 0,
+    let s = score(lead, history, playbook, now);
+    let r = route(lead, &q, &s, playbook);
+    match place(lead, r.route, playbook).map(|p| p.target) {
+        Some(Target::Pool(p)) => Some(p.as_str()),
+        _ => None,
+    }
+}
+
+/// Qualify, score, route and assign. `state_of` gives a pool's state.
+pub fn decide(
+    lead: &Lead,
+    history: &[HistoryEntry],
+    playbook: &Playbook,
+    now: DateTime<Utc>,
+    state_of: impl Fn(&str) -> PoolState,
+) -> Decision {
+    let q = qualify(lead, playbook);
+    let s = score(lead, history, playbook, now);
+    let r = route(lead, &q, &s, playbook);
+    let state = match place(lead, r.route, playbook).map(|p| p.target) {
+        Some(Target::Pool(p)) => state_of(p),
+        _ => PoolState::default(),
     };
     let current = lead.routing.as_ref().map(|d| &d.owner);
-    let a = assign(lead, r.route, playbook, cursor, current);
+    let a = assign(lead, r.route, playbook, &state, current);
+    let follow_up_by = playbook
+        .slas
+        .get(&r.route)
+        .map(|h| now + Duration::hours(*h as i64));
+    let owner_reason = match follow_up_by {
+        Some(t) => format!(
+            "{}; follow up by {} ({} SLA {} h)",
+            a.reason,
+            t.format("%Y-%m-%d %H:%M UTC"),
+            r.route,
+            playbook.slas.get(&r.route).copied().unwrap_or_default()
+        ),
+        None => a.reason,
+    };
     Decision {
         bant_met: q.met,
         stage: q.stage,
+        reasons: vec![q.reason, s.summary(), r.reason, owner_reason],
+        score: s,
         route: r.route,
         rule: r.rule,
         owner: a.owner,
         pool: a.pool,
-        reasons: vec![q.reason, r.reason, a.reason],
+        follow_up_by,
+        decided_at: now,
         cursor: a.cursor,
     }
 }

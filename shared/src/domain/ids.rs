@@ -14,7 +14,7 @@ macro_rules! id_type {
             pub const PREFIX: &'static str = $prefix;
 
             pub fn generate() -> Self {
-                Self(format!("{}{}", $prefix, ulid::Ulid::new()))
+                Self(format!("{}{}", $prefix, next_ulid()))
             }
 
             pub fn parse(raw: &str) -> Result<Self, InvalidId> {
@@ -49,6 +49,18 @@ macro_rules! id_type {
             }
         }
     };
+}
+
+/// Monotonic within the process, so two events of one lead in the same
+/// millisecond keep the order they happened in.
+fn next_ulid() -> ulid::Ulid {
+    static GENERATOR: std::sync::Mutex<ulid::Generator> =
+        std::sync::Mutex::new(ulid::Generator::new());
+    GENERATOR
+        .lock()
+        .ok()
+        .and_then(|mut g| g.generate().ok())
+        .unwrap_or_else(ulid::Ulid::new)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

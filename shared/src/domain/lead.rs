@@ -229,6 +229,71 @@ impl Lead {
     }
 }
 
+impl Lead {
+    /// Rebuild what the responses in a history say of the person, from the
+    /// changes each one recorded. The stored lead must agree with this.
+    pub fn rebuild(id: LeadId, email: EmailAddress, history: &[HistoryEntry]) -> Option<Lead> {
+        let mut lead: Option<Lead> = None;
+        for h in history {
+            let Event::Response(r) = &h.event else {
+                continue;
+            };
+            let l = lead.get_or_insert_with(|| Lead::new(id.clone(), email.clone(), h.at));
+            for c in &r.changes {
+                l.set_field(&c.field, &c.to, h.at, r);
+            }
+            if r.first {
+                l.first_attribution = r.attribution.clone();
+            }
+            l.attribution = r.attribution.clone();
+            l.request_type = r.request_type;
+            l.responses += 1;
+            l.last_response_id = Some(r.response_id.clone());
+            l.updated_at = h.at;
+        }
+        lead
+    }
+
+    fn set_field(&mut self, field: &str, value: &str, at: DateTime<Utc>, r: &ResponseRecord) {
+        let v = Some(value.to_string());
+        let c = &mut self.contact;
+        match field {
+            "first_name" => c.first_name = v,
+            "last_name" => c.last_name = v,
+            "company" => c.company = v,
+            "title" => c.title = v,
+            "phone" => c.phone = v,
+            "country" => c.country = super::inquiry::Country::parse(value),
+            "region" => c.region = v,
+            "industry" => c.industry = v,
+            "company_size" => c.company_size = v,
+            "interest" => self.interest = v,
+            "consent_email" => {
+                self.consent_email = Some(Consent {
+                    granted: value == "true",
+                    at,
+                    source: r.source.to_string(),
+                })
+            }
+            other => {
+                if let Some(criterion) = Criterion::ALL.into_iter().find(|c| c.field() == other) {
+                    self.bant.0.insert(
+                        criterion,
+                        KnownAnswer {
+                            value: value.to_string(),
+                            at,
+                            source: r.source.to_string(),
+                            campaign: r.attribution.campaign.clone(),
+                        },
+                    );
+                } else {
+                    self.custom.insert(other.to_string(), value.to_string());
+                }
+            }
+        }
+    }
+}
+
 fn merge<T: Clone + PartialEq + ToString>(
     changes: &mut Vec<FieldChange>,
     field: &str,
@@ -294,6 +359,12 @@ pub enum Event {
         decision: Decision,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         previous_owner: Option<Owner>,
+    },
+    /// Behaviour that scores: a site visit, a download, an email click, an event attended.
+    Activity {
+        kind: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
     },
     EmailSent {
         response_id: ResponseId,

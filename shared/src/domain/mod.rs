@@ -7,3 +7,4 @@ pub mod ids;
 pub mod inquiry;
 pub mod lead;
 pub mod render;
+pub mod scoring;

@@ -1,0 +1,58 @@
+# leadflow — the two commands:
+#   make dev    run the whole system locally (emulator + every function in template.yaml)
+#   make test   run every test (unit, handler, emulator integration, end-to-end, template lint)
+#
+# Everything the tests need (moto, SAM CLI, cfn-lint) is installed, pinned by
+# infra/requirements.txt, into .tools/ (git-ignored).
+
+SHELL := /bin/bash
+TOOLS := .tools
+VENV := $(TOOLS)/venv
+STAMP := $(VENV)/.requirements
+PYTHON ?= python3
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: dev test tools lint check-template bench build-lambda deploy clean-tools
+
+tools: $(STAMP)
+
+# Re-installs whenever the pinned requirements change.
+$(STAMP): infra/requirements.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	@cp infra/requirements.txt $(STAMP)
+
+dev: tools
+	cargo run --quiet -p leadflow-infra --bin leadflow -- dev
+
+test: tools
+	cargo fmt --all --check
+	cargo build --workspace --bins
+	cargo run --quiet -p leadflow-infra --bin leadflow -- emulator -- cargo test --workspace
+	$(MAKE) --no-print-directory check-template
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+check-template: tools
+	$(VENV)/bin/sam validate --lint
+	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/openapi-spec-validator infra/openapi.yaml
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# Benchmarks print figures and ratios; they assert nothing about time.
+bench:
+	cargo run --release -p leadflow-infra --bin leadflow -- bench
+
+# Cross-compile the functions for Lambda (arm64) without SAM; needs cargo-lambda + zig:
+#   $(VENV)/bin/pip install cargo-lambda ziglang
+build-lambda: tools
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64
+
+deploy: tools
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build && $(VENV)/bin/sam deploy --guided
+
+clean-tools:
+	rm -rf $(TOOLS)

@@ -1,0 +1,166 @@
+//! Lead scoring (seeds 002, 004): explicit answers, fit with the perfect prospect
+//! profile, and behaviour whose points decay with a half-life, so last year's
+//! burst of clicks does not make a lead hot today.
+//!
+//! A score is a pure function of the lead's history and the time it is taken
+//! at: recomputing it from the history gives the same answer.
+
+use super::bant::Criterion;
+use super::lead::{Event, HistoryEntry, Lead};
+use crate::playbook::Playbook;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    /// explicit + fit + behaviour, rounded.
+    pub total: i64,
+    pub explicit: f64,
+    pub fit: f64,
+    pub behaviour: f64,
+    pub at: DateTime<Utc>,
+    /// What contributed, largest first: "budget defined_fits +25".
+    pub reasons: Vec<String>,
+}
+
+impl Score {
+    pub fn summary(&self) -> String {
+        let top: Vec<&str> = self.reasons.iter().take(4).map(String::as_str).collect();
+        format!(
+            "score {} (explicit {}, fit {}, behaviour {}){}",
+            self.total,
+            round1(self.explicit),
+            round1(self.fit),
+            round1(self.behaviour),
+            if top.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", top.join(", "))
+            }
+        )
+    }
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// The behaviour a history shows: each response is a form submission; other
+/// activity (visits, downloads, clicks, events) is recorded as it arrives.
+fn behaviours(history: &[HistoryEntry]) -> impl Iterator<Item = (&str, DateTime<Utc>)> {
+    history.iter().filter_map(|h| match &h.event {
+        Event::Response(_) => Some(("form_submission", h.at)),
+        Event::Activity { kind, .. } => Some((kind.as_str(), h.at)),
+        _ => None,
+    })
+}
+
+pub fn score(
+    lead: &Lead,
+    history: &[HistoryEntry],
+    playbook: &Playbook,
+    at: DateTime<Utc>,
+) -> Score {
+    let model = &playbook.scoring;
+    let mut parts: Vec<(f64, String)> = Vec::new();
+
+    let mut explicit = 0.0;
+    for c in Criterion::ALL {
+        let value = lead.bant.value(c);
+        let points = playbook.bant.answer(c, value).map_or(0, |a| a.points) as f64;
+        if points != 0.0 {
+            explicit += points;
+            parts.push((points, format!("{} {value} {points:+}", c.field())));
+        }
+    }
+    if let Some(p) = model
+        .request_type
+        .get(&lead.request_type)
+        .copied()
+        .filter(|p| *p != 0)
+    {
+        explicit += p as f64;
+        parts.push((p as f64, format!("request {} {:+}", lead.request_type, p)));
+    }
+
+    let mut fit = 0.0;
+    let c = &lead.contact;
+    let lookup = |table: &std::collections::BTreeMap<String, i64>, v: &Option<String>| {
+        v.as_ref()
+            .and_then(|v| table.iter().find(|(k, _)| k.eq_ignore_ascii_case(v)))
+            .map(|(k, p)| (k.clone(), *p))
+    };
+    for (label, hit) in [
+        ("industry", lookup(&model.fit.industry, &c.industry)),
+        (
+            "company size",
+            lookup(&model.fit.company_size, &c.company_size),
+        ),
+        (
+            "country",
+            lookup(
+                &model.fit.country,
+                &c.country.as_ref().map(|c| c.to_string()),
+            ),
+        ),
+    ] {
+        if let Some((k, p)) = hit.filter(|(_, p)| *p != 0) {
+            fit += p as f64;
+            parts.push((p as f64, format!("{label} {k} {p:+}")));
+        }
+    }
+    // A title scores its best keyword once: "VP, Director of IT" is a VP.
+    if let Some(title) = &c.title {
+        let words: Vec<String> = title
+            .split(|ch: char| !ch.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        let best = model
+            .fit
+            .title
+            .iter()
+            .filter(|(k, _)| words.iter().any(|w| w == &k.to_lowercase()))
+            .max_by_key(|(_, p)| **p);
+        if let Some((k, p)) = best.filter(|(_, p)| **p != 0) {
+            fit += *p as f64;
+            parts.push((*p as f64, format!("title {k} {p:+}")));
+        }
+    }
+
+    let half_life = model.behaviour.half_life_days.max(0.001);
+    let mut behaviour = 0.0;
+    let mut counted: std::collections::BTreeMap<&str, (usize, f64)> = Default::default();
+    for (kind, when) in behaviours(history) {
+        if when > at {
+            continue;
+        }
+        let Some(points) = model.behaviour.points.get(kind).copied() else {
+            continue;
+        };
+        let age_days = (at - when).num_seconds() as f64 / 86_400.0;
+        let p = points as f64 * 0.5f64.powf(age_days / half_life);
+        behaviour += p;
+        let e = counted.entry(kind).or_default();
+        e.0 += 1;
+        e.1 += p;
+    }
+    for (kind, (n, p)) in counted {
+        if p.abs() >= 0.05 {
+            parts.push((
+                p,
+                format!("{n}× {} {:+}", kind.replace('_', " "), round1(p)),
+            ));
+        }
+    }
+
+    parts.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
+    Score {
+        total: (explicit + fit + behaviour).round() as i64,
+        explicit,
+        fit,
+        behaviour,
+        at,
+        reasons: parts.into_iter().map(|(_, r)| r).collect(),
+    }
+}
