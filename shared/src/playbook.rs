@@ -522,6 +522,10 @@ impl Playbook {
                     &at,
                     format!("assignment[{i}] `{}`: queue `{q}` is not defined", a.name),
                 ),
+                Target::Rep(r) if !rep_ids.contains(r.as_str()) => problem(
+                    &at,
+                    format!("assignment[{i}] `{}`: rep `{r}` is not in reps", a.name),
+                ),
                 _ => {}
             }
             if a.routes.is_empty() {

@@ -4,3 +4,4 @@ pub mod fulfil;
 pub mod intake;
 pub mod outbox;
 pub mod route;
+pub mod simulate;

@@ -1,0 +1,274 @@
+//! The playbook is validated at build time (here) and at cold start: every
+//! problem is reported with the file, the line and what is wrong.
+
+use leadflow::playbook::{Playbook, DEFAULT_PLAYBOOK};
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines().position(|l| l.contains(needle)).expect(needle) + 1
+}
+
+/// Replace `from` (which must occur) in the default playbook, parse, and return the problems.
+fn problems(from: &str, to: &str) -> (String, Vec<(Option<usize>, String)>) {
+    assert!(
+        DEFAULT_PLAYBOOK.contains(from),
+        "the default playbook contains {from:?}"
+    );
+    let text = DEFAULT_PLAYBOOK.replacen(from, to, 1);
+    let err = Playbook::parse(&text, "custom.yaml").expect_err("should be refused");
+    assert_eq!(err.file, "custom.yaml");
+    let rendered = err.to_string();
+    assert!(
+        rendered.starts_with("custom.yaml: invalid playbook"),
+        "{rendered}"
+    );
+    (
+        text,
+        err.problems
+            .into_iter()
+            .map(|p| (p.line, p.message))
+            .collect(),
+    )
+}
+
+fn assert_problem(from: &str, to: &str, says: &str, on_line_with: &str) {
+    let (text, found) = problems(from, to);
+    let hit = found.iter().find(|(_, m)| m.contains(says));
+    let Some((line, _)) = hit else {
+        panic!("no problem saying {says:?} in {found:#?}");
+    };
+    assert_eq!(
+        *line,
+        Some(line_of(&text, on_line_with)),
+        "{says}: {found:?}"
+    );
+}
+
+#[test]
+fn the_shipped_playbook_is_valid() {
+    Playbook::default_playbook().unwrap();
+}
+
+#[test]
+fn yaml_syntax_errors_name_the_line() {
+    assert_problem("stages:\n  lead: 2", "stages:\n  lead: [2", "", "lead: [2");
+}
+
+#[test]
+fn misspelt_keys_are_refused_not_ignored() {
+    assert_problem(
+        "  opportunity: 3",
+        "  oportunity: 3",
+        "unknown field `oportunity`",
+        "oportunity: 3",
+    );
+}
+
+#[test]
+fn wrong_types_and_unknown_route_names_are_refused() {
+    assert_problem(
+        "    route: low_potential",
+        "    route: lukewarm",
+        "unknown variant `lukewarm`",
+        "route: lukewarm",
+    );
+    assert_problem("  lead: 2", "  lead: two", "invalid type", "lead: two");
+}
+
+#[test]
+fn every_criterion_lists_unknown() {
+    assert_problem(
+        "  budget:\n    - { value: unknown }\n",
+        "  budget:\n",
+        "bant.budget: must list the answer `unknown`",
+        "budget:",
+    );
+}
+
+#[test]
+fn unknown_cannot_be_met() {
+    assert_problem(
+        "  need:\n    - { value: unknown }",
+        "  need:\n    - { value: unknown, met: true }",
+        "`unknown` cannot count as met",
+        "need:",
+    );
+}
+
+#[test]
+fn answers_are_unique_and_well_formed() {
+    assert_problem(
+        "    - { value: specifier, label: Specifier involved in selection, points: 8 }",
+        "    - { value: influencer, label: again }",
+        "answer `influencer` is listed twice",
+        "value: influencer",
+    );
+    assert_problem(
+        "    - { value: over_12_months, label: Purchase in over 12 months }",
+        "    - { value: Over 12, label: Purchase in over 12 months }",
+        "answer `Over 12` must be lower-case",
+        "value: Over 12",
+    );
+}
+
+#[test]
+fn a_criterion_that_can_never_be_met_is_refused() {
+    assert_problem(
+        "    - { value: within_3_months, label: Purchase within 3 months, met: true, points: 25 }",
+        "    - { value: within_3_months, label: Purchase within 3 months, points: 25 }",
+        "bant.timeframe: no answer counts as met",
+        "timeframe:",
+    );
+}
+
+#[test]
+fn stage_thresholds_must_rise() {
+    assert_problem(
+        "  opportunity: 3",
+        "  opportunity: 2",
+        "thresholds must rise",
+        "stages:",
+    );
+}
+
+#[test]
+fn route_rules_must_be_reachable_and_total() {
+    assert_problem(
+        "  - name: on-site demo requested, field sales at once\n    when: { request_type: [onsite_demo] }",
+        "  - name: on-site demo requested, field sales at once",
+        "matches everything, so the rules after it can never apply",
+        "name: on-site demo requested",
+    );
+    assert_problem(
+        "  - name: not sales-ready yet\n    route: need_nurturing",
+        "  - name: not sales-ready yet\n    when: { met_at_most: 1 }\n    route: need_nurturing",
+        "the last rule must have no `when`",
+        "routes:",
+    );
+}
+
+#[test]
+fn route_conditions_use_real_answers_and_counts() {
+    assert_problem(
+        "when: { answers: { timeframe: [6_to_12_months, over_12_months] } }",
+        "when: { answers: { timeframe: [next_year] } }",
+        "`next_year` is not an answer of timeframe",
+        "name: known but far off",
+    );
+    assert_problem(
+        "when: { met_at_least: 2 }\n    route: high_potential",
+        "when: { met_at_least: 5 }\n    route: high_potential",
+        "counts of criteria go from 0 to 4, not 5",
+        "name: 2 or more criteria met",
+    );
+}
+
+#[test]
+fn reps_are_unique_with_valid_email() {
+    assert_problem(
+        "  - { id: jonas.weber, name: Jonas Weber, email: jonas.weber@example.com }",
+        "  - { id: ana.ruiz, name: Jonas Weber, email: jonas.weber@example.com }",
+        "id `ana.ruiz` is used twice",
+        "id: ana.ruiz",
+    );
+    assert_problem(
+        "email: grace.lee@example.com",
+        "email: grace.lee",
+        "invalid email `grace.lee`",
+        "email: grace.lee",
+    );
+}
+
+#[test]
+fn pools_name_known_reps() {
+    assert_problem(
+        "reps: [lena.fischer]",
+        "reps: [lena.fisher]",
+        "names `lena.fisher`, who is not in reps",
+        "lena.fisher",
+    );
+    assert_problem(
+        "reps: [sam.patel]",
+        "reps: []",
+        "`amer-inside` has no reps",
+        "name: amer-inside",
+    );
+    assert_problem(
+        "  - { name: amer-inside, reps: [sam.patel] }",
+        "  - { name: emea-inside, reps: [sam.patel] }",
+        "`emea-inside` is defined twice",
+        "name: emea-inside",
+    );
+}
+
+#[test]
+fn assignment_targets_exist() {
+    assert_problem(
+        "    pool: amer-field",
+        "    pool: americas-field",
+        "pool `americas-field` is not defined",
+        "name: Americas field sales",
+    );
+    assert_problem(
+        "    queue: self-serve",
+        "    queue: webshop",
+        "queue `webshop` is not defined",
+        "name: self-serve",
+    );
+    assert_problem(
+        "    pool: latam-partner",
+        "    rep: nobody",
+        "rep `nobody` is not in reps",
+        "name: LATAM partner",
+    );
+    assert_problem(
+        "fallback_queue: unassigned",
+        "fallback_queue: limbo",
+        "fallback_queue: `limbo` is not in queues",
+        "fallback_queue:",
+    );
+}
+
+#[test]
+fn every_request_type_has_a_bundled_kit() {
+    assert_problem(
+        "  rfp:\n    name: Proposal next steps (RFP)",
+        "  rfp_old:\n    name: Proposal next steps (RFP)",
+        "unknown variant `rfp_old`",
+        "rfp_old:",
+    );
+    assert_problem(
+        "    template: info_kit",
+        "    template: brochure",
+        "template `brochure` is not one of",
+        "template: brochure",
+    );
+}
+
+#[test]
+fn scoring_and_slas_are_sane() {
+    assert_problem(
+        "    half_life_days: 30",
+        "    half_life_days: 0",
+        "half_life_days must be more than 0",
+        "half_life_days:",
+    );
+    assert_problem(
+        "  partner: 48",
+        "  partner: 0",
+        "slas.partner: 0 hours cannot be met",
+        "partner: 0",
+    );
+}
+
+#[test]
+fn all_problems_are_reported_at_once() {
+    let text = DEFAULT_PLAYBOOK
+        .replacen("reps: [lena.fischer]", "reps: [lena.fisher]", 1)
+        .replacen("fallback_queue: unassigned", "fallback_queue: limbo", 1)
+        .replacen("  opportunity: 3", "  opportunity: 2", 1);
+    let err = Playbook::parse(&text, "p.yaml").unwrap_err();
+    assert_eq!(err.problems.len(), 3, "{err}");
+    for p in &err.problems {
+        assert!(p.line.is_some(), "{err}");
+    }
+}
