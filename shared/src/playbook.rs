@@ -407,11 +407,11 @@ impl Playbook {
         }
 
         let s = &self.stages;
-        if !(1..=4).contains(&s.lead)
-            || !(s.lead < s.opportunity
-                && s.opportunity < s.qualified_opportunity
-                && s.qualified_opportunity <= 4)
-        {
+        let rising = (1..=4).contains(&s.lead)
+            && s.lead < s.opportunity
+            && s.opportunity < s.qualified_opportunity
+            && s.qualified_opportunity <= 4;
+        if !rising {
             problem("stages:", format!(
                 "stages: thresholds must rise 1 ≤ lead < opportunity < qualified_opportunity ≤ 4 (got {}, {}, {})",
                 s.lead, s.opportunity, s.qualified_opportunity
@@ -535,7 +535,9 @@ impl Playbook {
                 );
             }
         }
-        if !(self.scoring.behaviour.half_life_days > 0.0) {
+        if self.scoring.behaviour.half_life_days.is_nan()
+            || self.scoring.behaviour.half_life_days <= 0.0
+        {
             problem(
                 "half_life_days:",
                 "scoring.behaviour.half_life_days must be more than 0".into(),

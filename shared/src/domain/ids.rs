@@ -60,7 +60,7 @@ fn next_ulid() -> ulid::Ulid {
         .lock()
         .ok()
         .and_then(|mut g| g.generate().ok())
-        .unwrap_or_else(ulid::Ulid::new)
+        .unwrap_or_else(|| ulid::Ulid::from_datetime(std::time::SystemTime::now()))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -396,7 +396,7 @@ impl Inquiry {
             "timeframe",
         ];
         let mut custom = BTreeMap::new();
-        for (name, _) in &seen {
+        for name in seen.keys() {
             if known.contains(name) || CONTROL_FIELDS.contains(name) {
                 continue;
             }

@@ -56,9 +56,9 @@ fn parse(name: &str, src: &str) -> Result<Vec<Node>, TemplateError> {
     while let Some(start) = rest.find("{{") {
         let (text, after) = rest.split_at(start);
         if !text.is_empty() {
-            stack
-                .last_mut()
-                .map(|s| s.2.push(Node::Text(text.to_string())));
+            if let Some(s) = stack.last_mut() {
+                s.2.push(Node::Text(text.to_string()));
+            }
         }
         let end = after
             .find("}}")
@@ -95,15 +95,15 @@ fn parse(name: &str, src: &str) -> Result<Vec<Node>, TemplateError> {
         } else if tag.is_empty() {
             return Err(err("empty {{}} tag".into()));
         } else {
-            stack
-                .last_mut()
-                .map(|s| s.2.push(Node::Var(tag.to_string())));
+            if let Some(s) = stack.last_mut() {
+                s.2.push(Node::Var(tag.to_string()));
+            }
         }
     }
     if !rest.is_empty() {
-        stack
-            .last_mut()
-            .map(|s| s.2.push(Node::Text(rest.to_string())));
+        if let Some(s) = stack.last_mut() {
+            s.2.push(Node::Text(rest.to_string()));
+        }
     }
     if stack.len() != 1 {
         let open = stack.last().map(|s| s.0.clone()).unwrap_or_default();

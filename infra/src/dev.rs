@@ -1,0 +1,507 @@
+//! The whole local stack: emulator, provisioned resources, function processes,
+//! HTTP gateway and event sources, started from `template.yaml` in one call.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use serde_json::Value;
+use tokio::net::TcpListener;
+
+use crate::emulator::{Emulator, EmulatorError};
+use crate::events::{spawn_schedule, SqsPoller};
+use crate::gateway::{Gateway, GatewayConfig, RouteTable};
+use crate::provision::{provision, sdk_config, ProvisionError};
+use crate::runtime::{
+    binary_path, build_packages, function_binary, BuildError, FunctionConfig, FunctionHost,
+    Functions, InvokeError,
+};
+use crate::task::AbortOnDrop;
+use crate::template::{EventSource, StackModel, StackSettings, Template, TemplateError};
+
+/// Why the stack did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error(transparent)]
+    Emulator(#[from] EmulatorError),
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    #[error(transparent)]
+    Provision(#[from] ProvisionError),
+    #[error(transparent)]
+    Function(#[from] InvokeError),
+    #[error("the HTTP API cannot listen on 127.0.0.1:{port}: {source}")]
+    Listen { port: u16, source: std::io::Error },
+    #[error("{0}")]
+    Routes(String),
+}
+
+/// How to start a [`RunningStack`].
+#[derive(Debug, Clone)]
+pub struct DevOptions {
+    /// Port of the HTTP API on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Prefix of every physical name; stacks with different names can share one emulator.
+    pub stack_name: String,
+    /// Template parameter overrides. Parameters whose default names
+    /// `127.0.0.1:3000`/`localhost:3000` follow the actual port unless overridden here.
+    pub params: BTreeMap<String, String>,
+    /// Build the functions (`cargo build -p ...`) before starting them.
+    pub build: bool,
+    /// Emulator endpoint; `None` uses `AWS_ENDPOINT_URL` or starts moto (and stops it with the stack).
+    pub emulator: Option<String>,
+    /// Do not forward function output to stderr (unless `LEADFLOW_DEV_LOGS=1`).
+    pub quiet: bool,
+    /// Run schedules at this period instead of their `rate(...)`.
+    pub schedule_period: Option<Duration>,
+    /// Workspace root; `None` is [`crate::root::workspace_root`].
+    pub root: Option<PathBuf>,
+    /// Template; `None` is `<root>/template.yaml`.
+    pub template: Option<PathBuf>,
+    /// Executables to run instead of the built ones, by function logical id.
+    pub binaries: BTreeMap<String, PathBuf>,
+    /// How long a function process may take to ask for its first invocation.
+    pub ready_timeout: Duration,
+}
+
+impl Default for DevOptions {
+    fn default() -> Self {
+        Self {
+            port: 3000,
+            stack_name: "leadflow-dev".into(),
+            params: BTreeMap::new(),
+            build: true,
+            emulator: None,
+            quiet: false,
+            schedule_period: None,
+            root: None,
+            template: None,
+            binaries: BTreeMap::new(),
+            ready_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl DevOptions {
+    /// For tests: a free port, quiet, the given (unique) stack name.
+    pub fn for_tests(stack_name: impl Into<String>) -> Self {
+        Self {
+            port: 0,
+            stack_name: stack_name.into(),
+            quiet: true,
+            ..Self::default()
+        }
+    }
+}
+
+/// Starts stacks.
+pub struct DevStack;
+
+impl DevStack {
+    /// Starts everything `template.yaml` declares; see [`DevOptions`].
+    pub async fn start(options: DevOptions) -> Result<RunningStack, DevError> {
+        let root = options
+            .root
+            .clone()
+            .unwrap_or_else(crate::root::workspace_root);
+        let template_path = options
+            .template
+            .clone()
+            .unwrap_or_else(|| crate::root::template_path(&root));
+        let template = Template::load(&template_path)?;
+
+        let listener = TcpListener::bind(("127.0.0.1", options.port))
+            .await
+            .map_err(|source| DevError::Listen {
+                port: options.port,
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| DevError::Listen {
+                port: options.port,
+                source,
+            })?
+            .port();
+
+        let emulator = match &options.emulator {
+            Some(endpoint) => Emulator::external(endpoint.clone()),
+            None => Emulator::from_env_or_start(&root).await?,
+        };
+
+        let mut settings = StackSettings::new(&options.stack_name, emulator.endpoint());
+        settings.parameter_overrides = localized_parameters(&template, &options.params, port);
+        let first = StackModel::resolve(&template, &settings)?;
+
+        let mut executables = BTreeMap::new();
+        let mut packages = Vec::new();
+        for function in &first.functions {
+            match options.binaries.get(&function.logical_id) {
+                Some(exe) => {
+                    executables.insert(function.logical_id.clone(), exe.clone());
+                }
+                None => {
+                    let binary = function_binary(&root, function)?;
+                    executables
+                        .insert(function.logical_id.clone(), binary_path(&root, &binary.bin));
+                    packages.push(binary.package);
+                }
+            }
+        }
+        if options.build {
+            build_packages(&root, &packages).await?;
+        }
+        for (function, exe) in &executables {
+            if !exe.is_file() {
+                return Err(BuildError(format!(
+                    "{function}: {} does not exist{}",
+                    exe.display(),
+                    if options.build {
+                        ""
+                    } else {
+                        " (build it, or start with build enabled)"
+                    }
+                ))
+                .into());
+            }
+        }
+
+        let sdk = sdk_config(emulator.endpoint()).await;
+        let provisioned = provision(&first, &sdk).await?;
+        settings.queue_urls = provisioned.queue_urls;
+        let model = StackModel::resolve(&template, &settings)?;
+
+        let forward_logs =
+            !options.quiet || std::env::var("LEADFLOW_DEV_LOGS").is_ok_and(|v| v == "1");
+        let hosts = model.functions.iter().map(|f| {
+            let exe = executables.get(&f.logical_id).cloned().unwrap_or_default();
+            let mut config = FunctionConfig::from_spec(f, exe, emulator.endpoint(), forward_logs);
+            config.working_dir = Some(root.clone());
+            FunctionHost::new(config)
+        });
+        let functions = Functions::new(hosts);
+        functions.start_all(options.ready_timeout).await?;
+        let invoker: Arc<dyn crate::runtime::Invoker> = Arc::new(functions.clone());
+
+        let routes = RouteTable::new(model.routes()).map_err(DevError::Routes)?;
+        let landing = crate::root::landing_dir(&root);
+        let gateway = Gateway::start_on(
+            listener,
+            GatewayConfig {
+                port,
+                routes,
+                invoker: invoker.clone(),
+                landing_dir: landing.is_dir().then_some(landing),
+                emulator_endpoint: Some(emulator.endpoint().to_string()),
+            },
+        )
+        .map_err(|source| DevError::Listen { port, source })?;
+
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let mut tasks = Vec::new();
+        for function in &model.functions {
+            for event in &function.events {
+                match &event.source {
+                    EventSource::Sqs(source) => tasks.push(
+                        SqsPoller {
+                            client: sqs.clone(),
+                            source: source.clone(),
+                            function: function.logical_id.clone(),
+                            invoker: invoker.clone(),
+                        }
+                        .spawn(),
+                    ),
+                    EventSource::Schedule(schedule) => tasks.push(spawn_schedule(
+                        schedule.clone(),
+                        function.logical_id.clone(),
+                        invoker.clone(),
+                        options.schedule_period,
+                    )),
+                    EventSource::HttpApi(_) => {}
+                }
+            }
+        }
+
+        Ok(RunningStack {
+            model,
+            emulator,
+            sdk,
+            functions,
+            gateway: Some(gateway),
+            tasks,
+            schedule_period: options.schedule_period,
+        })
+    }
+}
+
+/// Parameter overrides, plus defaults that name the default local port moved to `port`.
+fn localized_parameters(
+    template: &Template,
+    overrides: &BTreeMap<String, String>,
+    port: u16,
+) -> BTreeMap<String, String> {
+    let mut params = overrides.clone();
+    if port == 3000 {
+        return params;
+    }
+    for (name, def) in &template.parameters {
+        if params.contains_key(name) {
+            continue;
+        }
+        if let Some(default) = &def.default {
+            if default.contains("127.0.0.1:3000") || default.contains("localhost:3000") {
+                let moved = default
+                    .replace("127.0.0.1:3000", &format!("127.0.0.1:{port}"))
+                    .replace("localhost:3000", &format!("localhost:{port}"));
+                params.insert(name.clone(), moved);
+            }
+        }
+    }
+    params
+}
+
+/// A running local stack. Dropping it kills what it started; [`shutdown`](Self::shutdown)
+/// stops everything and waits.
+pub struct RunningStack {
+    model: StackModel,
+    emulator: Emulator,
+    sdk: SdkConfig,
+    functions: Functions,
+    gateway: Option<Gateway>,
+    tasks: Vec<AbortOnDrop>,
+    schedule_period: Option<Duration>,
+}
+
+impl std::fmt::Debug for RunningStack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningStack")
+            .field("stack_name", &self.model.stack_name)
+            .field("api_url", &self.api_url())
+            .field("endpoint", &self.endpoint())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningStack {
+    /// `http://127.0.0.1:PORT` of the HTTP API (and landing page).
+    pub fn api_url(&self) -> String {
+        self.gateway.as_ref().map(Gateway::url).unwrap_or_default()
+    }
+
+    /// The emulator's URL.
+    pub fn endpoint(&self) -> &str {
+        self.emulator.endpoint()
+    }
+
+    pub fn stack_name(&self) -> &str {
+        &self.model.stack_name
+    }
+
+    /// The resolved template.
+    pub fn model(&self) -> &StackModel {
+        &self.model
+    }
+
+    /// SDK configuration for the emulator (region us-east-1, dummy credentials).
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
+    /// Physical name of a table.
+    pub fn table_name(&self, logical_id: &str) -> Option<&str> {
+        self.model.table(logical_id).map(|t| t.name.as_str())
+    }
+
+    /// URL of a queue.
+    pub fn queue_url(&self, logical_id: &str) -> Option<&str> {
+        self.model.queue(logical_id).map(|q| q.url.as_str())
+    }
+
+    /// A function's resolved `Environment.Variables` (with `Globals`).
+    pub fn function_env(&self, logical_id: &str) -> Option<&BTreeMap<String, String>> {
+        self.model.function(logical_id).map(|f| &f.environment)
+    }
+
+    /// The whole environment a function's process gets (less `AWS_LAMBDA_RUNTIME_API`).
+    pub fn function_process_env(&self, logical_id: &str) -> Option<&BTreeMap<String, String>> {
+        self.functions.get(logical_id).map(|h| &h.config().env)
+    }
+
+    /// The last lines a function printed.
+    pub fn function_logs(&self, logical_id: &str) -> Option<String> {
+        self.functions.get(logical_id).map(FunctionHost::log_tail)
+    }
+
+    /// Invokes a function directly, as `aws lambda invoke` would.
+    pub async fn invoke(
+        &self,
+        function_logical_id: &str,
+        payload: Value,
+    ) -> Result<Value, InvokeError> {
+        self.functions.invoke(function_logical_id, &payload).await
+    }
+
+    /// The emails the emulator recorded (every stack's: they share the emulator).
+    pub async fn sent_emails(&self) -> Result<Vec<Value>, EmulatorError> {
+        crate::emulator::sent_emails(self.emulator.endpoint()).await
+    }
+
+    /// What runs and how to use it, as `leadflow dev` prints it.
+    pub fn summary(&self) -> String {
+        let api = self.api_url();
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "leadflow dev: stack {} is running",
+            self.model.stack_name
+        );
+        let _ = writeln!(out);
+        let _ = writeln!(out, "  HTTP API      {api}");
+        for (route, function) in self.model.routes() {
+            let _ = writeln!(
+                out,
+                "    {:<8} {:<24} -> {function}",
+                route.method, route.path
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  Landing page  {api}/  (form posts to {api}/inquiries)"
+        );
+        let _ = writeln!(out, "  Emulator      {} (moto)", self.endpoint());
+        for table in &self.model.tables {
+            let _ = writeln!(
+                out,
+                "  Table         {:<28} {}",
+                table.logical_id, table.name
+            );
+        }
+        for queue in &self.model.queues {
+            let _ = writeln!(
+                out,
+                "  Queue         {:<28} {}",
+                queue.logical_id, queue.url
+            );
+        }
+        for identity in &self.model.email_identities {
+            let _ = writeln!(
+                out,
+                "  SES identity  {:<28} {} (verified)",
+                identity.logical_id, identity.identity
+            );
+        }
+        for function in &self.model.functions {
+            let exe = self
+                .functions
+                .get(&function.logical_id)
+                .map(|h| h.config().exe.display().to_string())
+                .unwrap_or_default();
+            let _ = writeln!(out, "  Function      {:<28} {exe}", function.logical_id);
+            for event in &function.events {
+                match &event.source {
+                    EventSource::Sqs(s) => {
+                        let _ = writeln!(
+                            out,
+                            "                  <- SQS {} (batch {})",
+                            s.queue, s.batch_size
+                        );
+                    }
+                    EventSource::Schedule(s) => {
+                        let every = match self.schedule_period {
+                            Some(p) => format!("every {p:?} (overridden)"),
+                            None => format!("{} ", s.expression),
+                        };
+                        let _ = writeln!(out, "                  <- schedule {}", every.trim());
+                    }
+                    EventSource::HttpApi(r) => {
+                        let _ = writeln!(out, "                  <- {}", r.route_key());
+                    }
+                }
+            }
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Try it:");
+        let _ = writeln!(out, "  open {api}/ in a browser and send the form, or");
+        let _ = writeln!(
+            out,
+            "  curl -si {api}/inquiries -d email=ada@example.com -d first_name=Ada -d company=Analytical -d request_type=demo"
+        );
+        let _ = writeln!(
+            out,
+            "  curl -s {api}/_dev/emails                 # emails sent so far"
+        );
+        let _ = writeln!(
+            out,
+            "  curl -s {}/moto-api/data.json      # everything in the emulator",
+            self.endpoint()
+        );
+        if let Some(table) = self.model.tables.first() {
+            let _ = writeln!(
+                out,
+                "  AWS_ENDPOINT_URL={} aws dynamodb scan --table-name {}",
+                self.endpoint(),
+                table.name
+            );
+        }
+        let _ = writeln!(out);
+        let _ = writeln!(out, "Ctrl-C stops everything.");
+        out
+    }
+
+    /// Stops the event sources, the gateway, every function process and (if
+    /// this stack started it) the emulator, waiting for each.
+    pub async fn shutdown(mut self) {
+        for task in self.tasks.drain(..) {
+            task.stop().await;
+        }
+        if let Some(gateway) = self.gateway.take() {
+            gateway.stop().await;
+        }
+        self.functions.stop_all().await;
+        self.emulator.stop().await;
+    }
+}
+
+impl Drop for RunningStack {
+    fn drop(&mut self) {
+        self.tasks.clear();
+        self.functions.kill_all_now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_stacks_can_move_between_tasks() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<RunningStack>();
+        assert_send_sync::<DevOptions>();
+    }
+
+    #[test]
+    fn parameters_naming_the_default_port_follow_the_real_one() {
+        let template =
+            Template::load(&crate::root::template_path(&crate::root::workspace_root())).unwrap();
+        let overrides =
+            BTreeMap::from([("ThankYouUrl".to_string(), "https://x/thanks".to_string())]);
+        let params = localized_parameters(&template, &overrides, 4000);
+        assert_eq!(params["ThankYouUrl"], "https://x/thanks");
+        assert_eq!(
+            params["AllowedOrigins"],
+            "http://127.0.0.1:4000,http://localhost:4000"
+        );
+        assert_eq!(
+            params["RedirectAllowlist"],
+            "http://127.0.0.1:4000/,http://localhost:4000/"
+        );
+        assert!(!params.contains_key("SenderAddress"));
+        assert_eq!(localized_parameters(&template, &overrides, 3000), overrides);
+    }
+}

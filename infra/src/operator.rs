@@ -1,0 +1,331 @@
+//! Operator subcommands: `leadflow playbook check FILE` and `leadflow simulate`.
+//! They run the same domain code the functions run, and touch no AWS.
+
+use chrono::{DateTime, Utc};
+use leadflow::app::simulate::{Csv, SimulatedLead, Simulator};
+use leadflow::Playbook;
+use std::io::Write;
+
+/// `leadflow playbook check FILE`: 0 when valid, 1 with every problem and its line.
+pub fn playbook_check(path: &str, out: &mut impl Write, err: &mut impl Write) -> i32 {
+    match load(path) {
+        Ok(pb) => {
+            let _ = writeln!(
+                out,
+                "{path}: valid — {} route rules, {} reps in {} pools, {} assignment rules",
+                pb.routes.len(),
+                pb.reps.len(),
+                pb.pools.len(),
+                pb.assignment.len()
+            );
+            0
+        }
+        Err(message) => {
+            let _ = write!(err, "{message}");
+            1
+        }
+    }
+}
+
+fn load(path: &str) -> Result<Playbook, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: cannot read: {e}\n"))?;
+    Playbook::parse(&text, path).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimulateArgs {
+    pub playbook: String,
+    pub leads: String,
+    pub json: bool,
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl SimulateArgs {
+    pub fn parse(args: &[String]) -> Result<Self, String> {
+        let mut playbook = None;
+        let mut leads = None;
+        let mut json = false;
+        let mut now = None;
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let mut value = |name: &str| {
+                it.next()
+                    .cloned()
+                    .ok_or_else(|| format!("{name} needs a value"))
+            };
+            match a.as_str() {
+                "--playbook" => playbook = Some(value("--playbook")?),
+                "--leads" => leads = Some(value("--leads")?),
+                "--format" => match value("--format")?.as_str() {
+                    "json" => json = true,
+                    "summary" | "text" => json = false,
+                    other => return Err(format!("--format {other}: use json or summary")),
+                },
+                "--now" => {
+                    let v = value("--now")?;
+                    now = Some(
+                        DateTime::parse_from_rfc3339(&v)
+                            .map_err(|e| format!("--now {v}: {e}"))?
+                            .with_timezone(&Utc),
+                    )
+                }
+                other => return Err(format!("unknown option {other}")),
+            }
+        }
+        Ok(SimulateArgs {
+            playbook: playbook.ok_or("--playbook FILE is required")?,
+            leads: leads.ok_or("--leads FILE.csv is required")?,
+            json,
+            now,
+        })
+    }
+}
+
+pub const SIMULATE_USAGE: &str =
+    "usage: leadflow simulate --playbook FILE --leads FILE.csv [--format json] [--now RFC3339]";
+
+/// The outcome of a run, for the CLI and the benchmark.
+pub struct Run {
+    pub leads: Vec<SimulatedLead>,
+    pub bad_rows: Vec<(usize, String)>,
+    pub summary: leadflow::app::simulate::Summary,
+}
+
+/// Run every row of `csv` through `playbook`. Bad rows are reported, never fatal.
+pub fn run(playbook: &Playbook, csv: &str, now: DateTime<Utc>, keep: bool) -> Result<Run, String> {
+    let mut records = Csv::new(csv);
+    let header = match records.next() {
+        None => return Err("the CSV file is empty".into()),
+        Some(Err(e)) => return Err(e),
+        Some(Ok(h)) => h
+            .into_iter()
+            .map(|h| h.trim().to_string())
+            .collect::<Vec<_>>(),
+    };
+    if !header.iter().any(|h| h == "email") {
+        return Err("the CSV header has no `email` column".into());
+    }
+    let mut sim = Simulator::new(playbook, now);
+    let mut leads = Vec::new();
+    let mut bad_rows = Vec::new();
+    let mut row = 0;
+    for record in records {
+        row += 1;
+        let fields = match record {
+            Ok(f) if f.len() == header.len() => f,
+            Ok(f) => {
+                bad_rows.push((
+                    row,
+                    format!("has {} columns; the header has {}", f.len(), header.len()),
+                ));
+                sim.bad_row();
+                continue;
+            }
+            Err(e) => {
+                bad_rows.push((row, e));
+                sim.bad_row();
+                continue;
+            }
+        };
+        let pairs: Vec<(String, String)> = header.iter().cloned().zip(fields).collect();
+        match sim.row(row, &pairs) {
+            Ok(lead) => {
+                if keep {
+                    leads.push(lead)
+                }
+            }
+            Err(bad) => {
+                bad_rows.push((bad.row, format!("{}: {}", bad.field, bad.message)));
+                sim.bad_row();
+            }
+        }
+    }
+    Ok(Run {
+        leads,
+        bad_rows,
+        summary: sim.summary,
+    })
+}
+
+/// `leadflow simulate ...`: 0 on success (bad rows included), 1 when it cannot run.
+pub fn simulate(args: &SimulateArgs, out: &mut impl Write, err: &mut impl Write) -> i32 {
+    let playbook = match load(&args.playbook) {
+        Ok(p) => p,
+        Err(e) => {
+            let _ = write!(err, "{e}");
+            return 1;
+        }
+    };
+    let csv = match std::fs::read_to_string(&args.leads) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = writeln!(err, "{}: cannot read: {e}", args.leads);
+            return 1;
+        }
+    };
+    let started = std::time::Instant::now();
+    let result = match run(
+        &playbook,
+        &csv,
+        args.now.unwrap_or_else(Utc::now),
+        args.json,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(err, "{}: {e}", args.leads);
+            return 1;
+        }
+    };
+    let elapsed = started.elapsed();
+    for (row, message) in &result.bad_rows {
+        let _ = writeln!(err, "{}: row {row}: {message} (skipped)", args.leads);
+    }
+    if args.json {
+        for lead in &result.leads {
+            match serde_json::to_string(lead) {
+                Ok(line) => {
+                    let _ = writeln!(out, "{line}");
+                }
+                Err(e) => {
+                    let _ = writeln!(err, "row {}: {e}", lead.row);
+                }
+            }
+        }
+        return 0;
+    }
+    let s = &result.summary;
+    let _ = writeln!(
+        out,
+        "{} leads ({} people), {} bad rows skipped, in {:.2?}",
+        s.leads, s.people, s.bad_rows, elapsed
+    );
+    let table =
+        |out: &mut dyn Write, title: &str, m: &std::collections::BTreeMap<String, usize>| {
+            let _ = writeln!(out, "\n{title}");
+            let mut rows: Vec<_> = m.iter().collect();
+            rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            for (k, v) in rows {
+                let pct = if s.leads > 0 {
+                    100.0 * *v as f64 / s.leads as f64
+                } else {
+                    0.0
+                };
+                let _ = writeln!(out, "  {k:<32} {v:>8} {pct:>6.1}%");
+            }
+        };
+    table(out, "by stage", &s.by_stage);
+    table(out, "by route", &s.by_route);
+    table(out, "by owner", &s.by_owner);
+    let _ = writeln!(out, "\nload per pool");
+    for (pool, reps) in &s.pools {
+        let total: usize = reps.values().sum();
+        let spread: Vec<String> = reps.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        let _ = writeln!(out, "  {pool:<20} {total:>8}  ({})", spread.join(", "));
+    }
+    0
+}
+
+/// Synthetic leads for the benchmark and for trying the simulator: `n` rows over
+/// `n / 3` people (so repeat responses happen), deterministic for a seed.
+pub fn synthetic_csv(n: usize, seed: u64) -> String {
+    const COLUMNS: &str = "email,first_name,company,title,country,region,industry,company_size,request_type,source,campaign,budget,authority,need,timeframe,received_at";
+    let mut x = seed | 1;
+    let mut next = move |m: usize| {
+        // xorshift64*: cheap and good enough to spread choices.
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        (x.wrapping_mul(0x2545F4914F6CDD1D) >> 33) as usize % m
+    };
+    let pick = |i: usize, xs: &[&'static str]| xs[i % xs.len()];
+    let countries = [
+        "DE", "FR", "GB", "US", "CA", "BR", "MX", "JP", "IN", "AU", "NL", "ES",
+    ];
+    let industries = [
+        "energy",
+        "utilities",
+        "manufacturing",
+        "logistics",
+        "retail",
+        "finance",
+    ];
+    let sizes = ["1-49", "50-249", "250-999", "1000+"];
+    let titles = [
+        "CTO",
+        "VP Operations",
+        "Director of IT",
+        "Head of Data",
+        "Analyst",
+        "Engineer",
+        "Manager",
+    ];
+    let requests = [
+        "info",
+        "info",
+        "info",
+        "assessment",
+        "assessment",
+        "demo",
+        "demo",
+        "onsite_demo",
+        "rfi",
+        "rfp",
+    ];
+    let sources = [
+        "web",
+        "landing_page",
+        "event",
+        "referral",
+        "direct_mail",
+        "purchased_list",
+    ];
+    let budget = [
+        "unknown",
+        "unknown",
+        "not_defined",
+        "defined",
+        "defined_fits",
+    ];
+    let authority = [
+        "unknown",
+        "unknown",
+        "influencer",
+        "specifier",
+        "decision_maker",
+    ];
+    let need = ["unknown", "not_identified", "identified", "established"];
+    let timeframe = [
+        "unknown",
+        "unknown",
+        "within_3_months",
+        "3_to_6_months",
+        "6_to_12_months",
+        "over_12_months",
+    ];
+    let people = (n / 3).max(1);
+    let mut out = String::with_capacity(n * 160);
+    out.push_str(COLUMNS);
+    out.push('\n');
+    for i in 0..n {
+        let person = next(people);
+        let day = 1 + (i * 365 / n.max(1)).min(364);
+        let (month, dom) = (1 + (day - 1) / 31, 1 + (day - 1) % 28);
+        out.push_str(&format!(
+            "p{person}@company{}.example,Person{person},\"Company {}, Inc.\",{},{},,{},{},{},{},cmp-{},{},{},{},{},2026-{month:02}-{dom:02}T10:00:00Z\n",
+            person % 5000,
+            person % 5000,
+            pick(next(99), &titles),
+            pick(person, &countries),
+            pick(person, &industries),
+            pick(person, &sizes),
+            pick(next(99), &requests),
+            pick(next(99), &sources),
+            next(12),
+            pick(next(99), &budget),
+            pick(next(99), &authority),
+            pick(next(99), &need),
+            pick(next(99), &timeframe),
+        ));
+    }
+    out
+}

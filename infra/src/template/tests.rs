@@ -1,0 +1,369 @@
+use super::*;
+
+fn real_template() -> Template {
+    Template::load(&crate::root::template_path(&crate::root::workspace_root()))
+        .expect("template.yaml parses")
+}
+
+fn settings() -> StackSettings {
+    StackSettings::new("t1", "http://127.0.0.1:4566")
+}
+
+fn resolve(text: &str) -> Result<StackModel> {
+    StackModel::resolve(&Template::parse(text)?, &settings())
+}
+
+#[test]
+fn short_tags_become_long_forms() {
+    let v: Value = serde_yaml::from_str("a: !Ref X\nb: !GetAtt Q.Arn\nc: !Sub 'x-${Y}'").unwrap();
+    let v = normalize(v);
+    assert_eq!(v["a"]["Ref"], Value::String("X".into()));
+    assert_eq!(v["b"]["Fn::GetAtt"][1], Value::String("Arn".into()));
+    assert_eq!(v["c"]["Fn::Sub"], Value::String("x-${Y}".into()));
+    let long: Value = serde_yaml::from_str("b: {\"Fn::GetAtt\": Q.Arn}").unwrap();
+    assert_eq!(
+        normalize(long)["b"]["Fn::GetAtt"][0],
+        Value::String("Q".into())
+    );
+}
+
+#[test]
+fn real_template_resources() {
+    let model = StackModel::resolve(&real_template(), &settings()).unwrap();
+    let ids = |v: Vec<&str>| v.into_iter().map(String::from).collect::<Vec<_>>();
+
+    let table = model.table("LeadsTable").unwrap();
+    assert_eq!(table.name, "t1-LeadsTable");
+    assert_eq!(table.billing_mode, "PAY_PER_REQUEST");
+    assert_eq!(table.key_schema.len(), 2);
+    assert_eq!(table.attribute_definitions.len(), 6);
+    let gsis: Vec<_> = table
+        .global_secondary_indexes
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect();
+    assert_eq!(gsis, ["by_owner", "by_due"]);
+    assert_eq!(table.global_secondary_indexes[0].projection_type, "ALL");
+    assert_eq!(table.ttl_attribute.as_deref(), Some("expires_at"));
+
+    // Dead-letter queues come first.
+    let queues: Vec<_> = model.queues.iter().map(|q| q.logical_id.clone()).collect();
+    let pos = |id: &str| queues.iter().position(|q| q == id).unwrap();
+    assert!(pos("RoutingDeadLetterQueue") < pos("RoutingQueue"));
+    assert!(pos("FulfillmentDeadLetterQueue") < pos("FulfillmentQueue"));
+    let routing = model.queue("RoutingQueue").unwrap();
+    assert_eq!(routing.name, "t1-RoutingQueue");
+    assert_eq!(
+        routing.url,
+        "http://127.0.0.1:4566/123456789012/t1-RoutingQueue"
+    );
+    assert_eq!(
+        routing.arn,
+        "arn:aws:sqs:us-east-1:123456789012:t1-RoutingQueue"
+    );
+    assert_eq!(routing.attributes["VisibilityTimeout"], "60");
+    let redrive = routing.redrive.as_ref().unwrap();
+    assert_eq!(redrive.max_receive_count, 5);
+    assert_eq!(
+        redrive.dead_letter_logical_id.as_deref(),
+        Some("RoutingDeadLetterQueue")
+    );
+    let policy: serde_json::Value =
+        serde_json::from_str(&routing.attributes["RedrivePolicy"]).unwrap();
+    assert_eq!(
+        policy["deadLetterTargetArn"],
+        "arn:aws:sqs:us-east-1:123456789012:t1-RoutingDeadLetterQueue"
+    );
+    assert_eq!(policy["maxReceiveCount"], 5);
+
+    assert_eq!(model.email_identities.len(), 1);
+    assert_eq!(model.email_identities[0].identity, "leads@example.com");
+    assert!(model.conditions["CreateSenderIdentity"]);
+    assert_eq!(model.http_apis.len(), 1);
+
+    let functions: Vec<_> = model
+        .functions
+        .iter()
+        .map(|f| f.logical_id.clone())
+        .collect();
+    assert_eq!(
+        functions,
+        ids(vec![
+            "FulfillmentFunction",
+            "IntakeFunction",
+            "OutboxFunction",
+            "RouterFunction"
+        ])
+    );
+}
+
+#[test]
+fn real_template_functions_and_environment() {
+    let model = StackModel::resolve(&real_template(), &settings()).unwrap();
+    let intake = model.function("IntakeFunction").unwrap();
+    assert_eq!(intake.code_uri, "functions/intake");
+    assert_eq!(intake.binary.as_deref(), Some("intake"));
+    assert_eq!(intake.timeout, Duration::from_secs(10));
+    assert_eq!(intake.memory_size, 256);
+    assert_eq!(intake.function_name, "t1-IntakeFunction");
+    // Globals merged with the function's own variables.
+    let env = &intake.environment;
+    assert_eq!(env["RUST_LOG"], "info");
+    assert_eq!(env["TABLE_NAME"], "t1-LeadsTable");
+    assert_eq!(
+        env["ROUTING_QUEUE_URL"],
+        "http://127.0.0.1:4566/123456789012/t1-RoutingQueue"
+    );
+    assert_eq!(
+        env["FULFILLMENT_QUEUE_URL"],
+        "http://127.0.0.1:4566/123456789012/t1-FulfillmentQueue"
+    );
+    assert_eq!(
+        env["ALLOWED_ORIGINS"],
+        "http://127.0.0.1:3000,http://localhost:3000"
+    );
+    assert_eq!(env["THANK_YOU_URL"], "http://127.0.0.1:3000/thanks.html");
+    assert!(env.contains_key("REDIRECT_ALLOWLIST"));
+    assert!(!env.contains_key("SENDER_ADDRESS"));
+
+    let routes: Vec<_> = model
+        .routes()
+        .iter()
+        .map(|(r, f)| (r.route_key(), f.clone()))
+        .collect();
+    assert!(routes.contains(&("POST /inquiries".into(), "IntakeFunction".into())));
+    assert!(routes.contains(&("OPTIONS /inquiries".into(), "IntakeFunction".into())));
+    assert_eq!(routes.len(), 2);
+
+    let router = model.function("RouterFunction").unwrap();
+    let EventSource::Sqs(sqs) = &router.events[0].source else {
+        panic!("router is fed by SQS");
+    };
+    assert_eq!(sqs.queue, "RoutingQueue");
+    assert_eq!(sqs.batch_size, 10);
+    assert!(sqs.report_batch_item_failures);
+    assert_eq!(sqs.queue_url, model.queue("RoutingQueue").unwrap().url);
+
+    let fulfillment = model.function("FulfillmentFunction").unwrap();
+    assert_eq!(
+        fulfillment.environment["SENDER_ADDRESS"],
+        "leads@example.com"
+    );
+
+    let outbox = model.function("OutboxFunction").unwrap();
+    let EventSource::Schedule(schedule) = &outbox.events[0].source else {
+        panic!("outbox runs on a schedule");
+    };
+    assert_eq!(schedule.period, Duration::from_secs(60));
+    assert!(schedule
+        .rule_arn
+        .starts_with("arn:aws:events:us-east-1:123456789012:rule/"));
+}
+
+#[test]
+fn parameters_and_conditions() {
+    let template = real_template();
+    let mut s = settings();
+    s.parameter_overrides
+        .insert("CreateSenderIdentity".into(), "false".into());
+    s.parameter_overrides
+        .insert("SenderAddress".into(), "me@example.org".into());
+    s.parameter_overrides
+        .insert("LogLevel".into(), "debug".into());
+    let model = StackModel::resolve(&template, &s).unwrap();
+    assert!(model.email_identities.is_empty());
+    assert!(!model.conditions["CreateSenderIdentity"]);
+    let f = model.function("FulfillmentFunction").unwrap();
+    assert_eq!(f.environment["SENDER_ADDRESS"], "me@example.org");
+    assert_eq!(f.environment["RUST_LOG"], "debug");
+
+    let mut bad = settings();
+    bad.parameter_overrides
+        .insert("LogLevel".into(), "loud".into());
+    let err = StackModel::resolve(&template, &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("LogLevel"), "{err}");
+
+    let mut unknown = settings();
+    unknown
+        .parameter_overrides
+        .insert("Nope".into(), "x".into());
+    let err = StackModel::resolve(&template, &unknown)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Nope"), "{err}");
+}
+
+#[test]
+fn reported_queue_urls_win() {
+    let mut s = settings();
+    s.queue_urls
+        .insert("RoutingQueue".into(), "http://elsewhere/1/q".into());
+    let model = StackModel::resolve(&real_template(), &s).unwrap();
+    let intake = model.function("IntakeFunction").unwrap();
+    assert_eq!(
+        intake.environment["ROUTING_QUEUE_URL"],
+        "http://elsewhere/1/q"
+    );
+}
+
+const SMALL: &str = r#"
+Parameters:
+  Env: { Type: String, Default: dev }
+  Names: { Type: CommaDelimitedList, Default: "a,b" }
+Conditions:
+  IsDev: !Equals [!Ref Env, dev]
+  IsProd: !Not [!Condition IsDev]
+  Both: !And [!Condition IsDev, !Or [!Condition IsProd, !Equals [x, x]]]
+Globals:
+  Function:
+    Timeout: 7
+    Environment:
+      Variables:
+        SHARED: global
+        OVERRIDDEN: global
+Resources:
+  Q:
+    Type: AWS::SQS::Queue
+    Properties:
+      FifoQueue: true
+  Prod:
+    Type: AWS::SQS::Queue
+    Condition: IsProd
+  Role:
+    Type: AWS::IAM::Role
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/x
+      Environment:
+        Variables:
+          OVERRIDDEN: local
+          SUB: !Sub "${AWS::Region}/${Q.QueueName}/${Env}/${!Literal}"
+          SUB_VARS: !Sub ["${A}-${AWS::AccountId}", { A: !Ref Env }]
+          JOIN: !Join ["|", [!Ref Env, !Select [1, !Ref Names], !GetAtt Q.Arn]]
+          IF: !If [IsProd, prod, !If [Both, both, neither]]
+          GONE: !If [IsProd, x, !Ref AWS::NoValue]
+          STACK: !Ref AWS::StackName
+          SPLIT: !Select [2, !Split [",", "p,q,r"]]
+          URL: !GetAtt Q.QueueUrl
+      Events:
+        Get:
+          Type: HttpApi
+          Properties: { Path: "/items/{id}", Method: get }
+        Every:
+          Type: Schedule
+          Properties: { Schedule: rate(5 minutes), Input: '{"k": 1}' }
+        Off:
+          Type: Schedule
+          Properties: { Schedule: rate(1 hour), Enabled: false }
+"#;
+
+#[test]
+fn intrinsic_functions() {
+    let model = resolve(SMALL).unwrap();
+    assert!(model.queue("Prod").is_none());
+    let q = model.queue("Q").unwrap();
+    assert_eq!(q.name, "t1-Q.fifo");
+    assert_eq!(q.attributes["FifoQueue"], "true");
+    let f = model.function("Fn").unwrap();
+    assert_eq!(f.timeout, Duration::from_secs(7));
+    let env = &f.environment;
+    assert_eq!(env["SHARED"], "global");
+    assert_eq!(env["OVERRIDDEN"], "local");
+    assert_eq!(env["SUB"], "us-east-1/t1-Q.fifo/dev/${Literal}");
+    assert_eq!(env["SUB_VARS"], "dev-123456789012");
+    assert_eq!(
+        env["JOIN"],
+        "dev|b|arn:aws:sqs:us-east-1:123456789012:t1-Q.fifo"
+    );
+    assert_eq!(env["IF"], "both");
+    assert!(!env.contains_key("GONE"));
+    assert_eq!(env["STACK"], "t1");
+    assert_eq!(env["SPLIT"], "r");
+    assert_eq!(env["URL"], q.url);
+    // The implicit API and its route; the disabled schedule is not run.
+    assert_eq!(model.http_apis[0].logical_id, "ServerlessHttpApi");
+    assert_eq!(f.events.len(), 2);
+    let (route, function) = &model.routes()[0];
+    assert_eq!(route.route_key(), "GET /items/{id}");
+    assert_eq!(function, "Fn");
+    let EventSource::Schedule(s) = &f.events.iter().find(|e| e.name == "Every").unwrap().source
+    else {
+        panic!("schedule");
+    };
+    assert_eq!(s.period, Duration::from_secs(300));
+    assert_eq!(s.input, Some(serde_json::json!({"k": 1})));
+}
+
+#[test]
+fn unsupported_things_are_errors_naming_the_resource() {
+    let cron = SMALL.replace("rate(5 minutes)", "cron(0 12 * * ? *)");
+    let err = resolve(&cron).unwrap_err().to_string();
+    assert!(err.contains("Fn") && err.contains("cron"), "{err}");
+
+    let stream = SMALL.replace("Type: HttpApi", "Type: DynamoDB");
+    let err = resolve(&stream).unwrap_err().to_string();
+    assert!(err.contains("Fn") && err.contains("DynamoDB"), "{err}");
+
+    let topic = format!("{SMALL}\n  Topic:\n    Type: AWS::SNS::Topic\n");
+    let err = resolve(&topic).unwrap_err().to_string();
+    assert!(
+        err.contains("Topic") && err.contains("AWS::SNS::Topic"),
+        "{err}"
+    );
+
+    let bad_ref = SMALL.replace("!Ref AWS::StackName", "!Ref Missing");
+    let err = resolve(&bad_ref).unwrap_err().to_string();
+    assert!(err.contains("Missing"), "{err}");
+
+    let ref_off = SMALL.replace("!Ref AWS::StackName", "!Ref Prod");
+    let err = resolve(&ref_off).unwrap_err().to_string();
+    assert!(err.contains("Prod") && err.contains("Condition"), "{err}");
+
+    let python = SMALL.replace(
+        "CodeUri: functions/x",
+        "CodeUri: functions/x\n      Runtime: python3.12",
+    );
+    let err = resolve(&python).unwrap_err().to_string();
+    assert!(err.contains("python3.12"), "{err}");
+}
+
+#[test]
+fn rate_expressions() {
+    assert_eq!(parse_rate("rate(1 minute)"), Ok(Duration::from_secs(60)));
+    assert_eq!(parse_rate("rate(5 minutes)"), Ok(Duration::from_secs(300)));
+    assert_eq!(parse_rate("rate(1 hour)"), Ok(Duration::from_secs(3600)));
+    assert_eq!(parse_rate("rate(2 hours)"), Ok(Duration::from_secs(7200)));
+    assert_eq!(parse_rate("rate(1 day)"), Ok(Duration::from_secs(86400)));
+    assert_eq!(parse_rate("rate(30 seconds)"), Ok(Duration::from_secs(30)));
+    assert!(parse_rate("rate(1 minutes)").is_err());
+    assert!(parse_rate("rate(5 minute)").is_err());
+    assert!(parse_rate("rate(0 minutes)").is_err());
+    assert!(parse_rate("rate(x minutes)").is_err());
+    assert!(parse_rate("rate(5 fortnights)").is_err());
+    assert!(parse_rate("cron(0 12 * * ? *)")
+        .unwrap_err()
+        .contains("cron"));
+}
+
+#[test]
+fn physical_names_are_sanitised() {
+    assert_eq!(physical_name("dev", "Queue", 80), "dev-Queue");
+    assert_eq!(physical_name("a.b", "Q", 80), "a-b-Q");
+    assert_eq!(physical_name(&"x".repeat(100), "Q", 80).len(), 80);
+}
+
+#[test]
+fn globals_merge_rules() {
+    let g: Value = serde_yaml::from_str("{a: 1, m: {x: 1, y: 2}, l: [1], r: {Ref: X}}").unwrap();
+    let l: Value =
+        serde_yaml::from_str("{a: 2, m: {y: 3}, l: [2], r: {\"Fn::GetAtt\": [Q, Arn]}}").unwrap();
+    let m = merge_globals(&g, &l);
+    assert_eq!(m["a"], Value::from(2));
+    assert_eq!(m["m"]["x"], Value::from(1));
+    assert_eq!(m["m"]["y"], Value::from(3));
+    assert_eq!(m["l"], serde_yaml::from_str::<Value>("[1, 2]").unwrap());
+    assert!(m["r"].get("Ref").is_none());
+}

@@ -1,0 +1,124 @@
+//! Helpers shared by the infra integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use leadflow_infra::root::workspace_root;
+use leadflow_infra::Emulator;
+
+/// `AWS_ENDPOINT_URL`'s emulator, or a moto of this test's own (stopped on drop).
+pub async fn emulator() -> Emulator {
+    Emulator::from_env_or_start(&workspace_root())
+        .await
+        .expect("an emulator (set AWS_ENDPOINT_URL or have .tools/venv)")
+}
+
+/// A stack name no other test uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// A fresh temporary directory.
+pub fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(unique("leadflow-infra-test"));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// The `fake_lambda` example (built by `cargo test`; built here when missing).
+pub fn fake_lambda() -> PathBuf {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test exe");
+        let debug = exe
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("target/debug")
+            .to_path_buf();
+        let path = debug.join("examples").join("fake_lambda");
+        if !path.is_file() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .current_dir(workspace_root())
+                .args([
+                    "build",
+                    "-q",
+                    "-p",
+                    "leadflow-infra",
+                    "--example",
+                    "fake_lambda",
+                ])
+                .status()
+                .expect("cargo build");
+            assert!(status.success(), "building fake_lambda failed");
+        }
+        path
+    })
+    .clone()
+}
+
+/// A plain HTTP request.
+pub async fn request(
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> (StatusCode, HeaderMap, Bytes) {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut builder = hyper::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let request = builder.body(Full::new(body.into())).expect("request");
+    let response = tokio::time::timeout(Duration::from_secs(30), client.request(request))
+        .await
+        .expect("response in time")
+        .expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, headers, body)
+}
+
+pub async fn get(url: &str) -> (StatusCode, HeaderMap, Bytes) {
+    request(Method::GET, url, &[], Bytes::new()).await
+}
+
+/// Polls `check` until it returns `Some` or `timeout` passes.
+pub async fn eventually<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The JSON lines `fake_lambda` recorded in `path`.
+pub fn recorded(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}

@@ -1,0 +1,474 @@
+//! The AWS adapters against the emulator (moto speaking the AWS wire protocol),
+//! each test with its own uniquely named table and queues from template.yaml.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::{emails_to, Resources};
+use leadflow::adapters::ses::SesMailer;
+use leadflow::app::intake::{submit, Submission};
+use leadflow::app::outbox::sweep;
+use leadflow::app::route::route_lead;
+use leadflow::domain::decision::CursorAdvance;
+use leadflow::domain::inquiry::Inquiry;
+use leadflow::domain::lead::{Event, HistoryEntry};
+use leadflow::messages::RouteRequest;
+use leadflow::ports::*;
+use leadflow::{EmailAddress, Lead, LeadId, Playbook, ResponseId};
+
+fn inquiry(pb: &Playbook, fields: &[(&str, &str)]) -> Inquiry {
+    let f: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Inquiry::parse(&f, &pb.bant).unwrap()
+}
+
+#[tokio::test]
+async fn dynamo_store_commits_all_or_nothing_with_its_conditions() {
+    let r = Resources::new().await;
+    let store = r.store();
+    let pb = Playbook::default_playbook().unwrap();
+    let now = Utc::now();
+    let email = EmailAddress::parse(&format!("{}@Example.com", common::unique("a"))).unwrap();
+
+    let mut lead = Lead::new(LeadId::generate(), email.clone(), now);
+    let rec = lead.apply_response(
+        &inquiry(
+            &pb,
+            &[
+                ("email", email.as_str()),
+                ("budget", "defined"),
+                ("country", "DE"),
+                ("weird", "x"),
+            ],
+        ),
+        &ResponseId::generate(),
+        now,
+    );
+    lead.version = 1;
+    let msg = RouteRequest {
+        lead_id: lead.id.clone(),
+        response_id: rec.response_id.clone(),
+    }
+    .to_outbox(now);
+    let reply = StoredReply {
+        status: 202,
+        lead_id: lead.id.clone(),
+        location: None,
+        fingerprint: "f".into(),
+        created_at: now,
+    };
+    store
+        .commit(Commit {
+            lead: Some((lead.clone(), Expect::New)),
+            events: vec![HistoryEntry::new(
+                &lead.id,
+                now,
+                Event::Response(rec.clone()),
+            )],
+            outbox: vec![msg.clone()],
+            reply: Some(("key-1".into(), reply.clone())),
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+
+    // Everything reads back as written.
+    assert_eq!(
+        store.lead_id_by_email(&email).await.unwrap(),
+        Some(lead.id.clone())
+    );
+    assert_eq!(store.lead(&lead.id).await.unwrap().unwrap(), lead);
+    let history = store.history(&lead.id).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].event, Event::Response(rec));
+    assert_eq!(store.reply("key-1").await.unwrap(), Some(reply.clone()));
+    assert_eq!(
+        store
+            .outbox_due(now + Duration::seconds(1), 10)
+            .await
+            .unwrap(),
+        vec![msg.clone()]
+    );
+
+    // A second "new" lead for the same person is refused, and writes nothing.
+    let mut twin = Lead::new(LeadId::generate(), email.clone(), now);
+    twin.version = 1;
+    let err = store
+        .commit(Commit {
+            lead: Some((twin.clone(), Expect::New)),
+            events: vec![HistoryEntry::new(
+                &twin.id,
+                now,
+                Event::Activity {
+                    kind: "site_visit".into(),
+                    detail: None,
+                },
+            )],
+            ..Commit::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::Conflict);
+    assert_eq!(store.lead(&twin.id).await.unwrap(), None);
+    assert!(store.history(&twin.id).await.unwrap().is_empty());
+
+    // A stale version is refused; the right one goes through.
+    let mut stale = lead.clone();
+    stale.version = 2;
+    assert_eq!(
+        store
+            .commit(Commit {
+                lead: Some((stale.clone(), Expect::Version(0))),
+                ..Commit::default()
+            })
+            .await,
+        Err(StoreError::Conflict)
+    );
+    store
+        .commit(Commit {
+            lead: Some((stale, Expect::Version(1))),
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+
+    // The same idempotency key and the same marker can be written once.
+    assert_eq!(
+        store
+            .commit(Commit {
+                reply: Some(("key-1".into(), reply)),
+                ..Commit::default()
+            })
+            .await,
+        Err(StoreError::Conflict)
+    );
+    let marker = Marker {
+        lead_id: lead.id.clone(),
+        step: "route",
+        key: "r1".into(),
+    };
+    assert!(!store.marker_exists(&marker).await.unwrap());
+    store
+        .commit(Commit {
+            marker: Some(marker.clone()),
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    assert!(store.marker_exists(&marker).await.unwrap());
+    assert_eq!(
+        store
+            .commit(Commit {
+                marker: Some(marker),
+                ..Commit::default()
+            })
+            .await,
+        Err(StoreError::Conflict)
+    );
+
+    // Round-robin cursors and loads.
+    let pool = "emea-field".to_string();
+    let advance = |from, to| Commit {
+        cursor: Some(CursorAdvance {
+            pool: pool.clone(),
+            from,
+            to,
+        }),
+        ..Commit::default()
+    };
+    store.commit(advance(0, 1)).await.unwrap();
+    assert_eq!(
+        store.commit(advance(0, 1)).await,
+        Err(StoreError::Conflict),
+        "someone else took that turn"
+    );
+    store
+        .commit(Commit {
+            loads: vec![("ana.ruiz".into(), 2), ("jonas.weber".into(), 1)],
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    store
+        .commit(Commit {
+            loads: vec![("ana.ruiz".into(), -1)],
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    let state = store
+        .pool_state(
+            &pool,
+            &["ana.ruiz".into(), "jonas.weber".into(), "nobody".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(state.cursor, 1);
+    assert_eq!(state.loads.get("ana.ruiz"), Some(&1));
+    assert_eq!(state.loads.get("jonas.weber"), Some(&1));
+    assert_eq!(state.loads.get("nobody"), Some(&0));
+
+    // The outbox index finds due messages; done ones are gone.
+    assert!(
+        store
+            .outbox_due(now - Duration::seconds(1), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not due yet"
+    );
+    store.outbox_done(&msg.id).await.unwrap();
+    assert!(store
+        .outbox_due(now + Duration::seconds(1), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn send_claims_let_one_delivery_send_and_a_lapsed_one_retry() {
+    let r = Resources::new().await;
+    let store = r.store();
+    let lead = LeadId::generate();
+    let now = Utc::now();
+    let lease = now + Duration::seconds(30);
+    assert_eq!(
+        store
+            .claim_send(&lead, "rs#fulfilment", now, lease)
+            .await
+            .unwrap(),
+        SendClaim::Claimed
+    );
+    assert_eq!(
+        store
+            .claim_send(&lead, "rs#fulfilment", now, lease)
+            .await
+            .unwrap(),
+        SendClaim::InFlight
+    );
+    // The first delivery died: after the lease another may claim it.
+    let later = now + Duration::seconds(31);
+    assert_eq!(
+        store
+            .claim_send(&lead, "rs#fulfilment", later, later + Duration::seconds(30))
+            .await
+            .unwrap(),
+        SendClaim::Claimed
+    );
+    let entry = HistoryEntry::new(
+        &lead,
+        later,
+        Event::Activity {
+            kind: "x".into(),
+            detail: None,
+        },
+    );
+    store
+        .complete_send(&lead, "rs#fulfilment", "msg-1", entry)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_send(
+                &lead,
+                "rs#fulfilment",
+                later + Duration::days(1),
+                later + Duration::days(2)
+            )
+            .await
+            .unwrap(),
+        SendClaim::AlreadySent {
+            message_id: "msg-1".into()
+        }
+    );
+    assert_eq!(
+        store.history(&lead).await.unwrap().len(),
+        1,
+        "the send is recorded with its history entry"
+    );
+}
+
+#[tokio::test]
+async fn sqs_publisher_puts_outbox_messages_on_their_queue() {
+    let r = Resources::new().await;
+    let publisher = r.publisher();
+    let msg = RouteRequest {
+        lead_id: LeadId::generate(),
+        response_id: ResponseId::generate(),
+    }
+    .to_outbox(Utc::now());
+    publisher.publish(&msg).await.unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&r.config);
+    let out = sqs
+        .receive_message()
+        .queue_url(&r.routing_url)
+        .wait_time_seconds(2)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .unwrap();
+    let got = out.messages.unwrap_or_default();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body.as_deref(), Some(msg.body.as_str()));
+    let attr = got[0]
+        .message_attributes
+        .as_ref()
+        .and_then(|a| a.get("outbox_id"))
+        .and_then(|v| v.string_value.clone());
+    assert_eq!(attr.as_deref(), Some(msg.id.as_str()));
+}
+
+#[tokio::test]
+async fn ses_mailer_sends_html_and_text_and_refuses_an_unverified_sender() {
+    let r = Resources::new().await;
+    let ses = aws_sdk_ses::Client::new(&r.config);
+    let from = format!("{}@leads.example.com", common::unique("sender"));
+    ses.verify_email_identity()
+        .email_address(&from)
+        .send()
+        .await
+        .unwrap();
+    let to = format!("{}@example.com", common::unique("to"));
+    let email = OutgoingEmail {
+        to: to.clone(),
+        subject: "Your kit".into(),
+        html: "<p>Hello</p>".into(),
+        text: "Hello".into(),
+    };
+    let id = SesMailer::new(ses.clone(), &from)
+        .send(&email)
+        .await
+        .unwrap();
+    assert!(!id.is_empty());
+    let sent = emails_to(r.emulator.endpoint(), &to).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let m = sent[0].to_string();
+    assert!(m.contains("Your kit") && m.contains("<p>Hello</p>"), "{m}");
+
+    let err = SesMailer::new(ses, "nobody@unverified.example.net")
+        .send(&email)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, MailError::Rejected(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn concurrent_first_posts_by_one_person_make_one_lead() {
+    let r = Resources::new().await;
+    let store = r.store();
+    let publisher = r.publisher();
+    let pb = Playbook::default_playbook().unwrap();
+    let email = format!("{}@example.com", common::unique("race"));
+    let posts = (0..6).map(|i| {
+        let sub = Submission {
+            inquiry: inquiry(&pb, &[("email", &email), ("campaign", &format!("c{i}"))]),
+            idempotency_key: None,
+            fingerprint: String::new(),
+            status: 202,
+            location: None,
+        };
+        let (store, publisher) = (&store, &publisher);
+        async move { submit(store, publisher, Utc::now(), sub).await }
+    });
+    let results = futures_join(posts).await;
+    let ids: std::collections::BTreeSet<_> =
+        results.into_iter().map(|r| r.unwrap().lead_id).collect();
+    assert_eq!(ids.len(), 1, "one person, one lead");
+    let id = ids.into_iter().next().unwrap();
+    let lead = store.lead(&id).await.unwrap().unwrap();
+    assert_eq!(lead.responses, 6);
+    assert_eq!(store.history(&id).await.unwrap().len(), 6);
+}
+
+/// Run futures concurrently on this task (no extra crate for join_all).
+async fn futures_join<F: std::future::Future>(futs: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futs.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = handles.iter().map(|_| None).collect();
+    let mut handles: Vec<_> = handles.into_iter().map(Some).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (h, out) in handles.iter_mut().zip(outputs.iter_mut()) {
+            if let Some(f) = h {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        *out = Some(v);
+                        *h = None;
+                    }
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.expect("completed")).collect()
+}
+
+#[tokio::test]
+async fn a_crash_between_commit_and_publish_is_finished_by_the_sweeper() {
+    let r = Resources::new().await;
+    let store = r.store();
+    let pb = Playbook::default_playbook().unwrap();
+    let email = format!("{}@example.com", common::unique("crash"));
+    // The queue is unreachable: the writer commits and "dies" before publishing.
+    let dead =
+        leadflow::adapters::sqs::SqsPublisher::new(aws_sdk_sqs::Client::new(&r.config), None, None);
+    let accepted = submit(
+        &store,
+        &dead,
+        Utc::now(),
+        Submission {
+            inquiry: inquiry(
+                &pb,
+                &[
+                    ("email", &email),
+                    ("request_type", "onsite_demo"),
+                    ("country", "DE"),
+                ],
+            ),
+            idempotency_key: None,
+            fingerprint: String::new(),
+            status: 202,
+            location: None,
+        },
+    )
+    .await
+    .unwrap();
+    let report = sweep(
+        &store,
+        &r.publisher(),
+        Utc::now() + Duration::minutes(1),
+        100,
+    )
+    .await
+    .unwrap();
+    assert!(report.published >= 1);
+    // The routing message arrived and the router can finish the job.
+    let sqs = aws_sdk_sqs::Client::new(&r.config);
+    let out = sqs
+        .receive_message()
+        .queue_url(&r.routing_url)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap();
+    let body = out
+        .messages
+        .unwrap_or_default()
+        .pop()
+        .and_then(|m| m.body)
+        .unwrap();
+    let req: RouteRequest = serde_json::from_str(&body).unwrap();
+    assert_eq!(req.lead_id, accepted.lead_id);
+    route_lead(&store, &r.publisher(), &pb, Utc::now(), &req)
+        .await
+        .unwrap();
+    let lead = store.lead(&accepted.lead_id).await.unwrap().unwrap();
+    assert_eq!(lead.owner().unwrap().display_name(), "Ana Ruiz");
+}

@@ -1,0 +1,144 @@
+//! What the emulator tests share: the emulator, uniquely named resources from
+//! template.yaml, and a small HTTP client.
+#![allow(dead_code)]
+
+use aws_config::SdkConfig;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use leadflow::adapters::dynamo::DynamoStore;
+use leadflow::adapters::sqs::SqsPublisher;
+use leadflow_infra::template::{StackModel, StackSettings, Template};
+use leadflow_infra::{provision, root, Emulator};
+use serde_json::Value;
+use std::time::Duration;
+
+/// A name no other test uses, valid for tables, queues and stacks.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// The emulator `make test` started (AWS_ENDPOINT_URL), or one of our own.
+pub async fn emulator() -> Emulator {
+    Emulator::from_env_or_start(&root::workspace_root())
+        .await
+        .expect("the emulator starts")
+}
+
+/// The template's table and queues, created under a unique stack name.
+pub struct Resources {
+    pub emulator: Emulator,
+    pub config: SdkConfig,
+    pub model: StackModel,
+    pub table: String,
+    pub routing_url: String,
+    pub fulfillment_url: String,
+}
+
+impl Resources {
+    pub async fn new() -> Self {
+        let emulator = emulator().await;
+        let root = root::workspace_root();
+        let template = Template::load(&root::template_path(&root)).expect("template.yaml parses");
+        let mut settings = StackSettings::new(unique("it"), emulator.endpoint());
+        let model = StackModel::resolve(&template, &settings).expect("template resolves");
+        let config = provision::sdk_config(emulator.endpoint()).await;
+        let provisioned = provision::provision(&model, &config)
+            .await
+            .expect("provisioned");
+        settings.queue_urls = provisioned.queue_urls;
+        let model = StackModel::resolve(&template, &settings).expect("template resolves");
+        let table = model.table("LeadsTable").expect("LeadsTable").name.clone();
+        let url = |id: &str| settings.queue_urls.get(id).cloned().expect(id);
+        Resources {
+            routing_url: url("RoutingQueue"),
+            fulfillment_url: url("FulfillmentQueue"),
+            table,
+            config,
+            model,
+            emulator,
+        }
+    }
+
+    pub fn store(&self) -> DynamoStore {
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(&self.config), &self.table)
+    }
+
+    pub fn publisher(&self) -> SqsPublisher {
+        SqsPublisher::new(
+            aws_sdk_sqs::Client::new(&self.config),
+            Some(self.routing_url.clone()),
+            Some(self.fulfillment_url.clone()),
+        )
+    }
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub async fn request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Response {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut req = http::Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let req = req.body(Full::new(body.into())).expect("request");
+    let resp = tokio::time::timeout(Duration::from_secs(30), client.request(req))
+        .await
+        .expect("answered within 30 s")
+        .expect("request sent");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    Response {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// Poll `f` until it returns Some, for at most `secs` seconds.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {secs} s waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The emails the emulator recorded for `to`.
+pub async fn emails_to(endpoint: &str, to: &str) -> Vec<Value> {
+    leadflow_infra::emulator::sent_emails(endpoint)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.to_string().contains(to))
+        .collect()
+}
