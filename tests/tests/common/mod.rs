@@ -133,12 +133,23 @@ where
     }
 }
 
-/// The emails the emulator recorded for `to`.
+/// The emails the emulator recorded whose recipients include `to`.
 pub async fn emails_to(endpoint: &str, to: &str) -> Vec<Value> {
     leadflow_infra::emulator::sent_emails(endpoint)
         .await
         .unwrap_or_default()
         .into_iter()
-        .filter(|m| m.to_string().contains(to))
+        .filter(|m| {
+            let d = &m["destinations"];
+            let listed = |k: &str| {
+                d[k].as_array()
+                    .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(to)))
+            };
+            listed("ToAddresses")
+                || listed("CcAddresses")
+                || listed("BccAddresses")
+                || d.as_array()
+                    .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(to)))
+        })
         .collect()
 }

@@ -1,0 +1,419 @@
+//! End to end: start the local stack exactly as `make dev` does (the real
+//! function binaries, wired by template.yaml, against the emulator), post to it
+//! over HTTP as a landing page would, and find the lead in DynamoDB and the
+//! emails in the emulator's SES outbox.
+
+mod common;
+
+use common::{emails_to, eventually, request, unique};
+use leadflow::adapters::dynamo::DynamoStore;
+use leadflow::domain::lead::{EmailKind, Event};
+use leadflow::ports::LeadStore;
+use leadflow::{EmailAddress, Lead, LeadId, RequestType};
+use leadflow_infra::{DevOptions, DevStack, RunningStack};
+use serde_json::{json, Value};
+
+/// A stack of its own (unique names), on the emulator `make test` started
+/// (AWS_ENDPOINT_URL), or on one it starts and stops itself.
+async fn stack() -> RunningStack {
+    DevStack::start(DevOptions::for_tests(unique("e2e")))
+        .await
+        .expect("the local stack starts")
+}
+
+fn store(s: &RunningStack) -> DynamoStore {
+    DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(s.sdk_config()),
+        s.table_name("LeadsTable").unwrap(),
+    )
+}
+
+async fn post_json(s: &RunningStack, body: &Value, extra: &[(&str, &str)]) -> common::Response {
+    let mut headers = vec![("content-type", "application/json")];
+    headers.extend_from_slice(extra);
+    request(
+        "POST",
+        &format!("{}/inquiries", s.api_url()),
+        &headers,
+        body.to_string(),
+    )
+    .await
+}
+
+/// Wait until the pipeline has routed the lead and sent both emails for its latest response.
+async fn fulfilled(s: &RunningStack, id: &LeadId) -> (Lead, Vec<Event>) {
+    let store = store(s);
+    eventually(60, "the lead to be routed and both emails sent", || {
+        let store = store.clone();
+        let id = id.clone();
+        async move {
+            let lead = store.lead(&id).await.ok()??;
+            let last = lead.last_response_id.clone()?;
+            lead.routing.as_ref()?;
+            let history: Vec<Event> = store
+                .history(&id)
+                .await
+                .ok()?
+                .into_iter()
+                .map(|h| h.event)
+                .collect();
+            let sent = history
+                .iter()
+                .filter(
+                    |e| matches!(e, Event::EmailSent { response_id, .. } if *response_id == last),
+                )
+                .count();
+            let wants = if lead.owner()?.email().is_some() {
+                2
+            } else {
+                1
+            };
+            (sent == wants).then_some((lead, history))
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_json_inquiry_is_routed_and_answered_by_email() {
+    let s = stack().await;
+    let email = format!("{}@kunde.example.de", unique("ana"));
+    let r = post_json(
+        &s,
+        &json!({
+            "email": email, "first_name": "Ana", "last_name": "Kunde", "company": "Kunde AG",
+            "country": "DE", "request_type": "onsite_demo", "campaign": "spring-launch",
+            "budget": "defined_fits", "authority": "decision_maker", "need": "established", "timeframe": "within_3_months"
+        }),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.json()["status"], "received");
+    let id = LeadId::parse(r.json()["lead_id"].as_str().unwrap()).unwrap();
+
+    let (lead, history) = fulfilled(&s, &id).await;
+    let d = lead.routing.unwrap();
+    assert_eq!(d.stage.as_str(), "qualified_opportunity");
+    assert_eq!(d.route.as_str(), "hot");
+    assert!(d.summary().contains("→ round-robin →"), "{}", d.summary());
+    assert!(history.iter().any(|e| matches!(e, Event::Routed { .. })));
+
+    // Both emails are in the emulator's outbox.
+    let to_prospect = emails_to(s.endpoint(), &email).await;
+    assert_eq!(to_prospect.len(), 1, "{to_prospect:?}");
+    let text = to_prospect[0].to_string();
+    assert!(
+        text.contains("On-site demo confirmation") && text.contains(d.owner.display_name()),
+        "{text}"
+    );
+    let owner_mail = d.owner.email().unwrap().to_string();
+    let notices: Vec<_> = emails_to(s.endpoint(), &owner_mail)
+        .await
+        .into_iter()
+        .filter(|m| m.to_string().contains(&email))
+        .collect();
+    assert_eq!(notices.len(), 1);
+    assert!(notices[0].to_string().contains("spring-launch"));
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_form_post_redirects_and_the_same_person_stays_one_lead() {
+    let s = stack().await;
+    let email = format!("{}@example.com", unique("bo"));
+    let form = format!(
+        "email={}&first_name=Bo&country=US&request_type=info&source=landing_page",
+        email.replace('@', "%40")
+    );
+    let r = request(
+        "POST",
+        &format!("{}/inquiries", s.api_url()),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        form,
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(
+        r.header("location").unwrap().ends_with("/thanks.html"),
+        "{:?}",
+        r.header("location")
+    );
+
+    let store = store(&s);
+    let id = store
+        .lead_id_by_email(&EmailAddress::parse(&email).unwrap())
+        .await
+        .unwrap()
+        .expect("lead recorded");
+    fulfilled(&s, &id).await;
+
+    // The same person again (domain in capitals), now asking for an RFP with answers.
+    let again = post_json(
+        &s,
+        &json!({"email": email.to_uppercase().replace(&email.split('@').next().unwrap().to_uppercase(), email.split('@').next().unwrap()),
+                "request_type": "rfp", "need": "established", "campaign": "rfp-guide"}),
+        &[],
+    )
+    .await;
+    assert_eq!(again.status, 202, "{}", again.body);
+    assert_eq!(again.json()["lead_id"], id.as_str());
+    let (lead, history) = fulfilled(&s, &id).await;
+    assert_eq!(lead.responses, 2);
+    assert_eq!(
+        lead.contact.first_name.as_deref(),
+        Some("Bo"),
+        "not erased by the second post"
+    );
+    assert_eq!(lead.request_type, RequestType::Rfp);
+    let responses = history
+        .iter()
+        .filter(|e| matches!(e, Event::Response(_)))
+        .count();
+    assert_eq!(responses, 2);
+    // Each response got its own kit.
+    let kits: Vec<_> = history
+        .iter()
+        .filter_map(|e| match e {
+            Event::EmailSent {
+                kind: EmailKind::Fulfilment,
+                kit,
+                ..
+            } => kit.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kits, ["Information kit", "Proposal next steps (RFP)"]);
+    assert_eq!(emails_to(s.endpoint(), &email).await.len(), 2);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_request_type_gets_its_kit() {
+    let s = stack().await;
+    let mut leads = Vec::new();
+    for rt in RequestType::ALL {
+        let email = format!("{}@example.com", unique(rt.as_str()));
+        let r = post_json(
+            &s,
+            &json!({"email": email, "request_type": rt.as_str(), "country": "FR"}),
+            &[],
+        )
+        .await;
+        assert_eq!(r.status, 202, "{rt}: {}", r.body);
+        leads.push((
+            *rt,
+            email,
+            LeadId::parse(r.json()["lead_id"].as_str().unwrap()).unwrap(),
+        ));
+    }
+    let pb = leadflow::Playbook::default_playbook().unwrap();
+    for (rt, email, id) in leads {
+        fulfilled(&s, &id).await;
+        let mails = emails_to(s.endpoint(), &email).await;
+        assert_eq!(mails.len(), 1, "{rt}");
+        let kit = pb.kit(rt).unwrap();
+        assert!(
+            mails[0].to_string().contains(&kit.link),
+            "{rt}: {}",
+            mails[0]
+        );
+    }
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_replay_and_a_duplicate_delivery_change_nothing() {
+    let s = stack().await;
+    let email = format!("{}@example.com", unique("idem"));
+    let key = unique("key");
+    let body = json!({"email": email, "request_type": "demo", "country": "US"});
+    let first = post_json(&s, &body, &[("idempotency-key", &key)]).await;
+    let replay = post_json(&s, &body, &[("idempotency-key", &key)]).await;
+    assert_eq!(first.status, 202);
+    assert_eq!(replay.status, 202);
+    assert_eq!(first.json(), replay.json());
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    let id = LeadId::parse(first.json()["lead_id"].as_str().unwrap()).unwrap();
+    let (lead, history) = fulfilled(&s, &id).await;
+    assert_eq!(lead.responses, 1);
+
+    // Deliver the routing and fulfilment messages again, as SQS may.
+    let response_id = lead.last_response_id.clone().unwrap();
+    let sqs = aws_sdk_sqs::Client::new(s.sdk_config());
+    let msg = json!({"lead_id": id, "response_id": response_id}).to_string();
+    for q in ["RoutingQueue", "FulfillmentQueue"] {
+        sqs.send_message()
+            .queue_url(s.queue_url(q).unwrap())
+            .message_body(&msg)
+            .send()
+            .await
+            .unwrap();
+    }
+    // Both queues drain, and nothing new happened.
+    for q in ["RoutingQueue", "FulfillmentQueue"] {
+        let url = s.queue_url(q).unwrap().to_string();
+        eventually(30, "the duplicate to be consumed", || {
+            let sqs = sqs.clone();
+            let url = url.clone();
+            async move {
+                let a = sqs
+                    .get_queue_attributes()
+                    .queue_url(&url)
+                    .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+                    .send()
+                    .await
+                    .ok()?;
+                let attrs = a.attributes()?;
+                let n = |k| attrs.get(&k).and_then(|v: &String| v.parse::<i64>().ok()).unwrap_or(0);
+                (n(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+                    + n(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                    == 0)
+                    .then_some(())
+            }
+        })
+        .await;
+    }
+    let after: Vec<Event> = store(&s)
+        .history(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.event)
+        .collect();
+    assert_eq!(after.len(), history.len(), "no new history: {after:#?}");
+    assert_eq!(
+        emails_to(s.endpoint(), &email).await.len(),
+        1,
+        "the prospect got one email"
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_inputs_over_http_are_refused_and_write_nothing() {
+    let s = stack().await;
+    let url = format!("{}/inquiries", s.api_url());
+    let email = format!("{}@example.com", unique("bad"));
+    let cases: Vec<(Vec<(&str, &str)>, String, u16, &str)> = vec![
+        (
+            vec![("content-type", "application/json")],
+            json!({"email": "nope"}).to_string(),
+            422,
+            "invalid_email",
+        ),
+        (
+            vec![("content-type", "application/json")],
+            json!({"email": email, "budget": "lots"}).to_string(),
+            422,
+            "invalid_value",
+        ),
+        (
+            vec![("content-type", "application/json")],
+            "{\"email\":".into(),
+            400,
+            "malformed_body",
+        ),
+        (
+            vec![("content-type", "text/csv")],
+            format!("email,{email}"),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            vec![("content-type", "application/json")],
+            format!(
+                "{{\"email\":\"{email}\",\"message\":\"{}\"}}",
+                "x".repeat(70_000)
+            ),
+            413,
+            "payload_too_large",
+        ),
+    ];
+    for (headers, body, status, code) in cases {
+        let r = request("POST", &url, &headers, body).await;
+        assert_eq!(r.status, status, "{code}: {}", r.body);
+        assert_eq!(r.json()["error"]["code"], code, "{}", r.body);
+    }
+    let store = store(&s);
+    assert_eq!(
+        store
+            .lead_id_by_email(&EmailAddress::parse(&email).unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+
+    // CORS preflight for the configured origin, and the landing page itself.
+    let origin = s.api_url();
+    let pre = request(
+        "OPTIONS",
+        &url,
+        &[
+            ("origin", &origin),
+            ("access-control-request-method", "POST"),
+        ],
+        "",
+    )
+    .await;
+    assert_eq!(pre.status, 204, "{}", pre.body);
+    assert_eq!(
+        pre.header("access-control-allow-origin"),
+        Some(origin.as_str())
+    );
+    let page = request("GET", &format!("{}/", s.api_url()), &[], "").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("action=\"/inquiries\"") && page.body.contains("name=\"timeframe\""),
+        "{}",
+        page.body
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_outbox_sweeper_finishes_what_a_crashed_intake_left() {
+    use leadflow::app::intake::{submit, Submission};
+    let s = stack().await;
+    let pb = leadflow::Playbook::default_playbook().unwrap();
+    let email = format!("{}@example.com", unique("swept"));
+    let fields = vec![
+        ("email".to_string(), email.clone()),
+        ("request_type".to_string(), "demo".to_string()),
+    ];
+    // An intake that committed and died before publishing (no queue to publish to).
+    let dead = leadflow::adapters::sqs::SqsPublisher::new(
+        aws_sdk_sqs::Client::new(s.sdk_config()),
+        None,
+        None,
+    );
+    let past = chrono::Utc::now() - chrono::Duration::minutes(2);
+    let accepted = submit(
+        &store(&s),
+        &dead,
+        past,
+        Submission {
+            inquiry: leadflow::Inquiry::parse(&fields, &pb.bant).unwrap(),
+            idempotency_key: None,
+            fingerprint: String::new(),
+            status: 202,
+            location: None,
+        },
+    )
+    .await
+    .unwrap();
+    // The schedule fires (here on demand, with the event EventBridge sends).
+    let out = s
+        .invoke(
+            "OutboxFunction",
+            json!({"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.events",
+                   "account": "123456789012", "time": chrono::Utc::now().to_rfc3339(), "region": "us-east-1",
+                   "resources": [], "detail": {}}),
+        )
+        .await
+        .expect("the sweeper runs");
+    assert!(out["published"].as_u64().unwrap() >= 1, "{out}");
+    fulfilled(&s, &accepted.lead_id).await;
+    assert_eq!(emails_to(s.endpoint(), &email).await.len(), 1);
+    s.shutdown().await;
+}
