@@ -295,7 +295,8 @@ async fn bad_inputs_over_http_are_refused_and_write_nothing() {
     let s = stack().await;
     let url = format!("{}/inquiries", s.api_url());
     let email = format!("{}@example.com", unique("bad"));
-    let cases: Vec<(Vec<(&str, &str)>, String, u16, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, String, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("content-type", "application/json")],
             json!({"email": "nope"}).to_string(),
