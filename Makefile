@@ -13,7 +13,7 @@ PYTHON ?= python3
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test tools lint check-template bench build-lambda deploy clean-tools
+.PHONY: dev test tools browser lint check-template bench build-lambda deploy clean-tools
 
 tools: $(STAMP)
 
@@ -23,10 +23,15 @@ $(STAMP): infra/requirements.txt
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/requirements.txt
 	@cp infra/requirements.txt $(STAMP)
 
+# A headless Chromium (Debian package) and playwright-core, for the landing-page browser test.
+browser:
+	@command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
+	npm ci --prefix infra/browser --no-audit --no-fund
+
 dev: tools
 	cargo run --quiet -p leadflow-infra --bin leadflow -- dev
 
-test: tools
+test: tools browser
 	cargo fmt --all --check
 	cargo build --workspace --bins
 	cargo run --quiet -p leadflow-infra --bin leadflow -- emulator -- cargo test --workspace
@@ -44,7 +49,7 @@ lint:
 
 # Benchmarks print figures and ratios; they assert nothing about time.
 bench:
-	cargo run --release -p leadflow-infra --bin leadflow -- bench
+	cargo bench -p leadflow-infra --bench simulate
 
 # Cross-compile the functions for Lambda (arm64) without SAM; needs cargo-lambda + zig:
 #   $(VENV)/bin/pip install cargo-lambda ziglang
