@@ -43,7 +43,7 @@ async fn post_json(s: &RunningStack, body: &Value, extra: &[(&str, &str)]) -> co
 /// Wait until the pipeline has routed the lead and sent both emails for its latest response.
 async fn fulfilled(s: &RunningStack, id: &LeadId) -> (Lead, Vec<Event>) {
     let store = store(s);
-    eventually(60, "the lead to be routed and both emails sent", || {
+    eventually(180, "the lead to be routed and both emails sent", || {
         let store = store.clone();
         let id = id.clone();
         async move {
