@@ -1,0 +1,63 @@
+// Submits the sample landing page in a real headless Chromium, as a person would.
+//   node infra/browser/submit-landing-page.mjs <stack url> <email> <screenshot.png>
+// Prints {"url": …, "title": …} of the page the form lands on; exits 1 on any failure.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const [url, email, screenshot] = process.argv.slice(2);
+if (!url || !email || !screenshot) {
+  console.error('usage: submit-landing-page.mjs <stack url> <email> <screenshot.png>');
+  process.exit(2);
+}
+
+let browser;
+let page;
+try {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage();
+  page.setDefaultTimeout(30_000);
+  const opened = await page.goto(`${url.replace(/\/$/, '')}/`);
+  if (!opened?.ok()) throw new Error(`GET ${url}/ answered ${opened?.status()}`);
+
+  const type = async (name, text) => {
+    const box = page.getByRole('textbox', { name, exact: true });
+    await box.click();
+    await box.pressSequentially(text, { delay: 10 });
+  };
+  const choose = (name, value) => page.getByRole('combobox', { name, exact: true }).selectOption(value);
+  await type(/^Work email/, email);
+  await type('First name', 'Grete');
+  await type('Last name', 'Browser');
+  await type('Company', 'Browser GmbH');
+  await choose('Country', 'DE');
+  await choose('I would like', 'demo');
+  await choose('Budget', 'defined');
+  await choose('Your role in the decision', 'decision_maker');
+  await choose('Need', 'identified');
+  await choose('Timeframe', 'within_3_months');
+  await page.getByLabel(/Email me product news/).check();
+
+  await Promise.all([
+    page.waitForURL(/\/thanks\.html$/, { waitUntil: 'load' }),
+    page.getByRole('button', { name: 'Send request' }).click(),
+  ]);
+  await page.screenshot({ path: mkdir(screenshot), fullPage: true });
+  console.log(JSON.stringify({ url: page.url(), title: await page.title() }));
+} catch (err) {
+  const where = page ? ` (page at ${page.url()})` : '';
+  console.error(`submit-landing-page: ${err.message.split('\n').slice(0, 6).join('\n')}${where}`);
+  if (page) await page.screenshot({ path: mkdir(screenshot), fullPage: true }).catch(() => {});
+  process.exitCode = 1;
+} finally {
+  await browser?.close();
+}
+
+function mkdir(file) {
+  mkdirSync(dirname(file), { recursive: true });
+  return file;
+}
