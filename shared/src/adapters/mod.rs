@@ -4,6 +4,7 @@ pub mod dynamo;
 pub mod memory;
 pub mod ses;
 pub mod sqs;
+pub mod sqs_batch;
 
 /// A required setting from the environment that template.yaml sets.
 pub fn env(name: &str) -> Result<String, ConfigError> {
