@@ -69,9 +69,6 @@ impl MemoryStore {
     pub fn outbox(&self) -> Vec<OutboxMessage> {
         self.with(|s| s.outbox.values().cloned().collect())
     }
-    pub fn all_history(&self) -> Vec<HistoryEntry> {
-        self.with(|s| s.history.values().flatten().cloned().collect())
-    }
 }
 
 impl LeadStore for MemoryStore {

@@ -39,19 +39,6 @@ pub enum FulfilError {
     Template(String),
 }
 
-impl FulfilError {
-    /// Will the same message succeed later? Permanent errors go to the dead-letter queue.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            FulfilError::InFlight(_)
-                | FulfilError::NotRouted(..)
-                | FulfilError::Store(StoreError::Conflict | StoreError::Unavailable(_))
-                | FulfilError::Mail(MailError::Unavailable(_))
-        )
-    }
-}
-
 /// A claim outlives a send by far; a delivery that died mid-send is retried after it.
 pub const SEND_LEASE: Duration = Duration::seconds(30);
 

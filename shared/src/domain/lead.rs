@@ -1,7 +1,7 @@
 //! The lead: one person, everything we know of them, and how each response changed it.
 
 use super::bant::{BantAnswers, Criterion, KnownAnswer, UNKNOWN};
-use super::decision::{Decision, Owner, Route, Stage};
+use super::decision::{Decision, Owner};
 use super::email::EmailAddress;
 use super::ids::{EventId, LeadId, ResponseId};
 use super::inquiry::{Attribution, Contact, Inquiry, RequestType, Source};
@@ -77,12 +77,6 @@ impl Lead {
         }
     }
 
-    pub fn stage(&self) -> Option<Stage> {
-        self.routing.as_ref().map(|d| d.stage)
-    }
-    pub fn route(&self) -> Option<Route> {
-        self.routing.as_ref().map(|d| d.route)
-    }
     pub fn owner(&self) -> Option<&Owner> {
         self.routing.as_ref().map(|d| &d.owner)
     }
