@@ -262,6 +262,22 @@ impl AssignmentRule {
                     .region
                     .as_ref()
                     .is_some_and(|r| self.regions.iter().any(|x| x.eq_ignore_ascii_case(r))))
+            && (self.industries.is_empty()
+                || lead
+                    .contact
+                    .industry
+                    .as_ref()
+                    .is_some_and(|i| self.industries.iter().any(|x| x.eq_ignore_ascii_case(i))))
+            && (self.domains.is_empty()
+                || self
+                    .domains
+                    .iter()
+                    .any(|d| d.eq_ignore_ascii_case(lead.email.domain())))
+            && (self.interests.is_empty()
+                || lead.interest.as_ref().is_some_and(|i| {
+                    let i = i.to_lowercase();
+                    self.interests.iter().any(|x| i.contains(&x.to_lowercase()))
+                }))
     }
 }
 

@@ -272,3 +272,17 @@ fn all_problems_are_reported_at_once() {
         assert!(p.line.is_some(), "{err}");
     }
 }
+
+#[test]
+fn misspelt_keys_in_assignment_rules_are_refused_too() {
+    let (_, found) = problems(
+        "    countries: [US, CA]\n    pool: amer-field",
+        "    countrys: [US, CA]\n    pool: amer-field",
+    );
+    assert!(
+        found
+            .iter()
+            .any(|(line, m)| m.contains("unknown field `countrys`") && line.is_some()),
+        "{found:?}"
+    );
+}
