@@ -286,3 +286,43 @@ async fn a_message_for_an_unknown_lead_fails_alone() {
     assert_eq!(resp.batch_item_failures[0].item_identifier, "m");
     assert!(h.mailer.sent().is_empty());
 }
+
+#[tokio::test]
+async fn a_refused_prospect_address_is_recorded_and_the_owner_still_gets_the_package() {
+    let h = handler();
+    let req = routed(
+        &h,
+        &[
+            ("email", "bounce@example.com"),
+            ("country", "US"),
+            ("request_type", "onsite_demo"),
+        ],
+    )
+    .await;
+    h.mailer
+        .fail_next(MailError::Rejected("Address blacklisted".into()));
+    let resp = h.handle(sqs("m", &req)).await;
+    assert!(
+        resp.batch_item_failures.is_empty(),
+        "not retried: retrying cannot help"
+    );
+    let sent = h.mailer.sent();
+    assert_eq!(sent.len(), 1);
+    assert!(
+        sent[0].text.contains("Their address was refused")
+            && sent[0].text.contains("Address blacklisted"),
+        "{}",
+        sent[0].text
+    );
+    let history = h.store.history(&req.lead_id).await.unwrap();
+    assert!(history.iter().any(|e| matches!(
+        &e.event,
+        Event::EmailRejected {
+            kind: EmailKind::Fulfilment,
+            ..
+        }
+    )));
+    // A redelivery does not try the refused address again.
+    h.handle(sqs("m", &req)).await;
+    assert_eq!(h.mailer.sent().len(), 1);
+}

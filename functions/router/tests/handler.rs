@@ -298,6 +298,11 @@ async fn reassignment_keeps_the_earlier_owner_in_history() {
     let lead = h.store.lead(&first.lead_id).await.unwrap().unwrap();
     assert_eq!(lead.owner().unwrap().display_name(), "Grace Lee");
     // Open-lead counts follow the lead (they drive least-loaded pools).
-    let loads = h.store.pool_state("amer-field", &["grace.lee".into()]).await.unwrap().loads;
+    let loads = h
+        .store
+        .pool_state("amer-field", &["grace.lee".into()])
+        .await
+        .unwrap()
+        .loads;
     assert_eq!(loads.get("grace.lee"), Some(&1));
 }

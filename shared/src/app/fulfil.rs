@@ -19,6 +19,8 @@ pub struct FulfilOutcome {
     pub already_sent: Vec<EmailKind>,
     /// Nobody to send to (e.g. a queue without a mailbox).
     pub skipped: Vec<EmailKind>,
+    /// Refused by the mail service for good; recorded, not retried.
+    pub rejected: Vec<EmailKind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -137,7 +139,30 @@ async fn send_once<S: LeadStore, M: Mailer>(
         SendClaim::InFlight => return Err(FulfilError::InFlight(kind.as_str())),
         SendClaim::Claimed => {}
     }
-    let message_id = mailer.send(&email).await?;
+    let message_id = match mailer.send(&email).await {
+        Ok(id) => id,
+        Err(MailError::Rejected(reason)) => {
+            // Retrying cannot help, and must not hold up the rest of the
+            // fulfilment (the owner still gets the lead package): record it.
+            let entry = HistoryEntry::new(
+                &lead.id,
+                now,
+                Event::EmailRejected {
+                    response_id: response.response_id.clone(),
+                    kind,
+                    to: email.to.clone(),
+                    reason,
+                },
+            );
+            store
+                .complete_send(&lead.id, &key, "rejected", entry.clone())
+                .await?;
+            history.push(entry);
+            outcome.rejected.push(kind);
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
     let entry = HistoryEntry::new(
         &lead.id,
         now,
@@ -216,6 +241,11 @@ fn owner_email(
             if *response_id == response.response_id =>
         {
             Some(json!({ "kit": kit, "subject": subject, "at": h.at.format("%Y-%m-%d %H:%M UTC").to_string() }))
+        }
+        Event::EmailRejected { response_id, kind: EmailKind::Fulfilment, reason, .. }
+            if *response_id == response.response_id =>
+        {
+            Some(json!({ "rejected": reason, "at": h.at.format("%Y-%m-%d %H:%M UTC").to_string() }))
         }
         _ => None,
     });

@@ -360,6 +360,13 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
     },
+    /// The mail service refused the message (a bad or suppressed address): not retried.
+    EmailRejected {
+        response_id: ResponseId,
+        kind: EmailKind,
+        to: String,
+        reason: String,
+    },
     EmailSent {
         response_id: ResponseId,
         kind: EmailKind,
