@@ -577,8 +577,15 @@ impl FunctionHost {
         let supervisor = tokio::spawn(async move {
             let status = tokio::select! {
                 status = child.wait() => {
+                    use std::os::unix::process::ExitStatusExt;
+                    // Ctrl-C reaches the whole process group: that is a stop, not a crash.
+                    let interrupted = status.as_ref().is_ok_and(|s| matches!(s.signal(), Some(2 | 15)));
                     let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
-                    tracing::warn!(function = %logical_id, "process exited ({status}); it restarts on the next invocation");
+                    if interrupted {
+                        tracing::debug!(function = %logical_id, "process stopped ({status})");
+                    } else {
+                        tracing::warn!(function = %logical_id, "process exited ({status}); it restarts on the next invocation");
+                    }
                     status
                 }
                 _ = kill_rx => {
