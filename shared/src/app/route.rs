@@ -2,7 +2,7 @@
 //! decision and why, and hand off to fulfilment — once per response.
 
 use super::outbox;
-use crate::domain::decision::{decide, target_pool, Decision, Owner, PoolState};
+use crate::domain::decision::{assess, Decision, PoolState};
 use crate::domain::ids::LeadId;
 use crate::domain::lead::{Event, HistoryEntry};
 use crate::messages::{FulfilRequest, RouteRequest};
@@ -56,7 +56,8 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
             .ok_or_else(|| RouteError::UnknownLead(req.lead_id.clone()))?;
 
         let history = store.history(&lead.id).await?;
-        let state = match target_pool(&lead, &history, playbook, now) {
+        let assessment = assess(&lead, &history, playbook, now);
+        let state = match assessment.pool {
             Some(pool) => {
                 let reps = playbook
                     .pool(pool)
@@ -66,20 +67,8 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
             }
             None => PoolState::default(),
         };
-        let decision = decide(&lead, &history, playbook, now, |_| state.clone());
-        let previous_rep = match lead.owner() {
-            Some(Owner::Rep { id, .. }) => Some(id.clone()),
-            _ => None,
-        };
-        let new_rep = match &decision.owner {
-            Owner::Rep { id, .. } => Some(id.clone()),
-            _ => None,
-        };
-        let mut loads = Vec::new();
-        if previous_rep != new_rep {
-            loads.extend(new_rep.map(|r| (r, 1)));
-            loads.extend(previous_rep.map(|r| (r, -1)));
-        }
+        let decision = assessment.decide(&lead, playbook, now, &state);
+        let loads = decision.load_changes(lead.owner());
 
         let expect = Expect::Version(lead.version);
         let previous_owner = lead.apply_decision(decision.clone(), now);

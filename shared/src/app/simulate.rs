@@ -2,7 +2,7 @@
 //! assignment over a file of leads, touching no AWS — so an operator can replay
 //! a year of leads against a playbook change before deploying it.
 
-use crate::domain::decision::{decide, Decision, Owner, PoolState};
+use crate::domain::decision::{decide, Decision, PoolState};
 use crate::domain::ids::{LeadId, ResponseId};
 use crate::domain::inquiry::Inquiry;
 use crate::domain::lead::{Event, HistoryEntry, Lead};
@@ -53,7 +53,8 @@ pub struct Simulator<'p> {
     playbook: &'p Playbook,
     now: DateTime<Utc>,
     leads: HashMap<EmailAddress, (Lead, Vec<HistoryEntry>)>,
-    pools: HashMap<String, PoolState>,
+    cursors: HashMap<String, u64>,
+    loads: HashMap<String, i64>,
     pub summary: Summary,
 }
 
@@ -63,7 +64,8 @@ impl<'p> Simulator<'p> {
             playbook,
             now,
             leads: HashMap::new(),
-            pools: HashMap::new(),
+            cursors: HashMap::new(),
+            loads: HashMap::new(),
             summary: Summary::default(),
         }
     }
@@ -104,27 +106,28 @@ impl<'p> Simulator<'p> {
         let record = lead.apply_response(&inquiry, &ResponseId::generate(), at);
         history.push(HistoryEntry::new(&lead.id, at, Event::Response(record)));
 
-        let pools = &self.pools;
-        let decision: Decision = decide(lead, history, self.playbook, at.max(self.now), |p| {
-            pools.get(p).cloned().unwrap_or_default()
-        });
-        // Keep the pool state the router would have stored.
-        let previous = lead.owner().cloned();
-        if let Some(c) = &decision.cursor {
-            self.pools.entry(c.pool.clone()).or_default().cursor = c.to;
-        }
-        if previous.as_ref() != Some(&decision.owner) {
-            if let Some(pool) = &decision.pool {
-                let state = self.pools.entry(pool.clone()).or_default();
-                if let Owner::Rep { id, .. } = &decision.owner {
-                    *state.loads.entry(id.clone()).or_default() += 1;
-                }
-                if let Some(Owner::Rep { id, .. }) = &previous {
-                    if let Some(n) = state.loads.get_mut(id) {
-                        *n = n.saturating_sub(1);
-                    }
-                }
+        // The state the router keeps in the store: a cursor per pool, open leads per rep.
+        let (cursors, loads) = (&self.cursors, &self.loads);
+        let playbook = self.playbook;
+        let decision: Decision = decide(lead, history, playbook, at.max(self.now), |pool| {
+            PoolState {
+                cursor: cursors.get(pool).copied().unwrap_or(0),
+                loads: playbook
+                    .pool(pool)
+                    .map(|p| {
+                        p.reps
+                            .iter()
+                            .map(|r| (r.clone(), loads.get(r).copied().unwrap_or(0).max(0) as u64))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             }
+        });
+        if let Some(c) = &decision.cursor {
+            self.cursors.insert(c.pool.clone(), c.to);
+        }
+        for (rep, delta) in decision.load_changes(lead.owner()) {
+            *self.loads.entry(rep).or_default() += delta;
         }
         lead.apply_decision(decision.clone(), at);
 

@@ -427,21 +427,53 @@ impl Decision {
     pub fn summary(&self) -> String {
         self.reasons.join("; ")
     }
+
+    /// How reps' open-lead counts change when the lead passes from `previous` to this owner.
+    pub fn load_changes(&self, previous: Option<&Owner>) -> Vec<(String, i64)> {
+        let rep = |o: Option<&Owner>| match o {
+            Some(Owner::Rep { id, .. }) => Some(id.clone()),
+            _ => None,
+        };
+        let (before, after) = (rep(previous), rep(Some(&self.owner)));
+        if before == after {
+            return Vec::new();
+        }
+        after
+            .map(|r| (r, 1))
+            .into_iter()
+            .chain(before.map(|r| (r, -1)))
+            .collect()
+    }
 }
 
-/// Where the lead would be placed, so the caller can fetch that pool's state.
-pub fn target_pool<'p>(
+/// The part of a decision that needs nothing from the store: stage, score,
+/// route, and the pool (if any) whose state assignment will draw on.
+#[derive(Debug, Clone)]
+pub struct Assessment<'p> {
+    qualification: Qualification,
+    score: Score,
+    route: RouteDecision,
+    pub pool: Option<&'p str>,
+}
+
+pub fn assess<'p>(
     lead: &Lead,
     history: &[HistoryEntry],
     playbook: &'p Playbook,
     now: DateTime<Utc>,
-) -> Option<&'p str> {
-    let q = qualify(lead, playbook);
-    let s = score(lead, history, playbook, now);
-    let r = route(lead, &q, &s, playbook);
-    match place(lead, r.route, playbook).map(|p| p.target) {
+) -> Assessment<'p> {
+    let qualification = qualify(lead, playbook);
+    let score = score(lead, history, playbook, now);
+    let route = route(lead, &qualification, &score, playbook);
+    let pool = match place(lead, route.route, playbook).map(|p| p.target) {
         Some(Target::Pool(p)) => Some(p.as_str()),
         _ => None,
+    };
+    Assessment {
+        qualification,
+        score,
+        route,
+        pool,
     }
 }
 
@@ -453,40 +485,54 @@ pub fn decide(
     now: DateTime<Utc>,
     state_of: impl Fn(&str) -> PoolState,
 ) -> Decision {
-    let q = qualify(lead, playbook);
-    let s = score(lead, history, playbook, now);
-    let r = route(lead, &q, &s, playbook);
-    let state = match place(lead, r.route, playbook).map(|p| p.target) {
-        Some(Target::Pool(p)) => state_of(p),
-        _ => PoolState::default(),
-    };
-    let current = lead.routing.as_ref().map(|d| &d.owner);
-    let a = assign(lead, r.route, playbook, &state, current);
-    let follow_up_by = playbook
-        .slas
-        .get(&r.route)
-        .map(|h| now + Duration::hours(*h as i64));
-    let owner_reason = match follow_up_by {
-        Some(t) => format!(
-            "{}; follow up by {} ({} SLA {} h)",
-            a.reason,
-            t.format("%Y-%m-%d %H:%M UTC"),
-            r.route,
-            playbook.slas.get(&r.route).copied().unwrap_or_default()
-        ),
-        None => a.reason,
-    };
-    Decision {
-        bant_met: q.met,
-        stage: q.stage,
-        reasons: vec![q.reason, s.summary(), r.reason, owner_reason],
-        score: s,
-        route: r.route,
-        rule: r.rule,
-        owner: a.owner,
-        pool: a.pool,
-        follow_up_by,
-        decided_at: now,
-        cursor: a.cursor,
+    let assessment = assess(lead, history, playbook, now);
+    let state = assessment.pool.map(state_of).unwrap_or_default();
+    assessment.decide(lead, playbook, now, &state)
+}
+
+impl Assessment<'_> {
+    /// Assign with the pool's `state` (default when there is no pool) and finish the decision.
+    pub fn decide(
+        self,
+        lead: &Lead,
+        playbook: &Playbook,
+        now: DateTime<Utc>,
+        state: &PoolState,
+    ) -> Decision {
+        let Assessment {
+            qualification: q,
+            score: s,
+            route: r,
+            ..
+        } = self;
+        let current = lead.routing.as_ref().map(|d| &d.owner);
+        let a = assign(lead, r.route, playbook, state, current);
+        let follow_up_by = playbook
+            .slas
+            .get(&r.route)
+            .map(|h| now + Duration::hours(*h as i64));
+        let owner_reason = match follow_up_by {
+            Some(t) => format!(
+                "{}; follow up by {} ({} SLA {} h)",
+                a.reason,
+                t.format("%Y-%m-%d %H:%M UTC"),
+                r.route,
+                playbook.slas.get(&r.route).copied().unwrap_or_default()
+            ),
+            None => a.reason,
+        };
+        Decision {
+            bant_met: q.met,
+            stage: q.stage,
+            reasons: vec![q.reason, s.summary(), r.reason, owner_reason],
+            score: s,
+            route: r.route,
+            rule: r.rule,
+            owner: a.owner,
+            pool: a.pool,
+            follow_up_by,
+            decided_at: now,
+            cursor: a.cursor,
+        }
     }
 }
