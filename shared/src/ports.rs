@@ -37,6 +37,19 @@ pub struct StoredReply {
     pub created_at: DateTime<Utc>,
 }
 
+impl StoredReply {
+    /// How long an Idempotency-Key's answer is replayed.
+    pub const TTL: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        self.created_at + Self::TTL
+    }
+
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at() > now
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {
     /// The lead must not exist yet (and nor may its email's claim).
@@ -111,9 +124,11 @@ pub trait LeadStore: Send + Sync {
         &self,
         id: &LeadId,
     ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send;
+    /// The answer stored under an Idempotency-Key, unless it has expired by `now`.
     fn reply(
         &self,
         key: &str,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<StoredReply>, StoreError>> + Send;
     /// All or nothing; `Conflict` when any condition fails.
     fn commit(&self, commit: Commit) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -227,8 +242,9 @@ mod shared {
         fn reply(
             &self,
             key: &str,
+            now: DateTime<Utc>,
         ) -> impl Future<Output = Result<Option<StoredReply>, StoreError>> + Send {
-            (**self).reply(key)
+            (**self).reply(key, now)
         }
         fn commit(&self, commit: Commit) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).commit(commit)

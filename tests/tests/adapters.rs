@@ -83,7 +83,15 @@ async fn dynamo_store_commits_all_or_nothing_with_its_conditions() {
     let history = store.history(&lead.id).await.unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].event, Event::Response(rec));
-    assert_eq!(store.reply("key-1").await.unwrap(), Some(reply.clone()));
+    assert_eq!(
+        store.reply("key-1", now).await.unwrap(),
+        Some(reply.clone())
+    );
+    assert_eq!(
+        store.reply("key-1", now + StoredReply::TTL).await.unwrap(),
+        None,
+        "expired by then"
+    );
     assert_eq!(
         store
             .outbox_due(now + Duration::seconds(1), 10)

@@ -657,3 +657,31 @@ async fn when_the_queue_is_down_the_inquiry_waits_in_the_outbox_for_the_sweeper(
     let msg: RouteRequest = serde_json::from_str(&h.publisher.published()[0].body).unwrap();
     assert_eq!(msg.lead_id.as_str(), body(&r)["lead_id"]);
 }
+
+#[tokio::test]
+async fn an_idempotency_key_is_replayed_for_a_day_then_free_again() {
+    let h = handler();
+    let post = |body: &str| {
+        request(
+            "POST",
+            json!({"content-type": "application/json", "idempotency-key": "daily"}),
+            Some(body),
+            false,
+        )
+    };
+    let first = h.handle(post(r#"{"email":"day@example.com"}"#)).await;
+    h.clock.advance(Duration::hours(23));
+    let replay = h.handle(post(r#"{"email":"day@example.com"}"#)).await;
+    assert_eq!(
+        header(&replay, "idempotent-replayed").as_deref(),
+        Some("true")
+    );
+    h.clock.advance(Duration::hours(2));
+    let later = h
+        .handle(post(r#"{"email":"day@example.com","request_type":"demo"}"#))
+        .await;
+    assert_eq!(later.status_code, 202, "{}", body(&later));
+    assert_eq!(header(&later, "idempotent-replayed"), None);
+    assert_eq!(body(&later)["lead_id"], body(&first)["lead_id"]);
+    assert_eq!(h.store.leads()[0].responses, 2);
+}

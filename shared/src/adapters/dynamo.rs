@@ -22,13 +22,10 @@ use crate::ports::*;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::HashMap;
 
 type Item = HashMap<String, AttributeValue>;
-
-/// How long an Idempotency-Key's answer is replayed.
-pub const REPLY_TTL: Duration = Duration::hours(24);
 
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
@@ -200,13 +197,17 @@ impl LeadStore for DynamoStore {
             .collect()
     }
 
-    async fn reply(&self, key: &str) -> Result<Option<StoredReply>, StoreError> {
+    async fn reply(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredReply>, StoreError> {
         let Some(item) = self.get(format!("IDEM#{key}"), "IDEM").await? else {
             return Ok(None);
         };
         let reply: StoredReply = serde_dynamo::from_item(item).map_err(corrupt)?;
         // TTL deletes lazily: an expired answer is no answer.
-        Ok((reply.created_at + REPLY_TTL > Utc::now()).then_some(reply))
+        Ok(reply.is_live(now).then_some(reply))
     }
 
     async fn commit(&self, c: Commit) -> Result<(), StoreError> {
@@ -255,10 +256,7 @@ impl LeadStore for DynamoStore {
             item.insert("pk".into(), s(format!("IDEM#{key}")));
             item.insert("sk".into(), s("IDEM"));
             item.insert("kind".into(), s("reply"));
-            item.insert(
-                "expires_at".into(),
-                n((reply.created_at + REPLY_TTL).timestamp()),
-            );
+            item.insert("expires_at".into(), n(reply.expires_at().timestamp()));
             let put = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(item))

@@ -88,8 +88,12 @@ impl LeadStore for MemoryStore {
         }))
     }
 
-    async fn reply(&self, key: &str) -> Result<Option<StoredReply>, StoreError> {
-        Ok(self.with(|s| s.replies.get(key).cloned()))
+    async fn reply(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StoredReply>, StoreError> {
+        Ok(self.with(|s| s.replies.get(key).filter(|r| r.is_live(now)).cloned()))
     }
 
     async fn commit(&self, c: Commit) -> Result<(), StoreError> {
@@ -117,8 +121,11 @@ impl LeadStore for MemoryStore {
                     }
                 }
             }
-            if let Some((key, _)) = &c.reply {
-                if s.replies.contains_key(key) {
+            if let Some((key, reply)) = &c.reply {
+                if s.replies
+                    .get(key)
+                    .is_some_and(|old| old.is_live(reply.created_at))
+                {
                     return Err(StoreError::Conflict);
                 }
             }

@@ -51,7 +51,7 @@ pub async fn submit<S: LeadStore, P: Publisher>(
     sub: Submission,
 ) -> Result<Accepted, IntakeError> {
     if let Some(key) = &sub.idempotency_key {
-        if let Some(reply) = store.reply(key).await? {
+        if let Some(reply) = store.reply(key, now).await? {
             return replay(reply, &sub);
         }
     }
@@ -115,7 +115,7 @@ pub async fn submit<S: LeadStore, P: Publisher>(
                 // Someone else wrote first: the same key (replay theirs), or the
                 // same person (merge into what they wrote). Re-read and go again.
                 if let Some(key) = &sub.idempotency_key {
-                    if let Some(reply) = store.reply(key).await? {
+                    if let Some(reply) = store.reply(key, now).await? {
                         return replay(reply, &sub);
                     }
                 }
