@@ -370,13 +370,10 @@ async fn concurrent_first_posts_by_one_person_make_one_lead() {
     let pb = Playbook::default_playbook().unwrap();
     let email = format!("{}@example.com", common::unique("race"));
     let posts = (0..6).map(|i| {
-        let sub = Submission {
-            inquiry: inquiry(&pb, &[("email", &email), ("campaign", &format!("c{i}"))]),
-            idempotency_key: None,
-            fingerprint: String::new(),
-            status: 202,
-            location: None,
-        };
+        let sub = Submission::new(inquiry(
+            &pb,
+            &[("email", &email), ("campaign", &format!("c{i}"))],
+        ));
         let (store, publisher) = (&store, &publisher);
         async move { submit(store, publisher, Utc::now(), sub).await }
     });
@@ -431,20 +428,14 @@ async fn a_crash_between_commit_and_publish_is_finished_by_the_sweeper() {
         &store,
         &dead,
         Utc::now(),
-        Submission {
-            inquiry: inquiry(
-                &pb,
-                &[
-                    ("email", &email),
-                    ("request_type", "onsite_demo"),
-                    ("country", "DE"),
-                ],
-            ),
-            idempotency_key: None,
-            fingerprint: String::new(),
-            status: 202,
-            location: None,
-        },
+        Submission::new(inquiry(
+            &pb,
+            &[
+                ("email", &email),
+                ("request_type", "onsite_demo"),
+                ("country", "DE"),
+            ],
+        )),
     )
     .await
     .unwrap();

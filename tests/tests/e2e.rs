@@ -393,13 +393,7 @@ async fn the_outbox_sweeper_finishes_what_a_crashed_intake_left() {
         &store(&s),
         &dead,
         past,
-        Submission {
-            inquiry: leadflow::Inquiry::parse(&fields, &pb.bant).unwrap(),
-            idempotency_key: None,
-            fingerprint: String::new(),
-            status: 202,
-            location: None,
-        },
+        Submission::new(leadflow::Inquiry::parse(&fields, &pb.bant).unwrap()),
     )
     .await
     .unwrap();

@@ -34,13 +34,7 @@ async fn routed(h: &Handler, fields: &[(&str, &str)]) -> FulfilRequest {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let sub = Submission {
-        inquiry: Inquiry::parse(&fields, &h.playbook.bant).unwrap(),
-        idempotency_key: None,
-        fingerprint: String::new(),
-        status: 202,
-        location: None,
-    };
+    let sub = Submission::new(Inquiry::parse(&fields, &h.playbook.bant).unwrap());
     submit(&h.store, &publisher, h.clock.now(), sub)
         .await
         .unwrap();

@@ -33,13 +33,7 @@ async fn inquire(h: &Handler, fields: &[(&str, &str)]) -> RouteRequest {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let inquiry = Inquiry::parse(&fields, &h.playbook.bant).unwrap();
-    let sub = Submission {
-        inquiry,
-        idempotency_key: None,
-        fingerprint: String::new(),
-        status: 202,
-        location: None,
-    };
+    let sub = Submission::new(inquiry);
     submit(&h.store, &h.publisher, h.clock.now(), sub)
         .await
         .unwrap();

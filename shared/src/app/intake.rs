@@ -20,6 +20,19 @@ pub struct Submission {
     pub location: Option<String>,
 }
 
+impl Submission {
+    /// A JSON post without an Idempotency-Key: answered 202.
+    pub fn new(inquiry: Inquiry) -> Self {
+        Submission {
+            inquiry,
+            idempotency_key: None,
+            fingerprint: String::new(),
+            status: 202,
+            location: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
     pub lead_id: LeadId,
