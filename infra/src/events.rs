@@ -1,5 +1,7 @@
 //! Event sources: SQS event source mappings and `rate(...)` schedules.
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,7 +40,7 @@ pub fn sqs_event(messages: &[Message], queue_arn: &str) -> Value {
                                 "binaryListValues": v
                                     .binary_list_values
                                     .as_ref()
-                                    .map(|l| l.iter().map(|b| crate::base64::encode(b.as_ref())).collect::<Vec<_>>())
+                                    .map(|l| l.iter().map(|b| B64.encode(b.as_ref())).collect::<Vec<_>>())
                                     .unwrap_or_default(),
                                 "dataType": v.data_type,
                             });
@@ -46,7 +48,7 @@ pub fn sqs_event(messages: &[Message], queue_arn: &str) -> Value {
                                 attr["stringValue"] = Value::String(s.clone());
                             }
                             if let Some(b) = &v.binary_value {
-                                attr["binaryValue"] = Value::String(crate::base64::encode(b.as_ref()));
+                                attr["binaryValue"] = Value::String(B64.encode(b.as_ref()));
                             }
                             (name.clone(), attr)
                         })

@@ -1,6 +1,8 @@
 //! The local HTTP API: API Gateway HTTP API (payload format 2.0) in front of the
 //! functions, the landing page as static files, and `/_dev/emails`.
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -345,10 +347,7 @@ pub fn api_gateway_event(
                 object.insert("body".into(), Value::String(text.to_string()));
             }
             Err(_) => {
-                object.insert(
-                    "body".into(),
-                    Value::String(crate::base64::encode(&request.body)),
-                );
+                object.insert("body".into(), Value::String(B64.encode(&request.body)));
                 object.insert("isBase64Encoded".into(), Value::Bool(true));
             }
         }
@@ -423,7 +422,8 @@ pub fn translate_response(response: &Value) -> Result<HttpResponseParts, String>
     let body = match object.get("body") {
         None | Some(Value::Null) => Bytes::new(),
         Some(Value::String(text)) if base64 => Bytes::from(
-            crate::base64::decode(text).map_err(|e| format!("body is not valid base64: {e}"))?,
+            B64.decode(text)
+                .map_err(|e| format!("body is not valid base64: {e}"))?,
         ),
         Some(Value::String(text)) => Bytes::from(text.clone()),
         Some(other) => Bytes::from(other.to_string()),

@@ -10,7 +10,6 @@
 //! - [`gateway`] serves the HTTP API (payload format 2.0) and the landing page;
 //! - [`events`] drives SQS event source mappings and schedules.
 
-pub mod base64;
 pub mod cli;
 pub mod dev;
 pub mod emulator;

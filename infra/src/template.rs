@@ -8,6 +8,8 @@
 //! provisioned and run. Whatever the template asks for that cannot be run
 //! locally is an error naming the resource, never silently dropped.
 
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -1131,7 +1133,7 @@ impl<'a> Resolver<'a> {
             }
             "Fn::Base64" => {
                 let text = self.resolve_string(arg, context, d)?;
-                Ok(Some(Value::String(crate::base64::encode(text.as_bytes()))))
+                Ok(Some(Value::String(B64.encode(text.as_bytes()))))
             }
             "Fn::ToJsonString" => {
                 let v = self.resolve_required(arg, context, d)?;
