@@ -320,12 +320,18 @@ impl Emulator {
     /// `POST /moto-api/reset`: forgets everything (every stack using this emulator!).
     pub async fn reset(&self) -> Result<(), EmulatorError> {
         let url = format!("{}/moto-api/reset", self.endpoint);
-        let (status, body) = http_request(hyper::Method::POST, &url, Vec::new())
-            .await
-            .map_err(|message| EmulatorError::Request {
-                endpoint: self.endpoint.clone(),
-                message,
-            })?;
+        let HttpResponse { status, body, .. } = http_request(
+            hyper::Method::POST,
+            &url,
+            &[],
+            Vec::new(),
+            Duration::from_secs(10),
+        )
+        .await
+        .map_err(|message| EmulatorError::Request {
+            endpoint: self.endpoint.clone(),
+            message,
+        })?;
         if status.is_success() {
             Ok(())
         } else {
@@ -373,24 +379,44 @@ pub async fn sent_emails(endpoint: &str) -> Result<Vec<serde_json::Value>, Emula
 
 /// A plain-HTTP GET with a 10 s timeout.
 pub async fn http_get(url: &str) -> Result<(http::StatusCode, bytes::Bytes), String> {
-    http_request(hyper::Method::GET, url, Vec::new()).await
+    let r = http_request(
+        hyper::Method::GET,
+        url,
+        &[],
+        Vec::new(),
+        Duration::from_secs(10),
+    )
+    .await?;
+    Ok((r.status, r.body))
 }
 
-/// A plain-HTTP request with a 10 s timeout.
+/// What [`http_request`] got back.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: http::StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: bytes::Bytes,
+}
+
+/// A plain-HTTP request (the one HTTP client of the local stack and its tests).
 pub async fn http_request(
     method: hyper::Method,
     url: &str,
-    body: Vec<u8>,
-) -> Result<(http::StatusCode, bytes::Bytes), String> {
+    headers: &[(&str, &str)],
+    body: impl Into<bytes::Bytes>,
+    timeout: Duration,
+) -> Result<HttpResponse, String> {
     let uri: hyper::Uri = url.parse().map_err(|e| format!("bad URL {url}: {e}"))?;
     if uri.scheme_str() != Some("http") {
         return Err(format!("{url}: only http:// is supported"));
     }
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<bytes::Bytes>>();
-    let request = hyper::Request::builder()
-        .method(method)
-        .uri(uri)
-        .body(Full::new(bytes::Bytes::from(body)))
+    let mut builder = hyper::Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let request = builder
+        .body(Full::new(body.into()))
         .map_err(|e| e.to_string())?;
     let work = async {
         let response = client
@@ -398,15 +424,20 @@ pub async fn http_request(
             .await
             .map_err(|e| format!("{url}: {e}"))?;
         let status = response.status();
+        let headers = response.headers().clone();
         let body = response
             .into_body()
             .collect()
             .await
             .map_err(|e| format!("{url}: {e}"))?
             .to_bytes();
-        Ok((status, body))
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
     };
-    tokio::time::timeout(Duration::from_secs(10), work)
+    tokio::time::timeout(timeout, work)
         .await
         .map_err(|_| format!("{url}: timed out"))?
 }

@@ -7,9 +7,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use leadflow_infra::root::workspace_root;
 use leadflow_infra::Emulator;
 
@@ -71,25 +68,11 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: impl Into<Bytes>,
 ) -> (StatusCode, HeaderMap, Bytes) {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut builder = hyper::Request::builder().method(method).uri(url);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    let request = builder.body(Full::new(body.into())).expect("request");
-    let response = tokio::time::timeout(Duration::from_secs(30), client.request(request))
-        .await
-        .expect("response in time")
-        .expect("response");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, headers, body)
+    let r =
+        leadflow_infra::emulator::http_request(method, url, headers, body, Duration::from_secs(30))
+            .await
+            .expect("response in time");
+    (r.status, r.headers, r.body)
 }
 
 pub async fn get(url: &str) -> (StatusCode, HeaderMap, Bytes) {

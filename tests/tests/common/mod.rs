@@ -4,9 +4,6 @@
 
 use aws_config::SdkConfig;
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use leadflow::adapters::dynamo::DynamoStore;
 use leadflow::adapters::sqs::SqsPublisher;
 use leadflow_infra::template::{StackModel, StackSettings, Template};
@@ -95,23 +92,15 @@ pub async fn request(
     headers: &[(&str, &str)],
     body: impl Into<Bytes>,
 ) -> Response {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut req = http::Request::builder().method(method).uri(url);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let req = req.body(Full::new(body.into())).expect("request");
-    let resp = tokio::time::timeout(Duration::from_secs(30), client.request(req))
-        .await
-        .expect("answered within 30 s")
-        .expect("request sent");
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    let method = http::Method::from_bytes(method.as_bytes()).expect("method");
+    let r =
+        leadflow_infra::emulator::http_request(method, url, headers, body, Duration::from_secs(30))
+            .await
+            .expect("answered within 30 s");
     Response {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        status: r.status.as_u16(),
+        headers: r.headers,
+        body: String::from_utf8_lossy(&r.body).into_owned(),
     }
 }
 
