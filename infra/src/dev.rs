@@ -332,11 +332,6 @@ impl RunningStack {
         self.functions.get(logical_id).map(|h| &h.config().env)
     }
 
-    /// The last lines a function printed.
-    pub fn function_logs(&self, logical_id: &str) -> Option<String> {
-        self.functions.get(logical_id).map(FunctionHost::log_tail)
-    }
-
     /// Invokes a function directly, as `aws lambda invoke` would.
     pub async fn invoke(
         &self,

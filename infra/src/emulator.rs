@@ -317,31 +317,6 @@ impl Emulator {
         moto_data(&self.endpoint).await
     }
 
-    /// `POST /moto-api/reset`: forgets everything (every stack using this emulator!).
-    pub async fn reset(&self) -> Result<(), EmulatorError> {
-        let url = format!("{}/moto-api/reset", self.endpoint);
-        let HttpResponse { status, body, .. } = http_request(
-            hyper::Method::POST,
-            &url,
-            &[],
-            Vec::new(),
-            Duration::from_secs(10),
-        )
-        .await
-        .map_err(|message| EmulatorError::Request {
-            endpoint: self.endpoint.clone(),
-            message,
-        })?;
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(EmulatorError::Request {
-                endpoint: self.endpoint.clone(),
-                message: format!("reset: {status}: {}", String::from_utf8_lossy(&body)),
-            })
-        }
-    }
-
     /// Stops moto if we started it.
     pub async fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
