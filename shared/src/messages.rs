@@ -13,12 +13,32 @@ pub struct RouteRequest {
     pub response_id: ResponseId,
 }
 
-/// On the fulfillment queue: the lead was routed; email the prospect and the owner.
+/// On the fulfillment queue: the lead was routed; email the prospect and/or the owner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FulfilRequest {
     pub lead_id: LeadId,
     pub response_id: ResponseId,
+    /// Which emails this message is for. Absent (messages written before the
+    /// owner's package was split off) means both.
+    #[serde(default, skip_serializing_if = "FulfilPart::is_both")]
+    pub part: FulfilPart,
+}
+
+/// The prospect's kit goes at once; the owner's package may wait for a burst of repeats to settle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FulfilPart {
+    #[default]
+    Both,
+    Prospect,
+    Owner,
+}
+
+impl FulfilPart {
+    fn is_both(&self) -> bool {
+        *self == FulfilPart::Both
+    }
 }
 
 fn outbox<T: Serialize>(queue: Queue, body: &T, now: DateTime<Utc>) -> OutboxMessage {
@@ -28,6 +48,7 @@ fn outbox<T: Serialize>(queue: Queue, body: &T, now: DateTime<Utc>) -> OutboxMes
         // Serialising these plain structs cannot fail.
         body: serde_json::to_string(body).unwrap_or_default(),
         created_at: now,
+        delay_seconds: 0,
     }
 }
 
@@ -40,5 +61,26 @@ impl RouteRequest {
 impl FulfilRequest {
     pub fn to_outbox(&self, now: DateTime<Utc>) -> OutboxMessage {
         outbox(Queue::Fulfillment, self, now)
+    }
+
+    /// The messages that fulfil a routed response: one for both emails, or the
+    /// prospect's now and the owner's after `owner_delay_seconds`.
+    pub fn for_response(
+        lead_id: &LeadId,
+        response_id: &ResponseId,
+        owner_delay_seconds: u32,
+        now: DateTime<Utc>,
+    ) -> Vec<OutboxMessage> {
+        let req = |part| FulfilRequest {
+            lead_id: lead_id.clone(),
+            response_id: response_id.clone(),
+            part,
+        };
+        if owner_delay_seconds == 0 {
+            return vec![req(FulfilPart::Both).to_outbox(now)];
+        }
+        let mut owner = req(FulfilPart::Owner).to_outbox(now);
+        owner.delay_seconds = owner_delay_seconds;
+        vec![req(FulfilPart::Prospect).to_outbox(now), owner]
     }
 }

@@ -37,6 +37,128 @@ pub struct Playbook {
     /// real time, never more than two days). A route without one has no SLA.
     #[serde(default)]
     pub slas: BTreeMap<Route, u32>,
+    /// How repeated responses from one person are notified.
+    #[serde(default)]
+    pub repeats: Repeats,
+    /// Limits on the public intake; none when absent.
+    #[serde(default)]
+    pub limits: IntakeLimits,
+}
+
+/// Repeated responses from one person (a double click, a page that retries, a
+/// bot) are all recorded, but notified once: within `coalesce_minutes` of a
+/// send, the prospect gets no second copy of the same kit and the owner no
+/// second lead package for the same request type and route. A new kind of
+/// request, a new route or a new owner is a new notification, sent at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repeats {
+    pub coalesce_minutes: u32,
+    /// The owner's package waits this long after routing, so that a burst of
+    /// repeats reaches the owner as one package listing all of them. The
+    /// prospect's kit never waits.
+    #[serde(default)]
+    pub owner_notice_delay_seconds: u32,
+}
+
+impl Default for Repeats {
+    fn default() -> Self {
+        Repeats {
+            coalesce_minutes: 10,
+            owner_notice_delay_seconds: 5,
+        }
+    }
+}
+
+impl Repeats {
+    pub fn window(&self) -> chrono::Duration {
+        chrono::Duration::minutes(self.coalesce_minutes as i64)
+    }
+}
+
+/// Most posts the public intake takes per fixed window, per email address and
+/// per source IP. Beyond them the answer is 429 with `Retry-After`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeLimits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_address: Option<RateLimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_source_ip: Option<RateLimit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub max: u32,
+    pub minutes: u32,
+}
+
+impl IntakeLimits {
+    /// The counters a post from `email` (and `source_ip`, when known) draws on at `now`.
+    pub fn quotas(
+        &self,
+        email: &crate::domain::email::EmailAddress,
+        source_ip: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<Quota> {
+        let mut out = Vec::new();
+        if let Some(l) = self.per_address {
+            out.push(l.quota(QuotaScope::Address, format!("address#{email}"), now));
+        }
+        if let (Some(l), Some(ip)) = (self.per_source_ip, source_ip.filter(|ip| !ip.is_empty())) {
+            out.push(l.quota(QuotaScope::SourceIp, format!("ip#{ip}"), now));
+        }
+        out
+    }
+}
+
+impl RateLimit {
+    /// Fixed windows aligned to the epoch: every post in one window shares a counter.
+    pub fn quota(
+        &self,
+        scope: QuotaScope,
+        key: String,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Quota {
+        let len = (self.minutes.max(1) as i64) * 60;
+        let start = now.timestamp().div_euclid(len) * len;
+        let at = |secs: i64| chrono::DateTime::from_timestamp(secs, 0).unwrap_or(now);
+        Quota {
+            scope,
+            key,
+            max: self.max,
+            window_start: at(start),
+            window_end: at(start + len),
+        }
+    }
+}
+
+/// What a rate limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaScope {
+    Address,
+    SourceIp,
+}
+
+/// One counter of one window: a post takes one unit unless `max` are taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    pub scope: QuotaScope,
+    /// `address#<email>` or `ip#<address>`.
+    pub key: String,
+    pub max: u32,
+    pub window_start: chrono::DateTime<chrono::Utc>,
+    pub window_end: chrono::DateTime<chrono::Utc>,
+}
+
+impl Quota {
+    /// Whole seconds until the window ends (at least 1): the `Retry-After`.
+    pub fn retry_after(&self, now: chrono::DateTime<chrono::Utc>) -> u64 {
+        let ms = (self.window_end - now).num_milliseconds().max(0) as u64;
+        ms.div_ceil(1000).max(1)
+    }
 }
 
 /// How a lead scores. B.A.N.T. answers carry their own `points` in `bant`.
@@ -565,6 +687,31 @@ impl Playbook {
                     &format!("{route}:"),
                     format!("slas.{route}: 0 hours cannot be met; leave the route out for no SLA"),
                 );
+            }
+        }
+        if self.repeats.coalesce_minutes > 24 * 60 {
+            problem(
+                "coalesce_minutes:",
+                "repeats.coalesce_minutes: at most 1440 (a day)".into(),
+            );
+        }
+        if self.repeats.owner_notice_delay_seconds > 900 {
+            problem(
+                "owner_notice_delay_seconds:",
+                "repeats.owner_notice_delay_seconds: at most 900 (the longest a queue can delay a message)".into(),
+            );
+        }
+        for (name, limit) in [
+            ("per_address", self.limits.per_address),
+            ("per_source_ip", self.limits.per_source_ip),
+        ] {
+            if let Some(l) = limit {
+                if l.max == 0 || l.minutes == 0 || l.minutes > 24 * 60 {
+                    problem(
+                        &format!("{name}:"),
+                        format!("limits.{name}: max must be at least 1 and minutes from 1 to 1440 (got max {}, minutes {})", l.max, l.minutes),
+                    );
+                }
             }
         }
         for rt in RequestType::ALL {

@@ -7,8 +7,9 @@
 
 use crate::domain::decision::{CursorAdvance, PoolState};
 use crate::domain::email::EmailAddress;
-use crate::domain::ids::{LeadId, MessageId};
+use crate::domain::ids::{LeadId, MessageId, ResponseId};
 use crate::domain::lead::{HistoryEntry, Lead};
+use crate::playbook::Quota;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -74,6 +75,13 @@ pub struct OutboxMessage {
     pub queue: Queue,
     pub body: String,
     pub created_at: DateTime<Utc>,
+    /// Seconds the queue holds the message before delivering it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub delay_seconds: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A consumer's "done" marker: the step ran for this key (e.g. routed this response).
@@ -111,6 +119,15 @@ pub enum SendClaim {
     AlreadySent { message_id: String },
     /// Another delivery is sending it right now: try again later.
     InFlight,
+}
+
+/// Where a coalescing slot stands: one notification of a kind per window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotClaim {
+    /// Ours: send, then mark it sent with [`LeadStore::complete_send`].
+    Claimed,
+    /// Sent inside the window, or being sent, for another response: send nothing.
+    Taken { by: ResponseId },
 }
 
 pub trait LeadStore: Send + Sync {
@@ -157,14 +174,34 @@ pub trait LeadStore: Send + Sync {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<SendClaim, StoreError>> + Send;
-    /// Mark `key` sent and record it in the history, in one write.
+    /// Take the coalescing `slot` for `holder`'s notification: free when it was
+    /// never used, last sent before `window_start`, or left pending past its
+    /// lease; `holder` may always take it again (a retry of its own send).
+    fn claim_slot(
+        &self,
+        lead: &LeadId,
+        slot: &str,
+        holder: &ResponseId,
+        now: DateTime<Utc>,
+        window_start: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<SlotClaim, StoreError>> + Send;
+    /// Mark `key` sent (and `slot`, when given, sent at the entry's time) and
+    /// record it in the history, in one write.
     fn complete_send(
         &self,
         lead: &LeadId,
         key: &str,
         message_id: &str,
         entry: HistoryEntry,
+        slot: Option<&str>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Take one unit of each quota, or none: the first quota that is used up
+    /// is returned and nothing is counted.
+    fn take_quota(
+        &self,
+        quotas: &[Quota],
+    ) -> impl Future<Output = Result<Option<Quota>, StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -284,14 +321,32 @@ mod shared {
         ) -> impl Future<Output = Result<SendClaim, StoreError>> + Send {
             (**self).claim_send(lead, key, now, lease_until)
         }
+        fn claim_slot(
+            &self,
+            lead: &LeadId,
+            slot: &str,
+            holder: &ResponseId,
+            now: DateTime<Utc>,
+            window_start: DateTime<Utc>,
+            lease_until: DateTime<Utc>,
+        ) -> impl Future<Output = Result<SlotClaim, StoreError>> + Send {
+            (**self).claim_slot(lead, slot, holder, now, window_start, lease_until)
+        }
         fn complete_send(
             &self,
             lead: &LeadId,
             key: &str,
             message_id: &str,
             entry: HistoryEntry,
+            slot: Option<&str>,
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
-            (**self).complete_send(lead, key, message_id, entry)
+            (**self).complete_send(lead, key, message_id, entry, slot)
+        }
+        fn take_quota(
+            &self,
+            quotas: &[Quota],
+        ) -> impl Future<Output = Result<Option<Quota>, StoreError>> + Send {
+            (**self).take_quota(quotas)
         }
     }
 

@@ -286,3 +286,69 @@ fn misspelt_keys_in_assignment_rules_are_refused_too() {
         "{found:?}"
     );
 }
+
+#[test]
+fn repeats_and_limits_are_checked() {
+    assert_problem(
+        "coalesce_minutes: 10",
+        "coalesce_minutes: 2000",
+        "repeats.coalesce_minutes: at most 1440",
+        "coalesce_minutes: 2000",
+    );
+    assert_problem(
+        "owner_notice_delay_seconds: 5",
+        "owner_notice_delay_seconds: 901",
+        "repeats.owner_notice_delay_seconds: at most 900",
+        "owner_notice_delay_seconds: 901",
+    );
+    assert_problem(
+        "per_address: { max: 30, minutes: 60 }",
+        "per_address: { max: 0, minutes: 60 }",
+        "limits.per_address: max must be at least 1",
+        "per_address:",
+    );
+    assert_problem(
+        "per_source_ip: { max: 300, minutes: 1 }",
+        "per_source_ip: { max: 300, minutes: 0 }",
+        "limits.per_source_ip: max must be at least 1 and minutes from 1 to 1440",
+        "per_source_ip:",
+    );
+}
+
+#[test]
+fn rate_limit_windows_are_fixed_and_say_when_to_retry() {
+    use chrono::TimeZone;
+    use leadflow::playbook::{QuotaScope, RateLimit};
+    let limit = RateLimit {
+        max: 5,
+        minutes: 60,
+    };
+    let at = chrono::Utc
+        .with_ymd_and_hms(2026, 11, 24, 9, 59, 30)
+        .unwrap();
+    let q = limit.quota(QuotaScope::Address, "address#a@example.com".into(), at);
+    assert_eq!(q.window_start.to_rfc3339(), "2026-11-24T09:00:00+00:00");
+    assert_eq!(q.window_end.to_rfc3339(), "2026-11-24T10:00:00+00:00");
+    assert_eq!(q.retry_after(at), 30);
+    assert_eq!(q.retry_after(q.window_end), 1, "never 0");
+    let pb = Playbook::default_playbook().unwrap();
+    let email = leadflow::EmailAddress::parse("a@example.com").unwrap();
+    let scopes: Vec<_> = pb
+        .limits
+        .quotas(&email, Some("192.0.2.1"), at)
+        .into_iter()
+        .map(|q| (q.scope, q.key))
+        .collect();
+    assert_eq!(
+        scopes,
+        [
+            (QuotaScope::Address, "address#a@example.com".to_string()),
+            (QuotaScope::SourceIp, "ip#192.0.2.1".to_string())
+        ]
+    );
+    assert_eq!(
+        pb.limits.quotas(&email, None, at).len(),
+        1,
+        "no IP, no IP limit"
+    );
+}

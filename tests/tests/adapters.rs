@@ -274,7 +274,7 @@ async fn send_claims_let_one_delivery_send_and_a_lapsed_one_retry() {
         },
     );
     store
-        .complete_send(&lead, "rs#fulfilment", "msg-1", entry)
+        .complete_send(&lead, "rs#fulfilment", "msg-1", entry, None)
         .await
         .unwrap();
     assert_eq!(
@@ -470,4 +470,124 @@ async fn a_crash_between_commit_and_publish_is_finished_by_the_sweeper() {
         .unwrap();
     let lead = store.lead(&accepted.lead_id).await.unwrap().unwrap();
     assert_eq!(lead.owner().unwrap().display_name(), "Ana Ruiz");
+}
+
+#[tokio::test]
+async fn dynamo_store_coalesces_notifications_per_slot_and_window() {
+    let r = Resources::new().await;
+    let store = r.store();
+    let lead = LeadId::generate();
+    let (first, repeat) = (ResponseId::generate(), ResponseId::generate());
+    let now = Utc::now();
+    let window = Duration::minutes(10);
+    let lease = |t: chrono::DateTime<Utc>| t + Duration::seconds(30);
+    let claim = |holder: &ResponseId, at: chrono::DateTime<Utc>| {
+        let (store, lead, holder) = (store.clone(), lead.clone(), holder.clone());
+        async move {
+            store
+                .claim_slot(&lead, "kit#demo", &holder, at, at - window, lease(at))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(claim(&first, now).await, SlotClaim::Claimed);
+    // Held (in flight) by the first: a repeat is covered by it; the holder itself may retry.
+    assert_eq!(
+        claim(&repeat, now).await,
+        SlotClaim::Taken { by: first.clone() }
+    );
+    assert_eq!(claim(&first, now).await, SlotClaim::Claimed);
+    let entry = HistoryEntry::new(
+        &lead,
+        now,
+        Event::Activity {
+            kind: "x".into(),
+            detail: None,
+        },
+    );
+    store
+        .complete_send(&lead, "first#fulfilment", "msg-1", entry, Some("kit#demo"))
+        .await
+        .unwrap();
+    // Sent: taken for the rest of the window, even past the lease…
+    let inside = now + Duration::minutes(9);
+    assert_eq!(
+        claim(&repeat, inside).await,
+        SlotClaim::Taken { by: first.clone() }
+    );
+    // …another slot is free at once…
+    assert_eq!(
+        store
+            .claim_slot(
+                &lead,
+                "kit#onsite_demo",
+                &repeat,
+                inside,
+                inside - window,
+                lease(inside)
+            )
+            .await
+            .unwrap(),
+        SlotClaim::Claimed
+    );
+    // …and after the window the same slot is free again.
+    assert_eq!(
+        claim(&repeat, now + Duration::minutes(11)).await,
+        SlotClaim::Claimed
+    );
+}
+
+#[tokio::test]
+async fn dynamo_store_counts_rate_limits_and_refuses_past_them_without_counting() {
+    use leadflow::playbook::RateLimit;
+    let r = Resources::new().await;
+    let store = r.store();
+    let now = Utc::now();
+    let address = RateLimit {
+        max: 3,
+        minutes: 60,
+    }
+    .quota(
+        leadflow::playbook::QuotaScope::Address,
+        format!("address#{}", common::unique("q")),
+        now,
+    );
+    let ip = RateLimit { max: 4, minutes: 1 }.quota(
+        leadflow::playbook::QuotaScope::SourceIp,
+        format!("ip#{}", common::unique("ip")),
+        now,
+    );
+    let both = [address.clone(), ip.clone()];
+    for _ in 0..3 {
+        assert_eq!(store.take_quota(&both).await.unwrap(), None);
+    }
+    // The address is used up: refused, and the IP's unit is given back.
+    assert_eq!(
+        store.take_quota(&both).await.unwrap(),
+        Some(address.clone())
+    );
+    assert_eq!(
+        store.take_quota(&both).await.unwrap(),
+        Some(address.clone())
+    );
+    assert_eq!(
+        store.take_quota(std::slice::from_ref(&ip)).await.unwrap(),
+        None,
+        "the IP had 3 of 4 taken"
+    );
+    assert_eq!(
+        store.take_quota(std::slice::from_ref(&ip)).await.unwrap(),
+        Some(ip.clone())
+    );
+    // A new window starts from nothing.
+    let next = RateLimit {
+        max: 3,
+        minutes: 60,
+    }
+    .quota(
+        leadflow::playbook::QuotaScope::Address,
+        address.key.clone(),
+        address.window_end,
+    );
+    assert_eq!(store.take_quota(&[next]).await.unwrap(), None);
 }

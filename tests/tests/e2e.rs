@@ -412,3 +412,153 @@ async fn the_outbox_sweeper_finishes_what_a_crashed_intake_left() {
     assert_eq!(emails_to(s.endpoint(), &email).await.len(), 1);
     s.shutdown().await;
 }
+
+/// Wait until every response of the lead is routed and each of its emails is
+/// sent, coalesced into another send, or has nobody to go to.
+async fn settled(s: &RunningStack, id: &LeadId, responses: usize) -> Vec<Event> {
+    let store = store(s);
+    eventually(180, "every response routed and notified", || {
+        let store = store.clone();
+        let id = id.clone();
+        async move {
+            let history: Vec<Event> = store
+                .history(&id)
+                .await
+                .ok()?
+                .into_iter()
+                .map(|h| h.event)
+                .collect();
+            let count = |f: &dyn Fn(&Event) -> bool| history.iter().filter(|e| f(e)).count();
+            let routed = count(&|e| matches!(e, Event::Routed { .. }));
+            let notified = count(&|e| {
+                matches!(
+                    e,
+                    Event::EmailSent { .. }
+                        | Event::EmailCoalesced { .. }
+                        | Event::EmailRejected { .. }
+                )
+            });
+            (routed == responses && notified == 2 * responses).then_some(history)
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_burst_of_identical_posts_is_one_lead_one_kit_and_one_package() {
+    let s = stack().await;
+    let email = format!("{}@kunde.example.de", unique("burst"));
+    let body =
+        json!({"email": email, "country": "DE", "request_type": "demo", "campaign": "burst-test"});
+    let posts: Vec<_> = (0..20)
+        .map(|_| {
+            let url = format!("{}/inquiries", s.api_url());
+            let body = body.to_string();
+            tokio::spawn(async move {
+                request("POST", &url, &[("content-type", "application/json")], body).await
+            })
+        })
+        .collect();
+    let mut ids = std::collections::BTreeSet::new();
+    for p in posts {
+        let r = p.await.unwrap();
+        assert_eq!(r.status, 202, "{}", r.body);
+        ids.insert(r.json()["lead_id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids.len(), 1, "one lead");
+    let id = LeadId::parse(ids.first().unwrap()).unwrap();
+    let history = settled(&s, &id, 20).await;
+    let responses = history
+        .iter()
+        .filter(|e| matches!(e, Event::Response(r) if r.attribution.campaign.as_deref() == Some("burst-test")))
+        .count();
+    assert_eq!(responses, 20, "all recorded, with their campaign");
+
+    assert_eq!(emails_to(s.endpoint(), &email).await.len(), 1, "one kit");
+    let lead = store(&s).lead(&id).await.unwrap().unwrap();
+    let owner_mail = lead.owner().unwrap().email().unwrap().to_string();
+    let packages: Vec<_> = emails_to(s.endpoint(), &owner_mail)
+        .await
+        .into_iter()
+        .filter(|m| m.to_string().contains(&email))
+        .collect();
+    assert_eq!(packages.len(), 1, "one lead package");
+    assert!(
+        packages[0]
+            .to_string()
+            .contains("responses in the last 10 minutes"),
+        "the package lists the repeats: {}",
+        packages[0]
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn info_then_an_onsite_demo_inside_the_window_are_both_acted_on() {
+    let s = stack().await;
+    let email = format!("{}@firma.example.de", unique("up"));
+    let first = post_json(
+        &s,
+        &json!({"email": email, "country": "DE", "request_type": "info"}),
+        &[],
+    )
+    .await;
+    assert_eq!(first.status, 202, "{}", first.body);
+    let id = LeadId::parse(first.json()["lead_id"].as_str().unwrap()).unwrap();
+    settled(&s, &id, 1).await;
+    let second = post_json(
+        &s,
+        &json!({"email": email, "country": "DE", "request_type": "onsite_demo"}),
+        &[],
+    )
+    .await;
+    assert_eq!(second.status, 202, "{}", second.body);
+    let history = settled(&s, &id, 2).await;
+    assert!(
+        !history
+            .iter()
+            .any(|e| matches!(e, Event::EmailCoalesced { .. })),
+        "nothing held back: {history:#?}"
+    );
+    let kits = emails_to(s.endpoint(), &email).await;
+    assert_eq!(kits.len(), 2, "both kits");
+    assert!(kits
+        .iter()
+        .any(|m| m.to_string().contains("On-site demo confirmation")));
+    let lead = store(&s).lead(&id).await.unwrap().unwrap();
+    assert_eq!(lead.routing.as_ref().unwrap().route.as_str(), "hot");
+    let field = lead.owner().unwrap().email().unwrap().to_string();
+    assert_eq!(
+        emails_to(s.endpoint(), &field)
+            .await
+            .iter()
+            .filter(|m| m.to_string().contains(&email))
+            .count(),
+        1,
+        "field sales is told at once"
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn over_the_limit_the_intake_answers_429_and_records_nothing() {
+    let s = stack().await;
+    let pb = leadflow::Playbook::default_playbook().unwrap();
+    let max = pb.limits.per_address.unwrap().max;
+    let email = format!("{}@example.com", unique("flood"));
+    let body = json!({"email": email, "request_type": "info"});
+    let mut id = None;
+    for _ in 0..max {
+        let r = post_json(&s, &body, &[]).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        id = Some(LeadId::parse(r.json()["lead_id"].as_str().unwrap()).unwrap());
+    }
+    let r = post_json(&s, &body, &[]).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "rate_limited");
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry), "{retry}");
+    let lead = store(&s).lead(&id.unwrap()).await.unwrap().unwrap();
+    assert_eq!(lead.responses, max, "the refused post recorded nothing");
+    s.shutdown().await;
+}

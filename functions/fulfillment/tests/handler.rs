@@ -8,7 +8,7 @@ use leadflow::app::intake::{submit, Submission};
 use leadflow::app::route::route_lead;
 use leadflow::domain::inquiry::Inquiry;
 use leadflow::domain::lead::{EmailKind, Event};
-use leadflow::messages::{FulfilRequest, RouteRequest};
+use leadflow::messages::{FulfilPart, FulfilRequest, RouteRequest};
 use leadflow::ports::{Clock, LeadStore, MailError};
 use leadflow::Playbook;
 use serde_json::json;
@@ -27,8 +27,18 @@ fn handler() -> Handler {
     }
 }
 
-/// Intake then routing, as the pipeline does; returns the fulfilment message.
+/// Intake then routing, as the pipeline does; returns one fulfilment message
+/// for both emails (what the split messages do together, see `routed_parts`).
 async fn routed(h: &Handler, fields: &[(&str, &str)]) -> FulfilRequest {
+    let parts = routed_parts(h, fields).await;
+    FulfilRequest {
+        part: FulfilPart::Both,
+        ..parts[0].0.clone()
+    }
+}
+
+/// Intake then routing; returns the router's fulfilment messages with their delays.
+async fn routed_parts(h: &Handler, fields: &[(&str, &str)]) -> Vec<(FulfilRequest, u32)> {
     let publisher = MemoryPublisher::new();
     let fields: Vec<(String, String)> = fields
         .iter()
@@ -42,7 +52,11 @@ async fn routed(h: &Handler, fields: &[(&str, &str)]) -> FulfilRequest {
     route_lead(&h.store, &publisher, &h.playbook, h.clock.now(), &req)
         .await
         .unwrap();
-    serde_json::from_str(&publisher.take()[0].body).unwrap()
+    publisher
+        .take()
+        .into_iter()
+        .map(|m| (serde_json::from_str(&m.body).unwrap(), m.delay_seconds))
+        .collect()
 }
 
 fn sqs(id: &str, req: &FulfilRequest) -> SqsEvent {
@@ -275,6 +289,7 @@ async fn a_message_for_an_unknown_lead_fails_alone() {
     let bogus = FulfilRequest {
         lead_id: leadflow::LeadId::generate(),
         response_id: leadflow::ResponseId::generate(),
+        part: FulfilPart::Both,
     };
     let resp = h.handle(sqs("m", &bogus)).await;
     assert_eq!(resp.batch_item_failures[0].item_identifier, "m");
@@ -319,4 +334,218 @@ async fn a_refused_prospect_address_is_recorded_and_the_owner_still_gets_the_pac
     // A redelivery does not try the refused address again.
     h.handle(sqs("m", &req)).await;
     assert_eq!(h.mailer.sent().len(), 1);
+}
+
+fn sqs_batch(reqs: &[&FulfilRequest]) -> SqsEvent {
+    let records: Vec<_> = reqs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| json!({
+            "messageId": format!("m{i}"), "receiptHandle": "rh", "body": serde_json::to_string(r).unwrap(),
+            "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs"
+        }))
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+fn coalesced(history: &[leadflow::domain::lead::HistoryEntry], kind: EmailKind) -> usize {
+    history
+        .iter()
+        .filter(|e| matches!(&e.event, Event::EmailCoalesced { kind: k, .. } if *k == kind))
+        .count()
+}
+
+#[tokio::test]
+async fn the_kit_goes_at_once_and_the_owner_package_after_a_short_delay() {
+    let h = handler();
+    let parts = routed_parts(
+        &h,
+        &[
+            ("email", "split@example.com"),
+            ("country", "DE"),
+            ("request_type", "demo"),
+        ],
+    )
+    .await;
+    let delay = h.playbook.repeats.owner_notice_delay_seconds;
+    assert!(delay > 0);
+    assert_eq!(
+        parts.iter().map(|(r, d)| (r.part, *d)).collect::<Vec<_>>(),
+        [(FulfilPart::Prospect, 0), (FulfilPart::Owner, delay)]
+    );
+    h.handle(sqs("m1", &parts[0].0)).await;
+    assert_eq!(h.mailer.sent().len(), 1);
+    assert_eq!(h.mailer.sent()[0].to, "split@example.com");
+    h.clock.advance(chrono::Duration::seconds(delay as i64));
+    h.handle(sqs("m2", &parts[1].0)).await;
+    let sent = h.mailer.sent();
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent[1].text.contains("Demo confirmation sent"),
+        "{}",
+        sent[1].text
+    );
+}
+
+#[tokio::test]
+async fn a_burst_of_repeats_sends_one_kit_and_one_package_listing_them_all() {
+    let h = handler();
+    let fields = [
+        ("email", "burst@example.com"),
+        ("country", "DE"),
+        ("request_type", "demo"),
+        ("campaign", "spring"),
+    ];
+    let mut prospect = Vec::new();
+    let mut owner = Vec::new();
+    for _ in 0..20 {
+        for (req, _) in routed_parts(&h, &fields).await {
+            match req.part {
+                FulfilPart::Owner => owner.push(req),
+                _ => prospect.push(req),
+            }
+        }
+        h.clock.advance(chrono::Duration::milliseconds(100));
+    }
+    // The kits are sent as the routings finish; the packages a few seconds later.
+    for r in &prospect {
+        let resp = h.handle(sqs("p", r)).await;
+        assert!(resp.batch_item_failures.is_empty());
+    }
+    h.clock.advance(chrono::Duration::seconds(5));
+    let resp = h.handle(sqs_batch(&owner.iter().collect::<Vec<_>>())).await;
+    assert!(resp.batch_item_failures.is_empty());
+
+    let sent = h.mailer.sent();
+    let to_prospect: Vec<_> = sent
+        .iter()
+        .filter(|m| m.to == "burst@example.com")
+        .collect();
+    let to_owner: Vec<_> = sent
+        .iter()
+        .filter(|m| m.to != "burst@example.com")
+        .collect();
+    assert_eq!(to_prospect.len(), 1, "one kit");
+    assert_eq!(to_owner.len(), 1, "one lead package");
+    assert!(
+        to_owner[0]
+            .text
+            .contains("20 RESPONSES IN THE LAST 10 MINUTES"),
+        "{}",
+        to_owner[0].text
+    );
+    assert_eq!(
+        to_owner[0].text.matches("(spring)").count(),
+        20,
+        "{}",
+        to_owner[0].text
+    );
+
+    let history = h.store.history(&prospect[0].lead_id).await.unwrap();
+    let responses = history
+        .iter()
+        .filter(|e| matches!(e.event, Event::Response(_)))
+        .count();
+    assert_eq!(responses, 20, "every response is recorded");
+    assert_eq!(coalesced(&history, EmailKind::Fulfilment), 19);
+    assert_eq!(coalesced(&history, EmailKind::OwnerNotice), 19);
+
+    // Redelivering everything sends nothing more.
+    for r in prospect.iter().chain(&owner) {
+        h.handle(sqs("again", r)).await;
+    }
+    assert_eq!(h.mailer.sent().len(), 2);
+}
+
+#[tokio::test]
+async fn a_new_kind_of_request_inside_the_window_is_acted_on_at_once() {
+    let h = handler();
+    let info = routed(
+        &h,
+        &[
+            ("email", "up@firma.de"),
+            ("country", "DE"),
+            ("request_type", "info"),
+        ],
+    )
+    .await;
+    h.handle(sqs("m1", &info)).await;
+    h.clock.advance(chrono::Duration::minutes(2));
+    let onsite = routed(
+        &h,
+        &[
+            ("email", "up@firma.de"),
+            ("country", "DE"),
+            ("request_type", "onsite_demo"),
+        ],
+    )
+    .await;
+    let resp = h.handle(sqs("m2", &onsite)).await;
+    assert!(resp.batch_item_failures.is_empty());
+    let sent = h.mailer.sent();
+    let kits: Vec<_> = sent.iter().filter(|m| m.to == "up@firma.de").collect();
+    assert_eq!(kits.len(), 2, "both kits");
+    assert!(kits[0].text.contains("Information kit"));
+    assert!(kits[1].text.contains("On-site demo confirmation"));
+    let packages: Vec<_> = sent.iter().filter(|m| m.to != "up@firma.de").collect();
+    assert_eq!(
+        packages.len(),
+        2,
+        "the escalation reaches its owner at once"
+    );
+    assert!(
+        packages[1].subject.starts_with("hot lead"),
+        "{}",
+        packages[1].subject
+    );
+}
+
+#[tokio::test]
+async fn the_same_request_after_the_window_is_answered_again() {
+    let h = handler();
+    let fields = [
+        ("email", "later@example.com"),
+        ("country", "US"),
+        ("request_type", "demo"),
+    ];
+    let first = routed(&h, &fields).await;
+    h.handle(sqs("m1", &first)).await;
+    h.clock.advance(chrono::Duration::minutes(9));
+    let inside = routed(&h, &fields).await;
+    h.handle(sqs("m2", &inside)).await;
+    assert_eq!(h.mailer.sent().len(), 2, "inside the window: nothing new");
+    h.clock.advance(chrono::Duration::minutes(2));
+    let after = routed(&h, &fields).await;
+    h.handle(sqs("m3", &after)).await;
+    assert_eq!(h.mailer.sent().len(), 4, "after it: kit and package again");
+}
+
+#[tokio::test]
+async fn a_repeat_during_a_failed_send_is_covered_by_its_retry() {
+    let h = handler();
+    let fields = [
+        ("email", "crash@example.com"),
+        ("country", "US"),
+        ("request_type", "demo"),
+    ];
+    let first = routed(&h, &fields).await;
+    h.mailer
+        .fail_next(MailError::Unavailable("throttled".into()));
+    let resp = h.handle(sqs("m1", &first)).await;
+    assert_eq!(resp.batch_item_failures.len(), 1, "retried later");
+    // A repeat arrives while the first is still held: it sends nothing…
+    let repeat = routed(&h, &fields).await;
+    h.handle(sqs("m2", &repeat)).await;
+    assert!(h.mailer.sent().iter().all(|m| m.to != "crash@example.com"));
+    // …and the first one's retry sends the kit, once.
+    h.clock.advance(chrono::Duration::seconds(61));
+    let resp = h.handle(sqs("m1", &first)).await;
+    assert!(resp.batch_item_failures.is_empty());
+    let kits = h
+        .mailer
+        .sent()
+        .iter()
+        .filter(|m| m.to == "crash@example.com")
+        .count();
+    assert_eq!(kits, 1);
 }

@@ -11,6 +11,7 @@ use base64::Engine;
 use leadflow::adapters::{env, env_opt, ConfigError};
 use leadflow::app::intake::{self, IntakeError, Submission};
 use leadflow::domain::inquiry::{Inquiry, InquiryError};
+use leadflow::playbook::QuotaScope;
 use leadflow::ports::{Clock, LeadStore, Publisher};
 use leadflow::Playbook;
 use serde_json::json;
@@ -60,6 +61,8 @@ pub struct Refusal {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// Seconds for `Retry-After`, on 429 and 503.
+    pub retry_after: Option<u64>,
 }
 
 impl Refusal {
@@ -69,6 +72,7 @@ impl Refusal {
             code,
             message: message.into(),
             field: None,
+            retry_after: (status == 503).then_some(1),
         }
     }
 }
@@ -85,6 +89,7 @@ impl From<InquiryError> for Refusal {
                 format!("{} {}", e.field, e.message)
             },
             field: (!e.field.is_empty()).then_some(e.field),
+            retry_after: None,
         }
     }
 }
@@ -272,20 +277,42 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
             Format::Json => (202, None),
             Format::Form => (303, Some(self.redirect_target(&fields))),
         };
+        let now = self.clock.now();
+        let source_ip = req.request_context.http.source_ip.as_deref();
         let submission = Submission {
+            quotas: self.playbook.limits.quotas(&inquiry.email, source_ip, now),
             inquiry,
             idempotency_key: key,
             fingerprint: fingerprint(&fields),
             status,
             location,
         };
-        let accepted = intake::submit(&self.store, &self.publisher, self.clock.now(), submission)
+        let accepted = intake::submit(&self.store, &self.publisher, now, submission)
             .await
             .map_err(|e| {
                 fail(match e {
                     IntakeError::KeyReused => {
                         let mut r = Refusal::new(422, "idempotency_key_reused", e.to_string());
                         r.field = Some("Idempotency-Key".into());
+                        r
+                    }
+                    IntakeError::Limited(quota) => {
+                        let who = match quota.scope {
+                            QuotaScope::Address => "this email address",
+                            QuotaScope::SourceIp => "this network address",
+                        };
+                        let retry_after = quota.retry_after(now);
+                        let mut r = Refusal::new(
+                            429,
+                            "rate_limited",
+                            format!(
+                                "too many inquiries from {who}; nothing was recorded — try again in {retry_after} s"
+                            ),
+                        );
+                        if quota.scope == QuotaScope::Address {
+                            r.field = Some("email".into());
+                        }
+                        r.retry_after = Some(retry_after);
                         r
                     }
                     IntakeError::Contended | IntakeError::Store(_) => {
@@ -390,9 +417,8 @@ fn error_response(r: &Refusal, html: bool) -> ApiGatewayV2httpResponse {
         }
         resp.body = Some(Body::Text(json!({ "error": error }).to_string()));
     }
-    if r.status == 503 {
-        resp.headers
-            .insert("retry-after", HeaderValue::from_static("1"));
+    if let Some(secs) = r.retry_after {
+        resp.headers.insert("retry-after", HeaderValue::from(secs));
     }
     resp
 }

@@ -685,3 +685,108 @@ async fn an_idempotency_key_is_replayed_for_a_day_then_free_again() {
     assert_eq!(body(&later)["lead_id"], body(&first)["lead_id"]);
     assert_eq!(h.store.leads()[0].responses, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_identical_posts_at_once_are_one_lead_with_twenty_responses() {
+    let h = Arc::new(handler());
+    let posts: Vec<_> = (0..20)
+        .map(|_| {
+            let h = h.clone();
+            tokio::spawn(async move {
+                h.handle(post_json(&json!({
+                    "email": "burst@example.com", "request_type": "demo", "campaign": "spring"
+                })))
+                .await
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for p in posts {
+        answers.push(p.await.unwrap());
+    }
+    assert!(
+        answers.iter().all(|r| r.status_code == 202),
+        "{:?}",
+        answers.iter().map(|r| r.status_code).collect::<Vec<_>>()
+    );
+    assert_eq!(h.store.lead_count(), 1);
+    let id = body(&answers[0])["lead_id"].as_str().unwrap().to_string();
+    let responses = history(&h, &id)
+        .await
+        .into_iter()
+        .filter(|e| matches!(e, Event::Response(r) if r.attribution.campaign.as_deref() == Some("spring")))
+        .count();
+    assert_eq!(
+        responses, 20,
+        "every response is recorded with its campaign"
+    );
+    assert_eq!(h.publisher.published().len(), 20, "each goes to routing");
+}
+
+#[tokio::test]
+async fn over_the_per_address_limit_answers_429_and_records_nothing() {
+    let h = handler();
+    let limit = h.playbook.limits.per_address.unwrap();
+    let post = || post_json(&json!({"email": "flood@example.com", "request_type": "info"}));
+    for _ in 0..limit.max {
+        assert_eq!(h.handle(post()).await.status_code, 202);
+    }
+    let before = h.store.leads()[0].clone();
+    let published = h.publisher.published().len();
+
+    let r = h.handle(post()).await;
+    assert_eq!(r.status_code, 429);
+    assert_eq!(body(&r)["error"]["code"], "rate_limited");
+    assert_eq!(body(&r)["error"]["field"], "email");
+    assert_eq!(
+        header(&r, "content-type").as_deref(),
+        Some("application/json")
+    );
+    // The window is an hour from 09:00 sharp: retry at 10:00.
+    assert_eq!(header(&r, "retry-after").as_deref(), Some("3600"));
+    assert_eq!(h.store.leads()[0], before, "nothing written");
+    assert_eq!(h.publisher.published().len(), published, "nothing sent");
+
+    // A plain HTML form gets a page, with the same status and Retry-After.
+    let mut form = post_form("email=flood%40example.com");
+    form.headers.insert("accept", "text/html".parse().unwrap());
+    let r = h.handle(form).await;
+    assert_eq!(r.status_code, 429);
+    assert!(header(&r, "retry-after").is_some());
+
+    // Another person is not held up, and the next window is open again.
+    let other = h
+        .handle(post_json(&json!({"email": "calm@example.com"})))
+        .await;
+    assert_eq!(other.status_code, 202);
+    h.clock.advance(Duration::hours(1));
+    assert_eq!(h.handle(post()).await.status_code, 202);
+}
+
+#[tokio::test]
+async fn over_the_per_source_ip_limit_answers_429_for_any_address() {
+    let h = handler();
+    let limit = h.playbook.limits.per_source_ip.unwrap();
+    for i in 0..limit.max {
+        let r = h
+            .handle(post_json(&json!({"email": format!("bot{i}@example.com")})))
+            .await;
+        assert_eq!(r.status_code, 202);
+    }
+    let leads = h.store.lead_count();
+    let r = h
+        .handle(post_json(&json!({"email": "stranger@example.com"})))
+        .await;
+    assert_eq!(r.status_code, 429);
+    assert_eq!(body(&r)["error"]["code"], "rate_limited");
+    assert!(body(&r)["error"].get("field").is_none());
+    let secs: u64 = header(&r, "retry-after").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&secs), "{secs}");
+    assert_eq!(h.store.lead_count(), leads, "nothing written");
+    // An idempotent replay of an accepted post is still answered: it records nothing.
+    h.clock.advance(Duration::minutes(1));
+    let r = h
+        .handle(post_json(&json!({"email": "stranger@example.com"})))
+        .await;
+    assert_eq!(r.status_code, 202, "a new window");
+}

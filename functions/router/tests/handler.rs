@@ -6,7 +6,7 @@ use leadflow::adapters::memory::{FixedClock, MemoryPublisher, MemoryStore};
 use leadflow::app::intake::{submit, Submission};
 use leadflow::domain::inquiry::Inquiry;
 use leadflow::domain::lead::Event;
-use leadflow::messages::{FulfilRequest, RouteRequest};
+use leadflow::messages::{FulfilPart, FulfilRequest, RouteRequest};
 use leadflow::ports::{Clock, LeadStore};
 use leadflow::{Playbook, Route, Stage};
 use router::Router;
@@ -101,12 +101,28 @@ async fn routes_a_lead_records_why_and_hands_it_to_fulfilment() {
         Event::Routed { .. }
     ));
 
+    // The prospect's kit at once; the owner's package after the playbook's delay.
     let out = h.publisher.published();
-    assert_eq!(out.len(), 1);
-    let f: FulfilRequest = serde_json::from_str(&out[0].body).unwrap();
+    let parts: Vec<(FulfilPart, u32)> = out
+        .iter()
+        .map(|m| {
+            let f: FulfilRequest = serde_json::from_str(&m.body).unwrap();
+            assert_eq!(
+                (f.lead_id, f.response_id),
+                (req.lead_id.clone(), req.response_id.clone())
+            );
+            (f.part, m.delay_seconds)
+        })
+        .collect();
     assert_eq!(
-        (f.lead_id, f.response_id),
-        (req.lead_id.clone(), req.response_id.clone())
+        parts,
+        [
+            (FulfilPart::Prospect, 0),
+            (
+                FulfilPart::Owner,
+                h.playbook.repeats.owner_notice_delay_seconds
+            )
+        ]
     );
 }
 
@@ -137,7 +153,11 @@ async fn a_duplicate_delivery_routes_once() {
         .filter(|e| matches!(e.event, Event::Routed { .. }))
         .count();
     assert_eq!(routed, 1);
-    assert_eq!(h.publisher.published().len(), 1, "one fulfilment message");
+    assert_eq!(
+        h.publisher.published().len(),
+        2,
+        "one fulfilment hand-off (prospect and owner)"
+    );
     assert_eq!(
         h.store.pool_state("amer-field", &[]).await.unwrap().cursor,
         1,

@@ -6,6 +6,8 @@
 //! | `LEAD#<id>`     | `EVT#<at>#<event id>`  | its history, in time order             |
 //! | `LEAD#<id>`     | `DONE#<step>#<key>`    | a consumer's done-marker               |
 //! | `LEAD#<id>`     | `SEND#<response>#<kind>` | an email's send claim / receipt     |
+//! | `LEAD#<id>`     | `SLOT#<slot>`          | a coalescing slot: the last send of a kind of notification |
+//! | `RATE#<scope>#<key>` | `<window start>`  | an intake rate-limit counter (TTL `expires_at`) |
 //! | `EMAIL#<email>` | `EMAIL`                | one lead per person                    |
 //! | `IDEM#<key>`    | `IDEM`                 | an Idempotency-Key's answer (TTL `expires_at`) |
 //! | `OUTBOX#<id>`   | `OUTBOX`               | unconfirmed message; `due_pk`/`due_sk` → GSI `by_due` |
@@ -16,8 +18,9 @@
 
 use crate::domain::decision::PoolState;
 use crate::domain::email::EmailAddress;
-use crate::domain::ids::{LeadId, MessageId};
+use crate::domain::ids::{LeadId, MessageId, ResponseId};
 use crate::domain::lead::{HistoryEntry, Lead};
+use crate::playbook::Quota;
 use crate::ports::*;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
@@ -451,12 +454,118 @@ impl LeadStore for DynamoStore {
         }
     }
 
+    async fn claim_slot(
+        &self,
+        lead: &LeadId,
+        slot: &str,
+        holder: &ResponseId,
+        now: DateTime<Utc>,
+        window_start: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<SlotClaim, StoreError> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        let sk = format!("SLOT#{slot}");
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(lead_pk(lead)))
+            .item("sk", s(&sk))
+            .item("kind", s("slot"))
+            .item("state", s("pending"))
+            .item("holder", s(holder.as_str()))
+            .item("lease_until", s(timestamp(lease_until)))
+            .condition_expression(
+                "attribute_not_exists(pk) OR holder = :me \
+                 OR (#st = :pending AND lease_until < :now) \
+                 OR (#st = :sent AND sent_at < :window_start)",
+            )
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":me", s(holder.as_str()))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":now", s(timestamp(now)))
+            .expression_attribute_values(":window_start", s(timestamp(window_start)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(SlotClaim::Claimed),
+            Err(e) => match e.into_service_error() {
+                PutItemError::ConditionalCheckFailedException(_) => {
+                    let item = self.get(lead_pk(lead), &sk).await?.unwrap_or_default();
+                    let by = ResponseId::parse(get_s(&item, "holder")?).map_err(corrupt)?;
+                    Ok(SlotClaim::Taken { by })
+                }
+                other => Err(StoreError::Unavailable(format!("{other:?}"))),
+            },
+        }
+    }
+
+    async fn take_quota(&self, quotas: &[Quota]) -> Result<Option<Quota>, StoreError> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        // One conditional increment per counter (a hot counter never conflicts
+        // the way a transaction would); a refusal undoes the ones taken before it.
+        let key = |q: &Quota| (s(format!("RATE#{}", q.key)), s(timestamp(q.window_start)));
+        for (i, q) in quotas.iter().enumerate() {
+            let (pk, sk) = key(q);
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", pk)
+                .key("sk", sk)
+                .update_expression("ADD hits :one SET kind = :k, expires_at = :exp")
+                .condition_expression("attribute_not_exists(hits) OR hits < :max")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":max", n(q.max))
+                .expression_attribute_values(":k", s("rate"))
+                .expression_attribute_values(":exp", n(q.window_end.timestamp() + 60))
+                .send()
+                .await;
+            match result {
+                Ok(_) => {}
+                Err(e) => {
+                    let refused = matches!(
+                        e.into_service_error(),
+                        UpdateItemError::ConditionalCheckFailedException(_)
+                    );
+                    for taken in &quotas[..i] {
+                        let (pk, sk) = key(taken);
+                        let undo = self
+                            .client
+                            .update_item()
+                            .table_name(&self.table)
+                            .key("pk", pk)
+                            .key("sk", sk)
+                            .update_expression("ADD hits :minus")
+                            .expression_attribute_values(":minus", n(-1))
+                            .send()
+                            .await;
+                        if let Err(e) = undo {
+                            tracing::warn!(quota = %taken.key, error = ?e, "could not give back a rate-limit unit");
+                        }
+                    }
+                    return if refused {
+                        Ok(Some(q.clone()))
+                    } else {
+                        Err(StoreError::Unavailable(format!(
+                            "rate-limit counter {} could not be updated",
+                            q.key
+                        )))
+                    };
+                }
+            }
+        }
+        Ok(None)
+    }
+
     async fn complete_send(
         &self,
         lead: &LeadId,
         key: &str,
         message_id: &str,
         entry: HistoryEntry,
+        slot: Option<&str>,
     ) -> Result<(), StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
@@ -469,10 +578,23 @@ impl LeadStore for DynamoStore {
             .expression_attribute_values(":at", s(timestamp(entry.at)))
             .build()
             .map_err(corrupt)?;
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder().update(update).build(),
             self.put(Self::event_item(&entry)?, None)?,
         ];
+        if let Some(slot) = slot {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(lead_pk(lead)))
+                .key("sk", s(format!("SLOT#{slot}")))
+                .update_expression("SET #st = :sent, sent_at = :at REMOVE lease_until")
+                .expression_attribute_names("#st", "state")
+                .expression_attribute_values(":sent", s("sent"))
+                .expression_attribute_values(":at", s(timestamp(entry.at)))
+                .build()
+                .map_err(corrupt)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
         self.transact(items).await
     }
 }

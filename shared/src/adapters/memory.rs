@@ -5,8 +5,9 @@
 
 use crate::domain::decision::PoolState;
 use crate::domain::email::EmailAddress;
-use crate::domain::ids::{LeadId, MessageId};
+use crate::domain::ids::{LeadId, MessageId, ResponseId};
 use crate::domain::lead::{HistoryEntry, Lead};
+use crate::playbook::Quota;
 use crate::ports::*;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -16,6 +17,14 @@ use std::sync::Mutex;
 enum Send {
     Pending { lease_until: DateTime<Utc> },
     Sent { message_id: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Slot {
+    holder: ResponseId,
+    /// `None` while pending.
+    sent_at: Option<DateTime<Utc>>,
+    lease_until: DateTime<Utc>,
 }
 
 #[derive(Debug, Default)]
@@ -29,6 +38,8 @@ struct State {
     loads: HashMap<String, i64>,
     outbox: BTreeMap<MessageId, OutboxMessage>,
     sends: HashMap<(LeadId, String), Send>,
+    slots: HashMap<(LeadId, String), Slot>,
+    quotas: HashMap<(String, DateTime<Utc>), u32>,
     /// Fail this many upcoming commits with `Unavailable` (a crash before the write).
     fail_commits: usize,
     /// Fail this many upcoming commits with `Conflict`, as a concurrent writer would.
@@ -236,14 +247,75 @@ impl LeadStore for MemoryStore {
         }))
     }
 
+    async fn claim_slot(
+        &self,
+        lead: &LeadId,
+        slot: &str,
+        holder: &ResponseId,
+        now: DateTime<Utc>,
+        window_start: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<SlotClaim, StoreError> {
+        Ok(self.with(|s| {
+            let k = (lead.clone(), slot.to_string());
+            let free = match s.slots.get(&k) {
+                None => true,
+                Some(old) => {
+                    old.holder == *holder
+                        || match old.sent_at {
+                            Some(at) => at < window_start,
+                            None => old.lease_until < now,
+                        }
+                }
+            };
+            if free {
+                s.slots.insert(
+                    k,
+                    Slot {
+                        holder: holder.clone(),
+                        sent_at: None,
+                        lease_until,
+                    },
+                );
+                SlotClaim::Claimed
+            } else {
+                SlotClaim::Taken {
+                    by: s.slots[&k].holder.clone(),
+                }
+            }
+        }))
+    }
+
+    async fn take_quota(&self, quotas: &[Quota]) -> Result<Option<Quota>, StoreError> {
+        Ok(self.with(|s| {
+            let key = |q: &Quota| (q.key.clone(), q.window_start);
+            if let Some(q) = quotas
+                .iter()
+                .find(|q| s.quotas.get(&key(q)).copied().unwrap_or(0) >= q.max)
+            {
+                return Some(q.clone());
+            }
+            for q in quotas {
+                *s.quotas.entry(key(q)).or_default() += 1;
+            }
+            None
+        }))
+    }
+
     async fn complete_send(
         &self,
         lead: &LeadId,
         key: &str,
         message_id: &str,
         entry: HistoryEntry,
+        slot: Option<&str>,
     ) -> Result<(), StoreError> {
         self.with(|s| {
+            if let Some(slot) = slot {
+                if let Some(held) = s.slots.get_mut(&(lead.clone(), slot.to_string())) {
+                    held.sent_at = Some(entry.at);
+                }
+            }
             s.sends.insert(
                 (lead.clone(), key.to_string()),
                 Send::Sent {

@@ -48,6 +48,7 @@ impl Publisher for SqsPublisher {
             .queue_url(url)
             .message_body(&m.body)
             .message_attributes("outbox_id", attr)
+            .set_delay_seconds((m.delay_seconds > 0).then_some(m.delay_seconds.min(900) as i32))
             .send()
             .await
             .map_err(|e| PublishError(format!("{e:?}")))?;

@@ -6,9 +6,9 @@ use crate::domain::ids::{LeadId, ResponseId};
 use crate::domain::lead::{EmailKind, Event, HistoryEntry, Lead, ResponseRecord};
 use crate::domain::render::{render, Escape};
 use crate::email;
-use crate::messages::FulfilRequest;
+use crate::messages::{FulfilPart, FulfilRequest};
 use crate::playbook::Playbook;
-use crate::ports::{LeadStore, MailError, Mailer, OutgoingEmail, SendClaim, StoreError};
+use crate::ports::{LeadStore, MailError, Mailer, OutgoingEmail, SendClaim, SlotClaim, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
@@ -21,6 +21,8 @@ pub struct FulfilOutcome {
     pub skipped: Vec<EmailKind>,
     /// Refused by the mail service for good; recorded, not retried.
     pub rejected: Vec<EmailKind>,
+    /// A repeat: the same notification went out inside the window for another response.
+    pub coalesced: Vec<EmailKind>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,46 +74,76 @@ pub async fn fulfil<S: LeadStore, M: Mailer>(
 
     let mut outcome = FulfilOutcome::default();
     let mut history = history;
+    let window_start = now - playbook.repeats.window();
 
-    // 1. The prospect's acknowledgement with the kit.
-    let ack = prospect_email(&lead, &response, playbook)?;
-    let kit_name = playbook.kit(response.request_type).map(|k| k.name.clone());
-    send_once(
-        store,
-        mailer,
-        now,
-        &lead,
-        &response,
-        EmailKind::Fulfilment,
-        ack,
-        kit_name,
-        &mut outcome,
-        &mut history,
-    )
-    .await?;
+    // 1. The prospect's acknowledgement with the kit: one per kit type per window.
+    if req.part != FulfilPart::Owner {
+        let ack = prospect_email(&lead, &response, playbook)?;
+        let kit_name = playbook.kit(response.request_type).map(|k| k.name.clone());
+        let notification = Notification {
+            kind: EmailKind::Fulfilment,
+            slot: format!("kit#{}", response.request_type),
+            email: ack,
+            kit: kit_name,
+        };
+        send_once(
+            store,
+            mailer,
+            now,
+            window_start,
+            &lead,
+            &response,
+            notification,
+            &mut outcome,
+            &mut history,
+        )
+        .await?;
+    }
 
-    // 2. The owner's lead package, which says which kit went out and when.
-    let owner_mail = lead.owner().and_then(|o| o.email()).map(str::to_string);
-    match owner_mail {
-        None => outcome.skipped.push(EmailKind::OwnerNotice),
-        Some(to) => {
-            let notice = owner_email(&lead, &response, &history, playbook, &to)?;
-            send_once(
-                store,
-                mailer,
-                now,
-                &lead,
-                &response,
-                EmailKind::OwnerNotice,
-                notice,
-                None,
-                &mut outcome,
-                &mut history,
-            )
-            .await?;
+    // 2. The owner's lead package, which says which kit went out and when: one
+    //    per owner, request type and route per window.
+    if req.part != FulfilPart::Prospect {
+        let owner = lead.owner();
+        match owner.and_then(|o| o.email().map(|to| (o, to.to_string()))) {
+            None => outcome.skipped.push(EmailKind::OwnerNotice),
+            Some((owner, to)) => {
+                let route = lead
+                    .routing
+                    .as_ref()
+                    .map(|d| d.route.as_str())
+                    .unwrap_or("");
+                let notice = owner_email(&lead, &response, &history, playbook, &to, window_start)?;
+                let notification = Notification {
+                    kind: EmailKind::OwnerNotice,
+                    slot: format!("notice#{}#{}#{route}", owner.key(), response.request_type),
+                    email: notice,
+                    kit: None,
+                };
+                send_once(
+                    store,
+                    mailer,
+                    now,
+                    window_start,
+                    &lead,
+                    &response,
+                    notification,
+                    &mut outcome,
+                    &mut history,
+                )
+                .await?;
+            }
         }
     }
     Ok(outcome)
+}
+
+/// One email to send for a response, and the coalescing slot it occupies.
+struct Notification {
+    kind: EmailKind,
+    /// Notifications sharing a slot go out once per window.
+    slot: String,
+    email: OutgoingEmail,
+    kit: Option<String>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -119,14 +151,19 @@ async fn send_once<S: LeadStore, M: Mailer>(
     store: &S,
     mailer: &M,
     now: DateTime<Utc>,
+    window_start: DateTime<Utc>,
     lead: &Lead,
     response: &ResponseRecord,
-    kind: EmailKind,
-    email: OutgoingEmail,
-    kit: Option<String>,
+    notification: Notification,
     outcome: &mut FulfilOutcome,
     history: &mut Vec<HistoryEntry>,
 ) -> Result<(), FulfilError> {
+    let Notification {
+        kind,
+        slot,
+        email,
+        kit,
+    } = notification;
     let key = format!("{}#{}", response.response_id, kind.as_str());
     match store
         .claim_send(&lead.id, &key, now, now + SEND_LEASE)
@@ -138,6 +175,38 @@ async fn send_once<S: LeadStore, M: Mailer>(
         }
         SendClaim::InFlight => return Err(FulfilError::InFlight(kind.as_str())),
         SendClaim::Claimed => {}
+    }
+    // Exactly once per response (above); at most once per window per slot (here).
+    match store
+        .claim_slot(
+            &lead.id,
+            &slot,
+            &response.response_id,
+            now,
+            window_start,
+            now + SEND_LEASE,
+        )
+        .await?
+    {
+        SlotClaim::Claimed => {}
+        SlotClaim::Taken { by } => {
+            let entry = HistoryEntry::new(
+                &lead.id,
+                now,
+                Event::EmailCoalesced {
+                    response_id: response.response_id.clone(),
+                    kind,
+                    to: email.to.clone(),
+                    covered_by: by,
+                },
+            );
+            store
+                .complete_send(&lead.id, &key, "coalesced", entry.clone(), None)
+                .await?;
+            history.push(entry);
+            outcome.coalesced.push(kind);
+            return Ok(());
+        }
     }
     let message_id = match mailer.send(&email).await {
         Ok(id) => id,
@@ -155,7 +224,7 @@ async fn send_once<S: LeadStore, M: Mailer>(
                 },
             );
             store
-                .complete_send(&lead.id, &key, "rejected", entry.clone())
+                .complete_send(&lead.id, &key, "rejected", entry.clone(), Some(&slot))
                 .await?;
             history.push(entry);
             outcome.rejected.push(kind);
@@ -176,7 +245,7 @@ async fn send_once<S: LeadStore, M: Mailer>(
         },
     );
     store
-        .complete_send(&lead.id, &key, &message_id, entry.clone())
+        .complete_send(&lead.id, &key, &message_id, entry.clone(), Some(&slot))
         .await?;
     history.push(entry);
     outcome.sent.push(kind);
@@ -234,16 +303,30 @@ fn owner_email(
     history: &[HistoryEntry],
     playbook: &Playbook,
     to: &str,
+    window_start: DateTime<Utc>,
 ) -> Result<OutgoingEmail, FulfilError> {
     let decision = lead.routing.as_ref();
+    // The kit this response got: its own, or the one a repeat was coalesced into.
+    let kit_response = history
+        .iter()
+        .find_map(|h| match &h.event {
+            Event::EmailCoalesced {
+                response_id,
+                kind: EmailKind::Fulfilment,
+                covered_by,
+                ..
+            } if *response_id == response.response_id => Some(covered_by),
+            _ => None,
+        })
+        .unwrap_or(&response.response_id);
     let fulfilment = history.iter().rev().find_map(|h| match &h.event {
         Event::EmailSent { response_id, kind: EmailKind::Fulfilment, subject, kit, .. }
-            if *response_id == response.response_id =>
+            if response_id == kit_response =>
         {
             Some(json!({ "kit": kit, "subject": subject, "at": h.at.format("%Y-%m-%d %H:%M UTC").to_string() }))
         }
         Event::EmailRejected { response_id, kind: EmailKind::Fulfilment, reason, .. }
-            if *response_id == response.response_id =>
+            if response_id == kit_response =>
         {
             Some(json!({ "rejected": reason, "at": h.at.format("%Y-%m-%d %H:%M UTC").to_string() }))
         }
@@ -263,9 +346,24 @@ fn owner_email(
             })
         })
         .collect();
+    // Every response inside the coalescing window: a burst of repeats is one package.
+    let window: Vec<Value> = history
+        .iter()
+        .filter(|h| h.at >= window_start)
+        .filter_map(|h| match &h.event {
+            Event::Response(r) => Some(json!({
+                "at": h.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                "request": r.request_type.describe(),
+                "source": r.source.as_str(),
+                "campaign": r.attribution.campaign,
+            })),
+            _ => None,
+        })
+        .collect();
     // Earlier responses and how each was resolved (the routing that followed it).
     let previous: Vec<Value> = history
         .iter()
+        .filter(|h| h.at < window_start)
         .filter_map(|h| match &h.event {
             Event::Response(r) if r.response_id != response.response_id => {
                 let outcome = history.iter().find_map(|x| match &x.event {
@@ -336,6 +434,11 @@ fn owner_email(
         "reasons": decision.map(|d| d.reasons.clone()).unwrap_or_default(),
         "answers": answers,
         "previous": previous,
+        "repeats": (window.len() > 1).then(|| json!({
+            "count": window.len(),
+            "minutes": playbook.repeats.coalesce_minutes,
+            "responses": window,
+        })),
         "custom": custom,
     });
     let subject =

@@ -2,10 +2,12 @@
 //! and hand off to routing, all in one transaction with the outbox.
 
 use super::outbox;
+use super::retry::{backoff, ATTEMPTS};
 use crate::domain::ids::{LeadId, ResponseId};
 use crate::domain::inquiry::Inquiry;
 use crate::domain::lead::{Event, HistoryEntry, Lead};
 use crate::messages::RouteRequest;
+use crate::playbook::Quota;
 use crate::ports::{Commit, Expect, LeadStore, Publisher, StoreError, StoredReply};
 use chrono::{DateTime, Utc};
 
@@ -18,6 +20,8 @@ pub struct Submission {
     /// The answer to give (and to replay): 202, or 303 with a location for forms.
     pub status: u16,
     pub location: Option<String>,
+    /// The rate-limit counters this post draws on (see `IntakeLimits::quotas`).
+    pub quotas: Vec<Quota>,
 }
 
 impl Submission {
@@ -29,6 +33,7 @@ impl Submission {
             fingerprint: String::new(),
             status: 202,
             location: None,
+            quotas: Vec::new(),
         }
     }
 }
@@ -51,11 +56,12 @@ pub enum IntakeError {
     KeyReused,
     #[error("too many concurrent writes to this lead; try again")]
     Contended,
+    /// Over a rate limit: nothing was recorded.
+    #[error("too many inquiries; try again after {}", .0.window_end)]
+    Limited(Quota),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
-
-const ATTEMPTS: usize = 8;
 
 pub async fn submit<S: LeadStore, P: Publisher>(
     store: &S,
@@ -68,7 +74,14 @@ pub async fn submit<S: LeadStore, P: Publisher>(
             return replay(reply, &sub);
         }
     }
-    for _ in 0..ATTEMPTS {
+    // A replay (above) is free; anything that may record a response counts.
+    if let Some(exceeded) = store.take_quota(&sub.quotas).await? {
+        return Err(IntakeError::Limited(exceeded));
+    }
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            backoff(attempt).await;
+        }
         let existing = match store.lead_id_by_email(&sub.inquiry.email).await? {
             Some(id) => store.lead(&id).await?,
             None => None,

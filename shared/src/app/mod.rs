@@ -3,5 +3,6 @@
 pub mod fulfil;
 pub mod intake;
 pub mod outbox;
+pub mod retry;
 pub mod route;
 pub mod simulate;

@@ -2,6 +2,7 @@
 //! decision and why, and hand off to fulfilment — once per response.
 
 use super::outbox;
+use super::retry::{backoff, ATTEMPTS};
 use crate::domain::decision::{assess, Decision, PoolState};
 use crate::domain::ids::LeadId;
 use crate::domain::lead::{Event, HistoryEntry};
@@ -28,8 +29,6 @@ pub enum RouteError {
     Store(#[from] StoreError),
 }
 
-const ATTEMPTS: usize = 8;
-
 pub fn marker(req: &RouteRequest) -> Marker {
     Marker {
         lead_id: req.lead_id.clone(),
@@ -46,7 +45,10 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
     req: &RouteRequest,
 ) -> Result<RouteOutcome, RouteError> {
     let marker = marker(req);
-    for _ in 0..ATTEMPTS {
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            backoff(attempt).await;
+        }
         if store.marker_exists(&marker).await? {
             return Ok(RouteOutcome::AlreadyRouted);
         }
@@ -73,11 +75,12 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
         let expect = Expect::Version(lead.version);
         let previous_owner = lead.apply_decision(decision.clone(), now);
         lead.version += 1;
-        let message = FulfilRequest {
-            lead_id: lead.id.clone(),
-            response_id: req.response_id.clone(),
-        }
-        .to_outbox(now);
+        let messages = FulfilRequest::for_response(
+            &lead.id,
+            &req.response_id,
+            playbook.repeats.owner_notice_delay_seconds,
+            now,
+        );
         let entry = HistoryEntry::new(
             &lead.id,
             now,
@@ -90,7 +93,7 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
         let commit = Commit {
             lead: Some((lead, expect)),
             events: vec![entry],
-            outbox: vec![message.clone()],
+            outbox: messages.clone(),
             marker: Some(marker.clone()),
             cursor: decision.cursor.clone(),
             loads,
@@ -98,7 +101,7 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
         };
         match store.commit(commit).await {
             Ok(()) => {
-                outbox::flush(store, publisher, std::slice::from_ref(&message)).await;
+                outbox::flush(store, publisher, &messages).await;
                 tracing::info!(lead_id = %req.lead_id, reasons = %decision.summary(), "routed");
                 return Ok(RouteOutcome::Routed(Box::new(decision)));
             }

@@ -367,6 +367,14 @@ pub enum Event {
         to: String,
         reason: String,
     },
+    /// A repeat inside the coalescing window: the same notification already
+    /// went out (or is going out) for `covered_by`, so nothing was sent.
+    EmailCoalesced {
+        response_id: ResponseId,
+        kind: EmailKind,
+        to: String,
+        covered_by: ResponseId,
+    },
     EmailSent {
         response_id: ResponseId,
         kind: EmailKind,
