@@ -245,16 +245,14 @@ fn localized_parameters(
     overrides: &BTreeMap<String, String>,
     port: u16,
 ) -> BTreeMap<String, String> {
-    let mut params = overrides.clone();
-    if port == 3000 {
-        return params;
-    }
+    let mut params = local_parameters(template, port);
+    params.extend(overrides.clone());
+    // Defaults that name the usual local port follow the one actually used.
     for (name, def) in &template.parameters {
-        if params.contains_key(name) {
-            continue;
-        }
-        if let Some(default) = &def.default {
-            if default.contains("127.0.0.1:3000") || default.contains("localhost:3000") {
+        if let (false, Some(default)) = (params.contains_key(name), &def.default) {
+            if port != 3000
+                && (default.contains("127.0.0.1:3000") || default.contains("localhost:3000"))
+            {
                 let moved = default
                     .replace("127.0.0.1:3000", &format!("127.0.0.1:{port}"))
                     .replace("localhost:3000", &format!("localhost:{port}"));
@@ -263,6 +261,35 @@ fn localized_parameters(
         }
     }
     params
+}
+
+/// What the local stack gives the parameters a deployment must set itself
+/// (the template has no defaults for them): the landing page `make dev` serves.
+pub fn local_parameters(template: &Template, port: u16) -> BTreeMap<String, String> {
+    let local = [
+        (
+            "AllowedOrigins",
+            format!("http://127.0.0.1:{port},http://localhost:{port}"),
+        ),
+        (
+            "ThankYouUrl",
+            format!("http://127.0.0.1:{port}/thanks.html"),
+        ),
+        (
+            "RedirectAllowlist",
+            format!("http://127.0.0.1:{port}/,http://localhost:{port}/"),
+        ),
+    ];
+    local
+        .into_iter()
+        .filter(|(name, _)| {
+            template
+                .parameters
+                .get(*name)
+                .is_some_and(|def| def.default.is_none())
+        })
+        .map(|(name, value)| (name.to_string(), value))
+        .collect()
 }
 
 /// A running local stack. Dropping it kills what it started; [`shutdown`](Self::shutdown)
@@ -497,6 +524,11 @@ mod tests {
             "http://127.0.0.1:4000/,http://localhost:4000/"
         );
         assert!(!params.contains_key("SenderAddress"));
-        assert_eq!(localized_parameters(&template, &overrides, 3000), overrides);
+        let at_3000 = localized_parameters(&template, &overrides, 3000);
+        assert_eq!(at_3000["ThankYouUrl"], "https://x/thanks");
+        assert_eq!(
+            at_3000["AllowedOrigins"],
+            "http://127.0.0.1:3000,http://localhost:3000"
+        );
     }
 }

@@ -894,11 +894,10 @@ mod tests {
         assert_eq!(package_name(manifest).as_deref(), Some("intake"));
         assert_eq!(package_name("[dependencies]\nname = \"x\"\n"), None);
         let root = crate::root::workspace_root();
-        let model = crate::template::StackModel::resolve(
-            &crate::template::Template::load(&crate::root::template_path(&root)).unwrap(),
-            &crate::template::StackSettings::new("t", "http://127.0.0.1:1"),
-        )
-        .unwrap();
+        let template = crate::template::Template::load(&crate::root::template_path(&root)).unwrap();
+        let mut settings = crate::template::StackSettings::new("t", "http://127.0.0.1:1");
+        settings.parameter_overrides = crate::dev::local_parameters(&template, 3000);
+        let model = crate::template::StackModel::resolve(&template, &settings).unwrap();
         for function in &model.functions {
             let binary = function_binary(&root, function).unwrap();
             assert_eq!(Some(binary.bin.clone()), function.binary);

@@ -13,8 +13,9 @@ async fn provisions_the_real_template_idempotently() {
     let emulator = common::emulator().await;
     let template = Template::load(&template_path(&workspace_root())).unwrap();
     let stack = common::unique("prov");
-    let model =
-        StackModel::resolve(&template, &StackSettings::new(&stack, emulator.endpoint())).unwrap();
+    let mut settings = StackSettings::new(&stack, emulator.endpoint());
+    settings.parameter_overrides = leadflow_infra::dev::local_parameters(&template, 3000);
+    let model = StackModel::resolve(&template, &settings).unwrap();
     let config = sdk_config(emulator.endpoint()).await;
 
     let first = provision(&model, &config).await.unwrap();

@@ -24,7 +24,8 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 255;
 pub struct Config {
     pub allowed_origins: Vec<String>,
     pub thank_you_url: String,
-    /// URL prefixes a form's own `redirect` field may point at.
+    /// Pages a form's own `redirect` field may point at: the same scheme, host
+    /// and port exactly, under the entry's path.
     pub redirect_allowlist: Vec<String>,
 }
 
@@ -361,16 +362,35 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
             .find(|(k, _)| k == "redirect")
             .map(|(_, v)| v.trim())
             .filter(|v| {
-                !v.contains(['\r', '\n'])
+                !v.contains(char::is_control)
                     && self
                         .config
                         .redirect_allowlist
                         .iter()
-                        .any(|prefix| v.starts_with(prefix.as_str()))
+                        .any(|allowed| redirect_allowed(allowed, v))
             })
             .map(str::to_string)
             .unwrap_or_else(|| self.config.thank_you_url.clone())
     }
+}
+
+/// `target` is on the page `allowed` names: the same scheme, host and port
+/// (compared as parsed URLs, never as strings: `https://good.com.evil.com/`
+/// is not `https://good.com`), no credentials, and under the entry's path.
+pub fn redirect_allowed(allowed: &str, target: &str) -> bool {
+    let (Ok(a), Ok(t)) = (url::Url::parse(allowed), url::Url::parse(target)) else {
+        return false;
+    };
+    let dir = a.path().trim_end_matches('/');
+    let under = t.path() == dir || t.path().starts_with(&format!("{dir}/"));
+    matches!(t.scheme(), "https" | "http")
+        && a.scheme() == t.scheme()
+        && a.host().is_some()
+        && a.host() == t.host()
+        && a.port_or_known_default() == t.port_or_known_default()
+        && t.username().is_empty()
+        && t.password().is_none()
+        && under
 }
 
 /// A stable digest of the fields (order-independent), to tell a replay from a

@@ -790,3 +790,42 @@ async fn over_the_per_source_ip_limit_answers_429_for_any_address() {
         .await;
     assert_eq!(r.status_code, 202, "a new window");
 }
+
+#[test]
+fn a_redirect_must_be_on_an_allowed_page_exactly() {
+    use intake::redirect_allowed;
+    for (allowed, target, ok) in [
+        ("https://good.com", "https://good.com/thanks", true),
+        ("https://good.com/", "https://good.com/thanks?x=1", true),
+        ("https://good.com", "https://good.com.evil.com/", false),
+        ("https://good.com", "https://good.com@evil.com/", false),
+        ("https://good.com", "https://user:pw@good.com/", false),
+        ("https://good.com", "http://good.com/", false),
+        ("https://good.com", "https://good.com:8443/", false),
+        ("https://good.com:443", "https://GOOD.com/x", true),
+        (
+            "https://good.com/campaigns",
+            "https://good.com/campaigns/spring",
+            true,
+        ),
+        (
+            "https://good.com/campaigns",
+            "https://good.com/campaignsevil",
+            false,
+        ),
+        (
+            "https://good.com/campaigns/",
+            "https://good.com/other",
+            false,
+        ),
+        ("https://good.com", "javascript:alert(1)", false),
+        ("https://good.com", "//evil.com/", false),
+        ("not a url", "https://good.com/", false),
+    ] {
+        assert_eq!(
+            redirect_allowed(allowed, target),
+            ok,
+            "{allowed} → {target}"
+        );
+    }
+}

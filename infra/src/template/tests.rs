@@ -6,11 +6,28 @@ fn real_template() -> Template {
 }
 
 fn settings() -> StackSettings {
-    StackSettings::new("t1", "http://127.0.0.1:4566")
+    let mut s = StackSettings::new("t1", "http://127.0.0.1:4566");
+    s.parameter_overrides = crate::dev::local_parameters(&real_template(), 3000);
+    s
+}
+
+#[test]
+fn the_landing_pages_must_be_given_at_deploy_time() {
+    let bare = StackSettings::new("t1", "http://127.0.0.1:4566");
+    let err = StackModel::resolve(&real_template(), &bare)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("has no Default"), "{err}");
+    for name in ["AllowedOrigins", "ThankYouUrl", "RedirectAllowlist"] {
+        assert!(real_template().parameters[name].default.is_none(), "{name}");
+    }
 }
 
 fn resolve(text: &str) -> Result<StackModel> {
-    StackModel::resolve(&Template::parse(text)?, &settings())
+    StackModel::resolve(
+        &Template::parse(text)?,
+        &StackSettings::new("t1", "http://127.0.0.1:4566"),
+    )
 }
 
 #[test]

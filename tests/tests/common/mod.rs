@@ -39,6 +39,7 @@ impl Resources {
         let root = root::workspace_root();
         let template = Template::load(&root::template_path(&root)).expect("template.yaml parses");
         let mut settings = StackSettings::new(unique("it"), emulator.endpoint());
+        settings.parameter_overrides = leadflow_infra::dev::local_parameters(&template, 3000);
         let model = StackModel::resolve(&template, &settings).expect("template resolves");
         let config = provision::sdk_config(emulator.endpoint()).await;
         let provisioned = provision::provision(&model, &config)
