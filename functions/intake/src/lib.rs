@@ -270,7 +270,11 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
                 r.field = Some("Idempotency-Key".into());
                 return Err(fail(r));
             }
-            Some(k) => Some(k.to_string()),
+            Some(k) => Some(scoped_key(
+                header(&req.headers, "origin"),
+                req.request_context.http.source_ip.as_deref(),
+                k,
+            )),
         };
 
         let inquiry = Inquiry::parse(&fields, &self.playbook.bant).map_err(|e| fail(e.into()))?;
@@ -284,7 +288,7 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
             quotas: self.playbook.limits.quotas(&inquiry.email, source_ip, now),
             inquiry,
             idempotency_key: key,
-            fingerprint: fingerprint(&fields),
+            fingerprint: fingerprint(&mime, &bytes),
             status,
             location,
         };
@@ -393,19 +397,34 @@ pub fn redirect_allowed(allowed: &str, target: &str) -> bool {
         && under
 }
 
-/// A stable digest of the fields (order-independent), to tell a replay from a
-/// different request under a reused key. FNV-1a: not for security, for identity.
-fn fingerprint(fields: &[(String, String)]) -> String {
-    let mut sorted: Vec<_> = fields.iter().collect();
-    sorted.sort();
-    let mut h: u64 = 0xcbf29ce484222325;
-    for (k, v) in sorted {
-        for b in k.bytes().chain([0u8]).chain(v.bytes()).chain([0u8]) {
-            h ^= b as u64;
-            h = h.wrapping_mul(0x100000001b3);
-        }
+/// Idempotency-Keys are the client's own: two landing pages (or two servers)
+/// both counting from 1 must not replay each other's answers. A key is scoped
+/// by the posting page's Origin, or, for a client that sends none, its source
+/// address; the store sees only the digest.
+pub fn scoped_key(origin: Option<&str>, source_ip: Option<&str>, key: &str) -> String {
+    let scope = match (origin, source_ip) {
+        (Some(o), _) => format!("origin {}", o.to_ascii_lowercase()),
+        (None, Some(ip)) => format!("ip {ip}"),
+        (None, None) => "anonymous".to_string(),
+    };
+    sha256_hex(&[scope.as_bytes(), key.as_bytes()])
+}
+
+/// What the request said, exactly: its media type and body. A reused key with
+/// another body, or the same fields as a form instead of JSON, is refused.
+pub fn fingerprint(mime: &str, body: &[u8]) -> String {
+    sha256_hex(&[mime.as_bytes(), body])
+}
+
+fn sha256_hex(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        // Length-prefixed, so the parts' boundary cannot be shifted.
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
     }
-    format!("{h:016x}")
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn response(status: i64) -> ApiGatewayV2httpResponse {

@@ -829,3 +829,74 @@ fn a_redirect_must_be_on_an_allowed_page_exactly() {
         );
     }
 }
+
+#[tokio::test]
+async fn idempotency_keys_belong_to_their_client_and_their_exact_body() {
+    let h = handler();
+    let post = |origin: &str, ct: &str, body: &str| {
+        request(
+            "POST",
+            json!({"content-type": ct, "idempotency-key": "1", "origin": origin}),
+            Some(body),
+            false,
+        )
+    };
+    let json_ct = "application/json";
+    let a = h
+        .handle(post(
+            "https://a.example.com",
+            json_ct,
+            r#"{"email":"a@example.com"}"#,
+        ))
+        .await;
+    // Another page counting from 1 too: not a replay of the first.
+    let b = h
+        .handle(post(
+            "https://b.example.com",
+            json_ct,
+            r#"{"email":"b@example.com"}"#,
+        ))
+        .await;
+    assert_eq!((a.status_code, b.status_code), (202, 202));
+    assert_eq!(header(&b, "idempotent-replayed"), None);
+    assert_eq!(h.store.lead_count(), 2);
+    // The same fields as a form under the first page's key: a different request.
+    let form = h
+        .handle(post(
+            "https://a.example.com",
+            "application/x-www-form-urlencoded",
+            "email=a%40example.com",
+        ))
+        .await;
+    assert_eq!(form.status_code, 422);
+    assert_eq!(body(&form)["error"]["code"], "idempotency_key_reused");
+    // The exact request again is a replay.
+    let again = h
+        .handle(post(
+            "https://a.example.com",
+            json_ct,
+            r#"{"email":"a@example.com"}"#,
+        ))
+        .await;
+    assert_eq!(
+        header(&again, "idempotent-replayed").as_deref(),
+        Some("true")
+    );
+}
+
+#[test]
+fn key_scopes_and_fingerprints_are_sha256_digests() {
+    use intake::{fingerprint, scoped_key};
+    let k = scoped_key(Some("https://a.example.com"), Some("192.0.2.1"), "1");
+    assert_eq!(k.len(), 64);
+    assert_ne!(k, scoped_key(Some("https://b.example.com"), None, "1"));
+    assert_ne!(k, scoped_key(None, Some("192.0.2.1"), "1"));
+    assert_eq!(
+        k,
+        scoped_key(Some("HTTPS://A.example.com"), Some("198.51.100.7"), "1")
+    );
+    assert_ne!(
+        fingerprint("application/json", b"{}"),
+        fingerprint("application/x-www-form-urlencoded", b"{}")
+    );
+}
