@@ -55,6 +55,10 @@ impl StoredReply {
 pub enum Expect {
     /// The lead must not exist yet (and nor may its email's claim).
     New,
+    /// The lead must not exist, and its email's claim must already name it: a
+    /// claim whose lead was never written (or was lost) is taken over, not
+    /// left to refuse that person for ever.
+    Adopt,
     /// The stored lead must still be at this version.
     Version(u64),
 }

@@ -591,3 +591,42 @@ async fn dynamo_store_counts_rate_limits_and_refuses_past_them_without_counting(
     );
     assert_eq!(store.take_quota(&[next]).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn dynamo_store_adopts_an_email_claim_whose_lead_is_missing() {
+    let r = Resources::new().await;
+    let store = r.store();
+    let pb = Playbook::default_playbook().unwrap();
+    let email = EmailAddress::parse(&format!("{}@example.com", common::unique("orphan"))).unwrap();
+    let orphan = LeadId::generate();
+    aws_sdk_dynamodb::Client::new(&r.config)
+        .put_item()
+        .table_name(&r.table)
+        .item(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("EMAIL#{email}")),
+        )
+        .item(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("EMAIL".into()),
+        )
+        .item(
+            "lead_id",
+            aws_sdk_dynamodb::types::AttributeValue::S(orphan.to_string()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let publisher = r.publisher();
+    let accepted = submit(
+        &store,
+        &publisher,
+        Utc::now(),
+        Submission::new(inquiry(&pb, &[("email", email.as_str())])),
+    )
+    .await
+    .expect("accepted, not refused for ever");
+    assert_eq!(accepted.lead_id, orphan);
+    assert!(accepted.new_lead);
+    assert_eq!(store.lead(&orphan).await.unwrap().unwrap().responses, 1);
+}

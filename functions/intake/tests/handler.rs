@@ -900,3 +900,29 @@ fn key_scopes_and_fingerprints_are_sha256_digests() {
         fingerprint("application/x-www-form-urlencoded", b"{}")
     );
 }
+
+#[tokio::test]
+async fn an_email_claim_without_its_lead_is_taken_over_not_refused_for_ever() {
+    let h = handler();
+    let orphan = LeadId::generate();
+    h.store.orphan_email_claim(
+        leadflow::EmailAddress::parse("lost@example.com").unwrap(),
+        orphan.clone(),
+    );
+    let r = h
+        .handle(post_json(&json!({"email": "lost@example.com"})))
+        .await;
+    assert_eq!(r.status_code, 202, "{}", body(&r));
+    let lead = h
+        .store
+        .lead(&orphan)
+        .await
+        .unwrap()
+        .expect("the lead is written under the claim");
+    assert_eq!(lead.responses, 1);
+    let again = h
+        .handle(post_json(&json!({"email": "lost@example.com"})))
+        .await;
+    assert_eq!(again.status_code, 202);
+    assert_eq!(h.store.lead(&orphan).await.unwrap().unwrap().responses, 2);
+}

@@ -227,6 +227,18 @@ impl LeadStore for DynamoStore {
                     claim.insert("lead_id".into(), s(lead.id.as_str()));
                     items.push(self.put(claim, Some("attribute_not_exists(pk)"))?);
                 }
+                Expect::Adopt => {
+                    items.push(self.put(item, Some("attribute_not_exists(pk)"))?);
+                    let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .key("pk", s(format!("EMAIL#{}", lead.email)))
+                        .key("sk", s("EMAIL"))
+                        .condition_expression("lead_id = :id")
+                        .expression_attribute_values(":id", s(lead.id.as_str()))
+                        .build()
+                        .map_err(corrupt)?;
+                    items.push(TransactWriteItem::builder().condition_check(check).build());
+                }
                 Expect::Version(v) => {
                     let put = Put::builder()
                         .table_name(&self.table)

@@ -77,6 +77,11 @@ impl MemoryStore {
     pub fn leads(&self) -> Vec<Lead> {
         self.with(|s| s.leads.values().cloned().collect())
     }
+    /// An email's claim with no lead behind it, as a writer that died (or a
+    /// lost item) would leave.
+    pub fn orphan_email_claim(&self, email: EmailAddress, id: LeadId) {
+        self.with(|s| s.emails.insert(email, id));
+    }
     pub fn outbox(&self) -> Vec<OutboxMessage> {
         self.with(|s| s.outbox.values().cloned().collect())
     }
@@ -122,6 +127,13 @@ impl LeadStore for MemoryStore {
                 match expect {
                     Expect::New => {
                         if s.leads.contains_key(&lead.id) || s.emails.contains_key(&lead.email) {
+                            return Err(StoreError::Conflict);
+                        }
+                    }
+                    Expect::Adopt => {
+                        if s.leads.contains_key(&lead.id)
+                            || s.emails.get(&lead.email) != Some(&lead.id)
+                        {
                             return Err(StoreError::Conflict);
                         }
                     }

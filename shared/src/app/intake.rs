@@ -82,21 +82,20 @@ pub async fn submit<S: LeadStore, P: Publisher>(
         if attempt > 0 {
             backoff(attempt).await;
         }
-        let existing = match store.lead_id_by_email(&sub.inquiry.email).await? {
-            Some(id) => store.lead(&id).await?,
-            None => None,
-        };
-        let new_lead = existing.is_none();
-        let (mut lead, expect) = match existing {
-            Some(lead) => {
-                let v = lead.version;
-                (lead, Expect::Version(v))
-            }
+        let (mut lead, expect) = match store.lead_id_by_email(&sub.inquiry.email).await? {
             None => (
                 Lead::new(LeadId::generate(), sub.inquiry.email.clone(), now),
                 Expect::New,
             ),
+            Some(id) => match store.lead(&id).await? {
+                Some(lead) => {
+                    let v = lead.version;
+                    (lead, Expect::Version(v))
+                }
+                None => (Lead::new(id, sub.inquiry.email.clone(), now), Expect::Adopt),
+            },
         };
+        let new_lead = !matches!(expect, Expect::Version(_));
         let response_id = ResponseId::generate();
         let record = lead.apply_response(&sub.inquiry, &response_id, now);
         lead.version += 1;
