@@ -384,3 +384,42 @@ fn globals_merge_rules() {
     assert_eq!(m["l"], serde_yaml::from_str::<Value>("[1, 2]").unwrap());
     assert!(m["r"].get("Ref").is_none());
 }
+
+#[test]
+fn the_public_intake_may_touch_only_the_item_kinds_it_writes() {
+    let text = std::fs::read_to_string(crate::root::template_path(&crate::root::workspace_root()))
+        .unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let statements = doc["Resources"]["IntakeFunction"]["Properties"]["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap();
+    let mut dynamo = 0;
+    for st in statements {
+        let actions = match &st["Action"] {
+            serde_yaml::Value::Sequence(a) => a.clone(),
+            one => vec![one.clone()],
+        };
+        if !actions
+            .iter()
+            .any(|a| a.as_str().is_some_and(|a| a.starts_with("dynamodb:")))
+        {
+            continue;
+        }
+        dynamo += 1;
+        let keys = st["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("no LeadingKeys condition on {actions:?}"));
+        for k in keys {
+            let k = k.as_str().unwrap();
+            assert!(k.len() > 2 && k.ends_with("#*"), "{actions:?}: {k}");
+        }
+        if actions
+            .iter()
+            .any(|a| a.as_str() == Some("dynamodb:DeleteItem"))
+        {
+            assert_eq!(keys.len(), 1, "deletes only its outbox entries");
+            assert_eq!(keys[0].as_str(), Some("OUTBOX#*"));
+        }
+    }
+    assert!(dynamo >= 3);
+}
