@@ -31,6 +31,9 @@ pub enum StoreError {
 pub struct StoredReply {
     pub status: u16,
     pub lead_id: LeadId,
+    /// What the client was told: the response, never the lead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_id: Option<ResponseId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     /// Which request got this answer: a different body under the same key is refused.

@@ -40,6 +40,15 @@ async fn post_json(s: &RunningStack, body: &Value, extra: &[(&str, &str)]) -> co
     .await
 }
 
+/// The lead the store holds for `email`: the intake's answer names only the response.
+async fn lead_of(s: &RunningStack, email: &str) -> LeadId {
+    store(s)
+        .lead_id_by_email(&EmailAddress::parse(email).unwrap())
+        .await
+        .unwrap()
+        .expect("a lead for this email")
+}
+
 /// Wait until the pipeline has routed the lead and sent both emails for its latest response.
 async fn fulfilled(s: &RunningStack, id: &LeadId) -> (Lead, Vec<Event>) {
     let store = store(s);
@@ -90,7 +99,8 @@ async fn a_json_inquiry_is_routed_and_answered_by_email() {
     .await;
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.json()["status"], "received");
-    let id = LeadId::parse(r.json()["lead_id"].as_str().unwrap()).unwrap();
+    assert!(r.json()["response_id"].as_str().unwrap().starts_with("rs_"));
+    let id = lead_of(&s, &email).await;
 
     let (lead, history) = fulfilled(&s, &id).await;
     let d = lead.routing.unwrap();
@@ -157,7 +167,7 @@ async fn a_form_post_redirects_and_the_same_person_stays_one_lead() {
     )
     .await;
     assert_eq!(again.status, 202, "{}", again.body);
-    assert_eq!(again.json()["lead_id"], id.as_str());
+    assert_eq!(lead_of(&s, &email).await, id);
     let (lead, history) = fulfilled(&s, &id).await;
     assert_eq!(lead.responses, 2);
     assert_eq!(
@@ -201,11 +211,8 @@ async fn every_request_type_gets_its_kit() {
         )
         .await;
         assert_eq!(r.status, 202, "{rt}: {}", r.body);
-        leads.push((
-            *rt,
-            email,
-            LeadId::parse(r.json()["lead_id"].as_str().unwrap()).unwrap(),
-        ));
+        let id = lead_of(&s, &email).await;
+        leads.push((*rt, email, id));
     }
     let pb = leadflow::Playbook::default_playbook().unwrap();
     for (rt, email, id) in leads {
@@ -234,7 +241,7 @@ async fn a_replay_and_a_duplicate_delivery_change_nothing() {
     assert_eq!(replay.status, 202);
     assert_eq!(first.json(), replay.json());
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
-    let id = LeadId::parse(first.json()["lead_id"].as_str().unwrap()).unwrap();
+    let id = lead_of(&s, &email).await;
     let (lead, history) = fulfilled(&s, &id).await;
     assert_eq!(lead.responses, 1);
 
@@ -459,14 +466,14 @@ async fn a_burst_of_identical_posts_is_one_lead_one_kit_and_one_package() {
             })
         })
         .collect();
-    let mut ids = std::collections::BTreeSet::new();
+    let mut responses = std::collections::BTreeSet::new();
     for p in posts {
         let r = p.await.unwrap();
         assert_eq!(r.status, 202, "{}", r.body);
-        ids.insert(r.json()["lead_id"].as_str().unwrap().to_string());
+        responses.insert(r.json()["response_id"].as_str().unwrap().to_string());
     }
-    assert_eq!(ids.len(), 1, "one lead");
-    let id = LeadId::parse(ids.first().unwrap()).unwrap();
+    assert_eq!(responses.len(), 20, "each post is its own response");
+    let id = lead_of(&s, &email).await;
     let history = settled(&s, &id, 20).await;
     let responses = history
         .iter()
@@ -504,7 +511,7 @@ async fn info_then_an_onsite_demo_inside_the_window_are_both_acted_on() {
     )
     .await;
     assert_eq!(first.status, 202, "{}", first.body);
-    let id = LeadId::parse(first.json()["lead_id"].as_str().unwrap()).unwrap();
+    let id = lead_of(&s, &email).await;
     settled(&s, &id, 1).await;
     let second = post_json(
         &s,
@@ -551,7 +558,7 @@ async fn over_the_limit_the_intake_answers_429_and_records_nothing() {
     for _ in 0..max {
         let r = post_json(&s, &body, &[]).await;
         assert_eq!(r.status, 202, "{}", r.body);
-        id = Some(LeadId::parse(r.json()["lead_id"].as_str().unwrap()).unwrap());
+        id = Some(lead_of(&s, &email).await);
     }
     let r = post_json(&s, &body, &[]).await;
     assert_eq!(r.status, 429, "{}", r.body);

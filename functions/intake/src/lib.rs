@@ -351,9 +351,13 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
             None => {
                 resp.headers
                     .insert("content-type", HeaderValue::from_static("application/json"));
-                resp.body = Some(Body::Text(
-                    json!({ "lead_id": accepted.lead_id, "status": "received" }).to_string(),
-                ));
+                // The response's id, never the lead's: the answer must not tell
+                // a stranger whether (or since when) a person is known.
+                let mut answer = json!({ "status": "received" });
+                if let Some(id) = &accepted.response_id {
+                    answer["response_id"] = json!(id);
+                }
+                resp.body = Some(Body::Text(answer.to_string()));
             }
         }
         Ok(resp)

@@ -83,6 +83,15 @@ fn header(r: &ApiGatewayV2httpResponse, name: &str) -> Option<String> {
     r.headers.get(name).map(|v| v.to_str().unwrap().to_string())
 }
 
+/// The lead the store holds for `email` (the intake's answer never names it).
+async fn lead_of(h: &Handler, email: &str) -> LeadId {
+    h.store
+        .lead_id_by_email(&leadflow::EmailAddress::parse(email).unwrap())
+        .await
+        .unwrap()
+        .expect("a lead for this email")
+}
+
 async fn history(h: &Handler, id: &str) -> Vec<Event> {
     let id = LeadId::parse(id).unwrap();
     h.store
@@ -107,7 +116,12 @@ async fn json_post_is_accepted_recorded_and_handed_to_routing() {
     assert_eq!(r.status_code, 202);
     let b = body(&r);
     assert_eq!(b["status"], "received");
-    let lead_id = b["lead_id"].as_str().unwrap().to_string();
+    assert!(b["response_id"].as_str().unwrap().starts_with("rs_"));
+    assert!(
+        b.get("lead_id").is_none(),
+        "the answer never names the lead"
+    );
+    let lead_id = lead_of(&h, "Ana.Ruiz@example.com").await.to_string();
 
     let lead = h
         .store
@@ -187,13 +201,14 @@ async fn every_request_type_is_accepted_and_info_is_the_default() {
             ))
             .await;
         assert_eq!(r.status_code, 202, "{rt}");
-        let id = LeadId::parse(body(&r)["lead_id"].as_str().unwrap()).unwrap();
+        let id = lead_of(&h, &format!("p{i}@example.com")).await;
         assert_eq!(h.store.lead(&id).await.unwrap().unwrap().request_type, *rt);
     }
     let r = h
         .handle(post_json(&json!({"email": "default@example.com"})))
         .await;
-    let id = LeadId::parse(body(&r)["lead_id"].as_str().unwrap()).unwrap();
+    assert_eq!(r.status_code, 202);
+    let id = lead_of(&h, "default@example.com").await;
     assert_eq!(
         h.store.lead(&id).await.unwrap().unwrap().request_type,
         RequestType::Info
@@ -216,10 +231,14 @@ async fn a_repeat_post_is_the_same_lead_and_erases_nothing_known() {
             "request_type": "rfp", "source": "landing_page", "campaign": "rfp-guide"
         })))
         .await;
-    assert_eq!(body(&first)["lead_id"], body(&second)["lead_id"]);
+    assert_ne!(
+        body(&first)["response_id"],
+        body(&second)["response_id"],
+        "each post is its own response"
+    );
     assert_eq!(h.store.lead_count(), 1);
 
-    let id = LeadId::parse(body(&first)["lead_id"].as_str().unwrap()).unwrap();
+    let id = lead_of(&h, "kim@example.com").await;
     let lead = h.store.lead(&id).await.unwrap().unwrap();
     assert_eq!(
         lead.contact.company.as_deref(),
@@ -284,7 +303,7 @@ async fn an_idempotent_replay_gets_the_first_answer_and_records_nothing() {
         Some("true")
     );
     assert_eq!(h.publisher.published().len(), 1);
-    let id = body(&first)["lead_id"].as_str().unwrap().to_string();
+    let id = h.store.leads()[0].id.to_string();
     assert_eq!(history(&h, &id).await.len(), 1);
 
     // The same key with another body is refused, and changes nothing.
@@ -655,7 +674,8 @@ async fn when_the_queue_is_down_the_inquiry_waits_in_the_outbox_for_the_sweeper(
     assert_eq!(report.published, 1);
     assert!(h.store.outbox().is_empty());
     let msg: RouteRequest = serde_json::from_str(&h.publisher.published()[0].body).unwrap();
-    assert_eq!(msg.lead_id.as_str(), body(&r)["lead_id"]);
+    assert_eq!(msg.lead_id, lead_of(&h, "f@example.com").await);
+    assert_eq!(msg.response_id.as_str(), body(&r)["response_id"]);
 }
 
 #[tokio::test]
@@ -682,7 +702,8 @@ async fn an_idempotency_key_is_replayed_for_a_day_then_free_again() {
         .await;
     assert_eq!(later.status_code, 202, "{}", body(&later));
     assert_eq!(header(&later, "idempotent-replayed"), None);
-    assert_eq!(body(&later)["lead_id"], body(&first)["lead_id"]);
+    assert_ne!(body(&later)["response_id"], body(&first)["response_id"]);
+    assert_eq!(h.store.lead_count(), 1);
     assert_eq!(h.store.leads()[0].responses, 2);
 }
 
@@ -710,7 +731,7 @@ async fn twenty_identical_posts_at_once_are_one_lead_with_twenty_responses() {
         answers.iter().map(|r| r.status_code).collect::<Vec<_>>()
     );
     assert_eq!(h.store.lead_count(), 1);
-    let id = body(&answers[0])["lead_id"].as_str().unwrap().to_string();
+    let id = lead_of(&h, "burst@example.com").await.to_string();
     let responses = history(&h, &id)
         .await
         .into_iter()
@@ -925,4 +946,26 @@ async fn an_email_claim_without_its_lead_is_taken_over_not_refused_for_ever() {
         .await;
     assert_eq!(again.status_code, 202);
     assert_eq!(h.store.lead(&orphan).await.unwrap().unwrap().responses, 2);
+}
+
+#[tokio::test]
+async fn the_answer_is_the_same_for_a_known_and_an_unknown_person() {
+    let h = handler();
+    let shape = |r: &ApiGatewayV2httpResponse| {
+        let b = body(r);
+        let mut keys: Vec<String> = b.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        (r.status_code, keys, b["status"].clone())
+    };
+    let unknown = h
+        .handle(post_json(&json!({"email": "new@example.com"})))
+        .await;
+    let known = h
+        .handle(post_json(&json!({"email": "new@example.com"})))
+        .await;
+    assert_eq!(shape(&unknown), shape(&known));
+    assert_ne!(body(&unknown)["response_id"], body(&known)["response_id"]);
+    assert!(!body(&known)
+        .to_string()
+        .contains(&h.store.leads()[0].id.to_string()));
 }

@@ -422,6 +422,9 @@ fn owner_email(
         "request": response.request_type.describe(),
         "interest": response.interest,
         "message": response.message,
+        "conflicts": response.conflicts.iter().map(|c| json!({
+            "field": c.field.replace('_', " "), "kept": c.kept, "offered": c.offered, "why": c.why,
+        })).collect::<Vec<_>>(),
         "campaign": {
             "source": response.source.as_str(),
             "name": a.campaign,

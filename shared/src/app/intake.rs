@@ -45,7 +45,8 @@ pub struct Accepted {
     pub location: Option<String>,
     /// The answer is a replay of an earlier post with the same Idempotency-Key.
     pub replayed: bool,
-    /// `None` on a replay.
+    /// What the client is told (the same on a replay). `None` only when
+    /// replaying an answer stored before responses were named.
     pub response_id: Option<ResponseId>,
     pub new_lead: bool,
 }
@@ -62,6 +63,9 @@ pub enum IntakeError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// Attempts that see an email's claim without its lead before adopting the claim.
+const ADOPT_AFTER: usize = 3;
 
 pub async fn submit<S: LeadStore, P: Publisher>(
     store: &S,
@@ -92,6 +96,10 @@ pub async fn submit<S: LeadStore, P: Publisher>(
                     let v = lead.version;
                     (lead, Expect::Version(v))
                 }
+                // A claim with no lead: most likely a writer mid-transaction
+                // (an emulator may show half of one); wait for it first, and
+                // adopt the claim only when it stays orphaned.
+                None if attempt < ADOPT_AFTER => continue,
                 None => (Lead::new(id, sub.inquiry.email.clone(), now), Expect::Adopt),
             },
         };
@@ -110,6 +118,7 @@ pub async fn submit<S: LeadStore, P: Publisher>(
                 StoredReply {
                     status: sub.status,
                     lead_id: lead.id.clone(),
+                    response_id: Some(response_id.clone()),
                     location: sub.location.clone(),
                     fingerprint: sub.fingerprint.clone(),
                     created_at: now,
@@ -160,7 +169,7 @@ fn replay(reply: StoredReply, sub: &Submission) -> Result<Accepted, IntakeError>
         status: reply.status,
         location: reply.location,
         replayed: true,
-        response_id: None,
+        response_id: reply.response_id,
         new_lead: false,
     })
 }

@@ -119,6 +119,16 @@ pub struct KnownAnswer {
     pub campaign: Option<String>,
 }
 
+/// The `source` of an answer a rep recorded from a call: `sales` or `sales:<rep id>`.
+pub const SALES_SOURCE: &str = "sales";
+
+impl KnownAnswer {
+    /// A rep learned this on the phone: no form may overwrite it.
+    pub fn by_sales(&self) -> bool {
+        self.source == SALES_SOURCE || self.source.starts_with("sales:")
+    }
+}
+
 impl BantAnswers {
     pub fn value(&self, c: Criterion) -> &str {
         self.0.get(&c).map(|a| a.value.as_str()).unwrap_or(UNKNOWN)

@@ -97,6 +97,7 @@ impl Lead {
         now: DateTime<Utc>,
     ) -> ResponseRecord {
         let mut changes = Vec::new();
+        let mut conflicts = Vec::new();
         let source = inquiry.attribution.source();
         let incoming = &inquiry.contact;
         let c = &mut self.contact;
@@ -146,7 +147,16 @@ impl Lead {
             }
             answers.insert(criterion, value.clone());
             let old = self.bant.value(criterion).to_string();
-            if old != *value {
+            if old != *value && self.bant.0.get(&criterion).is_some_and(|a| a.by_sales()) {
+                // What a rep learned on the phone outranks a form: keep it, and
+                // keep what the form said in the history for the owner to see.
+                conflicts.push(Conflict {
+                    field: criterion.field().to_string(),
+                    kept: old,
+                    offered: value.clone(),
+                    why: "recorded by sales".into(),
+                });
+            } else if old != *value {
                 changes.push(FieldChange {
                     field: criterion.field().to_string(),
                     from: (old != UNKNOWN).then_some(old),
@@ -165,7 +175,17 @@ impl Lead {
         }
 
         if let Some(granted) = inquiry.consent_email {
-            if self.consent_email.as_ref().map(|c| c.granted) != Some(granted) {
+            let current = self.consent_email.as_ref().map(|c| c.granted);
+            if !granted && current == Some(true) {
+                // Only the unsubscribe link withdraws consent: anyone can post
+                // a form in someone's name.
+                conflicts.push(Conflict {
+                    field: "consent_email".into(),
+                    kept: "true".into(),
+                    offered: "false".into(),
+                    why: "consent is withdrawn only by the unsubscribe link".into(),
+                });
+            } else if current != Some(granted) {
                 changes.push(FieldChange {
                     field: "consent_email".into(),
                     from: self.consent_email.as_ref().map(|c| c.granted.to_string()),
@@ -205,6 +225,7 @@ impl Lead {
             message: inquiry.message.clone(),
             answers,
             changes,
+            conflicts,
             first: is_first,
         }
     }
@@ -306,6 +327,15 @@ fn merge<T: Clone + PartialEq + ToString>(
     }
 }
 
+/// A value a response offered that the lead did not take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub field: String,
+    pub kept: String,
+    pub offered: String,
+    pub why: String,
+}
+
 /// What one response said, kept in the lead's history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResponseRecord {
@@ -320,6 +350,9 @@ pub struct ResponseRecord {
     /// The B.A.N.T. answers this response gave (not `unknown`).
     pub answers: BTreeMap<Criterion, String>,
     pub changes: Vec<FieldChange>,
+    /// What this response said that was not taken, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<Conflict>,
     /// The person's first response (a new lead).
     pub first: bool,
 }
