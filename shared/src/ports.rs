@@ -232,9 +232,17 @@ pub struct OutgoingEmail {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MailError {
-    /// The address or content is refused: sending again will not help.
+    /// This recipient cannot take it (a refused or malformed address): sending
+    /// again will not help, so it is recorded and not retried.
     #[error("email rejected: {0}")]
     Rejected(String),
+    /// Our side cannot send (sender identity or MAIL FROM domain not verified,
+    /// sandbox, account paused, configuration missing): nothing will be
+    /// delivered until an operator acts. Retried, and alarmed; never blamed
+    /// on the recipient.
+    #[error("our mail sender cannot send: {0}")]
+    Sender(String),
+    /// Transient (throttling, timeouts, the service): try again later.
     #[error("mail service unavailable: {0}")]
     Unavailable(String),
 }

@@ -360,7 +360,10 @@ async fn ses_mailer_sends_html_and_text_and_refuses_an_unverified_sender() {
         .send(&email)
         .await
         .unwrap_err();
-    assert!(matches!(err, MailError::Rejected(_)), "{err:?}");
+    assert!(
+        matches!(err, MailError::Sender(_)),
+        "an unverified sender is our problem, not the recipient's: {err:?}"
+    );
 }
 
 #[tokio::test]

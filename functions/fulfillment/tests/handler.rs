@@ -275,7 +275,8 @@ async fn a_mail_outage_is_retried_and_then_sends_once() {
         .fail_next(MailError::Unavailable("throttled".into()));
     let resp = h.handle(sqs("m", &req)).await;
     assert_eq!(resp.batch_item_failures.len(), 1);
-    assert!(h.mailer.sent().is_empty());
+    // The prospect's mail waits for the retry; the owner's package does not wait on it.
+    assert!(h.mailer.sent().iter().all(|m| m.to != "retry@example.com"));
     // The retry comes after the visibility timeout, beyond the claim's lease.
     h.clock.advance(chrono::Duration::seconds(61));
     let resp = h.handle(sqs("m", &req)).await;
@@ -548,4 +549,40 @@ async fn a_repeat_during_a_failed_send_is_covered_by_its_retry() {
         .filter(|m| m.to == "crash@example.com")
         .count();
     assert_eq!(kits, 1);
+}
+
+#[tokio::test]
+async fn a_sender_problem_is_retried_never_blamed_on_the_prospect_and_the_owner_still_hears() {
+    let h = handler();
+    let req = routed(
+        &h,
+        &[
+            ("email", "fine@example.com"),
+            ("country", "US"),
+            ("request_type", "onsite_demo"),
+        ],
+    )
+    .await;
+    h.mailer.fail_next(MailError::Sender(
+        "Email address is not verified: leads@example.com".into(),
+    ));
+    let resp = h.handle(sqs("m", &req)).await;
+    assert_eq!(resp.batch_item_failures.len(), 1, "retried, not dropped");
+    let history = h.store.history(&req.lead_id).await.unwrap();
+    assert!(
+        !history
+            .iter()
+            .any(|e| matches!(e.event, Event::EmailRejected { .. })),
+        "the prospect's address is not blamed"
+    );
+    let sent = h.mailer.sent();
+    assert_eq!(sent.len(), 1, "the owner's package went out regardless");
+    assert_ne!(sent[0].to, "fine@example.com");
+    // Once the identity is verified, the retry delivers the kit, and only the kit.
+    h.clock.advance(chrono::Duration::seconds(61));
+    let resp = h.handle(sqs("m", &req)).await;
+    assert!(resp.batch_item_failures.is_empty());
+    let sent = h.mailer.sent();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].to, "fine@example.com");
 }

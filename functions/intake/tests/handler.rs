@@ -969,3 +969,28 @@ async fn the_answer_is_the_same_for_a_known_and_an_unknown_person() {
         .to_string()
         .contains(&h.store.leads()[0].id.to_string()));
 }
+
+#[tokio::test]
+async fn addresses_the_mail_service_cannot_take_are_refused_or_encoded() {
+    let h = handler();
+    let r = h
+        .handle(post_json(&json!({"email": "jürgen@example.de"})))
+        .await;
+    assert_eq!(r.status_code, 422);
+    assert_eq!(body(&r)["error"]["code"], "invalid_email");
+    assert_eq!(body(&r)["error"]["field"], "email");
+    assert!(body(&r)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("non-ASCII"));
+    assert_eq!(h.store.lead_count(), 0);
+
+    let r = h
+        .handle(post_json(&json!({"email": "ana@münchen.de"})))
+        .await;
+    assert_eq!(r.status_code, 202);
+    assert_eq!(h.store.leads()[0].email.as_str(), "ana@xn--mnchen-3ya.de");
+    h.handle(post_json(&json!({"email": "ana@xn--mnchen-3ya.de"})))
+        .await;
+    assert_eq!(h.store.lead_count(), 1, "the same person either way");
+}

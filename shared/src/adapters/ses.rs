@@ -20,6 +20,42 @@ impl SesMailer {
     }
 }
 
+/// Which side a refusal is on: only a recipient-specific refusal is permanent.
+fn classify<R: std::fmt::Debug + Send + Sync + 'static>(
+    e: aws_sdk_ses::error::SdkError<SendEmailError, R>,
+) -> MailError {
+    use aws_sdk_ses::error::{ProvideErrorMetadata, SdkError};
+    if !matches!(e, SdkError::ServiceError(_)) {
+        // Timeouts, dispatch and response failures: the service may have it or not.
+        return MailError::Unavailable(format!("{e:?}"));
+    }
+    let e = e.into_service_error();
+    let text = e.message().unwrap_or_default().to_string();
+    match &e {
+        // "Email address is not verified": the sender, or (in the sandbox) any
+        // recipient; either way the account must be fixed, not the prospect.
+        SendEmailError::MessageRejected(_)
+            if text.to_ascii_lowercase().contains("not verified") =>
+        {
+            MailError::Sender(text)
+        }
+        SendEmailError::MessageRejected(_) => MailError::Rejected(text),
+        SendEmailError::MailFromDomainNotVerifiedException(_)
+        | SendEmailError::AccountSendingPausedException(_)
+        | SendEmailError::ConfigurationSetDoesNotExistException(_)
+        | SendEmailError::ConfigurationSetSendingPausedException(_) => {
+            MailError::Sender(format!("{}: {text}", e.code().unwrap_or("error")))
+        }
+        _ => match e.code() {
+            // The sender is checked at cold start: an invalid parameter is the
+            // recipient's address (intake already refuses what SES cannot take).
+            Some("InvalidParameterValue") => MailError::Rejected(text),
+            Some("AccessDenied" | "AccessDeniedException") => MailError::Sender(text),
+            _ => MailError::Unavailable(format!("{e:?}")),
+        },
+    }
+}
+
 fn content(data: &str) -> Result<Content, MailError> {
     Content::builder()
         .data(data)
@@ -47,16 +83,7 @@ impl Mailer for SesMailer {
             .message(message)
             .send()
             .await
-            .map_err(|e| match e.into_service_error() {
-                SendEmailError::MessageRejected(e) => MailError::Rejected(e.to_string()),
-                SendEmailError::MailFromDomainNotVerifiedException(e) => {
-                    MailError::Rejected(e.to_string())
-                }
-                SendEmailError::AccountSendingPausedException(e) => {
-                    MailError::Unavailable(e.to_string())
-                }
-                other => MailError::Unavailable(format!("{other:?}")),
-            })?;
+            .map_err(classify)?;
         Ok(out.message_id)
     }
 }

@@ -75,6 +75,7 @@ pub async fn fulfil<S: LeadStore, M: Mailer>(
     let mut outcome = FulfilOutcome::default();
     let mut history = history;
     let window_start = now - playbook.repeats.window();
+    let mut prospect_failure = None;
 
     // 1. The prospect's acknowledgement with the kit: one per kit type per window.
     if req.part != FulfilPart::Owner {
@@ -86,7 +87,9 @@ pub async fn fulfil<S: LeadStore, M: Mailer>(
             email: ack,
             kit: kit_name,
         };
-        send_once(
+        // The owner's package never waits on the prospect's mail: a failure
+        // here is reported (and the message retried) after the owner's turn.
+        if let Err(e) = send_once(
             store,
             mailer,
             now,
@@ -97,7 +100,10 @@ pub async fn fulfil<S: LeadStore, M: Mailer>(
             &mut outcome,
             &mut history,
         )
-        .await?;
+        .await
+        {
+            prospect_failure = Some(e);
+        }
     }
 
     // 2. The owner's lead package, which says which kit went out and when: one
@@ -134,7 +140,10 @@ pub async fn fulfil<S: LeadStore, M: Mailer>(
             }
         }
     }
-    Ok(outcome)
+    match prospect_failure {
+        Some(e) => Err(e),
+        None => Ok(outcome),
+    }
 }
 
 /// One email to send for a response, and the coalescing slot it occupies.
@@ -229,6 +238,13 @@ async fn send_once<S: LeadStore, M: Mailer>(
             history.push(entry);
             outcome.rejected.push(kind);
             return Ok(());
+        }
+        Err(MailError::Sender(reason)) => {
+            // Every email fails until an operator fixes the sender or the
+            // account: retried, and alarmed (the template's metric filter
+            // counts `alarm = ses_sender`).
+            tracing::error!(alarm = "ses_sender", lead_id = %lead.id, kind = kind.as_str(), %reason, "our mail sender cannot send");
+            return Err(MailError::Sender(reason).into());
         }
         Err(e) => return Err(e.into()),
     };

@@ -6,6 +6,12 @@ use std::fmt;
 /// Trimmed, with the domain lower-cased (the local part is case-sensitive by RFC 5321,
 /// and some mail systems honour that, so we keep it). Two posts by the same person
 /// normalise to the same address, which is what makes them the same lead.
+///
+/// Only addresses our mail service can deliver to are accepted: an
+/// internationalised domain is kept in its ASCII (punycode) form, which is what
+/// SES needs and what makes `ana@münchen.de` and `ana@xn--mnchen-3ya.de` one
+/// person; a non-ASCII local part (which needs SMTPUTF8, not offered by SES) is
+/// refused at the door rather than lost at send time.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct EmailAddress(String);
@@ -41,7 +47,19 @@ impl EmailAddress {
                 "contains spaces or characters not allowed in an address",
             ));
         }
-        let domain = domain.to_ascii_lowercase();
+        if !local.is_ascii() {
+            return Err(InvalidEmail(
+                "has non-ASCII characters before the @, which our mail service cannot deliver to",
+            ));
+        }
+        let domain = if domain.is_ascii() {
+            domain.to_ascii_lowercase()
+        } else {
+            idna::domain_to_ascii(domain).map_err(|_| InvalidEmail("has an invalid domain"))?
+        };
+        if local.len() + 1 + domain.len() > Self::MAX_LEN {
+            return Err(InvalidEmail("is longer than 254 characters"));
+        }
         let labels: Vec<&str> = domain.split('.').collect();
         if labels.len() < 2
             || labels.iter().any(|l| {
@@ -49,7 +67,7 @@ impl EmailAddress {
                     || l.len() > 63
                     || l.starts_with('-')
                     || l.ends_with('-')
-                    || !l.chars().all(|c| c.is_alphanumeric() || c == '-')
+                    || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             })
         {
             return Err(InvalidEmail("has an invalid domain"));
@@ -119,6 +137,16 @@ mod tests {
         }
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(EmailAddress::parse(&long).is_err());
+    }
+
+    #[test]
+    fn internationalised_domains_become_punycode_and_non_ascii_local_parts_are_refused() {
+        let e = EmailAddress::parse("Ana@München.DE").unwrap();
+        assert_eq!(e.as_str(), "Ana@xn--mnchen-3ya.de");
+        assert_eq!(e, EmailAddress::parse("Ana@xn--mnchen-3ya.de").unwrap());
+        let err = EmailAddress::parse("jürgen@example.de").unwrap_err();
+        assert!(err.0.contains("non-ASCII"), "{err}");
+        assert!(EmailAddress::parse("a@exa_mple.com").is_err());
     }
 
     #[test]
