@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use std::future::Future;
 
 /// A store failure. `Conflict` means a condition failed (someone else wrote
-/// first): re-read and try again. `Unavailable` is transient. `Corrupt` is not.
+/// first): re-read and try again. `Unavailable` is transient. `Corrupt` and
+/// `Invalid` are permanent: trying again cannot help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     #[error("conflicting concurrent write")]
@@ -24,6 +25,17 @@ pub enum StoreError {
     Unavailable(String),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    /// The store refuses the write itself (an item over its size limit, a
+    /// value it cannot hold).
+    #[error("the store refuses this write: {0}")]
+    Invalid(String),
+}
+
+impl StoreError {
+    /// Trying again (now or later) cannot help.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, StoreError::Corrupt(_) | StoreError::Invalid(_))
+    }
 }
 
 /// The answer an Idempotency-Key replays.

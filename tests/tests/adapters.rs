@@ -634,3 +634,49 @@ async fn dynamo_store_adopts_an_email_claim_whose_lead_is_missing() {
     assert!(accepted.new_lead);
     assert_eq!(store.lead(&orphan).await.unwrap().unwrap().responses, 1);
 }
+
+#[tokio::test]
+async fn a_lead_stays_storable_however_much_a_person_posts_and_a_refused_write_is_permanent() {
+    let r = Resources::new().await;
+    let store = r.store();
+    let publisher = r.publisher();
+    let pb = Playbook::default_playbook().unwrap();
+    let email = format!("{}@example.com", common::unique("big"));
+    let value = "漢".repeat(1000);
+    for post in 0..10 {
+        let names: Vec<String> = (0..20).map(|i| format!("field_{post}_{i}")).collect();
+        let mut fields: Vec<(&str, &str)> = vec![("email", &email)];
+        fields.extend(names.iter().map(|n| (n.as_str(), value.as_str())));
+        submit(
+            &store,
+            &publisher,
+            Utc::now(),
+            Submission::new(inquiry(&pb, &fields)),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("post {post}: {e}"));
+    }
+    let id = store
+        .lead_id_by_email(&EmailAddress::parse(&email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let lead = store.lead(&id).await.unwrap().unwrap();
+    assert_eq!(lead.responses, 10);
+    let bytes: usize = lead.custom.iter().map(|(k, v)| k.len() + v.len()).sum();
+    assert!(bytes <= Lead::MAX_CUSTOM_BYTES, "{bytes}");
+
+    // A write DynamoDB refuses as invalid is reported as permanent, not "try again".
+    let mut huge = lead.clone();
+    huge.custom.insert("huge".into(), "x".repeat(420 * 1024));
+    let v = huge.version;
+    huge.version += 1;
+    let err = store
+        .commit(Commit {
+            lead: Some((huge, Expect::Version(v))),
+            ..Commit::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(err.is_permanent(), "{err:?}");
+}

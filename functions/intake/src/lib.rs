@@ -320,6 +320,14 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
                         r.retry_after = Some(retry_after);
                         r
                     }
+                    IntakeError::Store(e) if e.is_permanent() => {
+                        tracing::error!(error = %e, "the store refuses this inquiry");
+                        Refusal::new(
+                            422,
+                            "not_storable",
+                            "this inquiry cannot be stored as it is; please shorten it",
+                        )
+                    }
                     IntakeError::Contended | IntakeError::Store(_) => {
                         tracing::error!(error = %e, "intake could not record the inquiry");
                         Refusal::new(

@@ -994,3 +994,46 @@ async fn addresses_the_mail_service_cannot_take_are_refused_or_encoded() {
         .await;
     assert_eq!(h.store.lead_count(), 1, "the same person either way");
 }
+
+#[tokio::test]
+async fn a_write_the_store_refuses_as_invalid_is_a_4xx_not_try_again() {
+    let h = handler();
+    h.store.refuse_next_commits(1);
+    let r = h
+        .handle(post_json(&json!({"email": "huge@example.com"})))
+        .await;
+    assert_eq!(r.status_code, 422);
+    assert_eq!(body(&r)["error"]["code"], "not_storable");
+    assert!(header(&r, "retry-after").is_none());
+    assert_eq!(h.store.lead_count(), 0);
+}
+
+#[tokio::test]
+async fn a_lead_keeps_a_bounded_set_of_custom_fields_however_often_a_person_posts() {
+    let h = handler();
+    let value = "é".repeat(1000);
+    for post in 0..10 {
+        let mut body = serde_json::Map::new();
+        body.insert("email".into(), json!("many@example.com"));
+        for i in 0..20 {
+            body.insert(format!("f_{post}_{i}"), json!(value));
+        }
+        let r = h.handle(post_json(&Value::Object(body))).await;
+        assert_eq!(r.status_code, 202, "post {post}");
+    }
+    let lead = &h.store.leads()[0];
+    assert_eq!(lead.responses, 10);
+    assert!(lead.custom.len() <= leadflow::Lead::MAX_CUSTOM_FIELDS);
+    let bytes: usize = lead.custom.iter().map(|(k, v)| k.len() + v.len()).sum();
+    assert!(bytes <= leadflow::Lead::MAX_CUSTOM_BYTES, "{bytes}");
+    // What did not fit is in the history, with the reason.
+    let kept_aside: usize = history(&h, lead.id.as_str())
+        .await
+        .iter()
+        .map(|e| match e {
+            Event::Response(r) => r.conflicts.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(kept_aside + lead.custom.len(), 200);
+}

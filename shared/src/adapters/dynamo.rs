@@ -22,7 +22,7 @@ use crate::domain::ids::{LeadId, MessageId, ResponseId};
 use crate::domain::lead::{HistoryEntry, Lead};
 use crate::playbook::Quota;
 use crate::ports::*;
-use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -52,8 +52,23 @@ fn lead_pk(id: &LeadId) -> String {
     format!("LEAD#{id}")
 }
 
-fn unavailable<E: std::fmt::Debug, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
-    StoreError::Unavailable(format!("{e:?}"))
+/// A failed call: refused as invalid (permanent), or anything else (transient).
+fn unavailable<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: std::fmt::Debug + aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    R: std::fmt::Debug,
+{
+    match &e {
+        SdkError::ServiceError(se) if se.err().code() == Some("ValidationException") => {
+            StoreError::Invalid(
+                se.err()
+                    .message()
+                    .unwrap_or("ValidationException")
+                    .to_string(),
+            )
+        }
+        _ => StoreError::Unavailable(format!("{e:?}")),
+    }
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -149,6 +164,10 @@ impl DynamoStore {
                         .all(|c| *c == "ConditionalCheckFailed" || *c == "TransactionConflict")
                     {
                         Err(StoreError::Conflict)
+                    } else if reasons.contains(&"ValidationError") {
+                        Err(StoreError::Invalid(format!(
+                            "transaction cancelled: {reasons:?}"
+                        )))
                     } else {
                         Err(StoreError::Unavailable(format!(
                             "transaction cancelled: {reasons:?}"
@@ -156,6 +175,9 @@ impl DynamoStore {
                     }
                 }
                 E::TransactionInProgressException(_) => Err(StoreError::Conflict),
+                other if other.code() == Some("ValidationException") => Err(StoreError::Invalid(
+                    other.message().unwrap_or("ValidationException").to_string(),
+                )),
                 other => Err(StoreError::Unavailable(format!("{other:?}"))),
             },
         }

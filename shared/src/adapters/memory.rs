@@ -44,6 +44,8 @@ struct State {
     fail_commits: usize,
     /// Fail this many upcoming commits with `Conflict`, as a concurrent writer would.
     conflict_commits: usize,
+    /// Refuse this many upcoming commits as invalid, as DynamoDB refuses an oversized item.
+    refuse_commits: usize,
 }
 
 #[derive(Debug, Default)]
@@ -67,6 +69,9 @@ impl MemoryStore {
 
     pub fn fail_next_commits(&self, n: usize) {
         self.with(|s| s.fail_commits = n);
+    }
+    pub fn refuse_next_commits(&self, n: usize) {
+        self.with(|s| s.refuse_commits = n);
     }
     pub fn conflict_next_commits(&self, n: usize) {
         self.with(|s| s.conflict_commits = n);
@@ -121,6 +126,10 @@ impl LeadStore for MemoryStore {
             if s.conflict_commits > 0 {
                 s.conflict_commits -= 1;
                 return Err(StoreError::Conflict);
+            }
+            if s.refuse_commits > 0 {
+                s.refuse_commits -= 1;
+                return Err(StoreError::Invalid("injected: item too large".into()));
             }
             // Check every condition first: all or nothing.
             if let Some((lead, expect)) = &c.lead {

@@ -56,6 +56,16 @@ pub struct FieldChange {
 }
 
 impl Lead {
+    /// Custom fields a lead keeps, and their total size (names and values, in
+    /// UTF-8 bytes): together with the bounded known fields this keeps the lead
+    /// item far below DynamoDB's 400 KB whatever a person posts.
+    pub const MAX_CUSTOM_FIELDS: usize = 50;
+    pub const MAX_CUSTOM_BYTES: usize = 16 * 1024;
+
+    fn custom_bytes(&self) -> usize {
+        self.custom.iter().map(|(k, v)| k.len() + v.len()).sum()
+    }
+
     pub fn new(id: LeadId, email: EmailAddress, now: DateTime<Utc>) -> Self {
         Lead {
             id,
@@ -199,7 +209,30 @@ impl Lead {
             }
         }
         for (k, v) in &inquiry.custom {
-            let mut slot = self.custom.get(k).cloned();
+            let old = self.custom.get(k);
+            if old == Some(v) {
+                continue;
+            }
+            // The lead carries a bounded set of custom fields (each post may
+            // bring new ones; the lead must stay far below the store's item
+            // limit): what does not fit stays in this response's history only.
+            let bytes_after =
+                self.custom_bytes() - old.map_or(0, |o| k.len() + o.len()) + k.len() + v.len();
+            let count_after = self.custom.len() + usize::from(old.is_none());
+            if count_after > Lead::MAX_CUSTOM_FIELDS || bytes_after > Lead::MAX_CUSTOM_BYTES {
+                conflicts.push(Conflict {
+                    field: k.clone(),
+                    kept: old.cloned().unwrap_or_default(),
+                    offered: v.clone(),
+                    why: format!(
+                        "a lead keeps at most {} custom fields of {} KiB in all; this one is in the history only",
+                        Lead::MAX_CUSTOM_FIELDS,
+                        Lead::MAX_CUSTOM_BYTES / 1024
+                    ),
+                });
+                continue;
+            }
+            let mut slot = old.cloned();
             merge(&mut changes, k, &mut slot, &Some(v.clone()));
             if let Some(v) = slot {
                 self.custom.insert(k.clone(), v);
