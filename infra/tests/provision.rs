@@ -66,7 +66,7 @@ async fn provisions_the_real_template_idempotently() {
         .unwrap()
         .attributes
         .unwrap();
-    assert_eq!(attributes[&QueueAttributeName::VisibilityTimeout], "60");
+    assert_eq!(attributes[&QueueAttributeName::VisibilityTimeout], "180");
     assert_eq!(
         attributes[&QueueAttributeName::MessageRetentionPeriod],
         "1209600"

@@ -193,6 +193,13 @@ pub trait LeadStore: Send + Sync {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<SendClaim, StoreError>> + Send;
+    /// Give up a claim taken by [`claim_send`](Self::claim_send) whose send
+    /// surely did not happen, so the next delivery need not wait for its lease.
+    fn release_send(
+        &self,
+        lead: &LeadId,
+        key: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Take the coalescing `slot` for `holder`'s notification: free when it was
     /// never used, last sent before `window_start`, or left pending past its
     /// lease; `holder` may always take it again (a retry of its own send).
@@ -254,15 +261,62 @@ pub enum MailError {
     /// on the recipient.
     #[error("our mail sender cannot send: {0}")]
     Sender(String),
-    /// Transient (throttling, timeouts, the service): try again later.
+    /// Over the account's sending rate: wait for capacity.
+    #[error("mail sending rate exceeded: {0}")]
+    Throttled(String),
+    /// The service answered with a transient error: nothing was sent; try again later.
     #[error("mail service unavailable: {0}")]
     Unavailable(String),
+    /// No answer (a timeout, a dropped connection): it may or may not have
+    /// been sent, so the claim is held for its lease before anyone tries again.
+    #[error("mail service did not answer: {0}")]
+    Uncertain(String),
+}
+
+impl MailError {
+    /// The service answered, so we know nothing went out.
+    pub fn nothing_sent(&self) -> bool {
+        !matches!(self, MailError::Uncertain(_))
+    }
 }
 
 pub trait Mailer: Send + Sync {
     /// Returns the provider's message id.
     fn send(&self, email: &OutgoingEmail)
         -> impl Future<Output = Result<String, MailError>> + Send;
+}
+
+/// What becomes of a message whose handling failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Transient: report it failed; the queue delivers it again later.
+    Retry,
+    /// Throttled: put it back with this delay and acknowledge this delivery,
+    /// so waiting for capacity does not use up its receives.
+    Defer(std::time::Duration),
+    /// It can never succeed: straight to the dead-letter queue, with the reason.
+    Bury,
+}
+
+/// A failure that knows what should become of its message.
+pub trait Failure: std::fmt::Display {
+    fn disposition(&self) -> Disposition;
+}
+
+/// The queue operations a consumer needs beyond acknowledging.
+pub trait BatchQueues: Send + Sync {
+    /// Send `body` to the consumer's dead-letter queue, saying why.
+    fn bury(
+        &self,
+        body: &str,
+        reason: &str,
+    ) -> impl Future<Output = Result<(), PublishError>> + Send;
+    /// Send `body` to the consumer's own queue again, delivered after `delay`.
+    fn defer(
+        &self,
+        body: &str,
+        delay: std::time::Duration,
+    ) -> impl Future<Output = Result<(), PublishError>> + Send;
 }
 
 /// Time is an input.
@@ -348,6 +402,13 @@ mod shared {
         ) -> impl Future<Output = Result<SendClaim, StoreError>> + Send {
             (**self).claim_send(lead, key, now, lease_until)
         }
+        fn release_send(
+            &self,
+            lead: &LeadId,
+            key: &str,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).release_send(lead, key)
+        }
         fn claim_slot(
             &self,
             lead: &LeadId,
@@ -392,6 +453,23 @@ mod shared {
             email: &OutgoingEmail,
         ) -> impl Future<Output = Result<String, MailError>> + Send {
             (**self).send(email)
+        }
+    }
+
+    impl<T: BatchQueues> BatchQueues for Arc<T> {
+        fn bury(
+            &self,
+            body: &str,
+            reason: &str,
+        ) -> impl Future<Output = Result<(), PublishError>> + Send {
+            (**self).bury(body, reason)
+        }
+        fn defer(
+            &self,
+            body: &str,
+            delay: std::time::Duration,
+        ) -> impl Future<Output = Result<(), PublishError>> + Send {
+            (**self).defer(body, delay)
         }
     }
 

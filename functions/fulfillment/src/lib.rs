@@ -5,33 +5,50 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use leadflow::adapters::sqs_batch::each_message;
 use leadflow::app::fulfil::{fulfil, FulfilError};
 use leadflow::messages::FulfilRequest;
-use leadflow::ports::{Clock, LeadStore, Mailer};
+use leadflow::ports::{BatchQueues, Clock, LeadStore, Mailer};
 use leadflow::Playbook;
+use std::time::SystemTime;
 
-pub struct Fulfillment<S, M, C> {
+pub struct Fulfillment<S, M, C, Q> {
     pub store: S,
     pub mailer: M,
     pub clock: C,
+    /// The fulfillment queue (to defer to when throttled) and its dead-letter queue.
+    pub queues: Q,
     pub playbook: Playbook,
 }
 
-impl<S: LeadStore, M: Mailer, C: Clock> Fulfillment<S, M, C> {
+impl<S: LeadStore, M: Mailer, C: Clock, Q: BatchQueues> Fulfillment<S, M, C, Q> {
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        each_message(event, |req: FulfilRequest| async move {
-            let o = fulfil(
-                &self.store,
-                &self.mailer,
-                &self.playbook,
-                self.clock.now(),
-                &req,
-            )
-            .await?;
-            tracing::info!(
-                lead_id = %req.lead_id, sent = ?o.sent, already_sent = ?o.already_sent,
-                skipped = ?o.skipped, "fulfilled"
-            );
-            Ok::<_, FulfilError>(())
-        })
+        self.handle_until(event, None).await
+    }
+
+    /// Records not started by `deadline` (less a margin) are left for the next delivery.
+    pub async fn handle_until(
+        &self,
+        event: SqsEvent,
+        deadline: Option<SystemTime>,
+    ) -> SqsBatchResponse {
+        each_message(
+            event,
+            &self.queues,
+            deadline,
+            |req: FulfilRequest| async move {
+                let o = fulfil(
+                    &self.store,
+                    &self.mailer,
+                    &self.playbook,
+                    self.clock.now(),
+                    &req,
+                )
+                .await?;
+                tracing::info!(
+                    lead_id = %req.lead_id, sent = ?o.sent, already_sent = ?o.already_sent,
+                    skipped = ?o.skipped, coalesced = ?o.coalesced, "fulfilled"
+                );
+                Ok::<_, FulfilError>(())
+            },
+        )
         .await
     }
 }

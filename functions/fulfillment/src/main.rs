@@ -1,6 +1,8 @@
 #![recursion_limit = "256"]
 use fulfillment::Fulfillment;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use leadflow::adapters::sqs::SqsBatchQueues;
+use leadflow::adapters::sqs_batch::deadline_from_epoch_ms;
 use leadflow::adapters::{aws_config, dynamo::DynamoStore, env, init_tracing, ses::SesMailer};
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
@@ -13,10 +15,20 @@ async fn main() -> Result<(), Error> {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
         mailer: SesMailer::new(aws_sdk_ses::Client::new(&aws), env("SENDER_ADDRESS")?),
         clock: SystemClock,
+        queues: SqsBatchQueues::new(
+            aws_sdk_sqs::Client::new(&aws),
+            env("FULFILLMENT_QUEUE_URL")?,
+            env("DEAD_LETTER_QUEUE_URL")?,
+        ),
         playbook: Playbook::default_playbook()?,
     };
     run(service_fn(move |event: LambdaEvent<_>| async move {
-        Ok::<_, Error>(fulfillment.handle(event.payload).await)
+        let deadline = deadline_from_epoch_ms(event.context.deadline);
+        Ok::<_, Error>(
+            fulfillment
+                .handle_until(event.payload, Some(deadline))
+                .await,
+        )
     }))
     .await
 }

@@ -3,7 +3,9 @@
 use aws_lambda_events::sqs::SqsEvent;
 use chrono::{TimeZone, Utc};
 use fulfillment::Fulfillment;
-use leadflow::adapters::memory::{FixedClock, MemoryMailer, MemoryPublisher, MemoryStore};
+use leadflow::adapters::memory::{
+    FixedClock, MemoryBatchQueues, MemoryMailer, MemoryPublisher, MemoryStore,
+};
 use leadflow::app::intake::{submit, Submission};
 use leadflow::app::route::route_lead;
 use leadflow::domain::inquiry::Inquiry;
@@ -14,7 +16,8 @@ use leadflow::Playbook;
 use serde_json::json;
 use std::sync::Arc;
 
-type Handler = Fulfillment<Arc<MemoryStore>, Arc<MemoryMailer>, Arc<FixedClock>>;
+type Handler =
+    Fulfillment<Arc<MemoryStore>, Arc<MemoryMailer>, Arc<FixedClock>, Arc<MemoryBatchQueues>>;
 
 fn handler() -> Handler {
     Fulfillment {
@@ -23,6 +26,7 @@ fn handler() -> Handler {
         clock: Arc::new(FixedClock::at(
             Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
         )),
+        queues: Arc::new(MemoryBatchQueues::new()),
         playbook: Playbook::default_playbook().unwrap(),
     }
 }
@@ -293,7 +297,14 @@ async fn a_message_for_an_unknown_lead_fails_alone() {
         part: FulfilPart::Both,
     };
     let resp = h.handle(sqs("m", &bogus)).await;
-    assert_eq!(resp.batch_item_failures[0].item_identifier, "m");
+    assert!(resp.batch_item_failures.is_empty());
+    let buried = h.queues.buried();
+    assert_eq!(
+        buried.len(),
+        1,
+        "it can never succeed: dead-lettered at once"
+    );
+    assert!(buried[0].1.contains("does not exist"), "{}", buried[0].1);
     assert!(h.mailer.sent().is_empty());
 }
 
@@ -585,4 +596,73 @@ async fn a_sender_problem_is_retried_never_blamed_on_the_prospect_and_the_owner_
     let sent = h.mailer.sent();
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[1].to, "fine@example.com");
+}
+
+#[tokio::test]
+async fn a_throttled_send_waits_for_capacity_without_using_up_its_receives() {
+    let h = handler();
+    let req = routed(
+        &h,
+        &[
+            ("email", "slow@example.com"),
+            ("country", "US"),
+            ("request_type", "demo"),
+        ],
+    )
+    .await;
+    h.mailer.fail_next(MailError::Throttled(
+        "Maximum sending rate exceeded.".into(),
+    ));
+    let resp = h.handle(sqs("m", &req)).await;
+    assert!(resp.batch_item_failures.is_empty(), "acknowledged…");
+    let deferred = h.queues.deferred();
+    assert_eq!(deferred.len(), 1, "…and put back with a delay");
+    assert!(deferred[0].1 >= std::time::Duration::from_secs(30));
+    let back: FulfilRequest = serde_json::from_str(&deferred[0].0).unwrap();
+    assert_eq!(back, req);
+    // When it comes back, the kit goes out once.
+    h.clock.advance(chrono::Duration::seconds(120));
+    h.handle(sqs("m2", &back)).await;
+    let kits = h
+        .mailer
+        .sent()
+        .iter()
+        .filter(|m| m.to == "slow@example.com")
+        .count();
+    assert_eq!(kits, 1);
+}
+
+#[tokio::test]
+async fn a_send_that_may_have_happened_holds_its_claim_for_the_lease() {
+    let h = handler();
+    let req = routed(
+        &h,
+        &[
+            ("email", "maybe@example.com"),
+            ("country", "US"),
+            ("request_type", "demo"),
+        ],
+    )
+    .await;
+    h.mailer
+        .fail_next(MailError::Uncertain("timed out after 2 s".into()));
+    assert_eq!(h.handle(sqs("m", &req)).await.batch_item_failures.len(), 1);
+    // The redelivery after the visibility timeout must not risk a second copy…
+    h.clock.advance(chrono::Duration::seconds(181));
+    assert_eq!(h.handle(sqs("m", &req)).await.batch_item_failures.len(), 1);
+    assert!(h.mailer.sent().iter().all(|m| m.to != "maybe@example.com"));
+    // …the one after the lease sends it.
+    h.clock.advance(leadflow::app::fulfil::SEND_LEASE);
+    assert!(h
+        .handle(sqs("m", &req))
+        .await
+        .batch_item_failures
+        .is_empty());
+    let kits = h
+        .mailer
+        .sent()
+        .iter()
+        .filter(|m| m.to == "maybe@example.com")
+        .count();
+    assert_eq!(kits, 1);
 }

@@ -5,38 +5,55 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use leadflow::adapters::sqs_batch::each_message;
 use leadflow::app::route::{route_lead, RouteError, RouteOutcome};
 use leadflow::messages::RouteRequest;
-use leadflow::ports::{Clock, LeadStore, Publisher};
+use leadflow::ports::{BatchQueues, Clock, LeadStore, Publisher};
 use leadflow::Playbook;
+use std::time::SystemTime;
 
-pub struct Router<S, P, C> {
+pub struct Router<S, P, C, Q> {
     pub store: S,
     pub publisher: P,
     pub clock: C,
+    /// The routing queue (to defer to) and its dead-letter queue.
+    pub queues: Q,
     pub playbook: Playbook,
 }
 
-impl<S: LeadStore, P: Publisher, C: Clock> Router<S, P, C> {
+impl<S: LeadStore, P: Publisher, C: Clock, Q: BatchQueues> Router<S, P, C, Q> {
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        each_message(event, |req: RouteRequest| async move {
-            match route_lead(
-                &self.store,
-                &self.publisher,
-                &self.playbook,
-                self.clock.now(),
-                &req,
-            )
-            .await?
-            {
-                RouteOutcome::Routed(d) => tracing::info!(
-                    lead_id = %req.lead_id, stage = %d.stage, route = %d.route,
-                    owner = %d.owner.display_name(), "routed"
-                ),
-                RouteOutcome::AlreadyRouted => {
-                    tracing::info!(lead_id = %req.lead_id, "duplicate delivery; already routed")
+        self.handle_until(event, None).await
+    }
+
+    /// Records not started by `deadline` (less a margin) are left for the next delivery.
+    pub async fn handle_until(
+        &self,
+        event: SqsEvent,
+        deadline: Option<SystemTime>,
+    ) -> SqsBatchResponse {
+        each_message(
+            event,
+            &self.queues,
+            deadline,
+            |req: RouteRequest| async move {
+                match route_lead(
+                    &self.store,
+                    &self.publisher,
+                    &self.playbook,
+                    self.clock.now(),
+                    &req,
+                )
+                .await?
+                {
+                    RouteOutcome::Routed(d) => tracing::info!(
+                        lead_id = %req.lead_id, stage = %d.stage, route = %d.route,
+                        owner = %d.owner.display_name(), "routed"
+                    ),
+                    RouteOutcome::AlreadyRouted => {
+                        tracing::info!(lead_id = %req.lead_id, "duplicate delivery; already routed")
+                    }
                 }
-            }
-            Ok::<_, RouteError>(())
-        })
+                Ok::<_, RouteError>(())
+            },
+        )
         .await
     }
 }

@@ -1,8 +1,8 @@
 #![recursion_limit = "256"]
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use leadflow::adapters::{
-    aws_config, dynamo::DynamoStore, env, env_opt, init_tracing, sqs::SqsPublisher,
-};
+use leadflow::adapters::sqs::{SqsBatchQueues, SqsPublisher};
+use leadflow::adapters::sqs_batch::deadline_from_epoch_ms;
+use leadflow::adapters::{aws_config, dynamo::DynamoStore, env, env_opt, init_tracing};
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
 use router::Router;
@@ -19,10 +19,16 @@ async fn main() -> Result<(), Error> {
             env_opt("FULFILLMENT_QUEUE_URL"),
         ),
         clock: SystemClock,
+        queues: SqsBatchQueues::new(
+            aws_sdk_sqs::Client::new(&aws),
+            env("ROUTING_QUEUE_URL")?,
+            env("DEAD_LETTER_QUEUE_URL")?,
+        ),
         playbook: Playbook::default_playbook()?,
     };
     run(service_fn(move |event: LambdaEvent<_>| async move {
-        Ok::<_, Error>(router.handle(event.payload).await)
+        let deadline = deadline_from_epoch_ms(event.context.deadline);
+        Ok::<_, Error>(router.handle_until(event.payload, Some(deadline)).await)
     }))
     .await
 }

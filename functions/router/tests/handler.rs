@@ -2,7 +2,7 @@
 
 use aws_lambda_events::sqs::SqsEvent;
 use chrono::{TimeZone, Utc};
-use leadflow::adapters::memory::{FixedClock, MemoryPublisher, MemoryStore};
+use leadflow::adapters::memory::{FixedClock, MemoryBatchQueues, MemoryPublisher, MemoryStore};
 use leadflow::app::intake::{submit, Submission};
 use leadflow::domain::inquiry::Inquiry;
 use leadflow::domain::lead::Event;
@@ -13,7 +13,8 @@ use router::Router;
 use serde_json::json;
 use std::sync::Arc;
 
-type Handler = Router<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>>;
+type Handler =
+    Router<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>, Arc<MemoryBatchQueues>>;
 
 fn handler() -> Handler {
     Router {
@@ -22,6 +23,7 @@ fn handler() -> Handler {
         clock: Arc::new(FixedClock::at(
             Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
         )),
+        queues: Arc::new(MemoryBatchQueues::new()),
         playbook: Playbook::default_playbook().unwrap(),
     }
 }
@@ -186,7 +188,14 @@ async fn one_bad_message_never_fails_its_batch_mates() {
         .iter()
         .map(|f| f.item_identifier.as_str())
         .collect();
-    assert_eq!(failed, ["bad-json", "wrong-shape", "unknown-lead"]);
+    // None can ever succeed: straight to the dead-letter queue, each with its
+    // reason, instead of five failed receives first.
+    assert!(failed.is_empty(), "{failed:?}");
+    let buried = h.queues.buried();
+    assert_eq!(buried.len(), 3);
+    assert_eq!(buried[0].0, "{not json");
+    assert!(buried[0].1.contains("malformed"), "{}", buried[0].1);
+    assert!(buried[2].1.contains("does not exist"), "{}", buried[2].1);
     assert!(h
         .store
         .lead(&good.lead_id)
@@ -319,4 +328,57 @@ async fn reassignment_keeps_the_earlier_owner_in_history() {
         .unwrap()
         .loads;
     assert_eq!(loads.get("grace.lee"), Some(&1));
+}
+
+#[tokio::test]
+async fn a_store_outage_is_retried_and_a_refused_write_is_dead_lettered() {
+    let h = handler();
+    let a = inquire(&h, &[("email", "a@example.com"), ("country", "FR")]).await;
+    let b = inquire(&h, &[("email", "b@example.com"), ("country", "FR")]).await;
+    h.store.fail_next_commits(1);
+    let resp = h
+        .handle(sqs(&[("a", serde_json::to_string(&a).unwrap())]))
+        .await;
+    assert_eq!(resp.batch_item_failures.len(), 1, "transient: retried");
+    assert!(h.queues.buried().is_empty());
+    h.store.refuse_next_commits(1);
+    let resp = h
+        .handle(sqs(&[("b", serde_json::to_string(&b).unwrap())]))
+        .await;
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!(
+        h.queues.buried().len(),
+        1,
+        "permanent: dead-lettered at once"
+    );
+}
+
+#[tokio::test]
+async fn records_not_started_before_the_deadline_are_left_for_the_next_delivery() {
+    let h = handler();
+    let a = inquire(&h, &[("email", "late@example.com"), ("country", "FR")]).await;
+    let passed = std::time::SystemTime::now();
+    let resp = h
+        .handle_until(
+            sqs(&[("a", serde_json::to_string(&a).unwrap())]),
+            Some(passed),
+        )
+        .await;
+    assert_eq!(resp.batch_item_failures.len(), 1);
+    assert!(h
+        .store
+        .lead(&a.lead_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .routing
+        .is_none());
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(60);
+    let resp = h
+        .handle_until(
+            sqs(&[("a", serde_json::to_string(&a).unwrap())]),
+            Some(later),
+        )
+        .await;
+    assert!(resp.batch_item_failures.is_empty());
 }

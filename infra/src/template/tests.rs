@@ -78,7 +78,7 @@ fn real_template_resources() {
         routing.arn,
         "arn:aws:sqs:us-east-1:123456789012:t1-RoutingQueue"
     );
-    assert_eq!(routing.attributes["VisibilityTimeout"], "60");
+    assert_eq!(routing.attributes["VisibilityTimeout"], "180");
     let redrive = routing.redrive.as_ref().unwrap();
     assert_eq!(redrive.max_receive_count, 5);
     assert_eq!(

@@ -488,6 +488,34 @@ impl LeadStore for DynamoStore {
         }
     }
 
+    async fn release_send(&self, lead: &LeadId, key: &str) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(lead_pk(lead)))
+            .key("sk", s(format!("SEND#{key}")))
+            .condition_expression("#st = :pending")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":pending", s("pending"))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Already sent, or not ours any more: nothing to give up.
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     async fn claim_slot(
         &self,
         lead: &LeadId,

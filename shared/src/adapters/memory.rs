@@ -268,6 +268,16 @@ impl LeadStore for MemoryStore {
         }))
     }
 
+    async fn release_send(&self, lead: &LeadId, key: &str) -> Result<(), StoreError> {
+        self.with(|s| {
+            let k = (lead.clone(), key.to_string());
+            if matches!(s.sends.get(&k), Some(Send::Pending { .. })) {
+                s.sends.remove(&k);
+            }
+        });
+        Ok(())
+    }
+
     async fn claim_slot(
         &self,
         lead: &LeadId,
@@ -423,6 +433,41 @@ impl Mailer for MemoryMailer {
             .map_err(|_| MailError::Unavailable("poisoned".into()))?;
         sent.push(email.clone());
         Ok(format!("mem-{}", sent.len()))
+    }
+}
+
+/// Records what a consumer buried or deferred.
+#[derive(Debug, Default)]
+pub struct MemoryBatchQueues {
+    buried: Mutex<Vec<(String, String)>>,
+    deferred: Mutex<Vec<(String, std::time::Duration)>>,
+}
+
+impl MemoryBatchQueues {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// (body, reason) of each message sent to the dead-letter queue.
+    pub fn buried(&self) -> Vec<(String, String)> {
+        self.buried.lock().map(|b| b.clone()).unwrap_or_default()
+    }
+    pub fn deferred(&self) -> Vec<(String, std::time::Duration)> {
+        self.deferred.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+}
+
+impl BatchQueues for MemoryBatchQueues {
+    async fn bury(&self, body: &str, reason: &str) -> Result<(), PublishError> {
+        if let Ok(mut b) = self.buried.lock() {
+            b.push((body.to_string(), reason.to_string()));
+        }
+        Ok(())
+    }
+    async fn defer(&self, body: &str, delay: std::time::Duration) -> Result<(), PublishError> {
+        if let Ok(mut d) = self.deferred.lock() {
+            d.push((body.to_string(), delay));
+        }
+        Ok(())
     }
 }
 

@@ -27,8 +27,30 @@ pub struct ConfigError(pub String);
 
 /// The SDK's shared configuration, loaded once at cold start. `AWS_ENDPOINT_URL`
 /// (the SDK's own setting) points every client at an emulator.
+///
+/// Every call is bounded ([`SDK_TIMEOUTS`]): a call that hangs must fail well
+/// inside the invocation's deadline margin, never outlive a claim's lease.
 pub async fn aws_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(sdk_timeouts())
+        .load()
+        .await
+}
+
+/// Connect 1 s, one attempt 2 s, a call with its retries 3 s.
+pub const SDK_TIMEOUTS: [std::time::Duration; 3] = [
+    std::time::Duration::from_secs(1),
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(3),
+];
+
+pub fn sdk_timeouts() -> aws_config::timeout::TimeoutConfig {
+    let [connect, attempt, operation] = SDK_TIMEOUTS;
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(connect)
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(operation)
+        .build()
 }
 
 /// Structured logs for CloudWatch; `RUST_LOG` sets the level.

@@ -27,7 +27,7 @@ fn classify<R: std::fmt::Debug + Send + Sync + 'static>(
     use aws_sdk_ses::error::{ProvideErrorMetadata, SdkError};
     if !matches!(e, SdkError::ServiceError(_)) {
         // Timeouts, dispatch and response failures: the service may have it or not.
-        return MailError::Unavailable(format!("{e:?}"));
+        return MailError::Uncertain(format!("{e:?}"));
     }
     let e = e.into_service_error();
     let text = e.message().unwrap_or_default().to_string();
@@ -51,6 +51,7 @@ fn classify<R: std::fmt::Debug + Send + Sync + 'static>(
             // recipient's address (intake already refuses what SES cannot take).
             Some("InvalidParameterValue") => MailError::Rejected(text),
             Some("AccessDenied" | "AccessDeniedException") => MailError::Sender(text),
+            Some("Throttling" | "ThrottlingException") => MailError::Throttled(text),
             _ => MailError::Unavailable(format!("{e:?}")),
         },
     }

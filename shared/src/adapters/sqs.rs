@@ -55,3 +55,53 @@ impl Publisher for SqsPublisher {
         Ok(())
     }
 }
+
+/// A consumer's own queue (to defer to) and its dead-letter queue (to bury in).
+#[derive(Debug, Clone)]
+pub struct SqsBatchQueues {
+    client: Client,
+    source_url: String,
+    dead_letter_url: String,
+}
+
+impl SqsBatchQueues {
+    pub fn new(client: Client, source_url: String, dead_letter_url: String) -> Self {
+        Self {
+            client,
+            source_url,
+            dead_letter_url,
+        }
+    }
+}
+
+impl crate::ports::BatchQueues for SqsBatchQueues {
+    async fn bury(&self, body: &str, reason: &str) -> Result<(), PublishError> {
+        let reason: String = reason.chars().take(1000).collect();
+        let attr = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(reason)
+            .build()
+            .map_err(|e| PublishError(e.to_string()))?;
+        self.client
+            .send_message()
+            .queue_url(&self.dead_letter_url)
+            .message_body(body)
+            .message_attributes("failure", attr)
+            .send()
+            .await
+            .map_err(|e| PublishError(format!("{e:?}")))?;
+        Ok(())
+    }
+
+    async fn defer(&self, body: &str, delay: std::time::Duration) -> Result<(), PublishError> {
+        self.client
+            .send_message()
+            .queue_url(&self.source_url)
+            .message_body(body)
+            .delay_seconds(delay.as_secs().min(900) as i32)
+            .send()
+            .await
+            .map_err(|e| PublishError(format!("{e:?}")))?;
+        Ok(())
+    }
+}

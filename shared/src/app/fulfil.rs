@@ -43,8 +43,12 @@ pub enum FulfilError {
     Template(String),
 }
 
-/// A claim outlives a send by far; a delivery that died mid-send is retried after it.
-pub const SEND_LEASE: Duration = Duration::seconds(30);
+/// How long a claim holds when its send may or may not have happened (the
+/// process died, the call timed out). It outlasts the queue's visibility
+/// timeout (180 s in template.yaml), so a redelivery cannot send while an
+/// earlier delivery might still be sending. A send that surely failed gives
+/// its claim up at once.
+pub const SEND_LEASE: Duration = Duration::seconds(200);
 
 pub async fn fulfil<S: LeadStore, M: Mailer>(
     store: &S,
@@ -239,12 +243,15 @@ async fn send_once<S: LeadStore, M: Mailer>(
             outcome.rejected.push(kind);
             return Ok(());
         }
-        Err(MailError::Sender(reason)) => {
-            // Every email fails until an operator fixes the sender or the
-            // account: retried, and alarmed (the template's metric filter
-            // counts `alarm = ses_sender`).
-            tracing::error!(alarm = "ses_sender", lead_id = %lead.id, kind = kind.as_str(), %reason, "our mail sender cannot send");
-            return Err(MailError::Sender(reason).into());
+        Err(e) if e.nothing_sent() && !matches!(e, MailError::Rejected(_)) => {
+            store.release_send(&lead.id, &key).await?;
+            if let MailError::Sender(reason) = &e {
+                // Every email fails until an operator fixes the sender or the
+                // account: retried, and alarmed (the template's metric filter
+                // counts `alarm = ses_sender`).
+                tracing::error!(alarm = "ses_sender", lead_id = %lead.id, kind = kind.as_str(), %reason, "our mail sender cannot send");
+            }
+            return Err(e.into());
         }
         Err(e) => return Err(e.into()),
     };
@@ -463,4 +470,25 @@ fn owner_email(
     let subject =
         "{{route}} lead: {{name}}{{#lead_company}} ({{lead_company}}){{/lead_company}} — {{stage}}";
     rendered("owner_notice", subject, &data, to)
+}
+
+impl crate::ports::Failure for FulfilError {
+    fn disposition(&self) -> crate::ports::Disposition {
+        use crate::ports::Disposition;
+        match self {
+            FulfilError::UnknownLead(_)
+            | FulfilError::UnknownResponse(..)
+            | FulfilError::Template(_) => Disposition::Bury,
+            FulfilError::Store(e) if e.is_permanent() => Disposition::Bury,
+            // Wait for sending capacity without using up the message's receives.
+            FulfilError::Mail(MailError::Throttled(_)) => Disposition::Defer(
+                std::time::Duration::from_secs(30)
+                    + super::retry::jitter(std::time::Duration::from_secs(60)),
+            ),
+            FulfilError::NotRouted(..)
+            | FulfilError::InFlight(_)
+            | FulfilError::Store(_)
+            | FulfilError::Mail(_) => Disposition::Retry,
+        }
+    }
 }

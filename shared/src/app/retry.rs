@@ -9,11 +9,17 @@ pub const ATTEMPTS: usize = 8;
 
 /// Full jitter on an exponential ceiling: 0..min(5 ms · 2^attempt, 400 ms).
 pub fn backoff_delay(attempt: usize) -> Duration {
-    let ceiling_ms = (5u64 << attempt.min(10)).min(400);
+    jitter(Duration::from_millis((5u64 << attempt.min(10)).min(400)))
+}
+
+/// A random duration in 0..max (microsecond steps).
+pub fn jitter(max: Duration) -> Duration {
     // A fresh RandomState is randomly seeded: enough jitter, no dependency.
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_usize(attempt);
-    Duration::from_micros(h.finish() % (ceiling_ms * 1000))
+    let h = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    let micros = max.as_micros().max(1) as u64;
+    Duration::from_micros(h % micros)
 }
 
 pub async fn backoff(attempt: usize) {

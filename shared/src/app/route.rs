@@ -111,3 +111,14 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
     }
     Err(RouteError::Contended)
 }
+
+impl crate::ports::Failure for RouteError {
+    fn disposition(&self) -> crate::ports::Disposition {
+        use crate::ports::Disposition;
+        match self {
+            RouteError::UnknownLead(_) => Disposition::Bury,
+            RouteError::Store(e) if e.is_permanent() => Disposition::Bury,
+            RouteError::Contended | RouteError::Store(_) => Disposition::Retry,
+        }
+    }
+}
