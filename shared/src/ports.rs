@@ -5,7 +5,7 @@
 //! Handlers are generic over these traits (no `dyn`): the compiler checks every
 //! wiring and the fakes cost nothing in production.
 
-use crate::domain::decision::{CursorAdvance, PoolState};
+use crate::domain::decision::PoolState;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{LeadId, MessageId, ResponseId};
 use crate::domain::lead::{HistoryEntry, Lead};
@@ -123,8 +123,6 @@ pub struct Commit {
     pub reply: Option<(String, StoredReply)>,
     /// Must not exist yet.
     pub marker: Option<Marker>,
-    /// A pool's round-robin cursor, which must still be at `from`.
-    pub cursor: Option<CursorAdvance>,
     /// Changes to reps' open-lead counts (for least-loaded pools).
     pub loads: Vec<(String, i64)>,
 }
@@ -172,7 +170,11 @@ pub trait LeadStore: Send + Sync {
         &self,
         marker: &Marker,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// A pool's round-robin cursor and the open-lead counts of `reps`.
+    /// Take the next turn of a pool's round-robin: an atomic counter, so
+    /// concurrent assignments never contend (a turn taken by a write that then
+    /// loses its race is skipped, not retried). Returns the turn taken.
+    fn take_turn(&self, pool: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// A pool's round-robin cursor (turns taken) and the open-lead counts of `reps`.
     fn pool_state(
         &self,
         pool: &str,
@@ -372,6 +374,9 @@ mod shared {
             marker: &Marker,
         ) -> impl Future<Output = Result<bool, StoreError>> + Send {
             (**self).marker_exists(marker)
+        }
+        fn take_turn(&self, pool: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
+            (**self).take_turn(pool)
         }
         fn pool_state(
             &self,

@@ -9,7 +9,6 @@ use leadflow::adapters::ses::SesMailer;
 use leadflow::app::intake::{submit, Submission};
 use leadflow::app::outbox::sweep;
 use leadflow::app::route::route_lead;
-use leadflow::domain::decision::CursorAdvance;
 use leadflow::domain::inquiry::Inquiry;
 use leadflow::domain::lead::{Event, HistoryEntry};
 use leadflow::messages::RouteRequest;
@@ -177,22 +176,12 @@ async fn dynamo_store_commits_all_or_nothing_with_its_conditions() {
         Err(StoreError::Conflict)
     );
 
-    // Round-robin cursors and loads.
+    // Round-robin turns (an atomic counter: concurrent takers never collide) and loads.
     let pool = "emea-field".to_string();
-    let advance = |from, to| Commit {
-        cursor: Some(CursorAdvance {
-            pool: pool.clone(),
-            from,
-            to,
-        }),
-        ..Commit::default()
-    };
-    store.commit(advance(0, 1)).await.unwrap();
-    assert_eq!(
-        store.commit(advance(0, 1)).await,
-        Err(StoreError::Conflict),
-        "someone else took that turn"
-    );
+    let (a, b) = tokio::join!(store.take_turn(&pool), store.take_turn(&pool));
+    let mut turns = [a.unwrap(), b.unwrap()];
+    turns.sort();
+    assert_eq!(turns, [0, 1], "each taker gets its own turn");
     store
         .commit(Commit {
             loads: vec![("ana.ruiz".into(), 2), ("jonas.weber".into(), 1)],
@@ -214,7 +203,7 @@ async fn dynamo_store_commits_all_or_nothing_with_its_conditions() {
         )
         .await
         .unwrap();
-    assert_eq!(state.cursor, 1);
+    assert_eq!(state.cursor, 2, "two turns taken");
     assert_eq!(state.loads.get("ana.ruiz"), Some(&1));
     assert_eq!(state.loads.get("jonas.weber"), Some(&1));
     assert_eq!(state.loads.get("nobody"), Some(&0));

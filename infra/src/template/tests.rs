@@ -423,3 +423,26 @@ fn the_public_intake_may_touch_only_the_item_kinds_it_writes() {
     }
     assert!(dynamo >= 3);
 }
+
+#[test]
+fn consumers_are_capped_and_the_intake_keeps_its_own_concurrency() {
+    let text = std::fs::read_to_string(crate::root::template_path(&crate::root::workspace_root()))
+        .unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let r = &doc["Resources"];
+    for (function, event) in [
+        ("RouterFunction", "Routing"),
+        ("FulfillmentFunction", "Fulfillment"),
+    ] {
+        let scaling = &r[function]["Properties"]["Events"][event]["Properties"]["ScalingConfig"];
+        assert!(
+            !scaling["MaximumConcurrency"].is_null(),
+            "{function}: no MaximumConcurrency"
+        );
+    }
+    assert!(!r["IntakeFunction"]["Properties"]["ReservedConcurrentExecutions"].is_null());
+    assert_eq!(
+        doc["Parameters"]["FulfillmentMaxConcurrency"]["Default"].as_u64(),
+        Some(2)
+    );
+}

@@ -11,7 +11,8 @@
 //! | `EMAIL#<email>` | `EMAIL`                | one lead per person                    |
 //! | `IDEM#<key>`    | `IDEM`                 | an Idempotency-Key's answer (TTL `expires_at`) |
 //! | `OUTBOX#<id>`   | `OUTBOX`               | unconfirmed message; `due_pk`/`due_sk` → GSI `by_due` |
-//! | `POOL#<name>`   | `POOL`                 | round-robin cursor                     |
+//! | `POOL#<name>`   | `POOL`                 | round-robin turns taken (atomic counter) |
+//! | `REP#<id>`      | `LOAD`                 | a rep's open leads (least-loaded pools) |
 //!
 //! `by_due` is shared with later due work (nurture touches, ISR tasks): each
 //! kind has its own `due_pk`, and `due_sk` starts with the due time.
@@ -310,24 +311,6 @@ impl LeadStore for DynamoStore {
             item.insert("kind".into(), s("marker"));
             items.push(self.put(item, Some("attribute_not_exists(pk)"))?);
         }
-        if let Some(cur) = &c.cursor {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .key("pk", s(format!("POOL#{}", cur.pool)))
-                .key("sk", s("POOL"))
-                .update_expression("SET #c = :to")
-                .condition_expression(if cur.from == 0 {
-                    "attribute_not_exists(pk) OR #c = :from"
-                } else {
-                    "#c = :from"
-                })
-                .expression_attribute_names("#c", "cursor")
-                .expression_attribute_values(":to", n(cur.to))
-                .expression_attribute_values(":from", n(cur.from))
-                .build()
-                .map_err(corrupt)?;
-            items.push(TransactWriteItem::builder().update(update).build());
-        }
         for (rep, delta) in &c.loads {
             let update = Update::builder()
                 .table_name(&self.table)
@@ -351,6 +334,31 @@ impl LeadStore for DynamoStore {
             .get(lead_pk(&m.lead_id), &format!("DONE#{}#{}", m.step, m.key))
             .await?
             .is_some())
+    }
+
+    async fn take_turn(&self, pool: &str) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("POOL#{pool}")))
+            .key("sk", s("POOL"))
+            .update_expression("ADD #c :one SET kind = :k")
+            .expression_attribute_names("#c", "cursor")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":k", s("pool"))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let next: u64 = out
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get("cursor"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("pool {pool} has no numeric cursor")))?;
+        Ok(next.saturating_sub(1))
     }
 
     async fn pool_state(&self, pool: &str, reps: &[String]) -> Result<PoolState, StoreError> {

@@ -168,11 +168,6 @@ impl LeadStore for MemoryStore {
                     return Err(StoreError::Conflict);
                 }
             }
-            if let Some(cur) = &c.cursor {
-                if s.cursors.get(&cur.pool).copied().unwrap_or(0) != cur.from {
-                    return Err(StoreError::Conflict);
-                }
-            }
             if let Some((lead, expect)) = c.lead {
                 if matches!(expect, Expect::New) {
                     s.emails.insert(lead.email.clone(), lead.id.clone());
@@ -191,9 +186,6 @@ impl LeadStore for MemoryStore {
             if let Some(m) = c.marker {
                 s.markers.insert((m.lead_id, m.step, m.key));
             }
-            if let Some(cur) = c.cursor {
-                s.cursors.insert(cur.pool, cur.to);
-            }
             for (rep, delta) in c.loads {
                 *s.loads.entry(rep).or_default() += delta;
             }
@@ -205,6 +197,14 @@ impl LeadStore for MemoryStore {
         Ok(self.with(|s| {
             s.markers
                 .contains(&(m.lead_id.clone(), m.step, m.key.clone()))
+        }))
+    }
+
+    async fn take_turn(&self, pool: &str) -> Result<u64, StoreError> {
+        Ok(self.with(|s| {
+            let c = s.cursors.entry(pool.to_string()).or_default();
+            *c += 1;
+            *c - 1
         }))
     }
 

@@ -69,7 +69,18 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
             }
             None => PoolState::default(),
         };
-        let decision = assessment.decide(&lead, playbook, now, &state);
+        let pool = assessment.pool;
+        let mut decision = assessment.clone().decide(&lead, playbook, now, &state);
+        if let (Some(pool), Some(_)) = (pool, &decision.cursor) {
+            // The decision takes a turn of the pool: take it atomically, then
+            // decide with it (the same rep unless someone else took a turn).
+            let turn = store.take_turn(pool).await?;
+            let state = PoolState {
+                cursor: turn,
+                ..state
+            };
+            decision = assessment.decide(&lead, playbook, now, &state);
+        }
         let loads = decision.load_changes(lead.owner());
 
         let expect = Expect::Version(lead.version);
@@ -95,7 +106,6 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
             events: vec![entry],
             outbox: messages.clone(),
             marker: Some(marker.clone()),
-            cursor: decision.cursor.clone(),
             loads,
             reply: None,
         };
