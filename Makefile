@@ -50,6 +50,7 @@ lint:
 # Benchmarks print figures and ratios; they assert nothing about time.
 bench:
 	cargo bench -p leadflow-infra --bench simulate
+	cargo run --quiet -p leadflow-infra --bin leadflow -- emulator -- cargo bench -p leadflow-infra --bench outbox
 
 # Cross-compile the functions for Lambda (arm64) without SAM; needs cargo-lambda + zig:
 #   $(VENV)/bin/pip install cargo-lambda ziglang

@@ -103,6 +103,29 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// What one read of the outbox found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxPage {
+    pub due: Vec<OutboxMessage>,
+    /// Keys of rows that could not be read.
+    pub unreadable: Vec<String>,
+}
+
+/// How many partitions the outbox's due index is spread over, so a burst of
+/// writes never lands on one hot key.
+pub const OUTBOX_SHARDS: u32 = 16;
+
+impl OutboxMessage {
+    /// The due-index shard this message lives in (stable for its id).
+    pub fn shard(&self) -> u32 {
+        self.id
+            .as_str()
+            .bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32))
+            % OUTBOX_SHARDS
+    }
+}
+
 /// A consumer's "done" marker: the step ran for this key (e.g. routed this response).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Marker {
@@ -180,13 +203,20 @@ pub trait LeadStore: Send + Sync {
         pool: &str,
         reps: &[String],
     ) -> impl Future<Output = Result<PoolState, StoreError>> + Send;
-    /// Outbox messages written before `before`, oldest first.
+    /// Outbox messages written before `before`, oldest first per shard, at
+    /// most `limit` per shard; with the ids of rows it could not read (left
+    /// in place and reported, never blocking the rest).
     fn outbox_due(
         &self,
         before: DateTime<Utc>,
         limit: usize,
-    ) -> impl Future<Output = Result<Vec<OutboxMessage>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<OutboxPage, StoreError>> + Send;
     fn outbox_done(&self, id: &MessageId) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Clear many published messages at once; returns those it could not clear.
+    fn outbox_done_all(
+        &self,
+        ids: &[MessageId],
+    ) -> impl Future<Output = Result<Vec<MessageId>, StoreError>> + Send;
     /// Take the right to send `key` until `lease_until`; a lapsed claim may be taken again.
     fn claim_send(
         &self,
@@ -241,6 +271,20 @@ pub trait Publisher: Send + Sync {
         &self,
         message: &OutboxMessage,
     ) -> impl Future<Output = Result<(), PublishError>> + Send;
+    /// Publish many (in batches where the queue takes them); one result per
+    /// message, in order.
+    fn publish_all(
+        &self,
+        messages: &[OutboxMessage],
+    ) -> impl Future<Output = Vec<Result<(), PublishError>>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(messages.len());
+            for m in messages {
+                out.push(self.publish(m).await);
+            }
+            out
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -389,8 +433,14 @@ mod shared {
             &self,
             before: DateTime<Utc>,
             limit: usize,
-        ) -> impl Future<Output = Result<Vec<OutboxMessage>, StoreError>> + Send {
+        ) -> impl Future<Output = Result<OutboxPage, StoreError>> + Send {
             (**self).outbox_due(before, limit)
+        }
+        fn outbox_done_all(
+            &self,
+            ids: &[MessageId],
+        ) -> impl Future<Output = Result<Vec<MessageId>, StoreError>> + Send {
+            (**self).outbox_done_all(ids)
         }
         fn outbox_done(
             &self,
@@ -449,6 +499,12 @@ mod shared {
             message: &OutboxMessage,
         ) -> impl Future<Output = Result<(), PublishError>> + Send {
             (**self).publish(message)
+        }
+        fn publish_all(
+            &self,
+            messages: &[OutboxMessage],
+        ) -> impl Future<Output = Vec<Result<(), PublishError>>> + Send {
+            (**self).publish_all(messages)
         }
     }
 

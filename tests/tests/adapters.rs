@@ -96,7 +96,8 @@ async fn dynamo_store_commits_all_or_nothing_with_its_conditions() {
         store
             .outbox_due(now + Duration::seconds(1), 10)
             .await
-            .unwrap(),
+            .unwrap()
+            .due,
         vec![msg.clone()]
     );
 
@@ -214,6 +215,7 @@ async fn dynamo_store_commits_all_or_nothing_with_its_conditions() {
             .outbox_due(now - Duration::seconds(1), 10)
             .await
             .unwrap()
+            .due
             .is_empty(),
         "not due yet"
     );
@@ -222,6 +224,7 @@ async fn dynamo_store_commits_all_or_nothing_with_its_conditions() {
         .outbox_due(now + Duration::seconds(1), 10)
         .await
         .unwrap()
+        .due
         .is_empty());
 }
 
@@ -436,7 +439,7 @@ async fn a_crash_between_commit_and_publish_is_finished_by_the_sweeper() {
         &store,
         &r.publisher(),
         Utc::now() + Duration::minutes(1),
-        100,
+        None,
     )
     .await
     .unwrap();
@@ -668,4 +671,68 @@ async fn a_lead_stays_storable_however_much_a_person_posts_and_a_refused_write_i
         .await
         .unwrap_err();
     assert!(err.is_permanent(), "{err:?}");
+}
+
+#[tokio::test]
+async fn the_sweeper_drains_a_sharded_backlog_in_batches_and_skips_an_unreadable_row() {
+    let r = Resources::new().await;
+    let store = r.store();
+    let now = Utc::now() - Duration::minutes(5);
+    let messages: Vec<_> = (0..120)
+        .map(|_| {
+            RouteRequest {
+                lead_id: LeadId::generate(),
+                response_id: ResponseId::generate(),
+            }
+            .to_outbox(now)
+        })
+        .collect();
+    let shards: std::collections::BTreeSet<_> = messages.iter().map(|m| m.shard()).collect();
+    assert!(shards.len() > 8, "spread over the shards: {shards:?}");
+    for chunk in messages.chunks(20) {
+        store
+            .commit(Commit {
+                outbox: chunk.to_vec(),
+                ..Commit::default()
+            })
+            .await
+            .unwrap();
+    }
+    // A row nobody can read (a newer writer's shape, a bad edit) must not block the rest.
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    aws_sdk_dynamodb::Client::new(&r.config)
+        .put_item()
+        .table_name(&r.table)
+        .item("pk", A::S("OUTBOX#garbled".into()))
+        .item("sk", A::S("OUTBOX".into()))
+        .item("due_pk", A::S("OUTBOX#3".into()))
+        .item("due_sk", A::S("2000-01-01T00:00:00.000Z#x".into()))
+        .send()
+        .await
+        .unwrap();
+
+    let report = sweep(&store, &r.publisher(), Utc::now(), None)
+        .await
+        .unwrap();
+    assert_eq!(report.published, 120);
+    assert_eq!(report.failed + report.not_cleared, 0);
+    assert_eq!(report.unreadable, 1);
+    let left = store.outbox_due(Utc::now(), 1000).await.unwrap();
+    assert!(left.due.is_empty());
+    assert_eq!(left.unreadable, ["OUTBOX#garbled"]);
+    // Every message is on the routing queue.
+    let sqs = aws_sdk_sqs::Client::new(&r.config);
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&r.routing_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    let n: usize = attrs
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert_eq!(n, 120);
 }

@@ -662,13 +662,13 @@ async fn when_the_queue_is_down_the_inquiry_waits_in_the_outbox_for_the_sweeper(
     assert_eq!(h.store.outbox().len(), 1);
 
     // Too fresh for the sweeper (the writer may still be publishing)…
-    let report = sweep(&h.store, &h.publisher, h.clock.now(), 100)
+    let report = sweep(&h.store, &h.publisher, h.clock.now(), None)
         .await
         .unwrap();
     assert_eq!(report.published, 0);
     // …then taken over.
     h.clock.advance(Duration::minutes(1));
-    let report = sweep(&h.store, &h.publisher, h.clock.now(), 100)
+    let report = sweep(&h.store, &h.publisher, h.clock.now(), None)
         .await
         .unwrap();
     assert_eq!(report.published, 1);

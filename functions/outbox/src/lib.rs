@@ -12,17 +12,27 @@ pub struct Sweeper<S, P, C> {
     pub clock: C,
 }
 
-/// Messages published per invocation; the next tick takes the rest.
-pub const BATCH: usize = 500;
-
 impl<S: LeadStore, P: Publisher, C: Clock> Sweeper<S, P, C> {
     pub async fn handle(&self, event: EventBridgeEvent) -> Result<SweepReport, StoreError> {
+        self.handle_until(event, None).await
+    }
+
+    /// Sweeps until nothing is due or `deadline` (less a margin) is near; the
+    /// next tick takes the rest.
+    pub async fn handle_until(
+        &self,
+        event: EventBridgeEvent,
+        deadline: Option<std::time::SystemTime>,
+    ) -> Result<SweepReport, StoreError> {
         let now = event.time.unwrap_or_else(|| self.clock.now());
-        let report = sweep(&self.store, &self.publisher, now, BATCH).await?;
-        if report.published + report.failed > 0 {
+        let report = sweep(&self.store, &self.publisher, now, deadline).await?;
+        if report.published + report.failed + report.unreadable > 0 {
             tracing::warn!(
                 published = report.published,
                 failed = report.failed,
+                not_cleared = report.not_cleared,
+                unreadable = report.unreadable,
+                stopped_early = report.stopped_early,
                 "swept the outbox"
             );
         }

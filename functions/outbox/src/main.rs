@@ -20,7 +20,9 @@ async fn main() -> Result<(), Error> {
         clock: SystemClock,
     };
     run(service_fn(move |event: LambdaEvent<_>| async move {
-        Ok::<_, Error>(sweeper.handle(event.payload).await?)
+        let deadline =
+            leadflow::adapters::sqs_batch::deadline_from_epoch_ms(event.context.deadline);
+        Ok::<_, Error>(sweeper.handle_until(event.payload, Some(deadline)).await?)
     }))
     .await
 }

@@ -10,7 +10,7 @@
 //! | `RATE#<scope>#<key>` | `<window start>`  | an intake rate-limit counter (TTL `expires_at`) |
 //! | `EMAIL#<email>` | `EMAIL`                | one lead per person                    |
 //! | `IDEM#<key>`    | `IDEM`                 | an Idempotency-Key's answer (TTL `expires_at`) |
-//! | `OUTBOX#<id>`   | `OUTBOX`               | unconfirmed message; `due_pk`/`due_sk` → GSI `by_due` |
+//! | `OUTBOX#<id>`   | `OUTBOX`               | unconfirmed message; `due_pk` = `OUTBOX#<shard>`, `due_sk` → GSI `by_due` |
 //! | `POOL#<name>`   | `POOL`                 | round-robin turns taken (atomic counter) |
 //! | `REP#<id>`      | `LOAD`                 | a rep's open leads (least-loaded pools) |
 //!
@@ -282,7 +282,7 @@ impl LeadStore for DynamoStore {
             item.insert("pk".into(), s(format!("OUTBOX#{}", m.id)));
             item.insert("sk".into(), s("OUTBOX"));
             item.insert("kind".into(), s("outbox"));
-            item.insert("due_pk".into(), s("OUTBOX"));
+            item.insert("due_pk".into(), s(format!("OUTBOX#{}", m.shard())));
             item.insert(
                 "due_sk".into(),
                 s(format!("{}#{}", timestamp(m.created_at), m.id)),
@@ -417,24 +417,39 @@ impl LeadStore for DynamoStore {
         &self,
         before: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<OutboxMessage>, StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("by_due")
-            .key_condition_expression("due_pk = :k AND due_sk < :before")
-            .expression_attribute_values(":k", s("OUTBOX"))
-            .expression_attribute_values(":before", s(timestamp(before)))
-            .limit(limit.clamp(1, 1000) as i32)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        out.items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|i| serde_dynamo::from_item(i).map_err(corrupt))
-            .collect()
+    ) -> Result<OutboxPage, StoreError> {
+        // Every shard at once (and the single key of entries written before sharding).
+        let mut keys: Vec<String> = (0..OUTBOX_SHARDS).map(|i| format!("OUTBOX#{i}")).collect();
+        keys.push("OUTBOX".into());
+        let mut queries = tokio::task::JoinSet::new();
+        for key in keys {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("by_due")
+                .key_condition_expression("due_pk = :k AND due_sk < :before")
+                .expression_attribute_values(":k", s(key))
+                .expression_attribute_values(":before", s(timestamp(before)))
+                .limit(limit.clamp(1, 1000) as i32);
+            queries.spawn(async move { query.send().await });
+        }
+        let mut page = OutboxPage::default();
+        while let Some(joined) = queries.join_next().await {
+            let out = joined
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?
+                .map_err(unavailable)?;
+            for item in out.items.unwrap_or_default() {
+                let key = get_s(&item, "pk").unwrap_or("?").to_string();
+                match serde_dynamo::from_item::<_, OutboxMessage>(item) {
+                    Ok(m) => page.due.push(m),
+                    Err(_) => page.unreadable.push(key),
+                }
+            }
+        }
+        page.due
+            .sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(page)
     }
 
     async fn outbox_done(&self, id: &MessageId) -> Result<(), StoreError> {
@@ -447,6 +462,51 @@ impl LeadStore for DynamoStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn outbox_done_all(&self, ids: &[MessageId]) -> Result<Vec<MessageId>, StoreError> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        let mut left = Vec::new();
+        for chunk in ids.chunks(25) {
+            let mut requests = chunk
+                .iter()
+                .map(|id| {
+                    let delete = DeleteRequest::builder()
+                        .key("pk", s(format!("OUTBOX#{id}")))
+                        .key("sk", s("OUTBOX"))
+                        .build()
+                        .map_err(corrupt)?;
+                    Ok(WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            // BatchWriteItem may leave requests unprocessed under load: ask again, a few times.
+            for _ in 0..4 {
+                if requests.is_empty() {
+                    break;
+                }
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+            }
+            for r in requests {
+                let id = r
+                    .delete_request()
+                    .and_then(|d| d.key().get("pk"))
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|pk| pk.strip_prefix("OUTBOX#"))
+                    .and_then(|id| MessageId::parse(id).ok());
+                left.extend(id);
+            }
+        }
+        Ok(left)
     }
 
     async fn claim_send(

@@ -227,7 +227,7 @@ impl LeadStore for MemoryStore {
         &self,
         before: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<OutboxMessage>, StoreError> {
+    ) -> Result<OutboxPage, StoreError> {
         Ok(self.with(|s| {
             let mut due: Vec<_> = s
                 .outbox
@@ -236,14 +236,26 @@ impl LeadStore for MemoryStore {
                 .cloned()
                 .collect();
             due.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-            due.truncate(limit);
-            due
+            due.truncate(limit * OUTBOX_SHARDS as usize);
+            OutboxPage {
+                due,
+                unreadable: Vec::new(),
+            }
         }))
     }
 
     async fn outbox_done(&self, id: &MessageId) -> Result<(), StoreError> {
         self.with(|s| s.outbox.remove(id));
         Ok(())
+    }
+
+    async fn outbox_done_all(&self, ids: &[MessageId]) -> Result<Vec<MessageId>, StoreError> {
+        self.with(|s| {
+            for id in ids {
+                s.outbox.remove(id);
+            }
+        });
+        Ok(Vec::new())
     }
 
     async fn claim_send(

@@ -33,7 +33,104 @@ impl SqsPublisher {
     }
 }
 
+/// `SendMessageBatch` calls in flight at once.
+const BATCHES_IN_FLIGHT: usize = 4;
+
 impl Publisher for SqsPublisher {
+    /// `SendMessageBatch`, ten at a time per queue, the batches in parallel.
+    async fn publish_all(&self, messages: &[OutboxMessage]) -> Vec<Result<(), PublishError>> {
+        use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+        let mut results: Vec<Result<(), PublishError>> = messages
+            .iter()
+            .map(|_| Err(PublishError("not sent".into())))
+            .collect();
+        let mut pending = Vec::new();
+        for queue in [Queue::Routing, Queue::Fulfillment] {
+            let indexed: Vec<(usize, &OutboxMessage)> = messages
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.queue == queue)
+                .collect();
+            if indexed.is_empty() {
+                continue;
+            }
+            let Some(url) = self.url(queue) else {
+                for (i, _) in indexed {
+                    results[i] = Err(PublishError(format!(
+                        "no queue URL configured for {queue:?}"
+                    )));
+                }
+                continue;
+            };
+            for chunk in indexed.chunks(10) {
+                let mut entries = Vec::new();
+                for (i, m) in chunk {
+                    let attr = MessageAttributeValue::builder()
+                        .data_type("String")
+                        .string_value(m.id.as_str())
+                        .build();
+                    let entry = attr.and_then(|attr| {
+                        SendMessageBatchRequestEntry::builder()
+                            .id(i.to_string())
+                            .message_body(&m.body)
+                            .message_attributes("outbox_id", attr)
+                            .set_delay_seconds(
+                                (m.delay_seconds > 0).then_some(m.delay_seconds.min(900) as i32),
+                            )
+                            .build()
+                    });
+                    match entry {
+                        Ok(e) => entries.push(e),
+                        Err(e) => results[*i] = Err(PublishError(e.to_string())),
+                    }
+                }
+                let call = self
+                    .client
+                    .send_message_batch()
+                    .queue_url(url)
+                    .set_entries(Some(entries));
+                let ids: Vec<usize> = chunk.iter().map(|(i, _)| *i).collect();
+                pending.push((ids, call));
+            }
+        }
+        // A few batches in flight at once: fast, without a burst of connections.
+        let mut batches = tokio::task::JoinSet::new();
+        let mut pending = pending.into_iter();
+        for (ids, call) in pending.by_ref().take(BATCHES_IN_FLIGHT) {
+            batches.spawn(async move { (ids, call.send().await) });
+        }
+        while let Some(joined) = batches.join_next().await {
+            if let Some((ids, call)) = pending.next() {
+                batches.spawn(async move { (ids, call.send().await) });
+            }
+            let Ok((ids, outcome)) = joined else { continue };
+            match outcome {
+                Ok(out) => {
+                    for ok in out.successful() {
+                        if let Ok(i) = ok.id().parse::<usize>() {
+                            results[i] = Ok(());
+                        }
+                    }
+                    for failed in out.failed() {
+                        if let Ok(i) = failed.id().parse::<usize>() {
+                            results[i] = Err(PublishError(format!(
+                                "{}: {}",
+                                failed.code(),
+                                failed.message().unwrap_or_default()
+                            )));
+                        }
+                    }
+                }
+                Err(e) => {
+                    for i in ids {
+                        results[i] = Err(PublishError(format!("{e:?}")));
+                    }
+                }
+            }
+        }
+        results
+    }
+
     async fn publish(&self, m: &OutboxMessage) -> Result<(), PublishError> {
         let url = self
             .url(m.queue)

@@ -1,0 +1,89 @@
+//! The outbox sweeper with in-memory ports.
+
+use chrono::{Duration, TimeZone, Utc};
+use leadflow::adapters::memory::{FixedClock, MemoryPublisher, MemoryStore};
+use leadflow::messages::RouteRequest;
+use leadflow::ports::{Clock, Commit, LeadStore};
+use leadflow::{LeadId, ResponseId};
+use outbox::Sweeper;
+use std::sync::Arc;
+
+type Handler = Sweeper<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>>;
+
+fn sweeper() -> Handler {
+    Sweeper {
+        store: Arc::new(MemoryStore::new()),
+        publisher: Arc::new(MemoryPublisher::new()),
+        clock: Arc::new(FixedClock::at(
+            Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
+        )),
+    }
+}
+
+async fn left_behind(h: &Handler, n: usize) {
+    let messages = (0..n)
+        .map(|_| {
+            RouteRequest {
+                lead_id: LeadId::generate(),
+                response_id: ResponseId::generate(),
+            }
+            .to_outbox(h.clock.now())
+        })
+        .collect();
+    h.store
+        .commit(Commit {
+            outbox: messages,
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+}
+
+fn tick(at: chrono::DateTime<Utc>) -> aws_lambda_events::eventbridge::EventBridgeEvent {
+    serde_json::from_value(serde_json::json!({
+        "version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": at.to_rfc3339(), "region": "us-east-1",
+        "resources": [], "detail": {}
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_backlog_is_drained_in_one_tick_and_a_failure_does_not_stop_the_rest() {
+    let h = sweeper();
+    left_behind(&h, 2_500).await;
+    h.publisher.fail_next(3);
+    let report = h
+        .handle(tick(h.clock.now() + Duration::minutes(1)))
+        .await
+        .unwrap();
+    assert_eq!(report.published, 2_497);
+    assert_eq!(report.failed, 3);
+    assert_eq!(
+        h.store.outbox().len(),
+        3,
+        "the failed ones wait for the next tick"
+    );
+    let report = h
+        .handle(tick(h.clock.now() + Duration::minutes(2)))
+        .await
+        .unwrap();
+    assert_eq!((report.published, report.failed), (3, 0));
+    assert!(h.store.outbox().is_empty());
+}
+
+#[tokio::test]
+async fn the_sweeper_stops_before_the_deadline() {
+    let h = sweeper();
+    left_behind(&h, 10).await;
+    let report = h
+        .handle_until(
+            tick(h.clock.now() + Duration::minutes(1)),
+            Some(std::time::SystemTime::now()),
+        )
+        .await
+        .unwrap();
+    assert!(report.stopped_early);
+    assert_eq!(report.published, 0);
+    assert_eq!(h.store.outbox().len(), 10);
+}
