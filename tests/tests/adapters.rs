@@ -736,3 +736,105 @@ async fn the_sweeper_drains_a_sharded_backlog_in_batches_and_skips_an_unreadable
         .unwrap();
     assert_eq!(n, 120);
 }
+
+#[tokio::test]
+async fn a_lead_is_updated_field_by_field_and_an_unreadable_history_row_is_skipped() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let r = Resources::new().await;
+    let store = r.store();
+    let publisher = r.publisher();
+    let pb = Playbook::default_playbook().unwrap();
+    let email = format!("{}@example.com", common::unique("fields"));
+    let accepted = submit(
+        &store,
+        &publisher,
+        Utc::now(),
+        Submission::new(inquiry(
+            &pb,
+            &[
+                ("email", &email),
+                ("country", "DE"),
+                ("interest", "grid analytics"),
+                ("consent_email", "true"),
+                ("favourite", "teal"),
+                ("request_type", "onsite_demo"),
+            ],
+        )),
+    )
+    .await
+    .unwrap();
+    route_lead(
+        &store,
+        &publisher,
+        &pb,
+        Utc::now(),
+        &RouteRequest {
+            lead_id: accepted.lead_id.clone(),
+            response_id: accepted.response_id.clone().unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let lead = store.lead(&accepted.lead_id).await.unwrap().unwrap();
+    // Every attribute written for a fully populated lead is one the adapter owns.
+    let item = leadflow::adapters::dynamo::DynamoStore::lead_item_for(&lead).unwrap();
+    for key in item.keys().filter(|k| *k != "pk" && *k != "sk") {
+        assert!(
+            leadflow::adapters::dynamo::LEAD_FIELDS.contains(&key.as_str()),
+            "{key} is written but not in LEAD_FIELDS"
+        );
+    }
+
+    // A newer version writes an attribute this code does not know…
+    let client = aws_sdk_dynamodb::Client::new(&r.config);
+    let key = |c: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder| {
+        c.table_name(&r.table)
+            .key("pk", A::S(format!("LEAD#{}", lead.id)))
+            .key("sk", A::S("LEAD".into()))
+    };
+    key(client.update_item())
+        .update_expression("SET future_field = :f")
+        .expression_attribute_values(":f", A::S("kept".into()))
+        .send()
+        .await
+        .unwrap();
+    // …and this version updates the lead, dropping a field it owns.
+    let mut changed = lead.clone();
+    changed.interest = None;
+    changed.version += 1;
+    store
+        .commit(Commit {
+            lead: Some((changed, Expect::Version(lead.version))),
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    let raw = client
+        .get_item()
+        .table_name(&r.table)
+        .key("pk", A::S(format!("LEAD#{}", lead.id)))
+        .key("sk", A::S("LEAD".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(raw["future_field"], A::S("kept".into()), "not erased");
+    assert!(!raw.contains_key("interest"), "a field it owns is removed");
+    let stored = store.lead(&lead.id).await.unwrap().unwrap();
+    assert_eq!(stored.version, lead.version + 1);
+    assert_eq!(stored.routing, lead.routing);
+
+    // A history row nobody can read is skipped, not a failure for ever.
+    let before = store.history(&lead.id).await.unwrap().len();
+    client
+        .put_item()
+        .table_name(&r.table)
+        .item("pk", A::S(format!("LEAD#{}", lead.id)))
+        .item("sk", A::S("EVT#2000-01-01T00:00:00.000Z#garbled".into()))
+        .item("event", A::S("from the future".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(store.history(&lead.id).await.unwrap().len(), before);
+}

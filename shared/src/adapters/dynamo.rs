@@ -31,6 +31,31 @@ use std::collections::HashMap;
 
 type Item = HashMap<String, AttributeValue>;
 
+/// Every attribute of a lead item this code writes (the `Lead` fields, and the
+/// index keys the adapter adds). One that is absent from a write is removed;
+/// any other attribute is left as it is. A test keeps this list complete.
+pub const LEAD_FIELDS: &[&str] = &[
+    "id",
+    "email",
+    "contact",
+    "consent_email",
+    "bant",
+    "request_type",
+    "interest",
+    "first_attribution",
+    "attribution",
+    "custom",
+    "responses",
+    "last_response_id",
+    "routing",
+    "created_at",
+    "updated_at",
+    "version",
+    "kind",
+    "owner_pk",
+    "owner_sk",
+];
+
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
@@ -95,6 +120,11 @@ impl DynamoStore {
         &self.table
     }
 
+    /// The item a lead is stored as (for tests of the stored shape).
+    pub fn lead_item_for(lead: &Lead) -> Result<Item, StoreError> {
+        Self::lead_item(lead)
+    }
+
     fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
@@ -118,6 +148,54 @@ impl DynamoStore {
             );
         }
         Ok(item)
+    }
+
+    /// An existing lead is updated field by field, never replaced: attributes
+    /// this code does not know (written by a newer version mid-deploy) survive.
+    /// The fields it owns are set, or removed when they no longer apply.
+    fn lead_update(&self, mut item: Item, version: u64) -> Result<Update, StoreError> {
+        let pk = item
+            .remove("pk")
+            .ok_or_else(|| corrupt("lead item without pk"))?;
+        let sk = item
+            .remove("sk")
+            .ok_or_else(|| corrupt("lead item without sk"))?;
+        let mut builder = Update::builder()
+            .table_name(&self.table)
+            .key("pk", pk)
+            .key("sk", sk)
+            .condition_expression("version = :expected")
+            .expression_attribute_values(":expected", n(version));
+        let mut set = Vec::new();
+        for (i, (name, value)) in item.into_iter().enumerate() {
+            set.push(format!("#s{i} = :s{i}"));
+            builder = builder
+                .expression_attribute_names(format!("#s{i}"), name)
+                .expression_attribute_values(format!(":s{i}"), value);
+        }
+        let mut expression = format!("SET {}", set.join(", "));
+        let present: Vec<String> = builder
+            .get_expression_attribute_names()
+            .as_ref()
+            .map(|names| names.values().cloned().collect())
+            .unwrap_or_default();
+        let absent: Vec<&str> = LEAD_FIELDS
+            .iter()
+            .copied()
+            .filter(|f| !present.iter().any(|p| p == f))
+            .collect();
+        if !absent.is_empty() {
+            let mut remove = Vec::new();
+            for (i, name) in absent.into_iter().enumerate() {
+                remove.push(format!("#r{i}"));
+                builder = builder.expression_attribute_names(format!("#r{i}"), name);
+            }
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        builder
+            .update_expression(expression)
+            .build()
+            .map_err(corrupt)
     }
 
     fn event_item(e: &HistoryEntry) -> Result<Item, StoreError> {
@@ -217,10 +295,21 @@ impl LeadStore for DynamoStore {
             .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(unavailable)?;
-        items
+        // One unreadable row (a newer version's event, a bad edit) is reported
+        // and skipped; it must not block the lead for ever.
+        Ok(items
             .into_iter()
-            .map(|i| serde_dynamo::from_item(i).map_err(corrupt))
-            .collect()
+            .filter_map(|i| {
+                let sk = get_s(&i, "sk").unwrap_or("?").to_string();
+                match serde_dynamo::from_item(i) {
+                    Ok(entry) => Some(entry),
+                    Err(e) => {
+                        tracing::error!(lead_id = %id, %sk, error = %e, "history row cannot be read; skipped");
+                        None
+                    }
+                }
+            })
+            .collect())
     }
 
     async fn reply(
@@ -263,14 +352,11 @@ impl LeadStore for DynamoStore {
                     items.push(TransactWriteItem::builder().condition_check(check).build());
                 }
                 Expect::Version(v) => {
-                    let put = Put::builder()
-                        .table_name(&self.table)
-                        .set_item(Some(item))
-                        .condition_expression("version = :v")
-                        .expression_attribute_values(":v", n(v))
-                        .build()
-                        .map_err(corrupt)?;
-                    items.push(TransactWriteItem::builder().put(put).build());
+                    items.push(
+                        TransactWriteItem::builder()
+                            .update(self.lead_update(item, *v)?)
+                            .build(),
+                    );
                 }
             }
         }
