@@ -176,10 +176,18 @@ pub trait LeadStore: Send + Sync {
         email: &EmailAddress,
     ) -> impl Future<Output = Result<Option<LeadId>, StoreError>> + Send;
     fn lead(&self, id: &LeadId) -> impl Future<Output = Result<Option<Lead>, StoreError>> + Send;
-    /// The lead's history, oldest first.
+    /// The lead's whole history, oldest first (for reports and tests: a use
+    /// case on the hot path reads [`recent_history`](Self::recent_history)).
     fn history(
         &self,
         id: &LeadId,
+    ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send;
+    /// The lead's latest `limit` history entries, oldest first: what a message
+    /// handler reads, so a lead with thousands of responses costs the same.
+    fn recent_history(
+        &self,
+        id: &LeadId,
+        limit: usize,
     ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send;
     /// The answer stored under an Idempotency-Key, unless it has expired by `now`.
     fn reply(
@@ -402,6 +410,13 @@ mod shared {
             id: &LeadId,
         ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send {
             (**self).history(id)
+        }
+        fn recent_history(
+            &self,
+            id: &LeadId,
+            limit: usize,
+        ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send {
+            (**self).recent_history(id, limit)
         }
         fn reply(
             &self,

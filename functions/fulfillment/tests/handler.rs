@@ -666,3 +666,72 @@ async fn a_send_that_may_have_happened_holds_its_claim_for_the_lease() {
         .count();
     assert_eq!(kits, 1);
 }
+
+#[tokio::test]
+async fn a_lead_with_thousands_of_responses_costs_a_bounded_read() {
+    let h = handler();
+    let fields = [
+        ("email", "loyal@example.com"),
+        ("country", "US"),
+        ("request_type", "info"),
+    ];
+    let first = routed(&h, &fields).await;
+    // Years of responses, recorded straight into the history.
+    let lead = h.store.lead(&first.lead_id).await.unwrap().unwrap();
+    let mut events = Vec::new();
+    for i in 0..3_000 {
+        let mut l = lead.clone();
+        let at = h.clock.now() - chrono::Duration::days(400) + chrono::Duration::minutes(i);
+        let rec = l.apply_response(
+            &leadflow::domain::inquiry::Inquiry::parse(
+                &[("email".to_string(), "loyal@example.com".to_string())],
+                &h.playbook.bant,
+            )
+            .unwrap(),
+            &leadflow::ResponseId::generate(),
+            at,
+        );
+        events.push(leadflow::domain::lead::HistoryEntry::new(
+            &lead.id,
+            at,
+            Event::Response(rec),
+        ));
+    }
+    h.store
+        .commit(leadflow::ports::Commit {
+            events,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    h.clock.advance(chrono::Duration::days(30));
+    let before = h.store.history_entries_read();
+    let req = routed(
+        &h,
+        &[
+            ("email", "loyal@example.com"),
+            ("country", "US"),
+            ("request_type", "demo"),
+        ],
+    )
+    .await;
+    let resp = h.handle(sqs("m", &req)).await;
+    assert!(resp.batch_item_failures.is_empty());
+    let read = h.store.history_entries_read() - before;
+    assert!(
+        read <= 2 * leadflow::app::route::HISTORY_WINDOW,
+        "router and fulfilment read {read} entries of 3,000+"
+    );
+    let package = h
+        .mailer
+        .sent()
+        .into_iter()
+        .rev()
+        .find(|m| m.to != "loyal@example.com")
+        .unwrap();
+    let listed = package.text.matches(" — ").count();
+    assert!(
+        listed <= leadflow::app::fulfil::PREVIOUS_SHOWN + 5,
+        "{listed}"
+    );
+}

@@ -198,6 +198,24 @@ impl DynamoStore {
             .map_err(corrupt)
     }
 
+    /// One unreadable row (a newer version's event, a bad edit) is reported
+    /// and skipped; it must not block the lead for ever.
+    fn readable_history(&self, id: &LeadId, items: Vec<Item>) -> Vec<HistoryEntry> {
+        items
+            .into_iter()
+            .filter_map(|i| {
+                let sk = get_s(&i, "sk").unwrap_or("?").to_string();
+                match serde_dynamo::from_item(i) {
+                    Ok(entry) => Some(entry),
+                    Err(e) => {
+                        tracing::error!(lead_id = %id, %sk, error = %e, "history row cannot be read; skipped");
+                        None
+                    }
+                }
+            })
+            .collect()
+    }
+
     fn event_item(e: &HistoryEntry) -> Result<Item, StoreError> {
         let mut item: Item = serde_dynamo::to_item(e).map_err(corrupt)?;
         item.insert("pk".into(), s(lead_pk(&e.lead_id)));
@@ -280,6 +298,39 @@ impl LeadStore for DynamoStore {
         }
     }
 
+    async fn recent_history(
+        &self,
+        id: &LeadId,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut items: Vec<Item> = Vec::new();
+        let mut start = None;
+        // Newest first, page by page, until `limit` entries.
+        while items.len() < limit {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
+                .expression_attribute_values(":pk", s(lead_pk(id)))
+                .expression_attribute_values(":evt", s("EVT#"))
+                .scan_index_forward(false)
+                .limit((limit - items.len()).min(1000) as i32)
+                .set_exclusive_start_key(start)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        items.reverse();
+        Ok(self.readable_history(id, items))
+    }
+
     async fn history(&self, id: &LeadId) -> Result<Vec<HistoryEntry>, StoreError> {
         let items: Vec<Item> = self
             .client
@@ -295,21 +346,7 @@ impl LeadStore for DynamoStore {
             .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(unavailable)?;
-        // One unreadable row (a newer version's event, a bad edit) is reported
-        // and skipped; it must not block the lead for ever.
-        Ok(items
-            .into_iter()
-            .filter_map(|i| {
-                let sk = get_s(&i, "sk").unwrap_or("?").to_string();
-                match serde_dynamo::from_item(i) {
-                    Ok(entry) => Some(entry),
-                    Err(e) => {
-                        tracing::error!(lead_id = %id, %sk, error = %e, "history row cannot be read; skipped");
-                        None
-                    }
-                }
-            })
-            .collect())
+        Ok(self.readable_history(id, items))
     }
 
     async fn reply(

@@ -46,6 +46,8 @@ struct State {
     conflict_commits: usize,
     /// Refuse this many upcoming commits as invalid, as DynamoDB refuses an oversized item.
     refuse_commits: usize,
+    /// History entries handed out, to show a use case reads a bounded amount.
+    history_entries_read: usize,
 }
 
 #[derive(Debug, Default)]
@@ -76,6 +78,10 @@ impl MemoryStore {
     pub fn conflict_next_commits(&self, n: usize) {
         self.with(|s| s.conflict_commits = n);
     }
+    /// History entries handed out so far.
+    pub fn history_entries_read(&self) -> usize {
+        self.with(|s| s.history_entries_read)
+    }
     pub fn lead_count(&self) -> usize {
         self.with(|s| s.leads.len())
     }
@@ -105,7 +111,22 @@ impl LeadStore for MemoryStore {
         Ok(self.with(|s| {
             let mut h = s.history.get(id).cloned().unwrap_or_default();
             h.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+            s.history_entries_read += h.len();
             h
+        }))
+    }
+
+    async fn recent_history(
+        &self,
+        id: &LeadId,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        Ok(self.with(|s| {
+            let mut h = s.history.get(id).cloned().unwrap_or_default();
+            h.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+            let recent = h.split_off(h.len().saturating_sub(limit));
+            s.history_entries_read += recent.len();
+            recent
         }))
     }
 

@@ -1,6 +1,7 @@
 //! Fulfilment: email the prospect what they asked for, naming who follows up,
 //! and send the owner the lead package (seed 002). Each email at most once.
 
+use super::route::HISTORY_WINDOW;
 use crate::domain::bant::Criterion;
 use crate::domain::ids::{LeadId, ResponseId};
 use crate::domain::lead::{EmailKind, Event, HistoryEntry, Lead, ResponseRecord};
@@ -61,13 +62,21 @@ pub async fn fulfil<S: LeadStore, M: Mailer>(
         .lead(&req.lead_id)
         .await?
         .ok_or_else(|| FulfilError::UnknownLead(req.lead_id.clone()))?;
-    let history = store.history(&lead.id).await?;
-    let response = history
-        .iter()
-        .find_map(|h| match &h.event {
+    let find = |history: &[HistoryEntry]| {
+        history.iter().find_map(|h| match &h.event {
             Event::Response(r) if r.response_id == req.response_id => Some(r.clone()),
             _ => None,
         })
+    };
+    // The latest entries hold the response (it was routed minutes ago); only a
+    // message redriven long after reads further back.
+    let mut history = store.recent_history(&lead.id, HISTORY_WINDOW).await?;
+    let mut response = find(&history);
+    if response.is_none() && history.len() >= HISTORY_WINDOW {
+        history = store.history(&lead.id).await?;
+        response = find(&history);
+    }
+    let response = response
         .ok_or_else(|| FulfilError::UnknownResponse(lead.id.clone(), req.response_id.clone()))?;
     if lead.routing.is_none() {
         return Err(FulfilError::NotRouted(
@@ -77,7 +86,6 @@ pub async fn fulfil<S: LeadStore, M: Mailer>(
     }
 
     let mut outcome = FulfilOutcome::default();
-    let mut history = history;
     let window_start = now - playbook.repeats.window();
     let mut prospect_failure = None;
 
@@ -149,6 +157,9 @@ pub async fn fulfil<S: LeadStore, M: Mailer>(
         None => Ok(outcome),
     }
 }
+
+/// Earlier responses an owner's package lists (the latest ones).
+pub const PREVIOUS_SHOWN: usize = 20;
 
 /// One email to send for a response, and the coalescing slot it occupies.
 struct Notification {
@@ -383,25 +394,34 @@ fn owner_email(
             _ => None,
         })
         .collect();
-    // Earlier responses and how each was resolved (the routing that followed it).
+    // Earlier responses and how each was resolved (the routing that followed
+    // it), the latest first and at most PREVIOUS_SHOWN of them.
+    let outcomes: std::collections::HashMap<&ResponseId, String> = history
+        .iter()
+        .filter_map(|x| match &x.event {
+            Event::Routed {
+                response_id,
+                decision,
+                ..
+            } => Some((
+                response_id,
+                format!(
+                    "{} — {} → {}",
+                    decision.stage.label(),
+                    decision.route,
+                    decision.owner.display_name()
+                ),
+            )),
+            _ => None,
+        })
+        .collect();
     let previous: Vec<Value> = history
         .iter()
+        .rev()
         .filter(|h| h.at < window_start)
         .filter_map(|h| match &h.event {
             Event::Response(r) if r.response_id != response.response_id => {
-                let outcome = history.iter().find_map(|x| match &x.event {
-                    Event::Routed {
-                        response_id,
-                        decision,
-                        ..
-                    } if *response_id == r.response_id => Some(format!(
-                        "{} — {} → {}",
-                        decision.stage.label(),
-                        decision.route,
-                        decision.owner.display_name()
-                    )),
-                    _ => None,
-                });
+                let outcome = outcomes.get(&r.response_id).cloned();
                 Some(json!({
                     "at": h.at.format("%Y-%m-%d").to_string(),
                     "request": r.request_type.describe(),
@@ -412,6 +432,7 @@ fn owner_email(
             }
             _ => None,
         })
+        .take(PREVIOUS_SHOWN)
         .collect();
     let contact: Vec<Value> = std::iter::once(("email", lead.email.to_string()))
         .chain(lead.contact.fields())

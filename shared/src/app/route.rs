@@ -29,6 +29,11 @@ pub enum RouteError {
     Store(#[from] StoreError),
 }
 
+/// History entries a message handler reads: a lead with thousands of
+/// responses costs what one with a few hundred does. Behaviour older than this
+/// window no longer scores (at 30-day half-lives it is worth next to nothing by then).
+pub const HISTORY_WINDOW: usize = 500;
+
 pub fn marker(req: &RouteRequest) -> Marker {
     Marker {
         lead_id: req.lead_id.clone(),
@@ -57,7 +62,8 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
             .await?
             .ok_or_else(|| RouteError::UnknownLead(req.lead_id.clone()))?;
 
-        let history = store.history(&lead.id).await?;
+        // Bounded: the latest entries carry the behaviour that still counts.
+        let history = store.recent_history(&lead.id, HISTORY_WINDOW).await?;
         let assessment = assess(&lead, &history, playbook, now);
         let state = match assessment.pool {
             Some(pool) => {
