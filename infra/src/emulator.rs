@@ -1,5 +1,7 @@
 //! The AWS emulator: moto's server mode, installed into `.tools/venv` from
-//! `infra/requirements.txt`, or an already running one named by `AWS_ENDPOINT_URL`.
+//! `infra/requirements.txt` and started through `infra/moto_server.py` (which
+//! applies DynamoDB requests one at a time, as DynamoDB isolates them), or an
+//! already running one named by `AWS_ENDPOINT_URL`.
 
 use std::collections::VecDeque;
 use std::net::TcpListener;
@@ -243,8 +245,12 @@ impl Emulator {
     }
 
     async fn spawn(root: &Path, port: u16) -> Result<Self, EmulatorError> {
-        let moto = moto_server_path(root);
+        // moto_server, through a launcher that serialises DynamoDB requests
+        // (infra/moto_server.py says why).
+        let moto = venv_dir(root).join("bin").join("python");
+        let launcher = root.join("infra").join("moto_server.py");
         let mut child = Command::new(&moto)
+            .arg(&launcher)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

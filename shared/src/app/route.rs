@@ -134,7 +134,13 @@ impl crate::ports::Failure for RouteError {
         match self {
             RouteError::UnknownLead(_) => Disposition::Bury,
             RouteError::Store(e) if e.is_permanent() => Disposition::Bury,
-            RouteError::Contended | RouteError::Store(_) => Disposition::Retry,
+            // A hot lead: come back in a few seconds, not after the queue's
+            // visibility timeout (minutes), and without using up a receive.
+            RouteError::Contended => Disposition::Defer(
+                std::time::Duration::from_secs(1)
+                    + super::retry::jitter(std::time::Duration::from_secs(4)),
+            ),
+            RouteError::Store(_) => Disposition::Retry,
         }
     }
 }
