@@ -6,8 +6,8 @@ pub fn template(name: &str) -> Option<(&'static str, &'static str)> {
         ($($n:literal),+) => {
             match name {
                 $($n => Some((
-                    include_str!(concat!("../../infra/email/", $n, ".html")),
-                    include_str!(concat!("../../infra/email/", $n, ".txt")),
+                    include_str!(concat!("../email/", $n, ".html")),
+                    include_str!(concat!("../email/", $n, ".txt")),
                 )),)+
                 _ => None,
             }

@@ -1,5 +1,5 @@
 //! What the domain needs from the world. Production adapters wrap the AWS SDK
-//! (`adapters::dynamo`, `adapters::sqs`, `adapters::ses`); `adapters::memory`
+//! (`leadflow_aws::{dynamo, sqs, ses}`); `testing`
 //! implements the same traits in memory for fast handler tests.
 //!
 //! Handlers are generic over these traits (no `dyn`): the compiler checks every
@@ -9,7 +9,7 @@ use crate::domain::decision::PoolState;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{LeadId, MessageId, ResponseId};
 use crate::domain::lead::{HistoryEntry, Lead};
-use crate::playbook::Quota;
+use crate::domain::playbook::Quota;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::future::Future;

@@ -2,11 +2,12 @@
 //! least-loaded pools, reps who are away; and score conditions on routes.
 
 use chrono::{TimeZone, Utc};
-use leadflow::domain::decision::{decide, Decision, PoolState};
+use leadflow::domain::decision::{Decision, PoolState};
 use leadflow::domain::ids::{LeadId, ResponseId};
 use leadflow::domain::inquiry::Inquiry;
 use leadflow::domain::lead::{Event, HistoryEntry};
-use leadflow::playbook::DEFAULT_PLAYBOOK;
+use leadflow::domain::playbook::DEFAULT_PLAYBOOK;
+use leadflow::domain::routing::decide;
 use leadflow::{EmailAddress, Lead, Playbook};
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! The playbook is validated at build time (here) and at cold start: every
 //! problem is reported with the file, the line and what is wrong.
 
-use leadflow::playbook::{Playbook, DEFAULT_PLAYBOOK};
+use leadflow::domain::playbook::{Playbook, DEFAULT_PLAYBOOK};
 
 fn line_of(text: &str, needle: &str) -> usize {
     text.lines().position(|l| l.contains(needle)).expect(needle) + 1
@@ -318,7 +318,7 @@ fn repeats_and_limits_are_checked() {
 #[test]
 fn rate_limit_windows_are_fixed_and_say_when_to_retry() {
     use chrono::TimeZone;
-    use leadflow::playbook::{QuotaScope, RateLimit};
+    use leadflow::domain::playbook::{QuotaScope, RateLimit};
     let limit = RateLimit {
         max: 5,
         minutes: 60,

@@ -3,9 +3,10 @@
 //! Seed 003: the route categories.
 
 use chrono::{TimeZone, Utc};
-use leadflow::domain::decision::{decide, qualify, PoolState, Route, Stage};
+use leadflow::domain::decision::{PoolState, Route, Stage};
 use leadflow::domain::ids::{LeadId, ResponseId};
 use leadflow::domain::inquiry::Inquiry;
+use leadflow::domain::routing::{decide, qualify};
 use leadflow::{EmailAddress, Lead, Playbook};
 
 fn now() -> chrono::DateTime<Utc> {

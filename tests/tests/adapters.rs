@@ -5,7 +5,6 @@ mod common;
 
 use chrono::{Duration, Utc};
 use common::{emails_to, Resources};
-use leadflow::adapters::ses::SesMailer;
 use leadflow::app::intake::{submit, Submission};
 use leadflow::app::outbox::sweep;
 use leadflow::app::route::route_lead;
@@ -14,6 +13,7 @@ use leadflow::domain::lead::{Event, HistoryEntry};
 use leadflow::messages::RouteRequest;
 use leadflow::ports::*;
 use leadflow::{EmailAddress, Lead, LeadId, Playbook, ResponseId};
+use leadflow_aws::ses::SesMailer;
 
 fn inquiry(pb: &Playbook, fields: &[(&str, &str)]) -> Inquiry {
     let f: Vec<(String, String)> = fields
@@ -419,7 +419,7 @@ async fn a_crash_between_commit_and_publish_is_finished_by_the_sweeper() {
     let email = format!("{}@example.com", common::unique("crash"));
     // The queue is unreachable: the writer commits and "dies" before publishing.
     let dead =
-        leadflow::adapters::sqs::SqsPublisher::new(aws_sdk_sqs::Client::new(&r.config), None, None);
+        leadflow_aws::sqs::SqsPublisher::new(aws_sdk_sqs::Client::new(&r.config), None, None);
     let accepted = submit(
         &store,
         &dead,
@@ -535,7 +535,7 @@ async fn dynamo_store_coalesces_notifications_per_slot_and_window() {
 
 #[tokio::test]
 async fn dynamo_store_counts_rate_limits_and_refuses_past_them_without_counting() {
-    use leadflow::playbook::RateLimit;
+    use leadflow::domain::playbook::RateLimit;
     let r = Resources::new().await;
     let store = r.store();
     let now = Utc::now();
@@ -544,12 +544,12 @@ async fn dynamo_store_counts_rate_limits_and_refuses_past_them_without_counting(
         minutes: 60,
     }
     .quota(
-        leadflow::playbook::QuotaScope::Address,
+        leadflow::domain::playbook::QuotaScope::Address,
         format!("address#{}", common::unique("q")),
         now,
     );
     let ip = RateLimit { max: 4, minutes: 1 }.quota(
-        leadflow::playbook::QuotaScope::SourceIp,
+        leadflow::domain::playbook::QuotaScope::SourceIp,
         format!("ip#{}", common::unique("ip")),
         now,
     );
@@ -581,7 +581,7 @@ async fn dynamo_store_counts_rate_limits_and_refuses_past_them_without_counting(
         minutes: 60,
     }
     .quota(
-        leadflow::playbook::QuotaScope::Address,
+        leadflow::domain::playbook::QuotaScope::Address,
         address.key.clone(),
         address.window_end,
     );
@@ -777,10 +777,10 @@ async fn a_lead_is_updated_field_by_field_and_an_unreadable_history_row_is_skipp
     .unwrap();
     let lead = store.lead(&accepted.lead_id).await.unwrap().unwrap();
     // Every attribute written for a fully populated lead is one the adapter owns.
-    let item = leadflow::adapters::dynamo::DynamoStore::lead_item_for(&lead).unwrap();
+    let item = leadflow_aws::dynamo::DynamoStore::lead_item_for(&lead).unwrap();
     for key in item.keys().filter(|k| *k != "pk" && *k != "sk") {
         assert!(
-            leadflow::adapters::dynamo::LEAD_FIELDS.contains(&key.as_str()),
+            leadflow_aws::dynamo::LEAD_FIELDS.contains(&key.as_str()),
             "{key} is written but not in LEAD_FIELDS"
         );
     }

@@ -6,10 +6,10 @@
 mod common;
 
 use common::{emails_to, eventually, request, unique};
-use leadflow::adapters::dynamo::DynamoStore;
 use leadflow::domain::lead::{EmailKind, Event};
 use leadflow::ports::LeadStore;
 use leadflow::{EmailAddress, Lead, LeadId, RequestType};
+use leadflow_aws::dynamo::DynamoStore;
 use leadflow_infra::{DevOptions, DevStack, RunningStack};
 use serde_json::{json, Value};
 
@@ -390,11 +390,8 @@ async fn the_outbox_sweeper_finishes_what_a_crashed_intake_left() {
         ("request_type".to_string(), "demo".to_string()),
     ];
     // An intake that committed and died before publishing (no queue to publish to).
-    let dead = leadflow::adapters::sqs::SqsPublisher::new(
-        aws_sdk_sqs::Client::new(s.sdk_config()),
-        None,
-        None,
-    );
+    let dead =
+        leadflow_aws::sqs::SqsPublisher::new(aws_sdk_sqs::Client::new(s.sdk_config()), None, None);
     let past = chrono::Utc::now() - chrono::Duration::minutes(2);
     let accepted = submit(
         &store(&s),

@@ -2,11 +2,11 @@
 //! the lead package, each exactly once however often the message arrives.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use leadflow::adapters::sqs_batch::each_message;
 use leadflow::app::fulfil::{fulfil, FulfilError};
 use leadflow::messages::FulfilRequest;
 use leadflow::ports::{BatchQueues, Clock, LeadStore, Mailer};
 use leadflow::Playbook;
+use leadflow_aws::sqs_batch::each_message;
 use std::time::SystemTime;
 
 pub struct Fulfillment<S, M, C, Q> {

@@ -3,15 +3,15 @@
 use aws_lambda_events::sqs::SqsEvent;
 use chrono::{TimeZone, Utc};
 use fulfillment::Fulfillment;
-use leadflow::adapters::memory::{
-    FixedClock, MemoryBatchQueues, MemoryMailer, MemoryPublisher, MemoryStore,
-};
 use leadflow::app::intake::{submit, Submission};
 use leadflow::app::route::route_lead;
 use leadflow::domain::inquiry::Inquiry;
 use leadflow::domain::lead::{EmailKind, Event};
 use leadflow::messages::{FulfilPart, FulfilRequest, RouteRequest};
 use leadflow::ports::{Clock, LeadStore, MailError};
+use leadflow::testing::{
+    FixedClock, MemoryBatchQueues, MemoryMailer, MemoryPublisher, MemoryStore,
+};
 use leadflow::Playbook;
 use serde_json::json;
 use std::sync::Arc;

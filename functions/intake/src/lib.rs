@@ -8,12 +8,12 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue, Method};
 use base64::Engine;
-use leadflow::adapters::{env, env_opt, ConfigError};
 use leadflow::app::intake::{self, IntakeError, Submission};
 use leadflow::domain::inquiry::{Inquiry, InquiryError};
-use leadflow::playbook::QuotaScope;
+use leadflow::domain::playbook::QuotaScope;
 use leadflow::ports::{Clock, LeadStore, Publisher};
 use leadflow::Playbook;
+use leadflow_aws::{env, env_opt, ConfigError};
 use serde_json::json;
 
 /// Bodies larger than this are refused before parsing.

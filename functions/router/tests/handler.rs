@@ -2,12 +2,12 @@
 
 use aws_lambda_events::sqs::SqsEvent;
 use chrono::{TimeZone, Utc};
-use leadflow::adapters::memory::{FixedClock, MemoryBatchQueues, MemoryPublisher, MemoryStore};
 use leadflow::app::intake::{submit, Submission};
 use leadflow::domain::inquiry::Inquiry;
 use leadflow::domain::lead::Event;
 use leadflow::messages::{FulfilPart, FulfilRequest, RouteRequest};
 use leadflow::ports::{Clock, LeadStore};
+use leadflow::testing::{FixedClock, MemoryBatchQueues, MemoryPublisher, MemoryStore};
 use leadflow::{Playbook, Route, Stage};
 use router::Router;
 use serde_json::json;

@@ -6,8 +6,8 @@ use super::retry::{backoff, ATTEMPTS};
 use crate::domain::ids::{LeadId, ResponseId};
 use crate::domain::inquiry::Inquiry;
 use crate::domain::lead::{Event, HistoryEntry, Lead};
+use crate::domain::playbook::Quota;
 use crate::messages::RouteRequest;
-use crate::playbook::Quota;
 use crate::ports::{Commit, Expect, LeadStore, Publisher, StoreError, StoredReply};
 use chrono::{DateTime, Utc};
 

@@ -3,11 +3,12 @@
 
 use super::outbox;
 use super::retry::{backoff, ATTEMPTS};
-use crate::domain::decision::{assess, Decision, PoolState};
+use crate::domain::decision::{Decision, PoolState};
 use crate::domain::ids::LeadId;
 use crate::domain::lead::{Event, HistoryEntry};
+use crate::domain::playbook::Playbook;
+use crate::domain::routing::assess;
 use crate::messages::{FulfilRequest, RouteRequest};
-use crate::playbook::Playbook;
 use crate::ports::{Commit, Expect, LeadStore, Marker, Publisher, StoreError};
 use chrono::{DateTime, Utc};
 

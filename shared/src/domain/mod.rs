@@ -1,4 +1,9 @@
 //! The rules of the business, with no AWS type in sight.
+//!
+//! Dependencies point down this list: the leaves (`ids`, `email`, `bant`,
+//! `inquiry`), then what a decision is (`decision`), the lead and its history
+//! (`lead`), the company's rules as data (`playbook`), and what evaluates them
+//! (`scoring`, `routing`).
 
 pub mod bant;
 pub mod decision;
@@ -6,5 +11,7 @@ pub mod email;
 pub mod ids;
 pub mod inquiry;
 pub mod lead;
+pub mod playbook;
 pub mod render;
+pub mod routing;
 pub mod scoring;

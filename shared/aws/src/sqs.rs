@@ -1,8 +1,8 @@
 //! Publishing outbox messages to SQS.
 
-use crate::ports::{OutboxMessage, PublishError, Publisher, Queue};
 use aws_sdk_sqs::types::MessageAttributeValue;
 use aws_sdk_sqs::Client;
+use leadflow::ports::{OutboxMessage, PublishError, Publisher, Queue};
 
 #[derive(Debug, Clone)]
 pub struct SqsPublisher {
@@ -171,7 +171,7 @@ impl SqsBatchQueues {
     }
 }
 
-impl crate::ports::BatchQueues for SqsBatchQueues {
+impl leadflow::ports::BatchQueues for SqsBatchQueues {
     async fn bury(&self, body: &str, reason: &str) -> Result<(), PublishError> {
         let reason: String = reason.chars().take(1000).collect();
         let attr = MessageAttributeValue::builder()
