@@ -2,7 +2,7 @@
 //!
 //! - [`domain`]: the business rules — B.A.N.T., stages, routes, assignment, the lead
 //!   and its history, email rendering. Pure; no AWS types.
-//! - [`app`]: the use cases (intake, routing, fulfilment, outbox sweep) over the ports.
+//! - [`app`]: the use cases (intake, routing, fulfillment, outbox sweep) over the ports.
 //! - [`ports`]: what the use cases need from the world.
 //! - `testing` (feature `testing`): the ports in memory, for fast handler tests.
 //!

@@ -86,3 +86,14 @@ fn what_sales_recorded_outranks_a_form_and_the_conflict_is_kept() {
         "what the form said"
     );
 }
+
+#[test]
+fn history_written_under_the_earlier_spelling_still_reads() {
+    use leadflow::domain::lead::EmailKind;
+    let old: EmailKind = serde_json::from_str("\"fulfilment\"").unwrap();
+    assert_eq!(old, EmailKind::Fulfillment);
+    assert_eq!(
+        serde_json::to_string(&EmailKind::Fulfillment).unwrap(),
+        "\"fulfillment\""
+    );
+}

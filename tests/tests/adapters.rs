@@ -237,14 +237,14 @@ async fn send_claims_let_one_delivery_send_and_a_lapsed_one_retry() {
     let lease = now + Duration::seconds(30);
     assert_eq!(
         store
-            .claim_send(&lead, "rs#fulfilment", now, lease)
+            .claim_send(&lead, "rs#fulfillment", now, lease)
             .await
             .unwrap(),
         SendClaim::Claimed
     );
     assert_eq!(
         store
-            .claim_send(&lead, "rs#fulfilment", now, lease)
+            .claim_send(&lead, "rs#fulfillment", now, lease)
             .await
             .unwrap(),
         SendClaim::InFlight
@@ -253,7 +253,12 @@ async fn send_claims_let_one_delivery_send_and_a_lapsed_one_retry() {
     let later = now + Duration::seconds(31);
     assert_eq!(
         store
-            .claim_send(&lead, "rs#fulfilment", later, later + Duration::seconds(30))
+            .claim_send(
+                &lead,
+                "rs#fulfillment",
+                later,
+                later + Duration::seconds(30)
+            )
             .await
             .unwrap(),
         SendClaim::Claimed
@@ -267,14 +272,14 @@ async fn send_claims_let_one_delivery_send_and_a_lapsed_one_retry() {
         },
     );
     store
-        .complete_send(&lead, "rs#fulfilment", "msg-1", entry, None)
+        .complete_send(&lead, "rs#fulfillment", "msg-1", entry, None)
         .await
         .unwrap();
     assert_eq!(
         store
             .claim_send(
                 &lead,
-                "rs#fulfilment",
+                "rs#fulfillment",
                 later + Duration::days(1),
                 later + Duration::days(2)
             )
@@ -502,7 +507,7 @@ async fn dynamo_store_coalesces_notifications_per_slot_and_window() {
         },
     );
     store
-        .complete_send(&lead, "first#fulfilment", "msg-1", entry, Some("kit#demo"))
+        .complete_send(&lead, "first#fulfillment", "msg-1", entry, Some("kit#demo"))
         .await
         .unwrap();
     // Sent: taken for the rest of the window, even past the lease…

@@ -186,7 +186,7 @@ async fn a_form_post_redirects_and_the_same_person_stays_one_lead() {
         .iter()
         .filter_map(|e| match e {
             Event::EmailSent {
-                kind: EmailKind::Fulfilment,
+                kind: EmailKind::Fulfillment,
                 kit,
                 ..
             } => kit.clone(),
@@ -245,7 +245,7 @@ async fn a_replay_and_a_duplicate_delivery_change_nothing() {
     let (lead, history) = fulfilled(&s, &id).await;
     assert_eq!(lead.responses, 1);
 
-    // Deliver the routing and fulfilment messages again, as SQS may.
+    // Deliver the routing and fulfillment messages again, as SQS may.
     let response_id = lead.last_response_id.clone().unwrap();
     let sqs = aws_sdk_sqs::Client::new(s.sdk_config());
     let msg = json!({"lead_id": id, "response_id": response_id}).to_string();

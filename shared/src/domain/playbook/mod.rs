@@ -1,5 +1,5 @@
 //! The playbook: the company's own rules for B.A.N.T., stages, routes, assignment
-//! and fulfilment kits, as one reviewed YAML file (`infra/playbook.yaml`).
+//! and fulfillment kits, as one reviewed YAML file (`infra/playbook.yaml`).
 //!
 //! It is bundled into the functions at build time and validated at cold start; an
 //! invalid playbook is refused with the file, the line and what is wrong.
