@@ -1,3 +1,6 @@
+// The compiler computes the layout of `main`'s future: the Lambda runtime
+// around the handler around the AWS SDK's calls nests deeper than the default
+// limit (128) allows ("queries overflow the depth limit").
 #![recursion_limit = "256"]
 use fulfillment::Fulfillment;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};

@@ -12,7 +12,8 @@ pub struct SqsPublisher {
 }
 
 impl SqsPublisher {
-    /// A function is given only the queue URLs it may send to; `None` for the others.
+    /// template.yaml gives each function only the URLs of the queues it sends
+    /// to (and IAM lets it send to no other); `None` for the others.
     pub fn new(
         client: Client,
         routing_url: Option<String>,
