@@ -449,7 +449,7 @@ fn error_response(r: &Refusal, html: bool) -> ApiGatewayV2httpResponse {
     let mut resp = response(r.status as i64);
     if html {
         // A plain HTML form gets a page a person can read, not JSON.
-        let esc = leadflow::domain::render::escape_html;
+        let esc = leadflow::email::escape_html;
         resp.headers.insert(
             "content-type",
             HeaderValue::from_static("text/html; charset=utf-8"),

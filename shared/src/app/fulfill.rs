@@ -6,7 +6,6 @@ use crate::domain::bant::Criterion;
 use crate::domain::ids::{LeadId, ResponseId};
 use crate::domain::lead::{EmailKind, Event, HistoryEntry, Lead, ResponseRecord};
 use crate::domain::playbook::Playbook;
-use crate::domain::render::{render, Escape};
 use crate::email;
 use crate::messages::{FulfillPart, FulfillRequest};
 use crate::ports::{LeadStore, MailError, Mailer, OutgoingEmail, SendClaim, SlotClaim, StoreError};
@@ -295,13 +294,13 @@ fn rendered(
     let (html, text) = email::template(name)
         .ok_or_else(|| FulfillError::Template(format!("{name} is not bundled")))?;
     let r = |src: &str, esc| {
-        render(name, src, data, esc).map_err(|e| FulfillError::Template(e.to_string()))
+        email::render(name, src, data, esc).map_err(|e| FulfillError::Template(e.to_string()))
     };
     Ok(OutgoingEmail {
         to: to.to_string(),
-        subject: r(subject, Escape::Text)?.replace(['\r', '\n'], " "),
-        html: r(html, Escape::Html)?,
-        text: r(text, Escape::Text)?,
+        subject: r(subject, email::Format::Text)?.replace(['\r', '\n'], " "),
+        html: r(html, email::Format::Html)?,
+        text: r(text, email::Format::Text)?,
     })
 }
 
@@ -489,8 +488,8 @@ fn owner_email(
         "custom": custom,
     });
     let subject =
-        "{{route}} lead: {{name}}{{#lead_company}} ({{lead_company}}){{/lead_company}} — {{stage}}";
-    rendered("owner_notice", subject, &data, to)
+        "{{ route }} lead: {{ name }}{% if lead_company %} ({{ lead_company }}){% endif %} — {{ stage }}";
+    rendered(email::OWNER_NOTICE, subject, &data, to)
 }
 
 impl crate::ports::Failure for FulfillError {

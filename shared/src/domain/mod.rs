@@ -12,6 +12,5 @@ pub mod ids;
 pub mod inquiry;
 pub mod lead;
 pub mod playbook;
-pub mod render;
 pub mod routing;
 pub mod scoring;

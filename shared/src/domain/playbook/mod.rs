@@ -270,19 +270,12 @@ pub struct QueueDef {
 pub struct Kit {
     /// Shown to the rep: "Information kit".
     pub name: String,
-    /// The email template under `infra/email/`, without extension.
+    /// The email template under `shared/email/`, without extension.
     pub template: String,
     pub subject: String,
     /// Where the kit's material is.
     pub link: String,
 }
-
-pub const KNOWN_TEMPLATES: &[&str] = &[
-    "info_kit",
-    "assessment_kit",
-    "demo_confirmation",
-    "proposal_next_steps",
-];
 
 impl Playbook {
     /// The shipped default. It is checked by a test, so this cannot fail in a build that passed.

@@ -267,12 +267,12 @@ impl Playbook {
         for rt in RequestType::ALL {
             match self.kits.get(rt) {
                 None => problem("kits:", format!("kits: request type `{rt}` has no kit")),
-                Some(k) if !KNOWN_TEMPLATES.contains(&k.template.as_str()) => problem(
+                Some(k) if !crate::email::kit_templates().any(|t| t == k.template) => problem(
                     &format!("template: {}", k.template),
                     format!(
                         "kits.{rt}: template `{}` is not one of {}",
                         k.template,
-                        KNOWN_TEMPLATES.join(", ")
+                        crate::email::kit_templates().collect::<Vec<_>>().join(", ")
                     ),
                 ),
                 _ => {}
