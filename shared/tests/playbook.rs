@@ -165,8 +165,8 @@ fn route_conditions_use_real_answers_and_counts() {
 #[test]
 fn reps_are_unique_with_valid_email() {
     assert_problem(
-        "  - { id: jonas.weber, name: Jonas Weber, email: jonas.weber@example.com }",
-        "  - { id: ana.ruiz, name: Jonas Weber, email: jonas.weber@example.com }",
+        "  - { id: jonas.weber, name: Jonas Weber, email: jonas.weber@example.com, role: field_sales }",
+        "  - { id: ana.ruiz, name: Jonas Weber, email: jonas.weber@example.com, role: field_sales }",
         "id `ana.ruiz` is used twice",
         "id: ana.ruiz",
     );
@@ -350,5 +350,39 @@ fn rate_limit_windows_are_fixed_and_say_when_to_retry() {
         pb.limits.quotas(&email, None, at).len(),
         1,
         "no IP, no IP limit"
+    );
+}
+
+#[test]
+fn roles_are_checked() {
+    assert_problem(
+        "role: manager, manages: [emea-field, emea-inside, inside-sales]",
+        "role: manager",
+        "manager `nina.kovac` manages no pool or queue",
+        "id: nina.kovac",
+    );
+    assert_problem(
+        "manages: [emea-field, emea-inside, inside-sales]",
+        "manages: [emea-field, nowhere]",
+        "manages `nowhere`, which is neither a pool nor a queue",
+        "id: nina.kovac",
+    );
+    assert_problem(
+        "email: sam.patel@example.com, role: isr",
+        "email: sam.patel@example.com, role: isr, manages: [amer-inside]",
+        "`sam.patel` is `isr`; only a manager has `manages`",
+        "id: sam.patel",
+    );
+    assert_problem(
+        "email: sam.patel@example.com, role: isr",
+        "email: sam.patel@example.com, role: ops",
+        "names `sam.patel`, whose role `ops` owns no leads",
+        "sam.patel",
+    );
+    assert_problem(
+        "email: olaf.berg@example.com, role: ops",
+        "email: olaf.berg@example.com, role: manager, manages: [nurture]",
+        "nobody has the role `ops`",
+        "reps:",
     );
 }

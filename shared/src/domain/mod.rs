@@ -5,6 +5,7 @@
 //! (`lead`), the company's rules as data (`playbook`), and what evaluates them
 //! (`scoring`, `routing`).
 
+pub mod access;
 pub mod bant;
 pub mod decision;
 pub mod email;

@@ -222,15 +222,66 @@ pub struct Company {
     pub website: Option<String>,
 }
 
+/// A person who signs in: a rep who owns leads, a manager, or ops.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rep {
     pub id: String,
     pub name: String,
     pub email: String,
+    pub role: Role,
+    /// A manager's pools and queues: they see and reassign the leads these hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manages: Vec<String>,
     /// Away reps are skipped by round-robin until they are back.
     #[serde(default)]
     pub away: bool,
+}
+
+/// What a person does, and so what they may see and change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Inside sales: qualifies by phone, follows up, nurtures.
+    Isr,
+    FieldSales,
+    /// A partner's person: sees only the leads handed to them.
+    Partner,
+    /// Sees and reassigns the leads of the pools and queues they manage.
+    Manager,
+    /// Sees everything and may reassign anyone's leads.
+    Ops,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Isr,
+        Role::FieldSales,
+        Role::Partner,
+        Role::Manager,
+        Role::Ops,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Isr => "isr",
+            Role::FieldSales => "field_sales",
+            Role::Partner => "partner",
+            Role::Manager => "manager",
+            Role::Ops => "ops",
+        }
+    }
+
+    /// Whether people of this role own leads (and so may be in a pool).
+    pub fn owns_leads(self) -> bool {
+        matches!(self, Role::Isr | Role::FieldSales | Role::Partner)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Rep {

@@ -193,6 +193,65 @@ impl Playbook {
             }
         }
         let queue_names: BTreeSet<&str> = self.queues.iter().map(|q| q.name.as_str()).collect();
+        for r in &self.reps {
+            let at = format!("id: {}", r.id);
+            match r.role {
+                Role::Manager if r.manages.is_empty() => problem(
+                    &at,
+                    format!(
+                        "reps: manager `{}` manages no pool or queue (`manages`)",
+                        r.id
+                    ),
+                ),
+                Role::Manager => {
+                    for m in &r.manages {
+                        if !pool_names.contains(m.as_str()) && !queue_names.contains(m.as_str()) {
+                            problem(
+                                &at,
+                                format!("reps: manager `{}` manages `{m}`, which is neither a pool nor a queue", r.id),
+                            );
+                        }
+                    }
+                }
+                role if !r.manages.is_empty() => problem(
+                    &at,
+                    format!("reps: `{}` is `{role}`; only a manager has `manages`", r.id),
+                ),
+                _ => {}
+            }
+        }
+        for p in &self.pools {
+            for id in &p.reps {
+                if let Some(r) = self.rep(id).filter(|r| !r.role.owns_leads()) {
+                    problem(
+                        id,
+                        format!(
+                            "pools: `{}` names `{id}`, whose role `{}` owns no leads; a pool holds isr, field_sales or partner people",
+                            p.name, r.role
+                        ),
+                    );
+                }
+            }
+        }
+        for (i, a) in self.assignment.iter().enumerate() {
+            if let Target::Rep(id) = &a.target {
+                if let Some(r) = self.rep(id).filter(|r| !r.role.owns_leads()) {
+                    problem(
+                        &format!("rep: {id}"),
+                        format!(
+                            "assignment[{i}] `{}`: `{id}` has the role `{}`, which owns no leads",
+                            a.name, r.role
+                        ),
+                    );
+                }
+            }
+        }
+        if !self.reps.iter().any(|r| r.role == Role::Ops) {
+            problem(
+                "reps:",
+                "reps: nobody has the role `ops`; someone must be able to see and reassign every lead".into(),
+            );
+        }
         if !queue_names.contains(self.fallback_queue.as_str()) {
             problem(
                 "fallback_queue:",
