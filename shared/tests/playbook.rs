@@ -386,3 +386,30 @@ fn roles_are_checked() {
         "reps:",
     );
 }
+
+#[test]
+fn a_request_for_a_person_may_not_end_on_a_queue_nobody_reads() {
+    // Without the rule that sends weak demo and assessment requests to inside
+    // sales, they would fall through to the nurture and self-serve queues.
+    assert_problem(
+        "  - name: asked for a demo or an assessment, inside sales answers in person\n    when: { request_type: [demo, assessment] }\n    route: need_information\n",
+        "",
+        "`not sales-ready yet` can send a request for assessment, demo to route need_nurturing, which can end on queue `nurture` with no email",
+        "name: not sales-ready yet",
+    );
+    // A mailbox on the queue is a way to be told, too.
+    let text = DEFAULT_PLAYBOOK
+        .replace(
+            "  - name: asked for a demo or an assessment, inside sales answers in person\n    when: { request_type: [demo, assessment] }\n    route: need_information\n",
+            "",
+        )
+        .replace(
+            "{ name: self-serve, label: our online store team }",
+            "{ name: self-serve, label: our online store team, email: store@example.com }",
+        )
+        .replace(
+            "{ name: nurture, label: our customer success team }",
+            "{ name: nurture, label: our customer success team, email: success@example.com }",
+        );
+    Playbook::parse(&text, "t.yaml").unwrap();
+}

@@ -514,7 +514,9 @@ async fn a_new_kind_of_request_inside_the_window_is_acted_on_at_once() {
 
 #[tokio::test]
 async fn the_same_request_after_the_window_is_answered_again() {
-    let h = handler();
+    // With no kit resend window (see the next test for the default).
+    let mut h = handler();
+    h.playbook.repeats.kit_resend_days = 0;
     let fields = [
         ("email", "later@example.com"),
         ("country", "US"),
@@ -530,6 +532,34 @@ async fn the_same_request_after_the_window_is_answered_again() {
     let after = routed(&h, &fields).await;
     h.handle(sqs("m3", &after)).await;
     assert_eq!(h.mailer.sent().len(), 4, "after it: kit and package again");
+}
+
+#[tokio::test]
+async fn a_kit_the_prospect_has_is_not_resent_for_its_window_but_the_owner_hears() {
+    let h = handler();
+    assert_eq!(h.playbook.repeats.kit_resend_days, 30);
+    let fields = [
+        ("email", "again@example.com"),
+        ("country", "US"),
+        ("request_type", "info"),
+    ];
+    let first = routed(&h, &fields).await;
+    h.handle(sqs("m1", &first)).await;
+    assert_eq!(h.mailer.sent().len(), 2);
+    h.clock.advance(chrono::Duration::days(3));
+    let later = routed(&h, &fields).await;
+    h.handle(sqs("m2", &later)).await;
+    let sent = h.mailer.sent();
+    assert_eq!(sent.len(), 3, "no second kit, a new package");
+    assert_ne!(sent[2].to, "again@example.com");
+    let history = h.store.history(&later.lead_id).await.unwrap();
+    assert_eq!(coalesced(&history, EmailKind::Fulfillment), 1);
+    h.clock.advance(chrono::Duration::days(28));
+    let month = routed(&h, &fields).await;
+    h.handle(sqs("m3", &month)).await;
+    let sent = h.mailer.sent();
+    assert_eq!(sent.len(), 5, "a month on: the kit again, and a package");
+    assert!(sent.iter().filter(|m| m.to == "again@example.com").count() == 2);
 }
 
 #[tokio::test]

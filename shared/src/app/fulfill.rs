@@ -104,7 +104,7 @@ pub async fn fulfill<S: LeadStore, M: Mailer>(
             store,
             mailer,
             now,
-            window_start,
+            now - playbook.repeats.kit_window(),
             &lead,
             &response,
             notification,
@@ -312,7 +312,9 @@ fn prospect_email(
     let kit = playbook
         .kit(response.request_type)
         .ok_or_else(|| FulfillError::Template(format!("no kit for {}", response.request_type)))?;
-    let owner = lead.owner();
+    // Name who follows up only when someone will be told to: a queue with no
+    // mailbox (an automated program) makes no promise.
+    let owner = lead.owner().filter(|o| o.email().is_some());
     let data = json!({
         "company": playbook.company.name,
         "website": playbook.company.website,

@@ -79,6 +79,19 @@ impl Route {
         }
     }
 
+    /// How far along the value chain the route is: field sales and partners
+    /// highest, the dead file lowest. A form may move a lead up, never down.
+    pub fn value(self) -> u8 {
+        match self {
+            Route::Hot | Route::Partner => 5,
+            Route::HighPotential => 4,
+            Route::NeedInformation => 3,
+            Route::LowPotential => 2,
+            Route::NeedNurturing => 1,
+            Route::Dead => 0,
+        }
+    }
+
     /// The channel seed 003 sends this category to.
     pub fn channel(self) -> &'static str {
         match self {

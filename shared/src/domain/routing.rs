@@ -226,7 +226,26 @@ pub fn assess<'p>(
 ) -> Assessment<'p> {
     let qualification = qualify(lead, playbook);
     let score = score(lead, history, playbook, now);
-    let route = route(lead, &qualification, &score, playbook);
+    let mut route = route(lead, &qualification, &score, playbook);
+    // A response (a form) never hands a lead down the value chain: a field
+    // seller's lead does not go back to inside sales because the prospect
+    // later downloaded a brochure. Only a rep's outcome moves a lead down.
+    if let Some(current) = lead.routing.as_ref() {
+        if current.route.value() > route.route.value() {
+            route = RouteDecision {
+                reason: format!(
+                    "{}: kept on {} ({}) — a new response alone would route {} ({}), and only a rep hands a lead down",
+                    current.route,
+                    current.route,
+                    current.route.channel(),
+                    route.route,
+                    route.rule
+                ),
+                route: current.route,
+                rule: current.rule.clone(),
+            };
+        }
+    }
     let pool = match place(lead, route.route, playbook).map(|p| p.target) {
         Some(Target::Pool(p)) => Some(p.as_str()),
         _ => None,

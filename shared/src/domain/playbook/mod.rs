@@ -1,5 +1,5 @@
 //! The playbook: the company's own rules for B.A.N.T., stages, routes, assignment
-//! and fulfillment kits, as one reviewed YAML file (`infra/playbook.yaml`).
+//! and fulfillment kits, as one reviewed YAML file (`shared/playbook.yaml`).
 //!
 //! It is bundled into the functions at build time and validated at cold start; an
 //! invalid playbook is refused with the file, the line and what is wrong.
@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-/// The default playbook, as shipped in `infra/playbook.yaml`.
+/// The default playbook, as shipped in `shared/playbook.yaml`.
 pub const DEFAULT_PLAYBOOK: &str = include_str!("../../../playbook.yaml");
-pub const DEFAULT_PLAYBOOK_PATH: &str = "infra/playbook.yaml";
+pub const DEFAULT_PLAYBOOK_PATH: &str = "shared/playbook.yaml";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -64,6 +64,11 @@ pub struct Repeats {
     /// prospect's kit never waits.
     #[serde(default)]
     pub owner_notice_delay_seconds: u32,
+    /// A kit the prospect already got is not sent again for this many days
+    /// (the owner still hears of every new response); 0: only the coalescing
+    /// window holds it back.
+    #[serde(default = "Repeats::default_kit_resend_days")]
+    pub kit_resend_days: u32,
 }
 
 impl Default for Repeats {
@@ -71,13 +76,24 @@ impl Default for Repeats {
         Repeats {
             coalesce_minutes: 10,
             owner_notice_delay_seconds: 5,
+            kit_resend_days: Repeats::default_kit_resend_days(),
         }
     }
 }
 
 impl Repeats {
+    fn default_kit_resend_days() -> u32 {
+        30
+    }
+
     pub fn window(&self) -> chrono::Duration {
         chrono::Duration::minutes(self.coalesce_minutes as i64)
+    }
+
+    /// How far back a kit already sent holds back the same kit.
+    pub fn kit_window(&self) -> chrono::Duration {
+        self.window()
+            .max(chrono::Duration::days(self.kit_resend_days as i64))
     }
 }
 

@@ -246,6 +246,46 @@ impl Playbook {
                 }
             }
         }
+        // A person who asked for something must reach a person: no route rule
+        // a demo, assessment or proposal request can reach may end on an owner
+        // nobody is told about (a queue without a mailbox).
+        let mut open: BTreeSet<RequestType> = RequestType::ALL
+            .iter()
+            .copied()
+            .filter(|rt| rt.asks_for_a_person())
+            .collect();
+        for rule in &self.routes {
+            let reaching: Vec<RequestType> = open
+                .iter()
+                .copied()
+                .filter(|rt| {
+                    rule.when.request_type.is_empty() || rule.when.request_type.contains(rt)
+                })
+                .collect();
+            if !reaching.is_empty() {
+                if let Some(queue) = self.untold_owner(rule.route) {
+                    problem(
+                        &format!("name: {}", rule.name),
+                        format!(
+                            "routes: `{}` can send a request for {} to route {}, which can end on queue `{queue}` with no email: a person who asked for something must reach a person (route them to inside sales first, or give the queue an email)",
+                            rule.name,
+                            reaching.iter().map(|rt| rt.as_str()).collect::<Vec<_>>().join(", "),
+                            rule.route
+                        ),
+                    );
+                }
+            }
+            let only_request_type = Conditions {
+                request_type: Vec::new(),
+                ..rule.when.clone()
+            }
+            .is_empty();
+            if only_request_type {
+                open.retain(|rt| {
+                    !(rule.when.request_type.is_empty() || rule.when.request_type.contains(rt))
+                });
+            }
+        }
         if !self.reps.iter().any(|r| r.role == Role::Ops) {
             problem(
                 "reps:",
@@ -338,6 +378,42 @@ impl Playbook {
             }
         }
         out
+    }
+}
+
+impl Playbook {
+    /// A queue without a mailbox that a lead on `route` can end on, if any:
+    /// one an assignment rule for the route names, or the fallback queue when
+    /// no rule covers the route everywhere.
+    fn untold_owner(&self, route: Route) -> Option<&str> {
+        let untold = |name: &str| {
+            // An unknown queue is reported on its own.
+            self.queues
+                .iter()
+                .find(|q| q.name == name)
+                .is_some_and(|q| q.email.is_none())
+        };
+        let rules: Vec<&AssignmentRule> = self
+            .assignment
+            .iter()
+            .filter(|a| a.routes.contains(&route))
+            .collect();
+        for a in &rules {
+            if let Target::Queue(q) = &a.target {
+                if untold(q) {
+                    return Some(q);
+                }
+            }
+        }
+        let covers_everywhere = rules.iter().any(|a| {
+            a.countries.is_empty()
+                && a.regions.is_empty()
+                && a.industries.is_empty()
+                && a.domains.is_empty()
+                && a.interests.is_empty()
+                && !matches!(a.target, Target::Rep(_))
+        });
+        (!covers_everywhere && untold(&self.fallback_queue)).then_some(self.fallback_queue.as_str())
     }
 }
 
