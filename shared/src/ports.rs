@@ -38,16 +38,25 @@ impl StoreError {
     }
 }
 
+/// How a recorded inquiry is answered, in the use case's terms; the HTTP
+/// layer turns it into a status (202, or 303 for a redirect).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Answer {
+    /// A client that reads the answer: told its response was received.
+    Received,
+    /// A browser's form post: sent on to this page.
+    Redirect { location: String },
+}
+
 /// The answer an Idempotency-Key replays.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredReply {
-    pub status: u16,
+    pub answer: Answer,
     pub lead_id: LeadId,
     /// What the client was told: the response, never the lead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_id: Option<ResponseId>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
     /// Which request got this answer: a different body under the same key is refused.
     pub fingerprint: String,
     pub created_at: DateTime<Utc>,

@@ -53,9 +53,8 @@ async fn dynamo_store_commits_all_or_nothing_with_its_conditions() {
     .to_outbox(now);
     let reply = StoredReply {
         response_id: None,
-        status: 202,
+        answer: leadflow::ports::Answer::Received,
         lead_id: lead.id.clone(),
-        location: None,
         fingerprint: "f".into(),
         created_at: now,
     };

@@ -11,7 +11,7 @@ use base64::Engine;
 use leadflow::app::intake::{self, IntakeError, Submission};
 use leadflow::domain::inquiry::{Inquiry, InquiryError};
 use leadflow::domain::playbook::QuotaScope;
-use leadflow::ports::{Clock, LeadStore, Publisher};
+use leadflow::ports::{Answer, Clock, LeadStore, Publisher};
 use leadflow::Playbook;
 use leadflow_aws::{env, env_opt, ConfigError};
 use serde_json::json;
@@ -278,9 +278,11 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
         };
 
         let inquiry = Inquiry::parse(&fields, &self.playbook.bant).map_err(|e| fail(e.into()))?;
-        let (status, location) = match format {
-            Format::Json => (202, None),
-            Format::Form => (303, Some(self.redirect_target(&fields))),
+        let answer = match format {
+            Format::Json => Answer::Received,
+            Format::Form => Answer::Redirect {
+                location: self.redirect_target(&fields),
+            },
         };
         let now = self.clock.now();
         let source_ip = req.request_context.http.source_ip.as_deref();
@@ -289,8 +291,7 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
             inquiry,
             idempotency_key: key,
             fingerprint: fingerprint(&mime, &bytes),
-            status,
-            location,
+            answer,
         };
         let accepted = intake::submit(&self.store, &self.publisher, now, submission)
             .await
@@ -340,13 +341,16 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
             })?;
         tracing::info!(lead_id = %accepted.lead_id, new_lead = accepted.new_lead, replayed = accepted.replayed, "inquiry accepted");
 
-        let mut resp = response(accepted.status as i64);
+        let mut resp = response(match accepted.answer {
+            Answer::Received => 202,
+            Answer::Redirect { .. } => 303,
+        });
         if accepted.replayed {
             resp.headers
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
         }
-        match accepted.location {
-            Some(loc) => {
+        match accepted.answer {
+            Answer::Redirect { location: loc } => {
                 if let Ok(v) = HeaderValue::from_str(&loc) {
                     resp.headers.insert("location", v);
                 }
@@ -356,7 +360,7 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
                 );
                 resp.body = Some(Body::Text(format!("Thank you. See {loc}")));
             }
-            None => {
+            Answer::Received => {
                 resp.headers
                     .insert("content-type", HeaderValue::from_static("application/json"));
                 // The response's id, never the lead's: the answer must not tell
