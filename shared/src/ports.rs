@@ -51,6 +51,7 @@ pub enum Answer {
 
 /// The answer an Idempotency-Key replays.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "stored_reply::Read")]
 pub struct StoredReply {
     pub answer: Answer,
     pub lead_id: LeadId,
@@ -60,6 +61,39 @@ pub struct StoredReply {
     /// Which request got this answer: a different body under the same key is refused.
     pub fingerprint: String,
     pub created_at: DateTime<Utc>,
+}
+
+/// Replies stored before answers were named held an HTTP status and a
+/// location; they still replay (for the 24 hours they live).
+mod stored_reply {
+    use super::*;
+
+    #[derive(Deserialize)]
+    pub struct Read {
+        answer: Option<Answer>,
+        #[serde(default)]
+        location: Option<String>,
+        lead_id: LeadId,
+        #[serde(default)]
+        response_id: Option<ResponseId>,
+        fingerprint: String,
+        created_at: DateTime<Utc>,
+    }
+
+    impl From<Read> for StoredReply {
+        fn from(r: Read) -> Self {
+            StoredReply {
+                answer: r.answer.unwrap_or(match r.location {
+                    Some(location) => Answer::Redirect { location },
+                    None => Answer::Received,
+                }),
+                lead_id: r.lead_id,
+                response_id: r.response_id,
+                fingerprint: r.fingerprint,
+                created_at: r.created_at,
+            }
+        }
+    }
 }
 
 impl StoredReply {

@@ -97,3 +97,18 @@ fn history_written_under_the_earlier_spelling_still_reads() {
         "\"fulfillment\""
     );
 }
+
+#[test]
+fn idempotency_replies_stored_with_an_http_status_still_replay() {
+    use leadflow::ports::{Answer, StoredReply};
+    let old = r#"{"status":303,"lead_id":"ld_01M864NG62TDTYVD32NE8G47EH","location":"https://example.com/thanks","fingerprint":"f","created_at":"2026-11-23T09:00:00Z"}"#;
+    let reply: StoredReply = serde_json::from_str(old).unwrap();
+    assert_eq!(
+        reply.answer,
+        Answer::Redirect {
+            location: "https://example.com/thanks".into()
+        }
+    );
+    let new = serde_json::to_string(&reply).unwrap();
+    assert_eq!(serde_json::from_str::<StoredReply>(&new).unwrap(), reply);
+}
