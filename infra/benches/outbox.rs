@@ -6,12 +6,12 @@
 //! cargo bench -p leadflow-infra --bench outbox      (OUTBOX=5000 to change N)
 
 use chrono::{Duration, Utc};
-use leadflow::adapters::dynamo::DynamoStore;
-use leadflow::adapters::sqs::SqsPublisher;
 use leadflow::app::outbox::sweep;
 use leadflow::messages::RouteRequest;
 use leadflow::ports::{Commit, LeadStore, OutboxMessage, Publisher};
 use leadflow::{LeadId, ResponseId};
+use leadflow_aws::dynamo::DynamoStore;
+use leadflow_aws::sqs::SqsPublisher;
 use leadflow_infra::template::{StackModel, StackSettings, Template};
 use leadflow_infra::{provision, root, Emulator};
 use std::time::Instant;

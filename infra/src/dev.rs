@@ -115,19 +115,23 @@ impl DevStack {
             .unwrap_or_else(|| crate::root::template_path(&root));
         let template = Template::load(&template_path)?;
 
-        let listener = TcpListener::bind(("127.0.0.1", options.port))
-            .await
-            .map_err(|source| DevError::Listen {
-                port: options.port,
-                source,
-            })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| DevError::Listen {
-                port: options.port,
-                source,
-            })?
-            .port();
+        // The port opens only when the stack can answer (after the functions
+        // are built and started): a client that connects early would wait on
+        // an accept queue nobody serves. A busy port is still reported at once.
+        let bind = |port: u16| async move {
+            let listener = TcpListener::bind(("127.0.0.1", port))
+                .await
+                .map_err(|source| DevError::Listen { port, source })?;
+            let bound = listener
+                .local_addr()
+                .map_err(|source| DevError::Listen { port, source })?
+                .port();
+            Ok::<_, DevError>((listener, bound))
+        };
+        let (probe, port) = bind(options.port).await?;
+        // A free port picked for us (tests) stays held; a named one is let go
+        // and taken again when the gateway starts.
+        let mut held = (options.port == 0).then_some(probe);
 
         let emulator = match &options.emulator {
             Some(endpoint) => Emulator::external(endpoint.clone()),
@@ -190,6 +194,10 @@ impl DevStack {
 
         let routes = RouteTable::new(model.routes()).map_err(DevError::Routes)?;
         let landing = crate::root::landing_dir(&root);
+        let listener = match held.take() {
+            Some(listener) => listener,
+            None => bind(port).await?.0,
+        };
         let gateway = Gateway::start_on(
             listener,
             GatewayConfig {

@@ -16,28 +16,28 @@ pub struct RouteRequest {
 /// On the fulfillment queue: the lead was routed; email the prospect and/or the owner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FulfilRequest {
+pub struct FulfillRequest {
     pub lead_id: LeadId,
     pub response_id: ResponseId,
     /// Which emails this message is for. Absent (messages written before the
     /// owner's package was split off) means both.
-    #[serde(default, skip_serializing_if = "FulfilPart::is_both")]
-    pub part: FulfilPart,
+    #[serde(default, skip_serializing_if = "FulfillPart::is_both")]
+    pub part: FulfillPart,
 }
 
 /// The prospect's kit goes at once; the owner's package may wait for a burst of repeats to settle.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum FulfilPart {
+pub enum FulfillPart {
     #[default]
     Both,
     Prospect,
     Owner,
 }
 
-impl FulfilPart {
+impl FulfillPart {
     fn is_both(&self) -> bool {
-        *self == FulfilPart::Both
+        *self == FulfillPart::Both
     }
 }
 
@@ -58,12 +58,12 @@ impl RouteRequest {
     }
 }
 
-impl FulfilRequest {
+impl FulfillRequest {
     pub fn to_outbox(&self, now: DateTime<Utc>) -> OutboxMessage {
         outbox(Queue::Fulfillment, self, now)
     }
 
-    /// The messages that fulfil a routed response: one for both emails, or the
+    /// The messages that fulfill a routed response: one for both emails, or the
     /// prospect's now and the owner's after `owner_delay_seconds`.
     pub fn for_response(
         lead_id: &LeadId,
@@ -71,16 +71,16 @@ impl FulfilRequest {
         owner_delay_seconds: u32,
         now: DateTime<Utc>,
     ) -> Vec<OutboxMessage> {
-        let req = |part| FulfilRequest {
+        let req = |part| FulfillRequest {
             lead_id: lead_id.clone(),
             response_id: response_id.clone(),
             part,
         };
         if owner_delay_seconds == 0 {
-            return vec![req(FulfilPart::Both).to_outbox(now)];
+            return vec![req(FulfillPart::Both).to_outbox(now)];
         }
-        let mut owner = req(FulfilPart::Owner).to_outbox(now);
+        let mut owner = req(FulfillPart::Owner).to_outbox(now);
         owner.delay_seconds = owner_delay_seconds;
-        vec![req(FulfilPart::Prospect).to_outbox(now), owner]
+        vec![req(FulfillPart::Prospect).to_outbox(now), owner]
     }
 }

@@ -1,5 +1,5 @@
 //! What the domain needs from the world. Production adapters wrap the AWS SDK
-//! (`adapters::dynamo`, `adapters::sqs`, `adapters::ses`); `adapters::memory`
+//! (`leadflow_aws::{dynamo, sqs, ses}`); `testing`
 //! implements the same traits in memory for fast handler tests.
 //!
 //! Handlers are generic over these traits (no `dyn`): the compiler checks every
@@ -9,7 +9,7 @@ use crate::domain::decision::PoolState;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{LeadId, MessageId, ResponseId};
 use crate::domain::lead::{HistoryEntry, Lead};
-use crate::playbook::Quota;
+use crate::domain::playbook::Quota;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -38,19 +38,62 @@ impl StoreError {
     }
 }
 
+/// How a recorded inquiry is answered, in the use case's terms; the HTTP
+/// layer turns it into a status (202, or 303 for a redirect).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Answer {
+    /// A client that reads the answer: told its response was received.
+    Received,
+    /// A browser's form post: sent on to this page.
+    Redirect { location: String },
+}
+
 /// The answer an Idempotency-Key replays.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "stored_reply::Read")]
 pub struct StoredReply {
-    pub status: u16,
+    pub answer: Answer,
     pub lead_id: LeadId,
     /// What the client was told: the response, never the lead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_id: Option<ResponseId>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
     /// Which request got this answer: a different body under the same key is refused.
     pub fingerprint: String,
     pub created_at: DateTime<Utc>,
+}
+
+/// Replies stored before answers were named held an HTTP status and a
+/// location; they still replay (for the 24 hours they live).
+mod stored_reply {
+    use super::*;
+
+    #[derive(Deserialize)]
+    pub struct Read {
+        answer: Option<Answer>,
+        #[serde(default)]
+        location: Option<String>,
+        lead_id: LeadId,
+        #[serde(default)]
+        response_id: Option<ResponseId>,
+        fingerprint: String,
+        created_at: DateTime<Utc>,
+    }
+
+    impl From<Read> for StoredReply {
+        fn from(r: Read) -> Self {
+            StoredReply {
+                answer: r.answer.unwrap_or(match r.location {
+                    Some(location) => Answer::Redirect { location },
+                    None => Answer::Received,
+                }),
+                lead_id: r.lead_id,
+                response_id: r.response_id,
+                fingerprint: r.fingerprint,
+                created_at: r.created_at,
+            }
+        }
+    }
 }
 
 impl StoredReply {

@@ -2,11 +2,12 @@
 //! least-loaded pools, reps who are away; and score conditions on routes.
 
 use chrono::{TimeZone, Utc};
-use leadflow::domain::decision::{decide, Decision, PoolState};
+use leadflow::domain::decision::{Decision, PoolState};
 use leadflow::domain::ids::{LeadId, ResponseId};
 use leadflow::domain::inquiry::Inquiry;
 use leadflow::domain::lead::{Event, HistoryEntry};
-use leadflow::playbook::DEFAULT_PLAYBOOK;
+use leadflow::domain::playbook::DEFAULT_PLAYBOOK;
+use leadflow::domain::routing::decide;
 use leadflow::{EmailAddress, Lead, Playbook};
 use std::collections::BTreeMap;
 
@@ -77,8 +78,8 @@ fn a_named_account_owner_who_is_away_falls_through_to_the_territory() {
             "assignment:\n  - name: Kunde AG is Grace's account\n    routes: [hot]\n    domains: [kunde.de]\n    rep: grace.lee\n",
         ),
         (
-            "{ id: grace.lee, name: Grace Lee, email: grace.lee@example.com }",
-            "{ id: grace.lee, name: Grace Lee, email: grace.lee@example.com, away: true }",
+            "{ id: grace.lee, name: Grace Lee, email: grace.lee@example.com, role: field_sales }",
+            "{ id: grace.lee, name: Grace Lee, email: grace.lee@example.com, role: field_sales, away: true }",
         ),
     ]);
     let d = decision(&pb, HOT_DE, PoolState::default());
@@ -163,13 +164,13 @@ fn least_loaded_pools_pick_the_rep_with_fewest_open_leads() {
 fn reps_who_are_away_are_skipped_and_an_empty_pool_falls_back() {
     let away = |text: &str| {
         text.replace(
-            "email: ana.ruiz@example.com }",
-            "email: ana.ruiz@example.com, away: true }",
+            "email: ana.ruiz@example.com, role: field_sales }",
+            "email: ana.ruiz@example.com, role: field_sales, away: true }",
         )
     };
     let pb = with(&[(
-        "{ id: ana.ruiz, name: Ana Ruiz, email: ana.ruiz@example.com }",
-        &away("{ id: ana.ruiz, name: Ana Ruiz, email: ana.ruiz@example.com }"),
+        "{ id: ana.ruiz, name: Ana Ruiz, email: ana.ruiz@example.com, role: field_sales }",
+        &away("{ id: ana.ruiz, name: Ana Ruiz, email: ana.ruiz@example.com, role: field_sales }"),
     )]);
     for cursor in 0..4 {
         let d = decision(
@@ -189,12 +190,12 @@ fn reps_who_are_away_are_skipped_and_an_empty_pool_falls_back() {
     }
     let pb = with(&[
         (
-            "{ id: ana.ruiz, name: Ana Ruiz, email: ana.ruiz@example.com }",
-            "{ id: ana.ruiz, name: Ana Ruiz, email: ana.ruiz@example.com, away: true }",
+            "{ id: ana.ruiz, name: Ana Ruiz, email: ana.ruiz@example.com, role: field_sales }",
+            "{ id: ana.ruiz, name: Ana Ruiz, email: ana.ruiz@example.com, role: field_sales, away: true }",
         ),
         (
-            "{ id: jonas.weber, name: Jonas Weber, email: jonas.weber@example.com }",
-            "{ id: jonas.weber, name: Jonas Weber, email: jonas.weber@example.com, away: true }",
+            "{ id: jonas.weber, name: Jonas Weber, email: jonas.weber@example.com, role: field_sales }",
+            "{ id: jonas.weber, name: Jonas Weber, email: jonas.weber@example.com, role: field_sales, away: true }",
         ),
     ]);
     let d = decision(&pb, HOT_DE, PoolState::default());
@@ -209,8 +210,8 @@ fn reps_who_are_away_are_skipped_and_an_empty_pool_falls_back() {
 #[test]
 fn route_rules_can_use_the_score() {
     let pb = with(&[(
-        "  - name: nothing known yet, inside sales pre-qualifies",
-        "  - name: strong fit and interest, inside sales calls now\n    when: { score_at_least: 40 }\n    route: high_potential\n  - name: nothing known yet, inside sales pre-qualifies",
+        "  - name: asked for a demo or an assessment, inside sales answers in person",
+        "  - name: strong fit and interest, inside sales calls now\n    when: { score_at_least: 40 }\n    route: high_potential\n  - name: asked for a demo or an assessment, inside sales answers in person",
     )]);
     // A CTO at a large energy company asking for an assessment: no B.A.N.T. yet, but a strong score.
     let strong = decision(
@@ -255,4 +256,54 @@ fn every_email_address_is_normalised_before_matching_named_accounts() {
         EmailAddress::parse(" Someone@KUNDE.DE ").unwrap().as_str(),
         "Someone@kunde.de"
     );
+}
+
+#[test]
+fn a_later_low_intent_form_never_hands_a_lead_down_the_value_chain() {
+    let pb = Playbook::default_playbook().unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap();
+    let inquiry = |fields: &[(&str, &str)]| {
+        let fields: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Inquiry::parse(&fields, &pb.bant).unwrap()
+    };
+    let first = inquiry(HOT_DE);
+    let mut lead = Lead::new(LeadId::generate(), first.email.clone(), now);
+    let rec = lead.apply_response(&first, &ResponseId::generate(), now);
+    let mut history = vec![HistoryEntry::new(&lead.id, now, Event::Response(rec))];
+    let hot = decide(&lead, &history, &pb, now, |_| PoolState::default());
+    assert_eq!(hot.route.as_str(), "hot");
+    lead.apply_decision(hot.clone(), now);
+
+    // A week later the same person downloads the information kit.
+    let later = now + chrono::Duration::days(7);
+    let info = inquiry(&[
+        ("email", "x@kunde.de"),
+        ("country", "DE"),
+        ("request_type", "info"),
+    ]);
+    let rec = lead.apply_response(&info, &ResponseId::generate(), later);
+    history.push(HistoryEntry::new(&lead.id, later, Event::Response(rec)));
+    let again = decide(&lead, &history, &pb, later, |_| PoolState::default());
+    assert_eq!(again.route, hot.route, "{:?}", again.reasons);
+    assert_eq!(again.owner, hot.owner, "the field seller keeps it");
+    assert!(
+        again.reasons[2].contains("only a rep hands a lead down"),
+        "{}",
+        again.reasons[2]
+    );
+
+    // Up the chain is always allowed: an info lead that asks for an on-site demo goes to field sales.
+    let mut lead = Lead::new(LeadId::generate(), info.email.clone(), now);
+    let rec = lead.apply_response(&info, &ResponseId::generate(), now);
+    let mut history = vec![HistoryEntry::new(&lead.id, now, Event::Response(rec))];
+    let low = decide(&lead, &history, &pb, now, |_| PoolState::default());
+    assert!(low.route.value() < hot.route.value());
+    lead.apply_decision(low, now);
+    let rec = lead.apply_response(&first, &ResponseId::generate(), later);
+    history.push(HistoryEntry::new(&lead.id, later, Event::Response(rec)));
+    let up = decide(&lead, &history, &pb, later, |_| PoolState::default());
+    assert_eq!(up.route.as_str(), "hot");
 }

@@ -86,3 +86,29 @@ fn what_sales_recorded_outranks_a_form_and_the_conflict_is_kept() {
         "what the form said"
     );
 }
+
+#[test]
+fn history_written_under_the_earlier_spelling_still_reads() {
+    use leadflow::domain::lead::EmailKind;
+    let old: EmailKind = serde_json::from_str("\"fulfilment\"").unwrap();
+    assert_eq!(old, EmailKind::Fulfillment);
+    assert_eq!(
+        serde_json::to_string(&EmailKind::Fulfillment).unwrap(),
+        "\"fulfillment\""
+    );
+}
+
+#[test]
+fn idempotency_replies_stored_with_an_http_status_still_replay() {
+    use leadflow::ports::{Answer, StoredReply};
+    let old = r#"{"status":303,"lead_id":"ld_01M864NG62TDTYVD32NE8G47EH","location":"https://example.com/thanks","fingerprint":"f","created_at":"2026-11-23T09:00:00Z"}"#;
+    let reply: StoredReply = serde_json::from_str(old).unwrap();
+    assert_eq!(
+        reply.answer,
+        Answer::Redirect {
+            location: "https://example.com/thanks".into()
+        }
+    );
+    let new = serde_json::to_string(&reply).unwrap();
+    assert_eq!(serde_json::from_str::<StoredReply>(&new).unwrap(), reply);
+}

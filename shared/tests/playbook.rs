@@ -1,7 +1,7 @@
 //! The playbook is validated at build time (here) and at cold start: every
 //! problem is reported with the file, the line and what is wrong.
 
-use leadflow::playbook::{Playbook, DEFAULT_PLAYBOOK};
+use leadflow::domain::playbook::{Playbook, DEFAULT_PLAYBOOK};
 
 fn line_of(text: &str, needle: &str) -> usize {
     text.lines().position(|l| l.contains(needle)).expect(needle) + 1
@@ -165,8 +165,8 @@ fn route_conditions_use_real_answers_and_counts() {
 #[test]
 fn reps_are_unique_with_valid_email() {
     assert_problem(
-        "  - { id: jonas.weber, name: Jonas Weber, email: jonas.weber@example.com }",
-        "  - { id: ana.ruiz, name: Jonas Weber, email: jonas.weber@example.com }",
+        "  - { id: jonas.weber, name: Jonas Weber, email: jonas.weber@example.com, role: field_sales }",
+        "  - { id: ana.ruiz, name: Jonas Weber, email: jonas.weber@example.com, role: field_sales }",
         "id `ana.ruiz` is used twice",
         "id: ana.ruiz",
     );
@@ -318,7 +318,7 @@ fn repeats_and_limits_are_checked() {
 #[test]
 fn rate_limit_windows_are_fixed_and_say_when_to_retry() {
     use chrono::TimeZone;
-    use leadflow::playbook::{QuotaScope, RateLimit};
+    use leadflow::domain::playbook::{QuotaScope, RateLimit};
     let limit = RateLimit {
         max: 5,
         minutes: 60,
@@ -351,4 +351,65 @@ fn rate_limit_windows_are_fixed_and_say_when_to_retry() {
         1,
         "no IP, no IP limit"
     );
+}
+
+#[test]
+fn roles_are_checked() {
+    assert_problem(
+        "role: manager, manages: [emea-field, emea-inside, inside-sales]",
+        "role: manager",
+        "manager `nina.kovac` manages no pool or queue",
+        "id: nina.kovac",
+    );
+    assert_problem(
+        "manages: [emea-field, emea-inside, inside-sales]",
+        "manages: [emea-field, nowhere]",
+        "manages `nowhere`, which is neither a pool nor a queue",
+        "id: nina.kovac",
+    );
+    assert_problem(
+        "email: sam.patel@example.com, role: isr",
+        "email: sam.patel@example.com, role: isr, manages: [amer-inside]",
+        "`sam.patel` is `isr`; only a manager has `manages`",
+        "id: sam.patel",
+    );
+    assert_problem(
+        "email: sam.patel@example.com, role: isr",
+        "email: sam.patel@example.com, role: ops",
+        "names `sam.patel`, whose role `ops` owns no leads",
+        "sam.patel",
+    );
+    assert_problem(
+        "email: olaf.berg@example.com, role: ops",
+        "email: olaf.berg@example.com, role: manager, manages: [nurture]",
+        "nobody has the role `ops`",
+        "reps:",
+    );
+}
+
+#[test]
+fn a_request_for_a_person_may_not_end_on_a_queue_nobody_reads() {
+    // Without the rule that sends weak demo and assessment requests to inside
+    // sales, they would fall through to the nurture and self-serve queues.
+    assert_problem(
+        "  - name: asked for a demo or an assessment, inside sales answers in person\n    when: { request_type: [demo, assessment] }\n    route: need_information\n",
+        "",
+        "`not sales-ready yet` can send a request for assessment, demo to route need_nurturing, which can end on queue `nurture` with no email",
+        "name: not sales-ready yet",
+    );
+    // A mailbox on the queue is a way to be told, too.
+    let text = DEFAULT_PLAYBOOK
+        .replace(
+            "  - name: asked for a demo or an assessment, inside sales answers in person\n    when: { request_type: [demo, assessment] }\n    route: need_information\n",
+            "",
+        )
+        .replace(
+            "{ name: self-serve, label: our online store team }",
+            "{ name: self-serve, label: our online store team, email: store@example.com }",
+        )
+        .replace(
+            "{ name: nurture, label: our customer success team }",
+            "{ name: nurture, label: our customer success team, email: success@example.com }",
+        );
+    Playbook::parse(&text, "t.yaml").unwrap();
 }

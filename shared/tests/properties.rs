@@ -1,10 +1,11 @@
 //! Invariants of qualification, scoring, routing and assignment, over random leads.
 
 use chrono::{Duration, TimeZone, Utc};
-use leadflow::domain::decision::{decide, qualify, Owner, PoolState};
+use leadflow::domain::decision::{Owner, PoolState};
 use leadflow::domain::ids::{LeadId, ResponseId};
 use leadflow::domain::inquiry::Inquiry;
 use leadflow::domain::lead::{Event, HistoryEntry};
+use leadflow::domain::routing::{decide, qualify};
 use leadflow::domain::scoring::score;
 use leadflow::{Criterion, EmailAddress, Lead, Playbook, RequestType};
 use proptest::prelude::*;

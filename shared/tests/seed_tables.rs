@@ -3,9 +3,10 @@
 //! Seed 003: the route categories.
 
 use chrono::{TimeZone, Utc};
-use leadflow::domain::decision::{decide, qualify, PoolState, Route, Stage};
+use leadflow::domain::decision::{PoolState, Route, Stage};
 use leadflow::domain::ids::{LeadId, ResponseId};
 use leadflow::domain::inquiry::Inquiry;
+use leadflow::domain::routing::{decide, qualify};
 use leadflow::{EmailAddress, Lead, Playbook};
 
 fn now() -> chrono::DateTime<Utc> {
@@ -251,10 +252,9 @@ fn assignment_follows_territory_round_robin_and_explains_itself() {
 
 #[test]
 fn shipped_email_templates_parse() {
-    for name in leadflow::email::ALL {
-        let (html, text) = leadflow::email::template(name).expect("bundled");
-        leadflow::domain::render::check(name, html).unwrap();
-        leadflow::domain::render::check(name, text).unwrap();
+    for (name, html, text) in leadflow::email::BUNDLED {
+        leadflow::email::check(name, html).unwrap();
+        leadflow::email::check(name, text).unwrap();
     }
     for kit in playbook().kits.values() {
         assert!(
@@ -262,6 +262,6 @@ fn shipped_email_templates_parse() {
             "{} is bundled",
             kit.template
         );
-        leadflow::domain::render::check("subject", &kit.subject).unwrap();
+        leadflow::email::check("subject", &kit.subject).unwrap();
     }
 }

@@ -5,7 +5,6 @@ mod common;
 
 use chrono::{Duration, Utc};
 use common::{emails_to, Resources};
-use leadflow::adapters::ses::SesMailer;
 use leadflow::app::intake::{submit, Submission};
 use leadflow::app::outbox::sweep;
 use leadflow::app::route::route_lead;
@@ -14,6 +13,7 @@ use leadflow::domain::lead::{Event, HistoryEntry};
 use leadflow::messages::RouteRequest;
 use leadflow::ports::*;
 use leadflow::{EmailAddress, Lead, LeadId, Playbook, ResponseId};
+use leadflow_aws::ses::SesMailer;
 
 fn inquiry(pb: &Playbook, fields: &[(&str, &str)]) -> Inquiry {
     let f: Vec<(String, String)> = fields
@@ -53,9 +53,8 @@ async fn dynamo_store_commits_all_or_nothing_with_its_conditions() {
     .to_outbox(now);
     let reply = StoredReply {
         response_id: None,
-        status: 202,
+        answer: leadflow::ports::Answer::Received,
         lead_id: lead.id.clone(),
-        location: None,
         fingerprint: "f".into(),
         created_at: now,
     };
@@ -237,14 +236,14 @@ async fn send_claims_let_one_delivery_send_and_a_lapsed_one_retry() {
     let lease = now + Duration::seconds(30);
     assert_eq!(
         store
-            .claim_send(&lead, "rs#fulfilment", now, lease)
+            .claim_send(&lead, "rs#fulfillment", now, lease)
             .await
             .unwrap(),
         SendClaim::Claimed
     );
     assert_eq!(
         store
-            .claim_send(&lead, "rs#fulfilment", now, lease)
+            .claim_send(&lead, "rs#fulfillment", now, lease)
             .await
             .unwrap(),
         SendClaim::InFlight
@@ -253,7 +252,12 @@ async fn send_claims_let_one_delivery_send_and_a_lapsed_one_retry() {
     let later = now + Duration::seconds(31);
     assert_eq!(
         store
-            .claim_send(&lead, "rs#fulfilment", later, later + Duration::seconds(30))
+            .claim_send(
+                &lead,
+                "rs#fulfillment",
+                later,
+                later + Duration::seconds(30)
+            )
             .await
             .unwrap(),
         SendClaim::Claimed
@@ -267,14 +271,14 @@ async fn send_claims_let_one_delivery_send_and_a_lapsed_one_retry() {
         },
     );
     store
-        .complete_send(&lead, "rs#fulfilment", "msg-1", entry, None)
+        .complete_send(&lead, "rs#fulfillment", "msg-1", entry, None)
         .await
         .unwrap();
     assert_eq!(
         store
             .claim_send(
                 &lead,
-                "rs#fulfilment",
+                "rs#fulfillment",
                 later + Duration::days(1),
                 later + Duration::days(2)
             )
@@ -419,7 +423,7 @@ async fn a_crash_between_commit_and_publish_is_finished_by_the_sweeper() {
     let email = format!("{}@example.com", common::unique("crash"));
     // The queue is unreachable: the writer commits and "dies" before publishing.
     let dead =
-        leadflow::adapters::sqs::SqsPublisher::new(aws_sdk_sqs::Client::new(&r.config), None, None);
+        leadflow_aws::sqs::SqsPublisher::new(aws_sdk_sqs::Client::new(&r.config), None, None);
     let accepted = submit(
         &store,
         &dead,
@@ -502,7 +506,7 @@ async fn dynamo_store_coalesces_notifications_per_slot_and_window() {
         },
     );
     store
-        .complete_send(&lead, "first#fulfilment", "msg-1", entry, Some("kit#demo"))
+        .complete_send(&lead, "first#fulfillment", "msg-1", entry, Some("kit#demo"))
         .await
         .unwrap();
     // Sent: taken for the rest of the window, even past the lease…
@@ -535,7 +539,7 @@ async fn dynamo_store_coalesces_notifications_per_slot_and_window() {
 
 #[tokio::test]
 async fn dynamo_store_counts_rate_limits_and_refuses_past_them_without_counting() {
-    use leadflow::playbook::RateLimit;
+    use leadflow::domain::playbook::RateLimit;
     let r = Resources::new().await;
     let store = r.store();
     let now = Utc::now();
@@ -544,12 +548,12 @@ async fn dynamo_store_counts_rate_limits_and_refuses_past_them_without_counting(
         minutes: 60,
     }
     .quota(
-        leadflow::playbook::QuotaScope::Address,
+        leadflow::domain::playbook::QuotaScope::Address,
         format!("address#{}", common::unique("q")),
         now,
     );
     let ip = RateLimit { max: 4, minutes: 1 }.quota(
-        leadflow::playbook::QuotaScope::SourceIp,
+        leadflow::domain::playbook::QuotaScope::SourceIp,
         format!("ip#{}", common::unique("ip")),
         now,
     );
@@ -581,7 +585,7 @@ async fn dynamo_store_counts_rate_limits_and_refuses_past_them_without_counting(
         minutes: 60,
     }
     .quota(
-        leadflow::playbook::QuotaScope::Address,
+        leadflow::domain::playbook::QuotaScope::Address,
         address.key.clone(),
         address.window_end,
     );
@@ -777,10 +781,10 @@ async fn a_lead_is_updated_field_by_field_and_an_unreadable_history_row_is_skipp
     .unwrap();
     let lead = store.lead(&accepted.lead_id).await.unwrap().unwrap();
     // Every attribute written for a fully populated lead is one the adapter owns.
-    let item = leadflow::adapters::dynamo::DynamoStore::lead_item_for(&lead).unwrap();
+    let item = leadflow_aws::dynamo::DynamoStore::lead_item_for(&lead).unwrap();
     for key in item.keys().filter(|k| *k != "pk" && *k != "sk") {
         assert!(
-            leadflow::adapters::dynamo::LEAD_FIELDS.contains(&key.as_str()),
+            leadflow_aws::dynamo::LEAD_FIELDS.contains(&key.as_str()),
             "{key} is written but not in LEAD_FIELDS"
         );
     }

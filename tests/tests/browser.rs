@@ -6,9 +6,9 @@
 mod common;
 
 use common::{eventually, unique};
-use leadflow::adapters::dynamo::DynamoStore;
 use leadflow::ports::LeadStore;
 use leadflow::{Criterion, EmailAddress, RequestType};
+use leadflow_aws::dynamo::DynamoStore;
 use leadflow_infra::{root, DevOptions, DevStack};
 use serde_json::Value;
 use std::path::{Path, PathBuf};

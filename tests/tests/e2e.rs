@@ -6,10 +6,10 @@
 mod common;
 
 use common::{emails_to, eventually, request, unique};
-use leadflow::adapters::dynamo::DynamoStore;
 use leadflow::domain::lead::{EmailKind, Event};
 use leadflow::ports::LeadStore;
 use leadflow::{EmailAddress, Lead, LeadId, RequestType};
+use leadflow_aws::dynamo::DynamoStore;
 use leadflow_infra::{DevOptions, DevStack, RunningStack};
 use serde_json::{json, Value};
 
@@ -186,7 +186,7 @@ async fn a_form_post_redirects_and_the_same_person_stays_one_lead() {
         .iter()
         .filter_map(|e| match e {
             Event::EmailSent {
-                kind: EmailKind::Fulfilment,
+                kind: EmailKind::Fulfillment,
                 kit,
                 ..
             } => kit.clone(),
@@ -245,7 +245,7 @@ async fn a_replay_and_a_duplicate_delivery_change_nothing() {
     let (lead, history) = fulfilled(&s, &id).await;
     assert_eq!(lead.responses, 1);
 
-    // Deliver the routing and fulfilment messages again, as SQS may.
+    // Deliver the routing and fulfillment messages again, as SQS may.
     let response_id = lead.last_response_id.clone().unwrap();
     let sqs = aws_sdk_sqs::Client::new(s.sdk_config());
     let msg = json!({"lead_id": id, "response_id": response_id}).to_string();
@@ -390,11 +390,8 @@ async fn the_outbox_sweeper_finishes_what_a_crashed_intake_left() {
         ("request_type".to_string(), "demo".to_string()),
     ];
     // An intake that committed and died before publishing (no queue to publish to).
-    let dead = leadflow::adapters::sqs::SqsPublisher::new(
-        aws_sdk_sqs::Client::new(s.sdk_config()),
-        None,
-        None,
-    );
+    let dead =
+        leadflow_aws::sqs::SqsPublisher::new(aws_sdk_sqs::Client::new(s.sdk_config()), None, None);
     let past = chrono::Utc::now() - chrono::Duration::minutes(2);
     let accepted = submit(
         &store(&s),

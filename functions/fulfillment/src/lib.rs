@@ -2,11 +2,11 @@
 //! the lead package, each exactly once however often the message arrives.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use leadflow::adapters::sqs_batch::each_message;
-use leadflow::app::fulfil::{fulfil, FulfilError};
-use leadflow::messages::FulfilRequest;
+use leadflow::app::fulfill::{fulfill, FulfillError};
+use leadflow::messages::FulfillRequest;
 use leadflow::ports::{BatchQueues, Clock, LeadStore, Mailer};
 use leadflow::Playbook;
+use leadflow_aws::sqs_batch::each_message;
 use std::time::SystemTime;
 
 pub struct Fulfillment<S, M, C, Q> {
@@ -33,8 +33,8 @@ impl<S: LeadStore, M: Mailer, C: Clock, Q: BatchQueues> Fulfillment<S, M, C, Q> 
             event,
             &self.queues,
             deadline,
-            |req: FulfilRequest| async move {
-                let o = fulfil(
+            |req: FulfillRequest| async move {
+                let o = fulfill(
                     &self.store,
                     &self.mailer,
                     &self.playbook,
@@ -46,7 +46,7 @@ impl<S: LeadStore, M: Mailer, C: Clock, Q: BatchQueues> Fulfillment<S, M, C, Q> 
                     lead_id = %req.lead_id, sent = ?o.sent, already_sent = ?o.already_sent,
                     skipped = ?o.skipped, coalesced = ?o.coalesced, "fulfilled"
                 );
-                Ok::<_, FulfilError>(())
+                Ok::<_, FulfillError>(())
             },
         )
         .await

@@ -1,11 +1,14 @@
+// The compiler computes the layout of `main`'s future: the Lambda runtime
+// around the handler around the AWS SDK's calls nests deeper than the default
+// limit (128) allows ("queries overflow the depth limit").
 #![recursion_limit = "256"]
 use fulfillment::Fulfillment;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use leadflow::adapters::sqs::SqsBatchQueues;
-use leadflow::adapters::sqs_batch::deadline_from_epoch_ms;
-use leadflow::adapters::{aws_config, dynamo::DynamoStore, env, init_tracing, ses::SesMailer};
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
+use leadflow_aws::sqs::SqsBatchQueues;
+use leadflow_aws::sqs_batch::deadline_from_epoch_ms;
+use leadflow_aws::{aws_config, dynamo::DynamoStore, env, init_tracing, ses::SesMailer};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -3,15 +3,15 @@
 use aws_lambda_events::sqs::SqsEvent;
 use chrono::{TimeZone, Utc};
 use fulfillment::Fulfillment;
-use leadflow::adapters::memory::{
-    FixedClock, MemoryBatchQueues, MemoryMailer, MemoryPublisher, MemoryStore,
-};
 use leadflow::app::intake::{submit, Submission};
 use leadflow::app::route::route_lead;
 use leadflow::domain::inquiry::Inquiry;
 use leadflow::domain::lead::{EmailKind, Event};
-use leadflow::messages::{FulfilPart, FulfilRequest, RouteRequest};
+use leadflow::messages::{FulfillPart, FulfillRequest, RouteRequest};
 use leadflow::ports::{Clock, LeadStore, MailError};
+use leadflow::testing::{
+    FixedClock, MemoryBatchQueues, MemoryMailer, MemoryPublisher, MemoryStore,
+};
 use leadflow::Playbook;
 use serde_json::json;
 use std::sync::Arc;
@@ -31,18 +31,18 @@ fn handler() -> Handler {
     }
 }
 
-/// Intake then routing, as the pipeline does; returns one fulfilment message
+/// Intake then routing, as the pipeline does; returns one fulfillment message
 /// for both emails (what the split messages do together, see `routed_parts`).
-async fn routed(h: &Handler, fields: &[(&str, &str)]) -> FulfilRequest {
+async fn routed(h: &Handler, fields: &[(&str, &str)]) -> FulfillRequest {
     let parts = routed_parts(h, fields).await;
-    FulfilRequest {
-        part: FulfilPart::Both,
+    FulfillRequest {
+        part: FulfillPart::Both,
         ..parts[0].0.clone()
     }
 }
 
-/// Intake then routing; returns the router's fulfilment messages with their delays.
-async fn routed_parts(h: &Handler, fields: &[(&str, &str)]) -> Vec<(FulfilRequest, u32)> {
+/// Intake then routing; returns the router's fulfillment messages with their delays.
+async fn routed_parts(h: &Handler, fields: &[(&str, &str)]) -> Vec<(FulfillRequest, u32)> {
     let publisher = MemoryPublisher::new();
     let fields: Vec<(String, String)> = fields
         .iter()
@@ -63,7 +63,7 @@ async fn routed_parts(h: &Handler, fields: &[(&str, &str)]) -> Vec<(FulfilReques
         .collect()
 }
 
-fn sqs(id: &str, req: &FulfilRequest) -> SqsEvent {
+fn sqs(id: &str, req: &FulfillRequest) -> SqsEvent {
     serde_json::from_value(json!({ "Records": [{
         "messageId": id, "receiptHandle": "rh", "body": serde_json::to_string(req).unwrap(),
         "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs"
@@ -219,7 +219,7 @@ async fn the_owner_gets_the_whole_lead_package() {
             _ => None,
         })
         .collect();
-    assert_eq!(kinds, [EmailKind::Fulfilment, EmailKind::OwnerNotice]);
+    assert_eq!(kinds, [EmailKind::Fulfillment, EmailKind::OwnerNotice]);
 }
 
 #[tokio::test]
@@ -291,10 +291,10 @@ async fn a_mail_outage_is_retried_and_then_sends_once() {
 #[tokio::test]
 async fn a_message_for_an_unknown_lead_fails_alone() {
     let h = handler();
-    let bogus = FulfilRequest {
+    let bogus = FulfillRequest {
         lead_id: leadflow::LeadId::generate(),
         response_id: leadflow::ResponseId::generate(),
-        part: FulfilPart::Both,
+        part: FulfillPart::Both,
     };
     let resp = h.handle(sqs("m", &bogus)).await;
     assert!(resp.batch_item_failures.is_empty());
@@ -339,7 +339,7 @@ async fn a_refused_prospect_address_is_recorded_and_the_owner_still_gets_the_pac
     assert!(history.iter().any(|e| matches!(
         &e.event,
         Event::EmailRejected {
-            kind: EmailKind::Fulfilment,
+            kind: EmailKind::Fulfillment,
             ..
         }
     )));
@@ -348,7 +348,7 @@ async fn a_refused_prospect_address_is_recorded_and_the_owner_still_gets_the_pac
     assert_eq!(h.mailer.sent().len(), 1);
 }
 
-fn sqs_batch(reqs: &[&FulfilRequest]) -> SqsEvent {
+fn sqs_batch(reqs: &[&FulfillRequest]) -> SqsEvent {
     let records: Vec<_> = reqs
         .iter()
         .enumerate()
@@ -383,7 +383,7 @@ async fn the_kit_goes_at_once_and_the_owner_package_after_a_short_delay() {
     assert!(delay > 0);
     assert_eq!(
         parts.iter().map(|(r, d)| (r.part, *d)).collect::<Vec<_>>(),
-        [(FulfilPart::Prospect, 0), (FulfilPart::Owner, delay)]
+        [(FulfillPart::Prospect, 0), (FulfillPart::Owner, delay)]
     );
     h.handle(sqs("m1", &parts[0].0)).await;
     assert_eq!(h.mailer.sent().len(), 1);
@@ -413,7 +413,7 @@ async fn a_burst_of_repeats_sends_one_kit_and_one_package_listing_them_all() {
     for _ in 0..20 {
         for (req, _) in routed_parts(&h, &fields).await {
             match req.part {
-                FulfilPart::Owner => owner.push(req),
+                FulfillPart::Owner => owner.push(req),
                 _ => prospect.push(req),
             }
         }
@@ -459,7 +459,7 @@ async fn a_burst_of_repeats_sends_one_kit_and_one_package_listing_them_all() {
         .filter(|e| matches!(e.event, Event::Response(_)))
         .count();
     assert_eq!(responses, 20, "every response is recorded");
-    assert_eq!(coalesced(&history, EmailKind::Fulfilment), 19);
+    assert_eq!(coalesced(&history, EmailKind::Fulfillment), 19);
     assert_eq!(coalesced(&history, EmailKind::OwnerNotice), 19);
 
     // Redelivering everything sends nothing more.
@@ -514,7 +514,9 @@ async fn a_new_kind_of_request_inside_the_window_is_acted_on_at_once() {
 
 #[tokio::test]
 async fn the_same_request_after_the_window_is_answered_again() {
-    let h = handler();
+    // With no kit resend window (see the next test for the default).
+    let mut h = handler();
+    h.playbook.repeats.kit_resend_days = 0;
     let fields = [
         ("email", "later@example.com"),
         ("country", "US"),
@@ -530,6 +532,34 @@ async fn the_same_request_after_the_window_is_answered_again() {
     let after = routed(&h, &fields).await;
     h.handle(sqs("m3", &after)).await;
     assert_eq!(h.mailer.sent().len(), 4, "after it: kit and package again");
+}
+
+#[tokio::test]
+async fn a_kit_the_prospect_has_is_not_resent_for_its_window_but_the_owner_hears() {
+    let h = handler();
+    assert_eq!(h.playbook.repeats.kit_resend_days, 30);
+    let fields = [
+        ("email", "again@example.com"),
+        ("country", "US"),
+        ("request_type", "info"),
+    ];
+    let first = routed(&h, &fields).await;
+    h.handle(sqs("m1", &first)).await;
+    assert_eq!(h.mailer.sent().len(), 2);
+    h.clock.advance(chrono::Duration::days(3));
+    let later = routed(&h, &fields).await;
+    h.handle(sqs("m2", &later)).await;
+    let sent = h.mailer.sent();
+    assert_eq!(sent.len(), 3, "no second kit, a new package");
+    assert_ne!(sent[2].to, "again@example.com");
+    let history = h.store.history(&later.lead_id).await.unwrap();
+    assert_eq!(coalesced(&history, EmailKind::Fulfillment), 1);
+    h.clock.advance(chrono::Duration::days(28));
+    let month = routed(&h, &fields).await;
+    h.handle(sqs("m3", &month)).await;
+    let sent = h.mailer.sent();
+    assert_eq!(sent.len(), 5, "a month on: the kit again, and a package");
+    assert!(sent.iter().filter(|m| m.to == "again@example.com").count() == 2);
 }
 
 #[tokio::test]
@@ -618,7 +648,7 @@ async fn a_throttled_send_waits_for_capacity_without_using_up_its_receives() {
     let deferred = h.queues.deferred();
     assert_eq!(deferred.len(), 1, "…and put back with a delay");
     assert!(deferred[0].1 >= std::time::Duration::from_secs(30));
-    let back: FulfilRequest = serde_json::from_str(&deferred[0].0).unwrap();
+    let back: FulfillRequest = serde_json::from_str(&deferred[0].0).unwrap();
     assert_eq!(back, req);
     // When it comes back, the kit goes out once.
     h.clock.advance(chrono::Duration::seconds(120));
@@ -652,7 +682,7 @@ async fn a_send_that_may_have_happened_holds_its_claim_for_the_lease() {
     assert_eq!(h.handle(sqs("m", &req)).await.batch_item_failures.len(), 1);
     assert!(h.mailer.sent().iter().all(|m| m.to != "maybe@example.com"));
     // …the one after the lease sends it.
-    h.clock.advance(leadflow::app::fulfil::SEND_LEASE);
+    h.clock.advance(leadflow::app::fulfill::SEND_LEASE);
     assert!(h
         .handle(sqs("m", &req))
         .await
@@ -720,7 +750,7 @@ async fn a_lead_with_thousands_of_responses_costs_a_bounded_read() {
     let read = h.store.history_entries_read() - before;
     assert!(
         read <= 2 * leadflow::app::route::HISTORY_WINDOW,
-        "router and fulfilment read {read} entries of 3,000+"
+        "router and fulfillment read {read} entries of 3,000+"
     );
     let package = h
         .mailer
@@ -731,7 +761,7 @@ async fn a_lead_with_thousands_of_responses_costs_a_bounded_read() {
         .unwrap();
     let listed = package.text.matches(" — ").count();
     assert!(
-        listed <= leadflow::app::fulfil::PREVIOUS_SHOWN + 5,
+        listed <= leadflow::app::fulfill::PREVIOUS_SHOWN + 5,
         "{listed}"
     );
 }

@@ -7,22 +7,26 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::HeaderValue;
 use leadflow::app::intake::Accepted;
+use leadflow::ports::Answer;
 use serde_json::json;
 
 pub fn answer(accepted: Accepted) -> ApiGatewayV2httpResponse {
-    let mut resp = response(accepted.status);
+    let mut resp = response(match accepted.answer {
+        Answer::Received => 202,
+        Answer::Redirect { .. } => 303,
+    });
     if accepted.replayed {
         resp.headers
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-    let (content_type, text) = match accepted.location {
-        Some(loc) => {
+    let (content_type, text) = match accepted.answer {
+        Answer::Redirect { location: loc } => {
             if let Ok(v) = HeaderValue::from_str(&loc) {
                 resp.headers.insert("location", v);
             }
             ("text/plain; charset=utf-8", format!("Thank you. See {loc}"))
         }
-        None => {
+        Answer::Received => {
             // The response's id, never the lead's: the answer must not tell
             // a stranger whether (or since when) a person is known.
             let mut answer = json!({ "status": "received" });
@@ -46,8 +50,12 @@ mod tests {
     fn accepted(location: Option<&str>, response_id: Option<ResponseId>) -> Accepted {
         Accepted {
             lead_id: LeadId::generate(),
-            status: if location.is_some() { 303 } else { 202 },
-            location: location.map(str::to_string),
+            answer: match location {
+                Some(l) => Answer::Redirect {
+                    location: l.to_string(),
+                },
+                None => Answer::Received,
+            },
             replayed: false,
             response_id,
             new_lead: true,

@@ -1,6 +1,6 @@
 //! The intake's settings, read from the environment at start.
 
-use leadflow::adapters::{env, env_opt, ConfigError};
+use leadflow_aws::{env, env_opt, ConfigError};
 
 #[derive(Debug, Clone)]
 pub struct Config {

@@ -24,7 +24,7 @@ use aws_lambda_events::http::{HeaderMap, Method};
 use body::{Format, MediaType};
 use leadflow::app::intake::{self, Accepted, Submission};
 use leadflow::domain::inquiry::Inquiry;
-use leadflow::ports::{Clock, LeadStore, Publisher};
+use leadflow::ports::{Answer, Clock, LeadStore, Publisher};
 use leadflow::Playbook;
 
 pub struct Intake<S, P, C> {
@@ -71,9 +71,11 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
         let source_ip = req.request_context.http.source_ip.as_deref();
         let key = idempotency::key(&req.headers, source_ip)?;
         let inquiry = Inquiry::parse(&fields, &self.playbook.bant)?;
-        let (status, location) = match media.format {
-            Format::Json => (202, None),
-            Format::Form => (303, Some(redirect::target(&fields, &self.config))),
+        let answer = match media.format {
+            Format::Json => Answer::Received,
+            Format::Form => Answer::Redirect {
+                location: redirect::target(&fields, &self.config),
+            },
         };
         let now = self.clock.now();
         let submission = Submission {
@@ -81,8 +83,7 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
             inquiry,
             idempotency_key: key,
             fingerprint: fingerprint(&media.essence, &bytes),
-            status,
-            location,
+            answer,
         };
         let accepted = intake::submit(&self.store, &self.publisher, now, submission)
             .await

@@ -1,11 +1,14 @@
+// The compiler computes the layout of `main`'s future: the Lambda runtime
+// around the handler around the AWS SDK's calls nests deeper than the default
+// limit (128) allows ("queries overflow the depth limit").
 #![recursion_limit = "256"]
 use intake::{Config, Intake};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use leadflow::adapters::{
-    aws_config, dynamo::DynamoStore, env, env_opt, init_tracing, sqs::SqsPublisher,
-};
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
+use leadflow_aws::{
+    aws_config, dynamo::DynamoStore, env, env_opt, init_tracing, sqs::SqsPublisher,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

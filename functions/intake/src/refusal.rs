@@ -10,7 +10,7 @@ use aws_lambda_events::http::HeaderValue;
 use chrono::{DateTime, Utc};
 use leadflow::app::intake::IntakeError;
 use leadflow::domain::inquiry::InquiryError;
-use leadflow::playbook::QuotaScope;
+use leadflow::domain::playbook::QuotaScope;
 use serde_json::json;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,14 +237,14 @@ fn page(message: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Please check the form</title></head>\
          <body><h1>Please check the form</h1><p>{}</p><p><a href=\"javascript:history.back()\">Go back</a></p></body></html>",
-        leadflow::domain::render::escape_html(message)
+        leadflow::email::escape_html(message)
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use leadflow::playbook::Quota;
+    use leadflow::domain::playbook::Quota;
     use leadflow::ports::StoreError;
 
     fn body(r: &ApiGatewayV2httpResponse) -> String {

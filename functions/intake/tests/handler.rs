@@ -4,11 +4,11 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use aws_lambda_events::encodings::Body;
 use chrono::{Duration, TimeZone, Utc};
 use intake::{Config, Intake, MAX_BODY_BYTES};
-use leadflow::adapters::memory::{FixedClock, MemoryPublisher, MemoryStore};
 use leadflow::app::outbox::sweep;
 use leadflow::domain::lead::Event;
 use leadflow::messages::RouteRequest;
 use leadflow::ports::{Clock, LeadStore};
+use leadflow::testing::{FixedClock, MemoryPublisher, MemoryStore};
 use leadflow::{LeadId, Playbook, RequestType};
 use serde_json::{json, Value};
 use std::sync::Arc;

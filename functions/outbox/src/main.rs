@@ -1,9 +1,12 @@
+// The compiler computes the layout of `main`'s future: the Lambda runtime
+// around the handler around the AWS SDK's calls nests deeper than the default
+// limit (128) allows ("queries overflow the depth limit").
 #![recursion_limit = "256"]
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use leadflow::adapters::{
+use leadflow::ports::SystemClock;
+use leadflow_aws::{
     aws_config, dynamo::DynamoStore, env, env_opt, init_tracing, sqs::SqsPublisher,
 };
-use leadflow::ports::SystemClock;
 use outbox::Sweeper;
 
 #[tokio::main]
@@ -20,8 +23,7 @@ async fn main() -> Result<(), Error> {
         clock: SystemClock,
     };
     run(service_fn(move |event: LambdaEvent<_>| async move {
-        let deadline =
-            leadflow::adapters::sqs_batch::deadline_from_epoch_ms(event.context.deadline);
+        let deadline = leadflow_aws::sqs_batch::deadline_from_epoch_ms(event.context.deadline);
         Ok::<_, Error>(sweeper.handle_until(event.payload, Some(deadline)).await?)
     }))
     .await

@@ -1,9 +1,9 @@
 //! The outbox sweeper with in-memory ports.
 
 use chrono::{Duration, TimeZone, Utc};
-use leadflow::adapters::memory::{FixedClock, MemoryPublisher, MemoryStore};
 use leadflow::messages::RouteRequest;
 use leadflow::ports::{Clock, Commit, LeadStore};
+use leadflow::testing::{FixedClock, MemoryPublisher, MemoryStore};
 use leadflow::{LeadId, ResponseId};
 use outbox::Sweeper;
 use std::sync::Arc;

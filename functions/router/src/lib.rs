@@ -2,11 +2,11 @@
 //! Partial batch responses: a failing message never fails its batch-mates.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
-use leadflow::adapters::sqs_batch::each_message;
 use leadflow::app::route::{route_lead, RouteError, RouteOutcome};
 use leadflow::messages::RouteRequest;
 use leadflow::ports::{BatchQueues, Clock, LeadStore, Publisher};
 use leadflow::Playbook;
+use leadflow_aws::sqs_batch::each_message;
 use std::time::SystemTime;
 
 pub struct Router<S, P, C, Q> {

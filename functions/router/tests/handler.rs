@@ -2,12 +2,12 @@
 
 use aws_lambda_events::sqs::SqsEvent;
 use chrono::{TimeZone, Utc};
-use leadflow::adapters::memory::{FixedClock, MemoryBatchQueues, MemoryPublisher, MemoryStore};
 use leadflow::app::intake::{submit, Submission};
 use leadflow::domain::inquiry::Inquiry;
 use leadflow::domain::lead::Event;
-use leadflow::messages::{FulfilPart, FulfilRequest, RouteRequest};
+use leadflow::messages::{FulfillPart, FulfillRequest, RouteRequest};
 use leadflow::ports::{Clock, LeadStore};
+use leadflow::testing::{FixedClock, MemoryBatchQueues, MemoryPublisher, MemoryStore};
 use leadflow::{Playbook, Route, Stage};
 use router::Router;
 use serde_json::json;
@@ -55,7 +55,7 @@ fn sqs(bodies: &[(&str, String)]) -> SqsEvent {
 }
 
 #[tokio::test]
-async fn routes_a_lead_records_why_and_hands_it_to_fulfilment() {
+async fn routes_a_lead_records_why_and_hands_it_to_fulfillment() {
     let h = handler();
     let req = inquire(
         &h,
@@ -105,10 +105,10 @@ async fn routes_a_lead_records_why_and_hands_it_to_fulfilment() {
 
     // The prospect's kit at once; the owner's package after the playbook's delay.
     let out = h.publisher.published();
-    let parts: Vec<(FulfilPart, u32)> = out
+    let parts: Vec<(FulfillPart, u32)> = out
         .iter()
         .map(|m| {
-            let f: FulfilRequest = serde_json::from_str(&m.body).unwrap();
+            let f: FulfillRequest = serde_json::from_str(&m.body).unwrap();
             assert_eq!(
                 (f.lead_id, f.response_id),
                 (req.lead_id.clone(), req.response_id.clone())
@@ -119,9 +119,9 @@ async fn routes_a_lead_records_why_and_hands_it_to_fulfilment() {
     assert_eq!(
         parts,
         [
-            (FulfilPart::Prospect, 0),
+            (FulfillPart::Prospect, 0),
             (
-                FulfilPart::Owner,
+                FulfillPart::Owner,
                 h.playbook.repeats.owner_notice_delay_seconds
             )
         ]
@@ -158,7 +158,7 @@ async fn a_duplicate_delivery_routes_once() {
     assert_eq!(
         h.publisher.published().len(),
         2,
-        "one fulfilment hand-off (prospect and owner)"
+        "one fulfillment hand-off (prospect and owner)"
     );
     assert_eq!(
         h.store.pool_state("amer-field", &[]).await.unwrap().cursor,

@@ -131,8 +131,11 @@ fn real_template_functions_and_environment() {
         env["ROUTING_QUEUE_URL"],
         "http://127.0.0.1:4566/123456789012/t1-RoutingQueue"
     );
+    // Only the queues it sends to.
+    assert!(!env.contains_key("FULFILLMENT_QUEUE_URL"));
+    let outbox = &model.function("OutboxFunction").unwrap().environment;
     assert_eq!(
-        env["FULFILLMENT_QUEUE_URL"],
+        outbox["FULFILLMENT_QUEUE_URL"],
         "http://127.0.0.1:4566/123456789012/t1-FulfillmentQueue"
     );
     assert_eq!(

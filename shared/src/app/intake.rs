@@ -6,9 +6,9 @@ use super::retry::{backoff, ATTEMPTS};
 use crate::domain::ids::{LeadId, ResponseId};
 use crate::domain::inquiry::Inquiry;
 use crate::domain::lead::{Event, HistoryEntry, Lead};
+use crate::domain::playbook::Quota;
 use crate::messages::RouteRequest;
-use crate::playbook::Quota;
-use crate::ports::{Commit, Expect, LeadStore, Publisher, StoreError, StoredReply};
+use crate::ports::{Answer, Commit, Expect, LeadStore, Publisher, StoreError, StoredReply};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone)]
@@ -17,22 +17,20 @@ pub struct Submission {
     pub idempotency_key: Option<String>,
     /// Identifies the request's content, to refuse a reused key with another body.
     pub fingerprint: String,
-    /// The answer to give (and to replay): 202, or 303 with a location for forms.
-    pub status: u16,
-    pub location: Option<String>,
+    /// The answer to give (and to replay).
+    pub answer: Answer,
     /// The rate-limit counters this post draws on (see `IntakeLimits::quotas`).
     pub quotas: Vec<Quota>,
 }
 
 impl Submission {
-    /// A JSON post without an Idempotency-Key: answered 202.
+    /// A post without an Idempotency-Key, answered as received.
     pub fn new(inquiry: Inquiry) -> Self {
         Submission {
             inquiry,
             idempotency_key: None,
             fingerprint: String::new(),
-            status: 202,
-            location: None,
+            answer: Answer::Received,
             quotas: Vec::new(),
         }
     }
@@ -41,8 +39,7 @@ impl Submission {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
     pub lead_id: LeadId,
-    pub status: u16,
-    pub location: Option<String>,
+    pub answer: Answer,
     /// The answer is a replay of an earlier post with the same Idempotency-Key.
     pub replayed: bool,
     /// What the client is told (the same on a replay). `None` only when
@@ -116,10 +113,9 @@ pub async fn submit<S: LeadStore, P: Publisher>(
             (
                 key,
                 StoredReply {
-                    status: sub.status,
+                    answer: sub.answer.clone(),
                     lead_id: lead.id.clone(),
                     response_id: Some(response_id.clone()),
-                    location: sub.location.clone(),
                     fingerprint: sub.fingerprint.clone(),
                     created_at: now,
                 },
@@ -138,8 +134,7 @@ pub async fn submit<S: LeadStore, P: Publisher>(
                 outbox::flush(store, publisher, std::slice::from_ref(&message)).await;
                 return Ok(Accepted {
                     lead_id,
-                    status: sub.status,
-                    location: sub.location,
+                    answer: sub.answer,
                     replayed: false,
                     response_id: Some(response_id),
                     new_lead,
@@ -166,8 +161,7 @@ fn replay(reply: StoredReply, sub: &Submission) -> Result<Accepted, IntakeError>
     }
     Ok(Accepted {
         lead_id: reply.lead_id,
-        status: reply.status,
-        location: reply.location,
+        answer: reply.answer,
         replayed: true,
         response_id: reply.response_id,
         new_lead: false,

@@ -1,6 +1,6 @@
 //! The use cases, written against the ports: what each function does.
 
-pub mod fulfil;
+pub mod fulfill;
 pub mod intake;
 pub mod outbox;
 pub mod retry;

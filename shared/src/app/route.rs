@@ -1,13 +1,14 @@
 //! Routing a lead: qualify, route and assign it per the playbook, record the
-//! decision and why, and hand off to fulfilment — once per response.
+//! decision and why, and hand off to fulfillment — once per response.
 
 use super::outbox;
 use super::retry::{backoff, ATTEMPTS};
-use crate::domain::decision::{assess, Decision, PoolState};
+use crate::domain::decision::{Decision, PoolState};
 use crate::domain::ids::LeadId;
 use crate::domain::lead::{Event, HistoryEntry};
-use crate::messages::{FulfilRequest, RouteRequest};
-use crate::playbook::Playbook;
+use crate::domain::playbook::Playbook;
+use crate::domain::routing::assess;
+use crate::messages::{FulfillRequest, RouteRequest};
 use crate::ports::{Commit, Expect, LeadStore, Marker, Publisher, StoreError};
 use chrono::{DateTime, Utc};
 
@@ -92,7 +93,7 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
         let expect = Expect::Version(lead.version);
         let previous_owner = lead.apply_decision(decision.clone(), now);
         lead.version += 1;
-        let messages = FulfilRequest::for_response(
+        let messages = FulfillRequest::for_response(
             &lead.id,
             &req.response_id,
             playbook.repeats.owner_notice_delay_seconds,

@@ -2,11 +2,12 @@
 //! assignment over a file of leads, touching no AWS — so an operator can replay
 //! a year of leads against a playbook change before deploying it.
 
-use crate::domain::decision::{decide, Decision, PoolState};
+use crate::domain::decision::{Decision, PoolState};
 use crate::domain::ids::{LeadId, ResponseId};
 use crate::domain::inquiry::Inquiry;
 use crate::domain::lead::{Event, HistoryEntry, Lead};
-use crate::playbook::Playbook;
+use crate::domain::playbook::Playbook;
+use crate::domain::routing::decide;
 use crate::EmailAddress;
 use chrono::{DateTime, Utc};
 use serde::Serialize;

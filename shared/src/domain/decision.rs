@@ -1,11 +1,9 @@
-//! Qualification, routing and assignment: the decisions the router makes, each
-//! with reasons a rep can read.
+//! What the router decides for a lead, as data: the stage, the route, the
+//! owner, the score, and the decision with its reasons. The rules that make
+//! these are in [`super::routing`].
 
 use super::bant::Criterion;
-use super::lead::{HistoryEntry, Lead};
-use super::scoring::{score, Score};
-use crate::playbook::{AssignmentRule, Conditions, Playbook, Strategy, Target};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -81,6 +79,19 @@ impl Route {
         }
     }
 
+    /// How far along the value chain the route is: field sales and partners
+    /// highest, the dead file lowest. A form may move a lead up, never down.
+    pub fn value(self) -> u8 {
+        match self {
+            Route::Hot | Route::Partner => 5,
+            Route::HighPotential => 4,
+            Route::NeedInformation => 3,
+            Route::LowPotential => 2,
+            Route::NeedNurturing => 1,
+            Route::Dead => 0,
+        }
+    }
+
     /// The channel seed 003 sends this category to.
     pub fn channel(self) -> &'static str {
         match self {
@@ -148,103 +159,11 @@ pub struct Qualification {
     pub reason: String,
 }
 
-pub fn qualify(lead: &Lead, playbook: &Playbook) -> Qualification {
-    let met = lead.bant.met(&playbook.bant);
-    let stage = playbook.stages.stage_for(met.len());
-    let detail: Vec<String> = Criterion::ALL
-        .iter()
-        .map(|c| {
-            let v = lead.bant.value(*c);
-            let mark = if met.contains(c) { "met" } else { "not met" };
-            format!("{} {v} ({mark})", c.field())
-        })
-        .collect();
-    Qualification {
-        reason: format!(
-            "{}: {} of 4 B.A.N.T. criteria met — {}",
-            stage.label(),
-            met.len(),
-            detail.join(", ")
-        ),
-        stage,
-        met,
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RouteDecision {
     pub route: Route,
     pub rule: String,
     pub reason: String,
-}
-
-/// The first route rule whose conditions hold.
-pub fn route(lead: &Lead, q: &Qualification, score: &Score, playbook: &Playbook) -> RouteDecision {
-    for rule in &playbook.routes {
-        if rule.when.holds(lead, q, score) {
-            return RouteDecision {
-                route: rule.route,
-                rule: rule.name.clone(),
-                reason: format!("{}: {} → {}", rule.route, rule.name, rule.route.channel()),
-            };
-        }
-    }
-    // Validation guarantees a catch-all last rule; this keeps the function total anyway.
-    RouteDecision {
-        route: Route::NeedNurturing,
-        rule: "no rule matched".into(),
-        reason: "need_nurturing: no route rule matched → automated nurture emails".into(),
-    }
-}
-
-impl Conditions {
-    pub fn holds(&self, lead: &Lead, q: &Qualification, score: &Score) -> bool {
-        let n = q.met.len() as u8;
-        (self.request_type.is_empty() || self.request_type.contains(&lead.request_type))
-            && (self.source.is_empty() || self.source.contains(&lead.attribution.source()))
-            && (self.country.is_empty()
-                || lead
-                    .contact
-                    .country
-                    .as_ref()
-                    .is_some_and(|c| self.country.contains(c)))
-            && self.met_at_least.is_none_or(|m| n >= m)
-            && self.met_at_most.is_none_or(|m| n <= m)
-            && self.met.iter().all(|c| q.met.contains(c))
-            && self
-                .known_at_most
-                .is_none_or(|k| lead.bant.known_count() as u8 <= k)
-            && self
-                .answers
-                .iter()
-                .all(|(c, values)| values.iter().any(|v| v == lead.bant.value(*c)))
-            && self.score_at_least.is_none_or(|m| score.total >= m)
-            && self.score_at_most.is_none_or(|m| score.total <= m)
-    }
-}
-
-/// Where the route sends the lead, before a person is picked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Placement<'p> {
-    pub target: &'p Target,
-    pub rule: &'p AssignmentRule,
-}
-
-/// The first assignment rule that covers this lead on this route.
-pub fn place<'p>(lead: &Lead, route: Route, playbook: &'p Playbook) -> Option<Placement<'p>> {
-    playbook
-        .assignment
-        .iter()
-        .filter(|r| match &r.target {
-            // A named account's owner who is away: the next rule covers them.
-            Target::Rep(id) => playbook.rep(id).is_some_and(|rep| !rep.away),
-            _ => true,
-        })
-        .find(|r| r.matches(lead, route))
-        .map(|rule| Placement {
-            target: &rule.target,
-            rule,
-        })
 }
 
 /// The outcome of assignment, and what it consumed of the pool's state.
@@ -271,135 +190,6 @@ pub struct CursorAdvance {
 pub struct PoolState {
     pub cursor: u64,
     pub loads: BTreeMap<String, u64>,
-}
-
-/// Pick the owner. `state` is the target pool's (default when new);
-/// `current` is who holds the lead now: they keep it when they are still in the pool.
-pub fn assign(
-    lead: &Lead,
-    route: Route,
-    playbook: &Playbook,
-    state: &PoolState,
-    current: Option<&Owner>,
-) -> Assignment {
-    let territory = territory(lead);
-    let Some(placement) = place(lead, route, playbook) else {
-        let owner = playbook.fallback_owner();
-        return Assignment {
-            reason: format!(
-                "no assignment rule covers {route} in {territory} → fallback queue {}",
-                owner.display_name()
-            ),
-            owner,
-            pool: None,
-            cursor: None,
-        };
-    };
-    let rule_name = &placement.rule.name;
-    let fallback = |why: String| {
-        let owner = playbook.fallback_owner();
-        Assignment {
-            reason: format!("{why} → fallback queue {}", owner.display_name()),
-            owner,
-            pool: None,
-            cursor: None,
-        }
-    };
-    match placement.target {
-        Target::Queue(name) => {
-            let owner = playbook.queue_owner(name);
-            Assignment {
-                reason: format!("{rule_name}: {territory} → queue {}", owner.display_name()),
-                owner,
-                pool: None,
-                cursor: None,
-            }
-        }
-        Target::Rep(id) => match playbook.rep(id) {
-            Some(rep) => Assignment {
-                reason: format!(
-                    "{rule_name}: named account {} → {}",
-                    lead.email.domain(),
-                    rep.name
-                ),
-                owner: rep.owner(),
-                pool: None,
-                cursor: None,
-            },
-            None => fallback(format!("{rule_name}: rep {id} is not defined")),
-        },
-        Target::Pool(pool_name) => {
-            let Some(pool) = playbook.pool(pool_name) else {
-                return fallback(format!("{rule_name}: pool {pool_name} is not defined"));
-            };
-            let available: Vec<_> = pool
-                .reps
-                .iter()
-                .filter_map(|id| playbook.rep(id))
-                .filter(|r| !r.away)
-                .collect();
-            if let Some(Owner::Rep { id, .. }) = current {
-                if let Some(rep) = available.iter().find(|r| &r.id == id) {
-                    return Assignment {
-                        reason: format!(
-                            "{rule_name}: {territory} → pool {pool_name} → kept with current owner {}",
-                            rep.name
-                        ),
-                        owner: rep.owner(),
-                        pool: Some(pool_name.clone()),
-                        cursor: None,
-                    };
-                }
-            }
-            if available.is_empty() {
-                return fallback(format!(
-                    "{rule_name}: {territory} → pool {pool_name} has nobody available"
-                ));
-            }
-            let n = available.len();
-            let start = (state.cursor % n as u64) as usize;
-            let in_turn = (0..n).map(|i| available[(start + i) % n]);
-            let (rep, how) = match pool.strategy {
-                Strategy::RoundRobin => (available[start], "round-robin".to_string()),
-                Strategy::LeastLoaded => {
-                    let load = |id: &str| state.loads.get(id).copied().unwrap_or(0);
-                    let min = available.iter().map(|r| load(&r.id)).min().unwrap_or(0);
-                    let rep = in_turn
-                        .clone()
-                        .find(|r| load(&r.id) == min)
-                        .unwrap_or(available[start]);
-                    (rep, format!("least-loaded ({min} open)"))
-                }
-            };
-            let skipped = pool.reps.len() - n;
-            let away = if skipped > 0 {
-                format!(" ({skipped} away skipped)")
-            } else {
-                String::new()
-            };
-            Assignment {
-                reason: format!(
-                    "{rule_name}: {territory} → pool {pool_name} → {how}{away} → {}",
-                    rep.name
-                ),
-                owner: rep.owner(),
-                pool: Some(pool_name.clone()),
-                cursor: Some(CursorAdvance {
-                    pool: pool_name.clone(),
-                    from: state.cursor,
-                    to: state.cursor + 1,
-                }),
-            }
-        }
-    }
-}
-
-fn territory(lead: &Lead) -> String {
-    match (&lead.contact.country, &lead.contact.region) {
-        (Some(c), Some(r)) => format!("territory {c}/{r}"),
-        (Some(c), None) => format!("territory {c}"),
-        _ => "no territory given".to_string(),
-    }
 }
 
 /// Everything the router decides for a lead.
@@ -446,93 +236,36 @@ impl Decision {
     }
 }
 
-/// The part of a decision that needs nothing from the store: stage, score,
-/// route, and the pool (if any) whose state assignment will draw on.
-#[derive(Debug, Clone)]
-pub struct Assessment<'p> {
-    qualification: Qualification,
-    score: Score,
-    route: RouteDecision,
-    pub pool: Option<&'p str>,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Score {
+    /// explicit + fit + behaviour, rounded.
+    pub total: i64,
+    pub explicit: f64,
+    pub fit: f64,
+    pub behaviour: f64,
+    pub at: DateTime<Utc>,
+    /// What contributed, largest first: "budget defined_fits +25".
+    pub reasons: Vec<String>,
 }
 
-pub fn assess<'p>(
-    lead: &Lead,
-    history: &[HistoryEntry],
-    playbook: &'p Playbook,
-    now: DateTime<Utc>,
-) -> Assessment<'p> {
-    let qualification = qualify(lead, playbook);
-    let score = score(lead, history, playbook, now);
-    let route = route(lead, &qualification, &score, playbook);
-    let pool = match place(lead, route.route, playbook).map(|p| p.target) {
-        Some(Target::Pool(p)) => Some(p.as_str()),
-        _ => None,
-    };
-    Assessment {
-        qualification,
-        score,
-        route,
-        pool,
+impl Score {
+    pub fn summary(&self) -> String {
+        let top: Vec<&str> = self.reasons.iter().take(4).map(String::as_str).collect();
+        format!(
+            "score {} (explicit {}, fit {}, behaviour {}){}",
+            self.total,
+            round1(self.explicit),
+            round1(self.fit),
+            round1(self.behaviour),
+            if top.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", top.join(", "))
+            }
+        )
     }
 }
 
-/// Qualify, score, route and assign. `state_of` gives a pool's state.
-pub fn decide(
-    lead: &Lead,
-    history: &[HistoryEntry],
-    playbook: &Playbook,
-    now: DateTime<Utc>,
-    state_of: impl Fn(&str) -> PoolState,
-) -> Decision {
-    let assessment = assess(lead, history, playbook, now);
-    let state = assessment.pool.map(state_of).unwrap_or_default();
-    assessment.decide(lead, playbook, now, &state)
-}
-
-impl Assessment<'_> {
-    /// Assign with the pool's `state` (default when there is no pool) and finish the decision.
-    pub fn decide(
-        self,
-        lead: &Lead,
-        playbook: &Playbook,
-        now: DateTime<Utc>,
-        state: &PoolState,
-    ) -> Decision {
-        let Assessment {
-            qualification: q,
-            score: s,
-            route: r,
-            ..
-        } = self;
-        let current = lead.routing.as_ref().map(|d| &d.owner);
-        let a = assign(lead, r.route, playbook, state, current);
-        let follow_up_by = playbook
-            .slas
-            .get(&r.route)
-            .map(|h| now + Duration::hours(*h as i64));
-        let owner_reason = match follow_up_by {
-            Some(t) => format!(
-                "{}; follow up by {} ({} SLA {} h)",
-                a.reason,
-                t.format("%Y-%m-%d %H:%M UTC"),
-                r.route,
-                playbook.slas.get(&r.route).copied().unwrap_or_default()
-            ),
-            None => a.reason,
-        };
-        Decision {
-            bant_met: q.met,
-            stage: q.stage,
-            reasons: vec![q.reason, s.summary(), r.reason, owner_reason],
-            score: s,
-            route: r.route,
-            rule: r.rule,
-            owner: a.owner,
-            pool: a.pool,
-            follow_up_by,
-            decided_at: now,
-            cursor: a.cursor,
-        }
-    }
+pub(crate) fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
 }

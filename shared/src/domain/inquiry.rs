@@ -67,6 +67,12 @@ vocabulary!(
 );
 
 impl RequestType {
+    /// Whether the prospect asked for something a person must follow up:
+    /// everything but general information.
+    pub fn asks_for_a_person(self) -> bool {
+        self != RequestType::Info
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             RequestType::Info => "general information",

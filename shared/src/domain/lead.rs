@@ -394,8 +394,10 @@ pub struct ResponseRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EmailKind {
-    /// The acknowledgement with the kit, to the prospect.
-    Fulfilment,
+    /// The acknowledgement with the kit, to the prospect. (Read under its
+    /// earlier spelling too, so entries written before the rename still parse.)
+    #[serde(alias = "fulfilment")]
+    Fulfillment,
     /// The lead package, to the owner.
     OwnerNotice,
 }
@@ -403,7 +405,7 @@ pub enum EmailKind {
 impl EmailKind {
     pub fn as_str(self) -> &'static str {
         match self {
-            EmailKind::Fulfilment => "fulfilment",
+            EmailKind::Fulfillment => "fulfillment",
             EmailKind::OwnerNotice => "owner_notice",
         }
     }

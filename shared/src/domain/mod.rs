@@ -1,10 +1,17 @@
 //! The rules of the business, with no AWS type in sight.
+//!
+//! Dependencies point down this list: the leaves (`ids`, `email`, `bant`,
+//! `inquiry`), then what a decision is (`decision`), the lead and its history
+//! (`lead`), the company's rules as data (`playbook`), and what evaluates them
+//! (`scoring`, `routing`).
 
+pub mod access;
 pub mod bant;
 pub mod decision;
 pub mod email;
 pub mod ids;
 pub mod inquiry;
 pub mod lead;
-pub mod render;
+pub mod playbook;
+pub mod routing;
 pub mod scoring;

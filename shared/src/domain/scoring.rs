@@ -6,44 +6,10 @@
 //! at: recomputing it from the history gives the same answer.
 
 use super::bant::Criterion;
+use super::decision::{round1, Score};
 use super::lead::{Event, HistoryEntry, Lead};
-use crate::playbook::Playbook;
+use super::playbook::Playbook;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Score {
-    /// explicit + fit + behaviour, rounded.
-    pub total: i64,
-    pub explicit: f64,
-    pub fit: f64,
-    pub behaviour: f64,
-    pub at: DateTime<Utc>,
-    /// What contributed, largest first: "budget defined_fits +25".
-    pub reasons: Vec<String>,
-}
-
-impl Score {
-    pub fn summary(&self) -> String {
-        let top: Vec<&str> = self.reasons.iter().take(4).map(String::as_str).collect();
-        format!(
-            "score {} (explicit {}, fit {}, behaviour {}){}",
-            self.total,
-            round1(self.explicit),
-            round1(self.fit),
-            round1(self.behaviour),
-            if top.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", top.join(", "))
-            }
-        )
-    }
-}
-
-fn round1(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
 
 /// The behaviour a history shows: each response is a form submission; other
 /// activity (visits, downloads, clicks, events) is recorded as it arrives.

@@ -4,8 +4,8 @@
 
 use aws_config::SdkConfig;
 use bytes::Bytes;
-use leadflow::adapters::dynamo::DynamoStore;
-use leadflow::adapters::sqs::SqsPublisher;
+use leadflow_aws::dynamo::DynamoStore;
+use leadflow_aws::sqs::SqsPublisher;
 use leadflow_infra::template::{StackModel, StackSettings, Template};
 use leadflow_infra::{provision, root, Emulator};
 use serde_json::Value;

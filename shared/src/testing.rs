@@ -7,7 +7,7 @@ use crate::domain::decision::PoolState;
 use crate::domain::email::EmailAddress;
 use crate::domain::ids::{LeadId, MessageId, ResponseId};
 use crate::domain::lead::{HistoryEntry, Lead};
-use crate::playbook::Quota;
+use crate::domain::playbook::Quota;
 use crate::ports::*;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -1,9 +1,9 @@
 //! Sending email through SES (v1 SendEmail: HTML and text alternatives).
 
-use crate::ports::{MailError, Mailer, OutgoingEmail};
 use aws_sdk_ses::operation::send_email::SendEmailError;
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 use aws_sdk_ses::Client;
+use leadflow::ports::{MailError, Mailer, OutgoingEmail};
 
 #[derive(Debug, Clone)]
 pub struct SesMailer {

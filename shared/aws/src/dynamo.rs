@@ -17,16 +17,16 @@
 //! `by_due` is shared with later due work (nurture touches, ISR tasks): each
 //! kind has its own `due_pk`, and `due_sk` starts with the due time.
 
-use crate::domain::decision::PoolState;
-use crate::domain::email::EmailAddress;
-use crate::domain::ids::{LeadId, MessageId, ResponseId};
-use crate::domain::lead::{HistoryEntry, Lead};
-use crate::playbook::Quota;
-use crate::ports::*;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
+use leadflow::domain::decision::PoolState;
+use leadflow::domain::email::EmailAddress;
+use leadflow::domain::ids::{LeadId, MessageId, ResponseId};
+use leadflow::domain::lead::{HistoryEntry, Lead};
+use leadflow::domain::playbook::Quota;
+use leadflow::ports::*;
 use std::collections::HashMap;
 
 type Item = HashMap<String, AttributeValue>;

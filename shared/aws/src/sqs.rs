@@ -1,8 +1,8 @@
 //! Publishing outbox messages to SQS.
 
-use crate::ports::{OutboxMessage, PublishError, Publisher, Queue};
 use aws_sdk_sqs::types::MessageAttributeValue;
 use aws_sdk_sqs::Client;
+use leadflow::ports::{OutboxMessage, PublishError, Publisher, Queue};
 
 #[derive(Debug, Clone)]
 pub struct SqsPublisher {
@@ -12,7 +12,8 @@ pub struct SqsPublisher {
 }
 
 impl SqsPublisher {
-    /// A function is given only the queue URLs it may send to; `None` for the others.
+    /// template.yaml gives each function only the URLs of the queues it sends
+    /// to (and IAM lets it send to no other); `None` for the others.
     pub fn new(
         client: Client,
         routing_url: Option<String>,
@@ -171,7 +172,7 @@ impl SqsBatchQueues {
     }
 }
 
-impl crate::ports::BatchQueues for SqsBatchQueues {
+impl leadflow::ports::BatchQueues for SqsBatchQueues {
     async fn bury(&self, body: &str, reason: &str) -> Result<(), PublishError> {
         let reason: String = reason.chars().take(1000).collect();
         let attr = MessageAttributeValue::builder()

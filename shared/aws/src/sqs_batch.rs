@@ -11,8 +11,8 @@
 //! - not started before the invocation's deadline (less a margin): reported
 //!   failed untouched, so one slow record never times out the whole batch.
 
-use crate::ports::{BatchQueues, Disposition, Failure};
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use leadflow::ports::{BatchQueues, Disposition, Failure};
 use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::time::{Duration, SystemTime};

@@ -1,20 +1,19 @@
-//! Fulfilment: email the prospect what they asked for, naming who follows up,
+//! Fulfillment: email the prospect what they asked for, naming who follows up,
 //! and send the owner the lead package (seed 002). Each email at most once.
 
 use super::route::HISTORY_WINDOW;
 use crate::domain::bant::Criterion;
 use crate::domain::ids::{LeadId, ResponseId};
 use crate::domain::lead::{EmailKind, Event, HistoryEntry, Lead, ResponseRecord};
-use crate::domain::render::{render, Escape};
+use crate::domain::playbook::Playbook;
 use crate::email;
-use crate::messages::{FulfilPart, FulfilRequest};
-use crate::playbook::Playbook;
+use crate::messages::{FulfillPart, FulfillRequest};
 use crate::ports::{LeadStore, MailError, Mailer, OutgoingEmail, SendClaim, SlotClaim, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct FulfilOutcome {
+pub struct FulfillOutcome {
     pub sent: Vec<EmailKind>,
     /// Sent by an earlier delivery of the same message.
     pub already_sent: Vec<EmailKind>,
@@ -27,7 +26,7 @@ pub struct FulfilOutcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FulfilError {
+pub enum FulfillError {
     #[error("lead {0} does not exist")]
     UnknownLead(LeadId),
     #[error("lead {0} has no response {1}")]
@@ -51,17 +50,17 @@ pub enum FulfilError {
 /// its claim up at once.
 pub const SEND_LEASE: Duration = Duration::seconds(200);
 
-pub async fn fulfil<S: LeadStore, M: Mailer>(
+pub async fn fulfill<S: LeadStore, M: Mailer>(
     store: &S,
     mailer: &M,
     playbook: &Playbook,
     now: DateTime<Utc>,
-    req: &FulfilRequest,
-) -> Result<FulfilOutcome, FulfilError> {
+    req: &FulfillRequest,
+) -> Result<FulfillOutcome, FulfillError> {
     let lead = store
         .lead(&req.lead_id)
         .await?
-        .ok_or_else(|| FulfilError::UnknownLead(req.lead_id.clone()))?;
+        .ok_or_else(|| FulfillError::UnknownLead(req.lead_id.clone()))?;
     let find = |history: &[HistoryEntry]| {
         history.iter().find_map(|h| match &h.event {
             Event::Response(r) if r.response_id == req.response_id => Some(r.clone()),
@@ -77,24 +76,24 @@ pub async fn fulfil<S: LeadStore, M: Mailer>(
         response = find(&history);
     }
     let response = response
-        .ok_or_else(|| FulfilError::UnknownResponse(lead.id.clone(), req.response_id.clone()))?;
+        .ok_or_else(|| FulfillError::UnknownResponse(lead.id.clone(), req.response_id.clone()))?;
     if lead.routing.is_none() {
-        return Err(FulfilError::NotRouted(
+        return Err(FulfillError::NotRouted(
             lead.id.clone(),
             req.response_id.clone(),
         ));
     }
 
-    let mut outcome = FulfilOutcome::default();
+    let mut outcome = FulfillOutcome::default();
     let window_start = now - playbook.repeats.window();
     let mut prospect_failure = None;
 
     // 1. The prospect's acknowledgement with the kit: one per kit type per window.
-    if req.part != FulfilPart::Owner {
+    if req.part != FulfillPart::Owner {
         let ack = prospect_email(&lead, &response, playbook)?;
         let kit_name = playbook.kit(response.request_type).map(|k| k.name.clone());
         let notification = Notification {
-            kind: EmailKind::Fulfilment,
+            kind: EmailKind::Fulfillment,
             slot: format!("kit#{}", response.request_type),
             email: ack,
             kit: kit_name,
@@ -105,7 +104,7 @@ pub async fn fulfil<S: LeadStore, M: Mailer>(
             store,
             mailer,
             now,
-            window_start,
+            now - playbook.repeats.kit_window(),
             &lead,
             &response,
             notification,
@@ -120,7 +119,7 @@ pub async fn fulfil<S: LeadStore, M: Mailer>(
 
     // 2. The owner's lead package, which says which kit went out and when: one
     //    per owner, request type and route per window.
-    if req.part != FulfilPart::Prospect {
+    if req.part != FulfillPart::Prospect {
         let owner = lead.owner();
         match owner.and_then(|o| o.email().map(|to| (o, to.to_string()))) {
             None => outcome.skipped.push(EmailKind::OwnerNotice),
@@ -179,9 +178,9 @@ async fn send_once<S: LeadStore, M: Mailer>(
     lead: &Lead,
     response: &ResponseRecord,
     notification: Notification,
-    outcome: &mut FulfilOutcome,
+    outcome: &mut FulfillOutcome,
     history: &mut Vec<HistoryEntry>,
-) -> Result<(), FulfilError> {
+) -> Result<(), FulfillError> {
     let Notification {
         kind,
         slot,
@@ -197,7 +196,7 @@ async fn send_once<S: LeadStore, M: Mailer>(
             outcome.already_sent.push(kind);
             return Ok(());
         }
-        SendClaim::InFlight => return Err(FulfilError::InFlight(kind.as_str())),
+        SendClaim::InFlight => return Err(FulfillError::InFlight(kind.as_str())),
         SendClaim::Claimed => {}
     }
     // Exactly once per response (above); at most once per window per slot (here).
@@ -236,7 +235,7 @@ async fn send_once<S: LeadStore, M: Mailer>(
         Ok(id) => id,
         Err(MailError::Rejected(reason)) => {
             // Retrying cannot help, and must not hold up the rest of the
-            // fulfilment (the owner still gets the lead package): record it.
+            // fulfillment (the owner still gets the lead package): record it.
             let entry = HistoryEntry::new(
                 &lead.id,
                 now,
@@ -291,17 +290,17 @@ fn rendered(
     subject: &str,
     data: &Value,
     to: &str,
-) -> Result<OutgoingEmail, FulfilError> {
+) -> Result<OutgoingEmail, FulfillError> {
     let (html, text) = email::template(name)
-        .ok_or_else(|| FulfilError::Template(format!("{name} is not bundled")))?;
+        .ok_or_else(|| FulfillError::Template(format!("{name} is not bundled")))?;
     let r = |src: &str, esc| {
-        render(name, src, data, esc).map_err(|e| FulfilError::Template(e.to_string()))
+        email::render(name, src, data, esc).map_err(|e| FulfillError::Template(e.to_string()))
     };
     Ok(OutgoingEmail {
         to: to.to_string(),
-        subject: r(subject, Escape::Text)?.replace(['\r', '\n'], " "),
-        html: r(html, Escape::Html)?,
-        text: r(text, Escape::Text)?,
+        subject: r(subject, email::Format::Text)?.replace(['\r', '\n'], " "),
+        html: r(html, email::Format::Html)?,
+        text: r(text, email::Format::Text)?,
     })
 }
 
@@ -309,11 +308,13 @@ fn prospect_email(
     lead: &Lead,
     response: &ResponseRecord,
     playbook: &Playbook,
-) -> Result<OutgoingEmail, FulfilError> {
+) -> Result<OutgoingEmail, FulfillError> {
     let kit = playbook
         .kit(response.request_type)
-        .ok_or_else(|| FulfilError::Template(format!("no kit for {}", response.request_type)))?;
-    let owner = lead.owner();
+        .ok_or_else(|| FulfillError::Template(format!("no kit for {}", response.request_type)))?;
+    // Name who follows up only when someone will be told to: a queue with no
+    // mailbox (an automated program) makes no promise.
+    let owner = lead.owner().filter(|o| o.email().is_some());
     let data = json!({
         "company": playbook.company.name,
         "website": playbook.company.website,
@@ -338,7 +339,7 @@ fn owner_email(
     playbook: &Playbook,
     to: &str,
     window_start: DateTime<Utc>,
-) -> Result<OutgoingEmail, FulfilError> {
+) -> Result<OutgoingEmail, FulfillError> {
     let decision = lead.routing.as_ref();
     // The kit this response got: its own, or the one a repeat was coalesced into.
     let kit_response = history
@@ -346,20 +347,20 @@ fn owner_email(
         .find_map(|h| match &h.event {
             Event::EmailCoalesced {
                 response_id,
-                kind: EmailKind::Fulfilment,
+                kind: EmailKind::Fulfillment,
                 covered_by,
                 ..
             } if *response_id == response.response_id => Some(covered_by),
             _ => None,
         })
         .unwrap_or(&response.response_id);
-    let fulfilment = history.iter().rev().find_map(|h| match &h.event {
-        Event::EmailSent { response_id, kind: EmailKind::Fulfilment, subject, kit, .. }
+    let fulfillment = history.iter().rev().find_map(|h| match &h.event {
+        Event::EmailSent { response_id, kind: EmailKind::Fulfillment, subject, kit, .. }
             if response_id == kit_response =>
         {
             Some(json!({ "kit": kit, "subject": subject, "at": h.at.format("%Y-%m-%d %H:%M UTC").to_string() }))
         }
-        Event::EmailRejected { response_id, kind: EmailKind::Fulfilment, reason, .. }
+        Event::EmailRejected { response_id, kind: EmailKind::Fulfillment, reason, .. }
             if response_id == kit_response =>
         {
             Some(json!({ "rejected": reason, "at": h.at.format("%Y-%m-%d %H:%M UTC").to_string() }))
@@ -474,7 +475,7 @@ fn owner_email(
             "name": a.campaign,
             "utm": utm,
         },
-        "fulfilment": fulfilment,
+        "fulfillment": fulfillment,
         "stage": decision.map(|d| d.stage.label()),
         "route": decision.map(|d| d.route.as_str()),
         "channel": decision.map(|d| d.route.channel()),
@@ -489,27 +490,27 @@ fn owner_email(
         "custom": custom,
     });
     let subject =
-        "{{route}} lead: {{name}}{{#lead_company}} ({{lead_company}}){{/lead_company}} — {{stage}}";
-    rendered("owner_notice", subject, &data, to)
+        "{{ route }} lead: {{ name }}{% if lead_company %} ({{ lead_company }}){% endif %} — {{ stage }}";
+    rendered(email::OWNER_NOTICE, subject, &data, to)
 }
 
-impl crate::ports::Failure for FulfilError {
+impl crate::ports::Failure for FulfillError {
     fn disposition(&self) -> crate::ports::Disposition {
         use crate::ports::Disposition;
         match self {
-            FulfilError::UnknownLead(_)
-            | FulfilError::UnknownResponse(..)
-            | FulfilError::Template(_) => Disposition::Bury,
-            FulfilError::Store(e) if e.is_permanent() => Disposition::Bury,
+            FulfillError::UnknownLead(_)
+            | FulfillError::UnknownResponse(..)
+            | FulfillError::Template(_) => Disposition::Bury,
+            FulfillError::Store(e) if e.is_permanent() => Disposition::Bury,
             // Wait for sending capacity without using up the message's receives.
-            FulfilError::Mail(MailError::Throttled(_)) => Disposition::Defer(
+            FulfillError::Mail(MailError::Throttled(_)) => Disposition::Defer(
                 std::time::Duration::from_secs(30)
                     + super::retry::jitter(std::time::Duration::from_secs(60)),
             ),
-            FulfilError::NotRouted(..)
-            | FulfilError::InFlight(_)
-            | FulfilError::Store(_)
-            | FulfilError::Mail(_) => Disposition::Retry,
+            FulfillError::NotRouted(..)
+            | FulfillError::InFlight(_)
+            | FulfillError::Store(_)
+            | FulfillError::Mail(_) => Disposition::Retry,
         }
     }
 }

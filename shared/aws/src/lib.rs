@@ -1,8 +1,15 @@
-//! Adapters: the ports implemented over the AWS SDK, and in memory for tests.
+//! leadflow's AWS adapters: the domain crate's ports over DynamoDB, SQS and
+//! SES, the Lambda SQS batch loop, and what every function sets up at cold
+//! start (settings from the environment, the SDK's configuration, logs).
+//!
+//! Each SDK is behind a feature of its name, so a function links only the
+//! SDKs it uses: `dynamodb`, `sqs`, `ses`.
 
+#[cfg(feature = "dynamodb")]
 pub mod dynamo;
-pub mod memory;
+#[cfg(feature = "ses")]
 pub mod ses;
+#[cfg(feature = "sqs")]
 pub mod sqs;
 pub mod sqs_batch;
 

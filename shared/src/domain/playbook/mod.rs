@@ -1,0 +1,408 @@
+//! The playbook: the company's own rules for B.A.N.T., stages, routes, assignment
+//! and fulfillment kits, as one reviewed YAML file (`shared/playbook.yaml`).
+//!
+//! It is bundled into the functions at build time and validated at cold start; an
+//! invalid playbook is refused with the file, the line and what is wrong.
+
+mod rules;
+mod validate;
+
+pub use rules::{AssignmentRule, Conditions, RouteRule, StageThresholds, Strategy, Target};
+pub use validate::{PlaybookError, Problem};
+
+use crate::domain::bant::{BantDefinition, Criterion, UNKNOWN};
+use crate::domain::decision::{Owner, Route};
+use crate::domain::inquiry::RequestType;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// The default playbook, as shipped in `shared/playbook.yaml`.
+pub const DEFAULT_PLAYBOOK: &str = include_str!("../../../playbook.yaml");
+pub const DEFAULT_PLAYBOOK_PATH: &str = "shared/playbook.yaml";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Playbook {
+    pub company: Company,
+    pub bant: BantDefinition,
+    pub stages: StageThresholds,
+    /// Ordered: the first rule whose conditions hold decides the route.
+    pub routes: Vec<RouteRule>,
+    pub reps: Vec<Rep>,
+    pub pools: Vec<Pool>,
+    pub queues: Vec<QueueDef>,
+    /// Ordered: the first rule that covers the lead's route and territory decides.
+    pub assignment: Vec<AssignmentRule>,
+    /// Where a lead goes when no assignment rule covers it.
+    pub fallback_queue: String,
+    pub kits: BTreeMap<RequestType, Kit>,
+    pub scoring: ScoringModel,
+    /// Hours within which the owner must follow up, per route (seed 002: ideally
+    /// real time, never more than two days). A route without one has no SLA.
+    #[serde(default)]
+    pub slas: BTreeMap<Route, u32>,
+    /// How repeated responses from one person are notified.
+    #[serde(default)]
+    pub repeats: Repeats,
+    /// Limits on the public intake; none when absent.
+    #[serde(default)]
+    pub limits: IntakeLimits,
+}
+
+/// Repeated responses from one person (a double click, a page that retries, a
+/// bot) are all recorded, but notified once: within `coalesce_minutes` of a
+/// send, the prospect gets no second copy of the same kit and the owner no
+/// second lead package for the same request type and route. A new kind of
+/// request, a new route or a new owner is a new notification, sent at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repeats {
+    pub coalesce_minutes: u32,
+    /// The owner's package waits this long after routing, so that a burst of
+    /// repeats reaches the owner as one package listing all of them. The
+    /// prospect's kit never waits.
+    #[serde(default)]
+    pub owner_notice_delay_seconds: u32,
+    /// A kit the prospect already got is not sent again for this many days
+    /// (the owner still hears of every new response); 0: only the coalescing
+    /// window holds it back.
+    #[serde(default = "Repeats::default_kit_resend_days")]
+    pub kit_resend_days: u32,
+}
+
+impl Default for Repeats {
+    fn default() -> Self {
+        Repeats {
+            coalesce_minutes: 10,
+            owner_notice_delay_seconds: 5,
+            kit_resend_days: Repeats::default_kit_resend_days(),
+        }
+    }
+}
+
+impl Repeats {
+    fn default_kit_resend_days() -> u32 {
+        30
+    }
+
+    pub fn window(&self) -> chrono::Duration {
+        chrono::Duration::minutes(self.coalesce_minutes as i64)
+    }
+
+    /// How far back a kit already sent holds back the same kit.
+    pub fn kit_window(&self) -> chrono::Duration {
+        self.window()
+            .max(chrono::Duration::days(self.kit_resend_days as i64))
+    }
+}
+
+/// Most posts the public intake takes per fixed window, per email address and
+/// per source IP. Beyond them the answer is 429 with `Retry-After`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeLimits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_address: Option<RateLimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_source_ip: Option<RateLimit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    pub max: u32,
+    pub minutes: u32,
+}
+
+impl IntakeLimits {
+    /// The counters a post from `email` (and `source_ip`, when known) draws on at `now`.
+    pub fn quotas(
+        &self,
+        email: &crate::domain::email::EmailAddress,
+        source_ip: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<Quota> {
+        let mut out = Vec::new();
+        if let Some(l) = self.per_address {
+            out.push(l.quota(QuotaScope::Address, format!("address#{email}"), now));
+        }
+        if let (Some(l), Some(ip)) = (self.per_source_ip, source_ip.filter(|ip| !ip.is_empty())) {
+            out.push(l.quota(QuotaScope::SourceIp, format!("ip#{ip}"), now));
+        }
+        out
+    }
+}
+
+impl RateLimit {
+    /// Fixed windows aligned to the epoch: every post in one window shares a counter.
+    pub fn quota(
+        &self,
+        scope: QuotaScope,
+        key: String,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Quota {
+        let len = (self.minutes.max(1) as i64) * 60;
+        let start = now.timestamp().div_euclid(len) * len;
+        let at = |secs: i64| chrono::DateTime::from_timestamp(secs, 0).unwrap_or(now);
+        Quota {
+            scope,
+            key,
+            max: self.max,
+            window_start: at(start),
+            window_end: at(start + len),
+        }
+    }
+}
+
+/// What a rate limit counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuotaScope {
+    Address,
+    SourceIp,
+}
+
+/// One counter of one window: a post takes one unit unless `max` are taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quota {
+    pub scope: QuotaScope,
+    /// `address#<email>` or `ip#<address>`.
+    pub key: String,
+    pub max: u32,
+    pub window_start: chrono::DateTime<chrono::Utc>,
+    pub window_end: chrono::DateTime<chrono::Utc>,
+}
+
+impl Quota {
+    /// Whole seconds until the window ends (at least 1): the `Retry-After`.
+    pub fn retry_after(&self, now: chrono::DateTime<chrono::Utc>) -> u64 {
+        let ms = (self.window_end - now).num_milliseconds().max(0) as u64;
+        ms.div_ceil(1000).max(1)
+    }
+}
+
+/// How a lead scores. B.A.N.T. answers carry their own `points` in `bant`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoringModel {
+    /// Explicit data: what was asked for.
+    #[serde(default)]
+    pub request_type: BTreeMap<RequestType, i64>,
+    /// The perfect prospect profile.
+    #[serde(default)]
+    pub fit: FitModel,
+    #[serde(default)]
+    pub behaviour: BehaviourModel,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FitModel {
+    /// Matched case-insensitively against the lead's field.
+    #[serde(default)]
+    pub industry: BTreeMap<String, i64>,
+    #[serde(default)]
+    pub company_size: BTreeMap<String, i64>,
+    #[serde(default)]
+    pub country: BTreeMap<String, i64>,
+    /// Keywords of a job title; the best one found counts once.
+    #[serde(default)]
+    pub title: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BehaviourModel {
+    /// After this many days an activity is worth half its points.
+    pub half_life_days: f64,
+    /// Points per activity: form_submission, site_visit, download, email_click, event_attendance, …
+    #[serde(default)]
+    pub points: BTreeMap<String, i64>,
+}
+
+impl Default for BehaviourModel {
+    fn default() -> Self {
+        BehaviourModel {
+            half_life_days: 30.0,
+            points: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Company {
+    pub name: String,
+    #[serde(default)]
+    pub website: Option<String>,
+}
+
+/// A person who signs in: a rep who owns leads, a manager, or ops.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rep {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    /// A manager's pools and queues: they see and reassign the leads these hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manages: Vec<String>,
+    /// Away reps are skipped by round-robin until they are back.
+    #[serde(default)]
+    pub away: bool,
+}
+
+/// What a person does, and so what they may see and change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Inside sales: qualifies by phone, follows up, nurtures.
+    Isr,
+    FieldSales,
+    /// A partner's person: sees only the leads handed to them.
+    Partner,
+    /// Sees and reassigns the leads of the pools and queues they manage.
+    Manager,
+    /// Sees everything and may reassign anyone's leads.
+    Ops,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Isr,
+        Role::FieldSales,
+        Role::Partner,
+        Role::Manager,
+        Role::Ops,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Isr => "isr",
+            Role::FieldSales => "field_sales",
+            Role::Partner => "partner",
+            Role::Manager => "manager",
+            Role::Ops => "ops",
+        }
+    }
+
+    /// Whether people of this role own leads (and so may be in a pool).
+    pub fn owns_leads(self) -> bool {
+        matches!(self, Role::Isr | Role::FieldSales | Role::Partner)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Rep {
+    pub fn owner(&self) -> Owner {
+        Owner::Rep {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pool {
+    pub name: String,
+    pub reps: Vec<String>,
+    #[serde(default)]
+    pub strategy: Strategy,
+}
+
+/// A queue owned by a team or a program rather than one person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueDef {
+    pub name: String,
+    /// How the prospect's email names who follows up, e.g. "our inside sales team".
+    pub label: String,
+    /// Where the lead package goes, if anyone reads this queue by mail.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// What a request type gets by email.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Kit {
+    /// Shown to the rep: "Information kit".
+    pub name: String,
+    /// The email template under `shared/email/`, without extension.
+    pub template: String,
+    pub subject: String,
+    /// Where the kit's material is.
+    pub link: String,
+}
+
+impl Playbook {
+    /// The shipped default. It is checked by a test, so this cannot fail in a build that passed.
+    pub fn default_playbook() -> Result<Playbook, PlaybookError> {
+        Playbook::parse(DEFAULT_PLAYBOOK, DEFAULT_PLAYBOOK_PATH)
+    }
+
+    /// Parse and validate. `file` names the source in every message.
+    pub fn parse(source: &str, file: &str) -> Result<Playbook, PlaybookError> {
+        let playbook: Playbook = serde_yaml::from_str(source).map_err(|e| PlaybookError {
+            file: file.to_string(),
+            problems: vec![Problem {
+                line: e.location().map(|l| l.line()),
+                message: e
+                    .to_string()
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            }],
+        })?;
+        let problems = playbook.problems(source);
+        if problems.is_empty() {
+            Ok(playbook)
+        } else {
+            Err(PlaybookError {
+                file: file.to_string(),
+                problems,
+            })
+        }
+    }
+
+    pub fn rep(&self, id: &str) -> Option<&Rep> {
+        self.reps.iter().find(|r| r.id == id)
+    }
+
+    pub fn pool(&self, name: &str) -> Option<&Pool> {
+        self.pools.iter().find(|p| p.name == name)
+    }
+
+    pub fn queue_owner(&self, name: &str) -> Owner {
+        match self.queues.iter().find(|q| q.name == name) {
+            Some(q) => Owner::Queue {
+                name: q.name.clone(),
+                label: q.label.clone(),
+                email: q.email.clone(),
+            },
+            None => Owner::Queue {
+                name: name.to_string(),
+                label: name.to_string(),
+                email: None,
+            },
+        }
+    }
+
+    pub fn fallback_owner(&self) -> Owner {
+        self.queue_owner(&self.fallback_queue)
+    }
+
+    pub fn kit(&self, request_type: RequestType) -> Option<&Kit> {
+        self.kits.get(&request_type)
+    }
+}

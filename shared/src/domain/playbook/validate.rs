@@ -1,0 +1,429 @@
+//! Checking a playbook beyond its shape: references resolve, rules are
+//! reachable, templates exist. Every problem names its line.
+
+use super::*;
+
+/// One problem in a playbook, with the line it is on when we can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct PlaybookError {
+    pub file: String,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for PlaybookError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{}: invalid playbook ({} problem(s))",
+            self.file,
+            self.problems.len()
+        )?;
+        for p in &self.problems {
+            match p.line {
+                Some(l) => writeln!(f, "{}:{}: {}", self.file, l, p.message)?,
+                None => writeln!(f, "{}: {}", self.file, p.message)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Playbook {
+    /// Semantic checks serde cannot make: references resolve, rules are reachable.
+    pub(super) fn problems(&self, source: &str) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut problem = |needle: &str, message: String| {
+            out.push(Problem {
+                line: line_of(source, needle),
+                message,
+            })
+        };
+
+        for c in Criterion::ALL {
+            let answers = self.bant.answers(c);
+            if !answers.iter().any(|a| a.value == UNKNOWN) {
+                problem(
+                    &format!("{}:", c.field()),
+                    format!("bant.{}: must list the answer `unknown` (what a form that does not ask gets)", c.field()),
+                );
+            }
+            if answers.iter().any(|a| a.value == UNKNOWN && a.met) {
+                problem(
+                    &format!("{}:", c.field()),
+                    format!("bant.{}: `unknown` cannot count as met", c.field()),
+                );
+            }
+            let mut seen = BTreeSet::new();
+            for a in answers {
+                if !seen.insert(&a.value) {
+                    problem(
+                        &format!("value: {}", a.value),
+                        format!("bant.{}: answer `{}` is listed twice", c.field(), a.value),
+                    );
+                }
+                if a.value.is_empty()
+                    || !a
+                        .value
+                        .chars()
+                        .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_')
+                {
+                    problem(
+                        &format!("value: {}", a.value),
+                        format!(
+                            "bant.{}: answer `{}` must be lower-case letters, digits and _",
+                            c.field(),
+                            a.value
+                        ),
+                    );
+                }
+            }
+            if !answers.iter().any(|a| a.met) {
+                problem(
+                    &format!("{}:", c.field()),
+                    format!(
+                        "bant.{}: no answer counts as met, so the criterion can never be met",
+                        c.field()
+                    ),
+                );
+            }
+        }
+
+        let s = &self.stages;
+        let rising = (1..=4).contains(&s.lead)
+            && s.lead < s.opportunity
+            && s.opportunity < s.qualified_opportunity
+            && s.qualified_opportunity <= 4;
+        if !rising {
+            problem("stages:", format!(
+                "stages: thresholds must rise 1 ≤ lead < opportunity < qualified_opportunity ≤ 4 (got {}, {}, {})",
+                s.lead, s.opportunity, s.qualified_opportunity
+            ));
+        }
+
+        if self.routes.is_empty() {
+            problem("routes:", "routes: at least one rule is needed".into());
+        }
+        for (i, r) in self.routes.iter().enumerate() {
+            let at = format!("name: {}", r.name);
+            if r.when.is_empty() && i + 1 != self.routes.len() {
+                problem(&at, format!("routes[{i}] `{}` matches everything, so the rules after it can never apply", r.name));
+            }
+            for (c, values) in &r.when.answers {
+                for v in values {
+                    if !self.bant.is_allowed(*c, v) {
+                        problem(
+                            &at,
+                            format!(
+                                "routes[{i}] `{}`: `{v}` is not an answer of {}",
+                                r.name,
+                                c.field()
+                            ),
+                        );
+                    }
+                }
+            }
+            for n in [
+                r.when.met_at_least,
+                r.when.met_at_most,
+                r.when.known_at_most,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if n > 4 {
+                    problem(
+                        &at,
+                        format!(
+                            "routes[{i}] `{}`: counts of criteria go from 0 to 4, not {n}",
+                            r.name
+                        ),
+                    );
+                }
+            }
+        }
+        if self.routes.last().is_some_and(|r| !r.when.is_empty()) {
+            problem(
+                "routes:",
+                "routes: the last rule must have no `when`, so every lead gets a route".into(),
+            );
+        }
+
+        let mut rep_ids = BTreeSet::new();
+        for r in &self.reps {
+            if !rep_ids.insert(r.id.as_str()) {
+                problem(
+                    &format!("id: {}", r.id),
+                    format!("reps: id `{}` is used twice", r.id),
+                );
+            }
+            if crate::domain::email::EmailAddress::parse(&r.email).is_err() {
+                problem(
+                    &format!("email: {}", r.email),
+                    format!("reps: `{}` has an invalid email `{}`", r.id, r.email),
+                );
+            }
+        }
+        let mut pool_names = BTreeSet::new();
+        for p in &self.pools {
+            if !pool_names.insert(p.name.as_str()) {
+                problem(
+                    &format!("name: {}", p.name),
+                    format!("pools: `{}` is defined twice", p.name),
+                );
+            }
+            if p.reps.is_empty() {
+                problem(
+                    &format!("name: {}", p.name),
+                    format!("pools: `{}` has no reps", p.name),
+                );
+            }
+            for id in &p.reps {
+                if !rep_ids.contains(id.as_str()) {
+                    problem(
+                        id,
+                        format!("pools: `{}` names `{id}`, who is not in reps", p.name),
+                    );
+                }
+            }
+        }
+        let queue_names: BTreeSet<&str> = self.queues.iter().map(|q| q.name.as_str()).collect();
+        for r in &self.reps {
+            let at = format!("id: {}", r.id);
+            match r.role {
+                Role::Manager if r.manages.is_empty() => problem(
+                    &at,
+                    format!(
+                        "reps: manager `{}` manages no pool or queue (`manages`)",
+                        r.id
+                    ),
+                ),
+                Role::Manager => {
+                    for m in &r.manages {
+                        if !pool_names.contains(m.as_str()) && !queue_names.contains(m.as_str()) {
+                            problem(
+                                &at,
+                                format!("reps: manager `{}` manages `{m}`, which is neither a pool nor a queue", r.id),
+                            );
+                        }
+                    }
+                }
+                role if !r.manages.is_empty() => problem(
+                    &at,
+                    format!("reps: `{}` is `{role}`; only a manager has `manages`", r.id),
+                ),
+                _ => {}
+            }
+        }
+        for p in &self.pools {
+            for id in &p.reps {
+                if let Some(r) = self.rep(id).filter(|r| !r.role.owns_leads()) {
+                    problem(
+                        id,
+                        format!(
+                            "pools: `{}` names `{id}`, whose role `{}` owns no leads; a pool holds isr, field_sales or partner people",
+                            p.name, r.role
+                        ),
+                    );
+                }
+            }
+        }
+        for (i, a) in self.assignment.iter().enumerate() {
+            if let Target::Rep(id) = &a.target {
+                if let Some(r) = self.rep(id).filter(|r| !r.role.owns_leads()) {
+                    problem(
+                        &format!("rep: {id}"),
+                        format!(
+                            "assignment[{i}] `{}`: `{id}` has the role `{}`, which owns no leads",
+                            a.name, r.role
+                        ),
+                    );
+                }
+            }
+        }
+        // A person who asked for something must reach a person: no route rule
+        // a demo, assessment or proposal request can reach may end on an owner
+        // nobody is told about (a queue without a mailbox).
+        let mut open: BTreeSet<RequestType> = RequestType::ALL
+            .iter()
+            .copied()
+            .filter(|rt| rt.asks_for_a_person())
+            .collect();
+        for rule in &self.routes {
+            let reaching: Vec<RequestType> = open
+                .iter()
+                .copied()
+                .filter(|rt| {
+                    rule.when.request_type.is_empty() || rule.when.request_type.contains(rt)
+                })
+                .collect();
+            if !reaching.is_empty() {
+                if let Some(queue) = self.untold_owner(rule.route) {
+                    problem(
+                        &format!("name: {}", rule.name),
+                        format!(
+                            "routes: `{}` can send a request for {} to route {}, which can end on queue `{queue}` with no email: a person who asked for something must reach a person (route them to inside sales first, or give the queue an email)",
+                            rule.name,
+                            reaching.iter().map(|rt| rt.as_str()).collect::<Vec<_>>().join(", "),
+                            rule.route
+                        ),
+                    );
+                }
+            }
+            let only_request_type = Conditions {
+                request_type: Vec::new(),
+                ..rule.when.clone()
+            }
+            .is_empty();
+            if only_request_type {
+                open.retain(|rt| {
+                    !(rule.when.request_type.is_empty() || rule.when.request_type.contains(rt))
+                });
+            }
+        }
+        if !self.reps.iter().any(|r| r.role == Role::Ops) {
+            problem(
+                "reps:",
+                "reps: nobody has the role `ops`; someone must be able to see and reassign every lead".into(),
+            );
+        }
+        if !queue_names.contains(self.fallback_queue.as_str()) {
+            problem(
+                "fallback_queue:",
+                format!("fallback_queue: `{}` is not in queues", self.fallback_queue),
+            );
+        }
+        for (i, a) in self.assignment.iter().enumerate() {
+            let at = format!("name: {}", a.name);
+            match &a.target {
+                Target::Pool(p) if !pool_names.contains(p.as_str()) => problem(
+                    &at,
+                    format!("assignment[{i}] `{}`: pool `{p}` is not defined", a.name),
+                ),
+                Target::Queue(q) if !queue_names.contains(q.as_str()) => problem(
+                    &at,
+                    format!("assignment[{i}] `{}`: queue `{q}` is not defined", a.name),
+                ),
+                Target::Rep(r) if !rep_ids.contains(r.as_str()) => problem(
+                    &at,
+                    format!("assignment[{i}] `{}`: rep `{r}` is not in reps", a.name),
+                ),
+                _ => {}
+            }
+            if a.routes.is_empty() {
+                problem(
+                    &at,
+                    format!("assignment[{i}] `{}`: names no routes", a.name),
+                );
+            }
+        }
+        if self.scoring.behaviour.half_life_days.is_nan()
+            || self.scoring.behaviour.half_life_days <= 0.0
+        {
+            problem(
+                "half_life_days:",
+                "scoring.behaviour.half_life_days must be more than 0".into(),
+            );
+        }
+        for (route, hours) in &self.slas {
+            if *hours == 0 {
+                problem(
+                    &format!("{route}:"),
+                    format!("slas.{route}: 0 hours cannot be met; leave the route out for no SLA"),
+                );
+            }
+        }
+        if self.repeats.coalesce_minutes > 24 * 60 {
+            problem(
+                "coalesce_minutes:",
+                "repeats.coalesce_minutes: at most 1440 (a day)".into(),
+            );
+        }
+        if self.repeats.owner_notice_delay_seconds > 900 {
+            problem(
+                "owner_notice_delay_seconds:",
+                "repeats.owner_notice_delay_seconds: at most 900 (the longest a queue can delay a message)".into(),
+            );
+        }
+        for (name, limit) in [
+            ("per_address", self.limits.per_address),
+            ("per_source_ip", self.limits.per_source_ip),
+        ] {
+            if let Some(l) = limit {
+                if l.max == 0 || l.minutes == 0 || l.minutes > 24 * 60 {
+                    problem(
+                        &format!("{name}:"),
+                        format!("limits.{name}: max must be at least 1 and minutes from 1 to 1440 (got max {}, minutes {})", l.max, l.minutes),
+                    );
+                }
+            }
+        }
+        for rt in RequestType::ALL {
+            match self.kits.get(rt) {
+                None => problem("kits:", format!("kits: request type `{rt}` has no kit")),
+                Some(k) if !crate::email::kit_templates().any(|t| t == k.template) => problem(
+                    &format!("template: {}", k.template),
+                    format!(
+                        "kits.{rt}: template `{}` is not one of {}",
+                        k.template,
+                        crate::email::kit_templates().collect::<Vec<_>>().join(", ")
+                    ),
+                ),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+impl Playbook {
+    /// A queue without a mailbox that a lead on `route` can end on, if any:
+    /// one an assignment rule for the route names, or the fallback queue when
+    /// no rule covers the route everywhere.
+    fn untold_owner(&self, route: Route) -> Option<&str> {
+        let untold = |name: &str| {
+            // An unknown queue is reported on its own.
+            self.queues
+                .iter()
+                .find(|q| q.name == name)
+                .is_some_and(|q| q.email.is_none())
+        };
+        let rules: Vec<&AssignmentRule> = self
+            .assignment
+            .iter()
+            .filter(|a| a.routes.contains(&route))
+            .collect();
+        for a in &rules {
+            if let Target::Queue(q) = &a.target {
+                if untold(q) {
+                    return Some(q);
+                }
+            }
+        }
+        let covers_everywhere = rules.iter().any(|a| {
+            a.countries.is_empty()
+                && a.regions.is_empty()
+                && a.industries.is_empty()
+                && a.domains.is_empty()
+                && a.interests.is_empty()
+                && !matches!(a.target, Target::Rep(_))
+        });
+        (!covers_everywhere && untold(&self.fallback_queue)).then_some(self.fallback_queue.as_str())
+    }
+}
+
+/// The first line (1-based) that contains `needle`, to point a reader at a problem.
+fn line_of(source: &str, needle: &str) -> Option<usize> {
+    source
+        .lines()
+        .position(|l| {
+            let l = l.split(" #").next().unwrap_or(l);
+            l.contains(needle)
+        })
+        .map(|i| i + 1)
+}

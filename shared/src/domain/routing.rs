@@ -1,0 +1,319 @@
+//! Qualification, scoring, routing and assignment: the decisions the router
+//! makes, each with reasons a rep can read. One entry point, [`assess`] then
+//! [`Assessment::decide`] (or [`decide`] in one go), serves the router and the
+//! simulator alike.
+
+use super::decision::{
+    Assignment, CursorAdvance, Decision, Owner, PoolState, Qualification, Route, RouteDecision,
+    Score,
+};
+use super::lead::{HistoryEntry, Lead};
+use super::playbook::{AssignmentRule, Playbook, Strategy, Target};
+use super::scoring::score;
+use crate::domain::bant::Criterion;
+use chrono::{DateTime, Duration, Utc};
+
+pub fn qualify(lead: &Lead, playbook: &Playbook) -> Qualification {
+    let met = lead.bant.met(&playbook.bant);
+    let stage = playbook.stages.stage_for(met.len());
+    let detail: Vec<String> = Criterion::ALL
+        .iter()
+        .map(|c| {
+            let v = lead.bant.value(*c);
+            let mark = if met.contains(c) { "met" } else { "not met" };
+            format!("{} {v} ({mark})", c.field())
+        })
+        .collect();
+    Qualification {
+        reason: format!(
+            "{}: {} of 4 B.A.N.T. criteria met — {}",
+            stage.label(),
+            met.len(),
+            detail.join(", ")
+        ),
+        stage,
+        met,
+    }
+}
+
+/// The first route rule whose conditions hold.
+pub fn route(lead: &Lead, q: &Qualification, score: &Score, playbook: &Playbook) -> RouteDecision {
+    for rule in &playbook.routes {
+        if rule.when.holds(lead, q, score) {
+            return RouteDecision {
+                route: rule.route,
+                rule: rule.name.clone(),
+                reason: format!("{}: {} → {}", rule.route, rule.name, rule.route.channel()),
+            };
+        }
+    }
+    // Validation guarantees a catch-all last rule; this keeps the function total anyway.
+    RouteDecision {
+        route: Route::NeedNurturing,
+        rule: "no rule matched".into(),
+        reason: "need_nurturing: no route rule matched → automated nurture emails".into(),
+    }
+}
+
+/// Where the route sends the lead, before a person is picked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placement<'p> {
+    pub target: &'p Target,
+    pub rule: &'p AssignmentRule,
+}
+
+/// The first assignment rule that covers this lead on this route.
+pub fn place<'p>(lead: &Lead, route: Route, playbook: &'p Playbook) -> Option<Placement<'p>> {
+    playbook
+        .assignment
+        .iter()
+        .filter(|r| match &r.target {
+            // A named account's owner who is away: the next rule covers them.
+            Target::Rep(id) => playbook.rep(id).is_some_and(|rep| !rep.away),
+            _ => true,
+        })
+        .find(|r| r.matches(lead, route))
+        .map(|rule| Placement {
+            target: &rule.target,
+            rule,
+        })
+}
+
+/// Pick the owner. `state` is the target pool's (default when new);
+/// `current` is who holds the lead now: they keep it when they are still in the pool.
+pub fn assign(
+    lead: &Lead,
+    route: Route,
+    playbook: &Playbook,
+    state: &PoolState,
+    current: Option<&Owner>,
+) -> Assignment {
+    let territory = territory(lead);
+    let Some(placement) = place(lead, route, playbook) else {
+        let owner = playbook.fallback_owner();
+        return Assignment {
+            reason: format!(
+                "no assignment rule covers {route} in {territory} → fallback queue {}",
+                owner.display_name()
+            ),
+            owner,
+            pool: None,
+            cursor: None,
+        };
+    };
+    let rule_name = &placement.rule.name;
+    let fallback = |why: String| {
+        let owner = playbook.fallback_owner();
+        Assignment {
+            reason: format!("{why} → fallback queue {}", owner.display_name()),
+            owner,
+            pool: None,
+            cursor: None,
+        }
+    };
+    match placement.target {
+        Target::Queue(name) => {
+            let owner = playbook.queue_owner(name);
+            Assignment {
+                reason: format!("{rule_name}: {territory} → queue {}", owner.display_name()),
+                owner,
+                pool: None,
+                cursor: None,
+            }
+        }
+        Target::Rep(id) => match playbook.rep(id) {
+            Some(rep) => Assignment {
+                reason: format!(
+                    "{rule_name}: named account {} → {}",
+                    lead.email.domain(),
+                    rep.name
+                ),
+                owner: rep.owner(),
+                pool: None,
+                cursor: None,
+            },
+            None => fallback(format!("{rule_name}: rep {id} is not defined")),
+        },
+        Target::Pool(pool_name) => {
+            let Some(pool) = playbook.pool(pool_name) else {
+                return fallback(format!("{rule_name}: pool {pool_name} is not defined"));
+            };
+            let available: Vec<_> = pool
+                .reps
+                .iter()
+                .filter_map(|id| playbook.rep(id))
+                .filter(|r| !r.away)
+                .collect();
+            if let Some(Owner::Rep { id, .. }) = current {
+                if let Some(rep) = available.iter().find(|r| &r.id == id) {
+                    return Assignment {
+                        reason: format!(
+                            "{rule_name}: {territory} → pool {pool_name} → kept with current owner {}",
+                            rep.name
+                        ),
+                        owner: rep.owner(),
+                        pool: Some(pool_name.clone()),
+                        cursor: None,
+                    };
+                }
+            }
+            if available.is_empty() {
+                return fallback(format!(
+                    "{rule_name}: {territory} → pool {pool_name} has nobody available"
+                ));
+            }
+            let n = available.len();
+            let start = (state.cursor % n as u64) as usize;
+            let in_turn = (0..n).map(|i| available[(start + i) % n]);
+            let (rep, how) = match pool.strategy {
+                Strategy::RoundRobin => (available[start], "round-robin".to_string()),
+                Strategy::LeastLoaded => {
+                    let load = |id: &str| state.loads.get(id).copied().unwrap_or(0);
+                    let min = available.iter().map(|r| load(&r.id)).min().unwrap_or(0);
+                    let rep = in_turn
+                        .clone()
+                        .find(|r| load(&r.id) == min)
+                        .unwrap_or(available[start]);
+                    (rep, format!("least-loaded ({min} open)"))
+                }
+            };
+            let skipped = pool.reps.len() - n;
+            let away = if skipped > 0 {
+                format!(" ({skipped} away skipped)")
+            } else {
+                String::new()
+            };
+            Assignment {
+                reason: format!(
+                    "{rule_name}: {territory} → pool {pool_name} → {how}{away} → {}",
+                    rep.name
+                ),
+                owner: rep.owner(),
+                pool: Some(pool_name.clone()),
+                cursor: Some(CursorAdvance {
+                    pool: pool_name.clone(),
+                    from: state.cursor,
+                    to: state.cursor + 1,
+                }),
+            }
+        }
+    }
+}
+
+fn territory(lead: &Lead) -> String {
+    match (&lead.contact.country, &lead.contact.region) {
+        (Some(c), Some(r)) => format!("territory {c}/{r}"),
+        (Some(c), None) => format!("territory {c}"),
+        _ => "no territory given".to_string(),
+    }
+}
+
+/// The part of a decision that needs nothing from the store: stage, score,
+/// route, and the pool (if any) whose state assignment will draw on.
+#[derive(Debug, Clone)]
+pub struct Assessment<'p> {
+    qualification: Qualification,
+    score: Score,
+    route: RouteDecision,
+    pub pool: Option<&'p str>,
+}
+
+pub fn assess<'p>(
+    lead: &Lead,
+    history: &[HistoryEntry],
+    playbook: &'p Playbook,
+    now: DateTime<Utc>,
+) -> Assessment<'p> {
+    let qualification = qualify(lead, playbook);
+    let score = score(lead, history, playbook, now);
+    let mut route = route(lead, &qualification, &score, playbook);
+    // A response (a form) never hands a lead down the value chain: a field
+    // seller's lead does not go back to inside sales because the prospect
+    // later downloaded a brochure. Only a rep's outcome moves a lead down.
+    if let Some(current) = lead.routing.as_ref() {
+        if current.route.value() > route.route.value() {
+            route = RouteDecision {
+                reason: format!(
+                    "{}: kept on {} ({}) — a new response alone would route {} ({}), and only a rep hands a lead down",
+                    current.route,
+                    current.route,
+                    current.route.channel(),
+                    route.route,
+                    route.rule
+                ),
+                route: current.route,
+                rule: current.rule.clone(),
+            };
+        }
+    }
+    let pool = match place(lead, route.route, playbook).map(|p| p.target) {
+        Some(Target::Pool(p)) => Some(p.as_str()),
+        _ => None,
+    };
+    Assessment {
+        qualification,
+        score,
+        route,
+        pool,
+    }
+}
+
+/// Qualify, score, route and assign. `state_of` gives a pool's state.
+pub fn decide(
+    lead: &Lead,
+    history: &[HistoryEntry],
+    playbook: &Playbook,
+    now: DateTime<Utc>,
+    state_of: impl Fn(&str) -> PoolState,
+) -> Decision {
+    let assessment = assess(lead, history, playbook, now);
+    let state = assessment.pool.map(state_of).unwrap_or_default();
+    assessment.decide(lead, playbook, now, &state)
+}
+
+impl Assessment<'_> {
+    /// Assign with the pool's `state` (default when there is no pool) and finish the decision.
+    pub fn decide(
+        self,
+        lead: &Lead,
+        playbook: &Playbook,
+        now: DateTime<Utc>,
+        state: &PoolState,
+    ) -> Decision {
+        let Assessment {
+            qualification: q,
+            score: s,
+            route: r,
+            ..
+        } = self;
+        let current = lead.routing.as_ref().map(|d| &d.owner);
+        let a = assign(lead, r.route, playbook, state, current);
+        let follow_up_by = playbook
+            .slas
+            .get(&r.route)
+            .map(|h| now + Duration::hours(*h as i64));
+        let owner_reason = match follow_up_by {
+            Some(t) => format!(
+                "{}; follow up by {} ({} SLA {} h)",
+                a.reason,
+                t.format("%Y-%m-%d %H:%M UTC"),
+                r.route,
+                playbook.slas.get(&r.route).copied().unwrap_or_default()
+            ),
+            None => a.reason,
+        };
+        Decision {
+            bant_met: q.met,
+            stage: q.stage,
+            reasons: vec![q.reason, s.summary(), r.reason, owner_reason],
+            score: s,
+            route: r.route,
+            rule: r.rule,
+            owner: a.owner,
+            pool: a.pool,
+            follow_up_by,
+            decided_at: now,
+            cursor: a.cursor,
+        }
+    }
+}
