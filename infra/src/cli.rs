@@ -206,7 +206,10 @@ pub async fn emulator(args: &[String]) -> ExitCode {
     if emulator.is_owned() {
         eprintln!("leadflow: moto is running at {}", emulator.endpoint());
     }
-    let spawned = tokio::process::Command::new(program)
+    let mut command = tokio::process::Command::new(program);
+    // `make test` runs `leadflow emulator -- cargo test` through `cargo run`:
+    // the inner cargo must see the environment the plain `cargo build` had.
+    let spawned = crate::root::without_package_env(&mut command)
         .args(program_args)
         .env("AWS_ENDPOINT_URL", emulator.endpoint())
         .env("AWS_REGION", crate::LOCAL_REGION)

@@ -53,3 +53,52 @@ mod tests {
         }
     }
 }
+
+/// The variables Cargo sets for a program it runs (`cargo run`, a test
+/// binary) that describe *that* package. A `cargo` started from such a
+/// program must not inherit them: build scripts (ring's) rebuild when they
+/// change, so every nested build would compile the TLS stack and the AWS SDK
+/// again, and the next plain build would undo it.
+pub fn is_package_env(name: &str) -> bool {
+    name.starts_with("CARGO_PKG_")
+        || name.starts_with("CARGO_MANIFEST_")
+        || name.starts_with("CARGO_BIN_")
+        || matches!(
+            name,
+            "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR"
+        )
+}
+
+/// Removes [`is_package_env`] variables from `command`'s environment.
+pub fn without_package_env(command: &mut tokio::process::Command) -> &mut tokio::process::Command {
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_package_env) {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+#[cfg(test)]
+mod package_env_tests {
+    #[test]
+    fn package_variables_are_told_apart_from_cargo_settings() {
+        for name in [
+            "CARGO_PKG_NAME",
+            "CARGO_MANIFEST_DIR",
+            "CARGO_BIN_EXE_intake",
+            "CARGO_CRATE_NAME",
+        ] {
+            assert!(super::is_package_env(name), "{name}");
+        }
+        for name in [
+            "CARGO",
+            "CARGO_HOME",
+            "CARGO_TARGET_DIR",
+            "CARGO_BUILD_JOBS",
+            "PATH",
+        ] {
+            assert!(!super::is_package_env(name), "{name}");
+        }
+    }
+}

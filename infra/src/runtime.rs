@@ -843,7 +843,13 @@ pub fn binary_path(root: &Path, bin: &str) -> PathBuf {
     crate::root::target_dir(root).join("debug").join(bin)
 }
 
-/// Builds `packages` (debug profile) with one `cargo build -q -p ... -p ...`.
+/// Builds the binaries of `packages` (debug profile).
+///
+/// It runs `cargo build -q --workspace --bins`, the very command `make test`
+/// starts with, rather than `-p` for each package: Cargo unifies features
+/// over the packages it is asked for, so a `-p` subset resolves the shared
+/// crates' features differently (`leadflow-aws`'s SDKs) and would compile
+/// them all again (a minute and more here) before the first stack could start.
 pub async fn build_packages(root: &Path, packages: &[String]) -> Result<(), BuildError> {
     let mut unique: Vec<&String> = packages.iter().collect();
     unique.sort();
@@ -853,10 +859,9 @@ pub async fn build_packages(root: &Path, packages: &[String]) -> Result<(), Buil
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut command = Command::new(&cargo);
-    command.current_dir(root).args(["build", "-q"]);
-    for package in &unique {
-        command.arg("-p").arg(package);
-    }
+    crate::root::without_package_env(&mut command)
+        .current_dir(root)
+        .args(["build", "-q", "--workspace", "--bins"]);
     tracing::info!(
         "building {}",
         unique
