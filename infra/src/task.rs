@@ -32,17 +32,9 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// A unique id shaped like a UUID (8-4-4-4-12 hex digits), as Lambda uses for request ids.
+/// A random UUID (v4), as Lambda uses for request ids.
 pub fn uuid_like() -> String {
-    let hex = format!("{:032x}", ulid::Ulid::new().0);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
 #[cfg(test)]
