@@ -2,7 +2,7 @@
 //! They run the same domain code the functions run, and touch no AWS.
 
 use chrono::{DateTime, Utc};
-use leadflow::app::simulate::{Csv, SimulatedLead, Simulator};
+use leadflow::app::simulate::{SimulatedLead, Simulator};
 use leadflow::Playbook;
 use std::io::Write;
 
@@ -93,13 +93,22 @@ pub struct Run {
 
 /// Run every row of `csv` through `playbook`. Bad rows are reported, never fatal.
 pub fn run(playbook: &Playbook, csv: &str, now: DateTime<Utc>, keep: bool) -> Result<Run, String> {
-    let mut records = Csv::new(csv);
+    // RFC 4180 (quoted fields, doubled quotes, CRLF, newlines inside quotes,
+    // a byte-order mark); rows of any length, checked against the header below.
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(csv.as_bytes());
+    let mut records = reader.records().map(|r| {
+        r.map(|rec| rec.iter().map(str::to_string).collect::<Vec<_>>())
+            .map_err(|e| e.to_string())
+    });
     let header = match records.next() {
         None => return Err("the CSV file is empty".into()),
         Some(Err(e)) => return Err(e),
         Some(Ok(h)) => h
             .into_iter()
-            .map(|h| h.trim().to_string())
+            .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
             .collect::<Vec<_>>(),
     };
     if !header.iter().any(|h| h == "email") {
@@ -328,4 +337,33 @@ pub fn synthetic_csv(n: usize, seed: u64) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_with_quotes_commas_newlines_crlf_and_a_bom() {
+        let playbook = Playbook::default_playbook().unwrap();
+        let now = chrono::Utc::now();
+        let text = "\u{feff}email,company,message\r\n\"a@example.com\",\"Acme, Inc.\",\"say \"\"hi\"\"\"\n\nb@example.com,,\"multi\nline\"\n";
+        let run = run(&playbook, text, now, true).unwrap();
+        assert!(run.bad_rows.is_empty(), "{:?}", run.bad_rows);
+        let emails: Vec<&str> = run.leads.iter().map(|l| l.email.as_str()).collect();
+        assert_eq!(emails, ["a@example.com", "b@example.com"]);
+        let short = run_rows("email,company\nc@example.com\n");
+        assert_eq!(short, [(1, "has 1 columns; the header has 2".to_string())]);
+    }
+
+    fn run_rows(text: &str) -> Vec<(usize, String)> {
+        run(
+            &Playbook::default_playbook().unwrap(),
+            text,
+            chrono::Utc::now(),
+            false,
+        )
+        .unwrap()
+        .bad_rows
+    }
 }
