@@ -5,7 +5,6 @@
 //! cargo bench -p leadflow-infra --bench simulate
 
 use chrono::{TimeZone, Utc};
-use leadflow::app::simulate::Csv;
 use leadflow::domain::inquiry::Inquiry;
 use leadflow::Playbook;
 use leadflow_infra::operator::{run, synthetic_csv};
@@ -22,14 +21,19 @@ fn main() {
 
     // Baseline: reading and validating the rows only.
     let started = Instant::now();
-    let mut records = Csv::new(&csv);
-    let header = records.next().unwrap().unwrap();
+    let mut reader = csv::ReaderBuilder::new().from_reader(csv.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
     let mut parsed = 0usize;
-    for r in records {
+    for r in reader.records() {
         let pairs: Vec<(String, String)> = header
             .iter()
             .cloned()
-            .zip(r.unwrap())
+            .zip(r.unwrap().iter().map(str::to_string))
             .filter(|(k, v)| k != "received_at" && !v.is_empty())
             .collect();
         if Inquiry::parse(&pairs, &playbook.bant).is_ok() {
