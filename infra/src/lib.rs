@@ -21,6 +21,7 @@ pub mod root;
 pub mod runtime;
 pub mod task;
 pub mod template;
+pub mod testing;
 
 pub use dev::{DevOptions, DevStack, RunningStack};
 pub use emulator::Emulator;

@@ -8,19 +8,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
 use leadflow_infra::root::workspace_root;
-use leadflow_infra::Emulator;
 
-/// `AWS_ENDPOINT_URL`'s emulator, or a moto of this test's own (stopped on drop).
-pub async fn emulator() -> Emulator {
-    Emulator::from_env_or_start(&workspace_root())
-        .await
-        .expect("an emulator (set AWS_ENDPOINT_URL or have .tools/venv)")
-}
-
-/// A stack name no other test uses.
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
-}
+#[allow(unused_imports)]
+pub use leadflow_infra::testing::{emulator, unique};
 
 /// A fresh temporary directory.
 pub fn temp_dir() -> PathBuf {

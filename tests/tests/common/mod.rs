@@ -11,17 +11,8 @@ use leadflow_infra::{provision, root, Emulator};
 use serde_json::Value;
 use std::time::Duration;
 
-/// A name no other test uses, valid for tables, queues and stacks.
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
-}
-
-/// The emulator `make test` started (AWS_ENDPOINT_URL), or one of our own.
-pub async fn emulator() -> Emulator {
-    Emulator::from_env_or_start(&root::workspace_root())
-        .await
-        .expect("the emulator starts")
-}
+#[allow(unused_imports)]
+pub use leadflow_infra::testing::{emulator, unique};
 
 /// The template's table and queues, created under a unique stack name.
 pub struct Resources {
