@@ -8,20 +8,15 @@
 SHELL := /bin/bash
 TOOLS := .tools
 VENV := $(TOOLS)/venv
-STAMP := $(VENV)/.requirements
-PYTHON ?= python3
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: dev test tools browser lint check-template bench build-lambda deploy clean-tools
 
-tools: $(STAMP)
-
-# Re-installs whenever the pinned requirements change.
-$(STAMP): infra/requirements.txt
-	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/requirements.txt
-	@cp infra/requirements.txt $(STAMP)
+# One installer (the leadflow command's, which the emulator code uses too):
+# re-installs whenever the pinned requirements change, else does nothing.
+tools:
+	cargo run --quiet -p leadflow-infra --bin leadflow -- tools
 
 # A headless Chromium (Debian package) and playwright-core, for the landing-page browser test.
 browser:

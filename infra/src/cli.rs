@@ -19,6 +19,9 @@ commands:
   emulator -- CMD [ARGS...]
       Run CMD with AWS_ENDPOINT_URL pointing at moto (started on a free port
       unless AWS_ENDPOINT_URL is already set), exit with CMD's exit code.
+  tools
+      Install the pinned Python tools (moto, SAM CLI, cfn-lint) of
+      infra/requirements.txt into .tools/venv; nothing when they are current.
   playbook check FILE
       Validate a playbook: exit 0 when valid, else 1 with every problem and its line.
   simulate --playbook FILE --leads FILE.csv [--format json] [--now RFC3339]
@@ -307,5 +310,16 @@ mod tests {
         assert!(parse_dev_args(&args(&["--port", "x"])).is_err());
         assert!(parse_dev_args(&args(&["--param", "novalue"])).is_err());
         assert!(parse_dev_args(&args(&["--bogus"])).is_err());
+    }
+}
+
+/// `leadflow tools`: the one installer of `.tools/venv` (`make tools` runs it).
+pub async fn tools() -> ExitCode {
+    match crate::emulator::ensure_tools(&crate::root::workspace_root()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("leadflow: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

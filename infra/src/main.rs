@@ -22,6 +22,7 @@ async fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("dev") => cli::dev(rest).await,
         Some("emulator") => cli::emulator(rest).await,
+        Some("tools") if rest.is_empty() => cli::tools().await,
         Some("playbook") => match rest {
             [check, file] if check == "check" => code(operator::playbook_check(
                 file,
