@@ -266,6 +266,17 @@ fn exit_code(status: std::process::ExitStatus) -> ExitCode {
     }
 }
 
+/// `leadflow tools`: the one installer of `.tools/venv` (`make tools` runs it).
+pub async fn tools() -> ExitCode {
+    match crate::emulator::ensure_tools(&crate::root::workspace_root()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("leadflow: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,16 +321,5 @@ mod tests {
         assert!(parse_dev_args(&args(&["--port", "x"])).is_err());
         assert!(parse_dev_args(&args(&["--param", "novalue"])).is_err());
         assert!(parse_dev_args(&args(&["--bogus"])).is_err());
-    }
-}
-
-/// `leadflow tools`: the one installer of `.tools/venv` (`make tools` runs it).
-pub async fn tools() -> ExitCode {
-    match crate::emulator::ensure_tools(&crate::root::workspace_root()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("leadflow: {e}");
-            ExitCode::FAILURE
-        }
     }
 }
