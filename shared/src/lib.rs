@@ -12,6 +12,8 @@
 pub mod app;
 pub mod domain;
 pub mod email;
+pub mod identity;
+pub mod links;
 pub mod messages;
 pub mod ports;
 #[cfg(feature = "testing")]

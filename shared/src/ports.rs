@@ -10,6 +10,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::ids::{LeadId, MessageId, ResponseId};
 use crate::domain::lead::{HistoryEntry, Lead};
 use crate::domain::playbook::Quota;
+use crate::domain::task::Task;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -191,6 +192,27 @@ pub struct Commit {
     pub marker: Option<Marker>,
     /// Changes to reps' open-lead counts (for least-loaded pools).
     pub loads: Vec<(String, i64)>,
+    /// Tasks created or changed, each stored whole (an open one is indexed
+    /// under its owner by due time; a closed one leaves the index).
+    pub tasks: Vec<Task>,
+}
+
+/// One page of an owner's leads, newest activity first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LeadPage {
+    pub leads: Vec<Lead>,
+    /// Pass as `after` for the next page; `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// Where a lead sorts in its owner's list: newest activity first, then by id.
+pub fn activity_key(lead: &Lead) -> String {
+    format!(
+        "{}#{}",
+        lead.updated_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        lead.id
+    )
 }
 
 /// Where a send stands.
@@ -311,6 +333,24 @@ pub trait LeadStore: Send + Sync {
         &self,
         quotas: &[Quota],
     ) -> impl Future<Output = Result<Option<Quota>, StoreError>> + Send;
+    /// Every task of a lead, open and closed, oldest first.
+    fn tasks(&self, lead: &LeadId) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send;
+    /// The open tasks of an owner (`rep#…`/`queue#…`), earliest due first,
+    /// due before `due_before` when given; at most `limit`.
+    fn open_tasks(
+        &self,
+        owner_key: &str,
+        due_before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send;
+    /// An owner's leads, newest activity first, after the [`activity_key`]
+    /// `after` when given; at most `limit`.
+    fn leads_by_owner(
+        &self,
+        owner_key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<LeadPage, StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -548,6 +588,28 @@ mod shared {
             quotas: &[Quota],
         ) -> impl Future<Output = Result<Option<Quota>, StoreError>> + Send {
             (**self).take_quota(quotas)
+        }
+        fn tasks(
+            &self,
+            lead: &LeadId,
+        ) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send {
+            (**self).tasks(lead)
+        }
+        fn open_tasks(
+            &self,
+            owner_key: &str,
+            due_before: Option<DateTime<Utc>>,
+            limit: usize,
+        ) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send {
+            (**self).open_tasks(owner_key, due_before, limit)
+        }
+        fn leads_by_owner(
+            &self,
+            owner_key: &str,
+            after: Option<&str>,
+            limit: usize,
+        ) -> impl Future<Output = Result<LeadPage, StoreError>> + Send {
+            (**self).leads_by_owner(owner_key, after, limit)
         }
     }
 

@@ -8,6 +8,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::ids::{LeadId, MessageId, ResponseId};
 use crate::domain::lead::{HistoryEntry, Lead};
 use crate::domain::playbook::Quota;
+use crate::domain::task::Task;
 use crate::ports::*;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -40,6 +41,7 @@ struct State {
     sends: HashMap<(LeadId, String), Send>,
     slots: HashMap<(LeadId, String), Slot>,
     quotas: HashMap<(String, DateTime<Utc>), u32>,
+    tasks: BTreeMap<crate::domain::ids::TaskId, Task>,
     /// Fail this many upcoming commits with `Unavailable` (a crash before the write).
     fail_commits: usize,
     /// Fail this many upcoming commits with `Conflict`, as a concurrent writer would.
@@ -95,6 +97,14 @@ impl MemoryStore {
     }
     pub fn outbox(&self) -> Vec<OutboxMessage> {
         self.with(|s| s.outbox.values().cloned().collect())
+    }
+    /// Every task stored, open and closed.
+    pub fn all_tasks(&self) -> Vec<Task> {
+        self.with(|s| s.tasks.values().cloned().collect())
+    }
+    /// A rep's open-lead count.
+    pub fn load_of(&self, rep: &str) -> i64 {
+        self.with(|s| s.loads.get(rep).copied().unwrap_or(0))
     }
 }
 
@@ -197,6 +207,9 @@ impl LeadStore for MemoryStore {
             }
             for e in c.events {
                 s.history.entry(e.lead_id.clone()).or_default().push(e);
+            }
+            for t in c.tasks {
+                s.tasks.insert(t.id.clone(), t);
             }
             for m in c.outbox {
                 s.outbox.insert(m.id.clone(), m);
@@ -363,6 +376,67 @@ impl LeadStore for MemoryStore {
                 *s.quotas.entry(key(q)).or_default() += 1;
             }
             None
+        }))
+    }
+
+    async fn tasks(&self, lead: &LeadId) -> Result<Vec<Task>, StoreError> {
+        Ok(self.with(|s| {
+            let mut out: Vec<Task> = s
+                .tasks
+                .values()
+                .filter(|t| &t.lead_id == lead)
+                .cloned()
+                .collect();
+            out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+            out
+        }))
+    }
+
+    async fn open_tasks(
+        &self,
+        owner_key: &str,
+        due_before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<Task>, StoreError> {
+        Ok(self.with(|s| {
+            let mut out: Vec<Task> = s
+                .tasks
+                .values()
+                .filter(|t| t.is_open() && t.owner.key() == owner_key)
+                .filter(|t| due_before.is_none_or(|b| t.due_at < b))
+                .cloned()
+                .collect();
+            out.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));
+            out.truncate(limit);
+            out
+        }))
+    }
+
+    async fn leads_by_owner(
+        &self,
+        owner_key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<LeadPage, StoreError> {
+        Ok(self.with(|s| {
+            let mut all: Vec<(String, Lead)> = s
+                .leads
+                .values()
+                .filter(|l| l.owner().is_some_and(|o| o.key() == owner_key))
+                .map(|l| (activity_key(l), l.clone()))
+                .filter(|(k, _)| after.is_none_or(|a| k.as_str() < a))
+                .collect();
+            all.sort_by(|a, b| b.0.cmp(&a.0));
+            let more = all.len() > limit;
+            all.truncate(limit);
+            LeadPage {
+                next: if more {
+                    all.last().map(|(k, _)| k.clone())
+                } else {
+                    None
+                },
+                leads: all.into_iter().map(|(_, l)| l).collect(),
+            }
         }))
     }
 

@@ -7,6 +7,7 @@
 //! | `LEAD#<id>`     | `DONE#<step>#<key>`    | a consumer's done-marker               |
 //! | `LEAD#<id>`     | `SEND#<response>#<kind>` | an email's send claim / receipt     |
 //! | `LEAD#<id>`     | `SLOT#<slot>`          | a coalescing slot: the last send of a kind of notification |
+//! | `LEAD#<id>`     | `TASK#<task id>`       | a rep's task; while open `due_pk` = `TASK#<owner key>`, `due_sk` = `<due>#<task id>` → GSI `by_due` |
 //! | `RATE#<scope>#<key>` | `<window start>`  | an intake rate-limit counter (TTL `expires_at`) |
 //! | `EMAIL#<email>` | `EMAIL`                | one lead per person                    |
 //! | `IDEM#<key>`    | `IDEM`                 | an Idempotency-Key's answer (TTL `expires_at`) |
@@ -26,6 +27,7 @@ use leadflow::domain::email::EmailAddress;
 use leadflow::domain::ids::{LeadId, MessageId, ResponseId};
 use leadflow::domain::lead::{HistoryEntry, Lead};
 use leadflow::domain::playbook::Quota;
+use leadflow::domain::task::Task;
 use leadflow::ports::*;
 use std::collections::HashMap;
 
@@ -48,6 +50,10 @@ pub const LEAD_FIELDS: &[&str] = &[
     "responses",
     "last_response_id",
     "routing",
+    "status",
+    "status_detail",
+    "first_touch",
+    "support",
     "created_at",
     "updated_at",
     "version",
@@ -214,6 +220,22 @@ impl DynamoStore {
                 }
             })
             .collect()
+    }
+
+    fn task_item(t: &Task) -> Result<Item, StoreError> {
+        let mut item: Item = serde_dynamo::to_item(t).map_err(corrupt)?;
+        item.insert("pk".into(), s(lead_pk(&t.lead_id)));
+        item.insert("sk".into(), s(format!("TASK#{}", t.id)));
+        item.insert("kind".into(), s("task"));
+        if t.is_open() {
+            // Sparse: only open tasks are in the due index.
+            item.insert("due_pk".into(), s(format!("TASK#{}", t.owner.key())));
+            item.insert(
+                "due_sk".into(),
+                s(format!("{}#{}", timestamp(t.due_at), t.id)),
+            );
+        }
+        Ok(item)
     }
 
     fn event_item(e: &HistoryEntry) -> Result<Item, StoreError> {
@@ -433,6 +455,9 @@ impl LeadStore for DynamoStore {
             item.insert("sk".into(), s(format!("DONE#{}#{}", m.step, m.key)));
             item.insert("kind".into(), s("marker"));
             items.push(self.put(item, Some("attribute_not_exists(pk)"))?);
+        }
+        for t in &c.tasks {
+            items.push(self.put(Self::task_item(t)?, None)?);
         }
         for (rep, delta) in &c.loads {
             let update = Update::builder()
@@ -810,6 +835,132 @@ impl LeadStore for DynamoStore {
             }
         }
         Ok(None)
+    }
+
+    async fn tasks(&self, lead: &LeadId) -> Result<Vec<Task>, StoreError> {
+        let items: Vec<Item> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :task)")
+            .expression_attribute_values(":pk", s(lead_pk(lead)))
+            .expression_attribute_values(":task", s("TASK#"))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(unavailable)?;
+        let mut tasks: Vec<Task> = items
+            .into_iter()
+            .filter_map(|item| match serde_dynamo::from_item::<_, Task>(item) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    tracing::warn!(lead_id = %lead, error = %e, "unreadable task skipped");
+                    None
+                }
+            })
+            .collect();
+        tasks.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(tasks)
+    }
+
+    async fn open_tasks(
+        &self,
+        owner_key: &str,
+        due_before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<Task>, StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by_due")
+            .expression_attribute_values(":k", s(format!("TASK#{owner_key}")));
+        query = match due_before {
+            Some(before) => query
+                .key_condition_expression("due_pk = :k AND due_sk < :before")
+                .expression_attribute_values(":before", s(timestamp(before))),
+            None => query.key_condition_expression("due_pk = :k"),
+        };
+        let mut tasks = Vec::new();
+        let mut start = None;
+        while tasks.len() < limit {
+            let out = query
+                .clone()
+                .limit((limit - tasks.len()).clamp(1, 1000) as i32)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items.unwrap_or_default() {
+                match serde_dynamo::from_item::<_, Task>(item) {
+                    // The index is eventually consistent: a task closed a
+                    // moment ago may still be listed; its item says so.
+                    Ok(t) if t.is_open() => tasks.push(t),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(owner = owner_key, error = %e, "unreadable task skipped")
+                    }
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(tasks)
+    }
+
+    async fn leads_by_owner(
+        &self,
+        owner_key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<LeadPage, StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by_owner")
+            .scan_index_forward(false)
+            .expression_attribute_values(":k", s(owner_key));
+        query = match after {
+            Some(a) => query
+                .key_condition_expression("owner_pk = :k AND owner_sk < :after")
+                .expression_attribute_values(":after", s(a)),
+            None => query.key_condition_expression("owner_pk = :k"),
+        };
+        let mut page = LeadPage::default();
+        let mut start = None;
+        // One more than asked: whether there is a next page.
+        while page.leads.len() <= limit {
+            let out = query
+                .clone()
+                .limit((limit + 1 - page.leads.len()).clamp(1, 1000) as i32)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items.unwrap_or_default() {
+                match serde_dynamo::from_item::<_, Lead>(item) {
+                    Ok(l) => page.leads.push(l),
+                    Err(e) => {
+                        tracing::warn!(owner = owner_key, error = %e, "unreadable lead skipped")
+                    }
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        if page.leads.len() > limit {
+            page.leads.truncate(limit);
+            page.next = page.leads.last().map(activity_key);
+        }
+        Ok(page)
     }
 
     async fn complete_send(

@@ -5,4 +5,5 @@ pub mod intake;
 pub mod outbox;
 pub mod retry;
 pub mod route;
+pub mod sales;
 pub mod simulate;

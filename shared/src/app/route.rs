@@ -3,11 +3,15 @@
 
 use super::outbox;
 use super::retry::{backoff, ATTEMPTS};
+use crate::domain::decision::Owner;
 use crate::domain::decision::{Decision, PoolState};
+use crate::domain::followup::{first_touch_task, kit_follow_up_task};
 use crate::domain::ids::LeadId;
-use crate::domain::lead::{Event, HistoryEntry};
+use crate::domain::lead::{Event, HistoryEntry, StatusDetail};
+use crate::domain::outcome::LeadStatus;
 use crate::domain::playbook::Playbook;
 use crate::domain::routing::assess;
+use crate::domain::task::TaskStatus;
 use crate::messages::{FulfillRequest, RouteRequest};
 use crate::ports::{Commit, Expect, LeadStore, Marker, Publisher, StoreError};
 use chrono::{DateTime, Utc};
@@ -88,7 +92,70 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
             };
             decision = assessment.decide(&lead, playbook, now, &state);
         }
-        let loads = decision.load_changes(lead.owner());
+        let mut loads = decision.load_changes(lead.owner());
+        let mut reopened = None;
+        if matches!(lead.status, LeadStatus::Dead | LeadStatus::Rejected) {
+            // A person who comes back is worth another look.
+            reopened = Some(Event::StatusChanged {
+                from: lead.status,
+                to: LeadStatus::Open,
+                by: "router".into(),
+                reason: Some("a new response reopened it".into()),
+                amount: None,
+                lost_to: None,
+                via_link: false,
+            });
+            if let (Owner::Rep { id, .. }, true) =
+                (&decision.owner, lead.owner() == Some(&decision.owner))
+            {
+                loads.push((id.clone(), 1));
+            }
+            lead.status = LeadStatus::Open;
+            lead.status_detail = Some(StatusDetail {
+                at: now,
+                by: "router".into(),
+                reason: Some("a new response reopened it".into()),
+                amount: None,
+                lost_to: None,
+            });
+        }
+        let owner_changed = lead.owner() != Some(&decision.owner);
+        // A new owner gets their first task (and inside sales the call after
+        // the kit); the previous owner's open tasks go with the lead.
+        let mut tasks = Vec::new();
+        let mut task_events: Vec<Event> = reopened.into_iter().collect();
+        if owner_changed {
+            for mut t in store.tasks(&lead.id).await? {
+                if t.is_open() {
+                    let why = format!("the lead was routed to {}", decision.owner.display_name());
+                    t.close(TaskStatus::Cancelled, "router", why.clone(), now);
+                    task_events.push(Event::TaskClosed {
+                        task_id: t.id.clone(),
+                        kind: t.kind,
+                        status: t.status,
+                        by: "router".into(),
+                        reason: why,
+                    });
+                    tasks.push(t);
+                }
+            }
+            if !lead.status.is_closed() {
+                let new = [
+                    first_touch_task(&lead, &decision, playbook, now),
+                    kit_follow_up_task(&lead, &decision, playbook, now),
+                ];
+                for t in new.into_iter().flatten() {
+                    task_events.push(Event::TaskOpened {
+                        task_id: t.id.clone(),
+                        kind: t.kind,
+                        owner: t.owner.clone(),
+                        due_at: t.due_at,
+                        reason: t.reason.clone(),
+                    });
+                    tasks.push(t);
+                }
+            }
+        }
 
         let expect = Expect::Version(lead.version);
         let previous_owner = lead.apply_decision(decision.clone(), now);
@@ -108,13 +175,20 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
                 previous_owner,
             },
         );
+        let mut events = vec![entry];
+        events.extend(
+            task_events
+                .into_iter()
+                .map(|e| HistoryEntry::new(&lead.id, now, e)),
+        );
         let commit = Commit {
             lead: Some((lead, expect)),
-            events: vec![entry],
+            events,
             outbox: messages.clone(),
             marker: Some(marker.clone()),
             loads,
             reply: None,
+            tasks,
         };
         match store.commit(commit).await {
             Ok(()) => {

@@ -5,7 +5,59 @@
 //! caller may not see is answered exactly as one that does not exist.
 
 use super::decision::Owner;
+use super::lead::Lead;
 use super::playbook::{Playbook, Rep, Role};
+
+/// Whether `person` may see (and act on) `lead`: [`may_see`] its owner, or
+/// they are the inside-sales rep supporting the field seller it was handed to.
+pub fn may_see_lead(person: &Rep, lead: &Lead, playbook: &Playbook) -> bool {
+    may_see(person, lead.owner(), playbook) || lead.support.as_deref() == Some(person.id.as_str())
+}
+
+/// The owner keys (`rep#…`, `queue#…`) whose leads `person` sees; `None` for
+/// ops, who see every lead. Listing a person's leads queries these.
+pub fn visible_owner_keys(person: &Rep, playbook: &Playbook) -> Option<Vec<String>> {
+    match person.role {
+        Role::Ops => None,
+        Role::Isr | Role::FieldSales | Role::Partner => Some(vec![person.owner().key()]),
+        Role::Manager => {
+            let mut keys = vec![person.owner().key()];
+            for m in &person.manages {
+                match playbook.pool(m) {
+                    Some(pool) => keys.extend(
+                        pool.reps
+                            .iter()
+                            .filter_map(|r| playbook.rep(r))
+                            .map(|r| r.owner().key()),
+                    ),
+                    None => keys.push(playbook.queue_owner(m).key()),
+                }
+            }
+            keys.sort();
+            keys.dedup();
+            Some(keys)
+        }
+    }
+}
+
+/// Every owner key a lead can have under this playbook (what ops lists).
+pub fn all_owner_keys(playbook: &Playbook) -> Vec<String> {
+    let mut keys: Vec<String> = playbook
+        .reps
+        .iter()
+        .filter(|r| r.role.owns_leads())
+        .map(|r| r.owner().key())
+        .chain(
+            playbook
+                .queues
+                .iter()
+                .map(|q| playbook.queue_owner(&q.name).key()),
+        )
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
 
 /// Whether `person` may see (and act on) a lead held by `owner` (`None`: not yet routed).
 pub fn may_see(person: &Rep, owner: Option<&Owner>, playbook: &Playbook) -> bool {

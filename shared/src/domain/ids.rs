@@ -87,6 +87,11 @@ id_type!(
     EventId,
     "ev_"
 );
+id_type!(
+    /// One task of a rep's (a call to make, a demo to schedule).
+    TaskId,
+    "tk_"
+);
 
 #[cfg(test)]
 mod tests {

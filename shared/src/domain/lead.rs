@@ -3,9 +3,11 @@
 use super::bant::{BantAnswers, Criterion, KnownAnswer, UNKNOWN};
 use super::decision::{Decision, Owner};
 use super::email::EmailAddress;
-use super::ids::{EventId, LeadId, ResponseId};
+use super::ids::{EventId, LeadId, ResponseId, TaskId};
 use super::inquiry::{Attribution, Contact, Inquiry, RequestType, Source};
-use chrono::{DateTime, Utc};
+use super::outcome::{LeadStatus, Outcome};
+use super::task::{TaskKind, TaskStatus};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -37,13 +39,55 @@ pub struct Lead {
     pub responses: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_response_id: Option<ResponseId>,
-    /// The router's latest decision, with its reasons.
+    /// The latest decision (the router's, or one a rep's report made), with its reasons.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing: Option<Decision>,
+    /// Where the lead stands with sales.
+    #[serde(default)]
+    pub status: LeadStatus,
+    /// Why and how it came to its status (a rejection's reason, a win's amount, who it was lost to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_detail: Option<StatusDetail>,
+    /// The first outcome anyone recorded: when, by whom, against the route's SLA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_touch: Option<FirstTouch>,
+    /// The inside-sales rep who handed the lead to field sales and supports
+    /// them (schedules the demo): they still see the lead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency version: every write expects the one it read.
     pub version: u64,
+}
+
+/// How a lead came to its status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusDetail {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_to: Option<String>,
+}
+
+/// A lead's first touch: the first outcome a person recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FirstTouch {
+    pub at: DateTime<Utc>,
+    pub by: String,
+    pub outcome: Outcome,
+    /// The route's SLA: when the first touch was due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_by: Option<DateTime<Utc>>,
+    /// Within the SLA (none: the route had no SLA).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_sla: Option<bool>,
+    /// From the lead's arrival to the first touch.
+    pub minutes_to_touch: i64,
 }
 
 /// One field a response changed.
@@ -81,6 +125,10 @@ impl Lead {
             responses: 0,
             last_response_id: None,
             routing: None,
+            status: LeadStatus::Open,
+            status_detail: None,
+            first_touch: None,
+            support: None,
             created_at: now,
             updated_at: now,
             version: 0,
@@ -451,6 +499,69 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         kit: Option<String>,
         message_id: String,
+    },
+    /// What a call or meeting found, as the rep reported it.
+    OutcomeRecorded {
+        outcome: Outcome,
+        reached: bool,
+        by: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        task_id: Option<TaskId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        notes: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        follow_up_on: Option<NaiveDate>,
+        /// B.A.N.T. answers learned on the call.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        changes: Vec<FieldChange>,
+        /// Through a signed link from an email rather than the API.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        via_link: bool,
+    },
+    /// A decision a person's report or status change made (the router's are `Routed`).
+    Decided {
+        by: String,
+        /// What caused it: `outcome wants_demo`, `status rejected`.
+        cause: String,
+        decision: Decision,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_owner: Option<Owner>,
+    },
+    StatusChanged {
+        from: LeadStatus,
+        to: LeadStatus,
+        by: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amount: Option<f64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lost_to: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        via_link: bool,
+    },
+    /// Handed to another owner by a person.
+    Reassigned {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<Owner>,
+        to: Owner,
+        by: String,
+        reason: String,
+    },
+    FirstTouch(FirstTouch),
+    TaskOpened {
+        task_id: TaskId,
+        kind: TaskKind,
+        owner: Owner,
+        due_at: DateTime<Utc>,
+        reason: String,
+    },
+    TaskClosed {
+        task_id: TaskId,
+        kind: TaskKind,
+        status: TaskStatus,
+        by: String,
+        reason: String,
     },
 }
 

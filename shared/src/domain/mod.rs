@@ -3,15 +3,19 @@
 //! Dependencies point down this list: the leaves (`ids`, `email`, `bant`,
 //! `inquiry`), then what a decision is (`decision`), the lead and its history
 //! (`lead`), the company's rules as data (`playbook`), and what evaluates them
-//! (`scoring`, `routing`).
+//! (`scoring`, `routing`), and the follow-up flows a rep's
+//! outcomes drive (`outcome` and `task` as data, `followup` evaluating them).
 
 pub mod access;
 pub mod bant;
 pub mod decision;
 pub mod email;
+pub mod followup;
 pub mod ids;
 pub mod inquiry;
 pub mod lead;
+pub mod outcome;
 pub mod playbook;
 pub mod routing;
 pub mod scoring;
+pub mod task;

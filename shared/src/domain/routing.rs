@@ -218,7 +218,9 @@ pub struct Assessment<'p> {
     pub pool: Option<&'p str>,
 }
 
-pub fn assess<'p>(
+/// Qualify, score and route by the rules alone: what a rep's report is
+/// weighed against (a rep may move a lead either way).
+pub fn assess_by_rules<'p>(
     lead: &Lead,
     history: &[HistoryEntry],
     playbook: &'p Playbook,
@@ -226,7 +228,36 @@ pub fn assess<'p>(
 ) -> Assessment<'p> {
     let qualification = qualify(lead, playbook);
     let score = score(lead, history, playbook, now);
-    let mut route = route(lead, &qualification, &score, playbook);
+    let route = route(lead, &qualification, &score, playbook);
+    Assessment {
+        pool: pool_of(lead, route.route, playbook),
+        qualification,
+        score,
+        route,
+    }
+}
+
+fn pool_of<'p>(lead: &Lead, route: Route, playbook: &'p Playbook) -> Option<&'p str> {
+    match place(lead, route, playbook).map(|p| p.target) {
+        Some(Target::Pool(p)) => Some(p.as_str()),
+        _ => None,
+    }
+}
+
+/// What a new response makes of the lead: [`assess_by_rules`], except that a
+/// form never hands a lead down the value chain.
+pub fn assess<'p>(
+    lead: &Lead,
+    history: &[HistoryEntry],
+    playbook: &'p Playbook,
+    now: DateTime<Utc>,
+) -> Assessment<'p> {
+    let Assessment {
+        qualification,
+        score,
+        mut route,
+        ..
+    } = assess_by_rules(lead, history, playbook, now);
     // A response (a form) never hands a lead down the value chain: a field
     // seller's lead does not go back to inside sales because the prospect
     // later downloaded a brochure. Only a rep's outcome moves a lead down.
@@ -246,15 +277,11 @@ pub fn assess<'p>(
             };
         }
     }
-    let pool = match place(lead, route.route, playbook).map(|p| p.target) {
-        Some(Target::Pool(p)) => Some(p.as_str()),
-        _ => None,
-    };
     Assessment {
+        pool: pool_of(lead, route.route, playbook),
         qualification,
         score,
         route,
-        pool,
     }
 }
 
@@ -269,6 +296,51 @@ pub fn decide(
     let assessment = assess(lead, history, playbook, now);
     let state = assessment.pool.map(state_of).unwrap_or_default();
     assessment.decide(lead, playbook, now, &state)
+}
+
+impl<'p> Assessment<'p> {
+    pub fn qualification(&self) -> &Qualification {
+        &self.qualification
+    }
+    pub fn score(&self) -> &Score {
+        &self.score
+    }
+    pub fn route(&self) -> &RouteDecision {
+        &self.route
+    }
+
+    /// Send the lead on `route` instead of where the rules would (a rep's outcome).
+    pub fn with_route(self, lead: &Lead, playbook: &'p Playbook, route: RouteDecision) -> Self {
+        Assessment {
+            pool: pool_of(lead, route.route, playbook),
+            route,
+            ..self
+        }
+    }
+
+    /// Finish the decision without assigning anyone: the lead stays with the
+    /// owner of `current` (a rep keeps working it), on this assessment's route.
+    pub fn keep(self, current: &Decision, now: DateTime<Utc>, why: String) -> Decision {
+        let Assessment {
+            qualification: q,
+            score: s,
+            route: r,
+            ..
+        } = self;
+        Decision {
+            bant_met: q.met,
+            stage: q.stage,
+            reasons: vec![q.reason, s.summary(), r.reason, why],
+            score: s,
+            route: r.route,
+            rule: r.rule,
+            owner: current.owner.clone(),
+            pool: current.pool.clone(),
+            follow_up_by: current.follow_up_by,
+            decided_at: now,
+            cursor: None,
+        }
+    }
 }
 
 impl Assessment<'_> {

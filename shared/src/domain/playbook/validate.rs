@@ -377,6 +377,38 @@ impl Playbook {
                 _ => {}
             }
         }
+        for (outcome, flow) in &self.follow_up.outcomes {
+            let at = format!("{outcome}:");
+            if let Some(n) = flow.hand_off_at {
+                if flow.then != Effect::Rescore {
+                    problem(
+                        &at,
+                        format!(
+                            "follow_up.outcomes.{outcome}: hand_off_at goes with `then: rescore`"
+                        ),
+                    );
+                } else if !(1..=4).contains(&n) {
+                    problem(&at, format!("follow_up.outcomes.{outcome}: hand_off_at must be 1 to 4 (criteria met), got {n}"));
+                }
+            }
+            if let Some(t) = &flow.task {
+                if t.in_days.is_some() == t.on.is_some() {
+                    problem(&at, format!("follow_up.outcomes.{outcome}: a task is due either `in_days` (business days) or `on: follow_up_on`, not both or neither"));
+                }
+                if flow.then == Effect::Dead {
+                    problem(&at, format!("follow_up.outcomes.{outcome}: a dead lead has no open tasks; remove the task"));
+                }
+                if t.in_days.is_some_and(|d| d > 260) {
+                    problem(&at, format!("follow_up.outcomes.{outcome}: in_days is business days; at most 260 (a year)"));
+                }
+            }
+        }
+        if self.follow_up.first_touch_hours == 0 || self.follow_up.first_touch_hours > 48 {
+            problem(
+                "first_touch_hours:",
+                format!("follow_up.first_touch_hours: 1 to 48 (seed 002: never more than two days), got {}", self.follow_up.first_touch_hours),
+            );
+        }
         out
     }
 }

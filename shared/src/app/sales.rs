@@ -1,0 +1,492 @@
+//! The rep's side: what a signed-in person sees (their leads, a lead's whole
+//! story, their tasks) and what they change (outcomes, status, owner).
+//!
+//! Who may see what is [`access`]; what a report does is [`followup`]. A lead
+//! the caller may not see is answered exactly as one that does not exist.
+//! Every change names the lead version it was made against: a stale one
+//! changes nothing.
+
+use super::route::HISTORY_WINDOW;
+use crate::domain::access::{all_owner_keys, may_reassign, may_see_lead, visible_owner_keys};
+use crate::domain::decision::{Owner, PoolState, Route, Stage};
+use crate::domain::followup::{self, Change, OutcomeReport, Plan, Refused, StatusReport};
+use crate::domain::ids::LeadId;
+use crate::domain::lead::{HistoryEntry, Lead};
+use crate::domain::outcome::LeadStatus;
+use crate::domain::playbook::{Playbook, Rep};
+use crate::domain::task::Task;
+use crate::links::{use_key, Action, LinkError, LinkKey};
+use crate::ports::{activity_key, Commit, Expect, LeadStore, Marker, StoreError};
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SalesError {
+    /// No such lead, or not one the caller may see (the same answer).
+    #[error("no such lead")]
+    NotFound,
+    /// The change was made against an older version of the lead.
+    #[error("the lead changed since version {given}: it is at version {current}; reload it and try again")]
+    Stale { given: u64, current: u64 },
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    /// The caller may see the lead but not do this to it.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What `GET /leads` filters on.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LeadFilter {
+    pub stage: Option<Stage>,
+    pub route: Option<Route>,
+    pub status: Option<LeadStatus>,
+    /// A person id or queue name (managers and ops).
+    pub owner: Option<String>,
+}
+
+impl LeadFilter {
+    fn holds(&self, lead: &Lead) -> bool {
+        let d = lead.routing.as_ref();
+        self.stage.is_none_or(|s| d.is_some_and(|d| d.stage == s))
+            && self.route.is_none_or(|r| d.is_some_and(|d| d.route == r))
+            && self.status.is_none_or(|s| lead.status == s)
+    }
+}
+
+/// A page of leads, newest activity first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Listing {
+    pub leads: Vec<Lead>,
+    pub next: Option<String>,
+}
+
+/// The owner key a filter's `owner` names: a person's id or a queue's name.
+pub fn owner_key(playbook: &Playbook, name: &str) -> Option<String> {
+    if let Some(rep) = playbook.rep(name) {
+        return Some(rep.owner().key());
+    }
+    playbook
+        .queues
+        .iter()
+        .find(|q| q.name == name)
+        .map(|q| playbook.queue_owner(&q.name).key())
+}
+
+/// The caller's visible leads, newest activity first.
+pub async fn list_leads<S: LeadStore>(
+    store: &S,
+    playbook: &Playbook,
+    caller: &Rep,
+    filter: &LeadFilter,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<Listing, SalesError> {
+    let visible = visible_owner_keys(caller, playbook).unwrap_or_else(|| all_owner_keys(playbook));
+    let keys: Vec<String> = match &filter.owner {
+        Some(name) => match owner_key(playbook, name) {
+            Some(k) if visible.contains(&k) => vec![k],
+            // Someone the caller cannot see (or nobody): nothing, not an error.
+            _ => Vec::new(),
+        },
+        None => visible,
+    };
+    // Each owner's leads come newest first: merge them, a page at a time,
+    // filtering as we go (filters are narrow and pages small).
+    let limit = limit.clamp(1, 200);
+    let mut found: Vec<Lead> = Vec::new();
+    for key in &keys {
+        let mut cursor = after.map(str::to_string);
+        let mut kept = 0;
+        loop {
+            let page = store
+                .leads_by_owner(key, cursor.as_deref(), limit.max(25))
+                .await?;
+            for lead in page.leads {
+                if filter.holds(&lead) {
+                    found.push(lead);
+                    kept += 1;
+                }
+            }
+            match page.next {
+                Some(n) if kept <= limit => cursor = Some(n),
+                _ => break,
+            }
+        }
+    }
+    found.sort_by_key(|l| std::cmp::Reverse(activity_key(l)));
+    found.dedup_by(|a, b| a.id == b.id);
+    let more = found.len() > limit;
+    found.truncate(limit);
+    Ok(Listing {
+        next: if more {
+            found.last().map(activity_key)
+        } else {
+            None
+        },
+        leads: found,
+    })
+}
+
+/// A lead with everything that happened to it, for its page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadView {
+    pub lead: Lead,
+    pub history: Vec<HistoryEntry>,
+    pub tasks: Vec<Task>,
+}
+
+async fn visible_lead<S: LeadStore>(
+    store: &S,
+    playbook: &Playbook,
+    caller: &Rep,
+    id: &LeadId,
+) -> Result<Lead, SalesError> {
+    match store.lead(id).await? {
+        Some(lead) if may_see_lead(caller, &lead, playbook) => Ok(lead),
+        _ => Err(SalesError::NotFound),
+    }
+}
+
+pub async fn lead_view<S: LeadStore>(
+    store: &S,
+    playbook: &Playbook,
+    caller: &Rep,
+    id: &LeadId,
+) -> Result<LeadView, SalesError> {
+    let lead = visible_lead(store, playbook, caller, id).await?;
+    let history = store.history(id).await?;
+    let tasks = store.tasks(id).await?;
+    Ok(LeadView {
+        lead,
+        history,
+        tasks,
+    })
+}
+
+/// The caller's open tasks, earliest due first (a manager's include their queues').
+pub async fn list_tasks<S: LeadStore>(
+    store: &S,
+    playbook: &Playbook,
+    caller: &Rep,
+    due_before: Option<DateTime<Utc>>,
+    limit: usize,
+) -> Result<Vec<Task>, SalesError> {
+    let mut keys = vec![caller.owner().key()];
+    for m in &caller.manages {
+        if playbook.pool(m).is_none() {
+            keys.push(playbook.queue_owner(m).key());
+        }
+    }
+    let limit = limit.clamp(1, 500);
+    let mut tasks = Vec::new();
+    for key in keys {
+        tasks.extend(store.open_tasks(&key, due_before, limit).await?);
+    }
+    tasks.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));
+    tasks.truncate(limit);
+    Ok(tasks)
+}
+
+/// What a change left: the lead at its new version, its open tasks, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub lead: Lead,
+    pub tasks: Vec<Task>,
+    pub reasons: Vec<String>,
+}
+
+/// The lead, checked for visibility and version, with its tasks and recent history.
+async fn load_for_change<S: LeadStore>(
+    store: &S,
+    playbook: &Playbook,
+    caller: &Rep,
+    id: &LeadId,
+    version: u64,
+) -> Result<(Lead, Vec<Task>, Vec<HistoryEntry>), SalesError> {
+    let lead = visible_lead(store, playbook, caller, id).await?;
+    if lead.version != version {
+        return Err(SalesError::Stale {
+            given: version,
+            current: lead.version,
+        });
+    }
+    let tasks = store.tasks(id).await?;
+    let history = store.recent_history(id, HISTORY_WINDOW).await?;
+    Ok((lead, tasks, history))
+}
+
+/// Decide with the pool's state (taking a turn when the decision uses one), as the router does.
+async fn settle<S: LeadStore>(
+    store: &S,
+    playbook: &Playbook,
+    plan: Plan<'_>,
+) -> Result<Change, SalesError> {
+    let state = match plan.pool() {
+        Some(pool) => {
+            let reps = playbook
+                .pool(pool)
+                .map(|p| p.reps.clone())
+                .unwrap_or_default();
+            store.pool_state(pool, &reps).await?
+        }
+        None => PoolState::default(),
+    };
+    let mut decision = plan.decision(&state);
+    if let (Some(pool), Some(_)) = (plan.pool(), &decision.cursor) {
+        let turn = store.take_turn(pool).await?;
+        decision = plan.decision(&PoolState {
+            cursor: turn,
+            ..state
+        });
+    }
+    Ok(plan.finish(decision))
+}
+
+/// Write a change made against `version`, all or nothing.
+async fn write<S: LeadStore>(
+    store: &S,
+    version: u64,
+    change: Change,
+    all_tasks_before: Vec<Task>,
+    marker: Option<Marker>,
+) -> Result<Applied, SalesError> {
+    let Change {
+        mut lead,
+        events,
+        tasks,
+        loads,
+        reasons,
+    } = change;
+    lead.version = version + 1;
+    let commit = Commit {
+        lead: Some((lead.clone(), Expect::Version(version))),
+        events,
+        tasks: tasks.clone(),
+        loads,
+        marker,
+        ..Commit::default()
+    };
+    match store.commit(commit).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict) => {
+            let current = store
+                .lead(&lead.id)
+                .await?
+                .map(|l| l.version)
+                .unwrap_or(version);
+            return Err(SalesError::Stale {
+                given: version,
+                current,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    // The open tasks after the change: those before, as changed.
+    let changed: Vec<_> = tasks.iter().map(|t| t.id.clone()).collect();
+    let mut open: Vec<Task> = all_tasks_before
+        .into_iter()
+        .filter(|t| !changed.contains(&t.id))
+        .chain(tasks)
+        .filter(Task::is_open)
+        .collect();
+    open.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));
+    tracing::info!(lead_id = %lead.id, version = lead.version, reasons = %reasons.join("; "), "changed by a person");
+    Ok(Applied {
+        lead,
+        tasks: open,
+        reasons,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn record_outcome<S: LeadStore>(
+    store: &S,
+    playbook: &Playbook,
+    caller: &Rep,
+    id: &LeadId,
+    version: u64,
+    report: &OutcomeReport,
+    now: DateTime<Utc>,
+) -> Result<Applied, SalesError> {
+    let (lead, tasks, history) = load_for_change(store, playbook, caller, id, version).await?;
+    let plan = Plan::outcome(&lead, &history, &tasks, report, caller, playbook, now)?;
+    let change = settle(store, playbook, plan).await?;
+    write(store, version, change, tasks, None).await
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn change_status<S: LeadStore>(
+    store: &S,
+    playbook: &Playbook,
+    caller: &Rep,
+    id: &LeadId,
+    version: u64,
+    report: &StatusReport,
+    now: DateTime<Utc>,
+) -> Result<Applied, SalesError> {
+    let (lead, tasks, history) = load_for_change(store, playbook, caller, id, version).await?;
+    let plan = Plan::status(&lead, &history, &tasks, report, caller, playbook, now)?;
+    let change = settle(store, playbook, plan).await?;
+    write(store, version, change, tasks, None).await
+}
+
+/// Hand the lead to `to` (a person's id or a queue's name): its owner, a
+/// manager of its pool or queue, or ops.
+#[allow(clippy::too_many_arguments)]
+pub async fn assign<S: LeadStore>(
+    store: &S,
+    playbook: &Playbook,
+    caller: &Rep,
+    id: &LeadId,
+    version: u64,
+    to: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Applied, SalesError> {
+    let (lead, tasks, _) = load_for_change(store, playbook, caller, id, version).await?;
+    if !may_reassign(caller, lead.owner(), playbook) {
+        return Err(SalesError::Forbidden(
+            "only the lead's owner, a manager of its pool or queue, or ops may reassign it".into(),
+        ));
+    }
+    let target: Owner = match playbook.rep(to) {
+        Some(rep) if rep.role.owns_leads() => rep.owner(),
+        Some(rep) => {
+            return Err(Refused {
+                code: "invalid_field",
+                field: Some("owner"),
+                message: format!(
+                    "{} is a {}: leads go to reps, field sales, partners or queues",
+                    rep.id, rep.role
+                ),
+            }
+            .into())
+        }
+        None if playbook.queues.iter().any(|q| q.name == to) => playbook.queue_owner(to),
+        None => {
+            return Err(Refused {
+                code: "invalid_field",
+                field: Some("owner"),
+                message: format!("{to:?} is neither a person nor a queue of the playbook"),
+            }
+            .into())
+        }
+    };
+    let change = followup::reassign(&lead, &tasks, target, reason, caller, playbook, now)?;
+    write(store, version, change, tasks, None).await
+}
+
+/// What became of a signed action link.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkResult {
+    Applied {
+        lead: Lead,
+        action: Action,
+        reasons: Vec<String>,
+    },
+    /// Applied before (a second click, a retry): nothing more happened.
+    AlreadyApplied { lead: Lead, action: Action },
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LinkFailure {
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// The lead is gone, or no longer the link's person's to act on.
+    #[error("this lead is no longer yours to update from this link; sign in to see it")]
+    NotYours,
+    #[error(transparent)]
+    Sales(#[from] SalesError),
+}
+
+/// What a link would do, for its confirmation page (a GET changes nothing).
+pub async fn inspect_link<S: LeadStore>(
+    store: &S,
+    playbook: &Playbook,
+    key: &LinkKey,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(Lead, Action, bool), LinkFailure> {
+    let link = key.verify(token, now)?;
+    let person = playbook.rep(&link.person).ok_or(LinkFailure::NotYours)?;
+    let lead = match store.lead(&link.lead_id).await.map_err(SalesError::from)? {
+        Some(lead) if may_see_lead(person, &lead, playbook) => lead,
+        _ => return Err(LinkFailure::NotYours),
+    };
+    let used = store
+        .marker_exists(&link_marker(&lead.id, token))
+        .await
+        .map_err(SalesError::from)?;
+    Ok((lead, link.action, used))
+}
+
+fn link_marker(lead: &LeadId, token: &str) -> Marker {
+    Marker {
+        lead_id: lead.clone(),
+        step: "link",
+        key: use_key(token),
+    }
+}
+
+/// Apply a signed link (its confirmation page's POST): once, whatever the clicks.
+pub async fn apply_link<S: LeadStore>(
+    store: &S,
+    playbook: &Playbook,
+    key: &LinkKey,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<LinkResult, LinkFailure> {
+    let link = key.verify(token, now)?;
+    let person = playbook.rep(&link.person).ok_or(LinkFailure::NotYours)?;
+    // A concurrent change takes the lead's version first: read it again and
+    // apply to the new one (the link names no version: it acts on the lead as it is).
+    for _ in 0..super::retry::ATTEMPTS {
+        let (lead, action, used) = inspect_link(store, playbook, key, token, now).await?;
+        if used {
+            return Ok(LinkResult::AlreadyApplied { lead, action });
+        }
+        let version = lead.version;
+        let (lead, tasks, history) =
+            load_for_change(store, playbook, person, &lead.id, version).await?;
+        let plan = match action {
+            Action::Outcome(o) => {
+                let report = OutcomeReport {
+                    via_link: true,
+                    ..OutcomeReport::new(o)
+                };
+                Plan::outcome(&lead, &history, &tasks, &report, person, playbook, now)
+            }
+            Action::Status(st) => {
+                let report = StatusReport {
+                    via_link: true,
+                    ..StatusReport::new(st)
+                };
+                Plan::status(&lead, &history, &tasks, &report, person, playbook, now)
+            }
+        }
+        .map_err(SalesError::from)?;
+        let change = settle(store, playbook, plan).await?;
+        match write(
+            store,
+            version,
+            change,
+            tasks,
+            Some(link_marker(&lead.id, token)),
+        )
+        .await
+        {
+            Ok(applied) => {
+                return Ok(LinkResult::Applied {
+                    lead: applied.lead,
+                    action,
+                    reasons: applied.reasons,
+                })
+            }
+            Err(SalesError::Stale { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(SalesError::Store(StoreError::Conflict).into())
+}

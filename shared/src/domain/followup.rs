@@ -1,0 +1,916 @@
+//! The follow-up flows (seed 000): what an outcome a rep reports, a status
+//! change and a reassignment do to a lead — its B.A.N.T. answers, stage,
+//! score, route, owner and tasks — each with reasons a rep can read.
+//!
+//! Pure: a [`Plan`] is made from the lead, its open tasks and the report; when
+//! the lead changes hands the caller draws the pool's state from the store
+//! (as the router does), then [`Plan::finish`] gives everything to write.
+
+use super::bant::{Criterion, KnownAnswer, UNKNOWN};
+use super::decision::{Decision, Owner, PoolState, Route, RouteDecision};
+use super::ids::TaskId;
+use super::lead::{Event, FieldChange, FirstTouch, HistoryEntry, Lead, StatusDetail};
+use super::outcome::{LeadStatus, Outcome};
+use super::playbook::{DueOn, Effect, OutcomeFlow, Playbook, Rep, Role, TaskFor, TaskRule};
+use super::routing::{assess_by_rules, Assessment};
+use super::task::{business_days_after, due_on, Task, TaskKind, TaskStatus};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use std::collections::BTreeMap;
+
+/// A report that cannot be applied: said to the caller, nothing changes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refused {
+    /// `invalid_field` (a value is wrong) or `invalid_transition` (not from this status).
+    pub code: &'static str,
+    pub field: Option<&'static str>,
+    pub message: String,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> Refused {
+    Refused {
+        code: "invalid_field",
+        field: Some(field),
+        message: message.into(),
+    }
+}
+
+/// What a call or meeting found (`POST /leads/{id}/outcomes`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutcomeReport {
+    pub outcome: Outcome,
+    pub reached: bool,
+    pub task_id: Option<TaskId>,
+    pub bant: BTreeMap<Criterion, String>,
+    pub notes: Option<String>,
+    pub follow_up_on: Option<NaiveDate>,
+    /// Applied through a signed link from an email.
+    pub via_link: bool,
+}
+
+impl OutcomeReport {
+    pub fn new(outcome: Outcome) -> Self {
+        OutcomeReport {
+            outcome,
+            reached: outcome.reached(),
+            task_id: None,
+            bant: BTreeMap::new(),
+            notes: None,
+            follow_up_on: None,
+            via_link: false,
+        }
+    }
+}
+
+/// A status change (`POST /leads/{id}/status`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusReport {
+    pub status: LeadStatus,
+    pub reason: Option<String>,
+    pub amount: Option<f64>,
+    pub lost_to: Option<String>,
+    pub via_link: bool,
+}
+
+impl StatusReport {
+    pub fn new(status: LeadStatus) -> Self {
+        StatusReport {
+            status,
+            reason: None,
+            amount: None,
+            lost_to: None,
+            via_link: false,
+        }
+    }
+}
+
+/// Everything one report writes: the lead as it should be (version not yet
+/// bumped), its history entries, the tasks created or closed, and the changes
+/// to reps' open-lead counts.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub lead: Lead,
+    pub events: Vec<HistoryEntry>,
+    pub tasks: Vec<Task>,
+    pub loads: Vec<(String, i64)>,
+    pub reasons: Vec<String>,
+}
+
+/// A report weighed against the playbook, waiting only for the pool's state
+/// when the lead changes hands.
+#[derive(Debug, Clone)]
+pub struct Plan<'p> {
+    playbook: &'p Playbook,
+    reporter: Rep,
+    now: DateTime<Utc>,
+    lead: Lead,
+    open_tasks: Vec<Task>,
+    assessment: Assessment<'p>,
+    /// Assign the lead per the playbook (it may change hands); else it stays.
+    reassign: bool,
+    /// The route moved to field sales or a partner.
+    handed_off: bool,
+    cause: String,
+    events: Vec<HistoryEntry>,
+    /// Tasks this report closes (done, by the reporter).
+    done: Vec<TaskId>,
+    /// The task the flow leaves, and when it is due.
+    task: Option<(TaskRule, DateTime<Utc>)>,
+    status: Option<(LeadStatus, StatusDetail)>,
+    reasons: Vec<String>,
+}
+
+/// Record what a rep learned on the phone: their answers replace any form's,
+/// and are kept as theirs (`sales:<id>`), with when.
+fn apply_answers(
+    lead: &mut Lead,
+    answers: &BTreeMap<Criterion, String>,
+    reporter: &Rep,
+    playbook: &Playbook,
+    now: DateTime<Utc>,
+) -> Result<Vec<FieldChange>, Refused> {
+    let mut changes = Vec::new();
+    for (criterion, value) in answers {
+        if !playbook.bant.is_allowed(*criterion, value) {
+            return Err(invalid(
+                "bant",
+                format!(
+                    "bant.{}: {value:?} is not one of {}",
+                    criterion.field(),
+                    playbook.bant.allowed_values(*criterion).join(", ")
+                ),
+            ));
+        }
+        if value == UNKNOWN {
+            continue;
+        }
+        let old = lead.bant.value(*criterion).to_string();
+        let source = format!("sales:{}", reporter.id);
+        let same = lead
+            .bant
+            .0
+            .get(criterion)
+            .is_some_and(|a| a.value == *value && a.source == source);
+        if same {
+            continue;
+        }
+        if old != *value {
+            changes.push(FieldChange {
+                field: criterion.field().to_string(),
+                from: (old != UNKNOWN).then_some(old),
+                to: value.clone(),
+            });
+        }
+        lead.bant.0.insert(
+            *criterion,
+            KnownAnswer {
+                value: value.clone(),
+                at: now,
+                source,
+                campaign: None,
+            },
+        );
+    }
+    Ok(changes)
+}
+
+impl<'p> Plan<'p> {
+    fn base(
+        lead: &Lead,
+        history: &[HistoryEntry],
+        open_tasks: &[Task],
+        reporter: &Rep,
+        playbook: &'p Playbook,
+        now: DateTime<Utc>,
+        cause: String,
+    ) -> Self {
+        Plan {
+            playbook,
+            reporter: reporter.clone(),
+            now,
+            assessment: assess_by_rules(lead, history, playbook, now),
+            lead: lead.clone(),
+            open_tasks: open_tasks.iter().filter(|t| t.is_open()).cloned().collect(),
+            reassign: false,
+            handed_off: false,
+            cause,
+            events: Vec::new(),
+            done: Vec::new(),
+            task: None,
+            status: None,
+            reasons: Vec::new(),
+        }
+    }
+
+    fn current_route(&self) -> Option<Route> {
+        self.lead.routing.as_ref().map(|d| d.route)
+    }
+
+    /// Route the lead as `route` (a rep's word), assigning it per the playbook.
+    fn send_to(&mut self, route: Route, why: String) {
+        let decision = RouteDecision {
+            route,
+            rule: why.clone(),
+            reason: format!("{route}: {why} → {}", route.channel()),
+        };
+        self.assessment = self
+            .assessment
+            .clone()
+            .with_route(&self.lead, self.playbook, decision);
+        self.reassign = true;
+    }
+
+    /// Keep the lead on its current route with its owner.
+    fn stay(&mut self) {
+        if let Some(current) = self.lead.routing.as_ref() {
+            let decision = RouteDecision {
+                route: current.route,
+                rule: current.rule.clone(),
+                reason: format!(
+                    "{}: stays on {} ({}) — {}",
+                    current.route,
+                    current.route,
+                    current.route.channel(),
+                    self.cause
+                ),
+            };
+            self.assessment =
+                self.assessment
+                    .clone()
+                    .with_route(&self.lead, self.playbook, decision);
+        } else {
+            // Never routed (only ops can see such a lead): route it now.
+            self.reassign = true;
+        }
+    }
+
+    /// An outcome a rep reports for a call or meeting.
+    pub fn outcome(
+        lead: &Lead,
+        history: &[HistoryEntry],
+        open_tasks: &[Task],
+        report: &OutcomeReport,
+        reporter: &Rep,
+        playbook: &'p Playbook,
+        now: DateTime<Utc>,
+    ) -> Result<Plan<'p>, Refused> {
+        let outcome = report.outcome;
+        if report.reached != outcome.reached() {
+            return Err(invalid(
+                "reached",
+                if outcome.reached() {
+                    format!(
+                        "outcome {outcome} means the prospect was reached: reached must be true"
+                    )
+                } else {
+                    "outcome not_reached means reached must be false".to_string()
+                },
+            ));
+        }
+        let flow: OutcomeFlow = playbook.follow_up.flow(outcome);
+        let needs_date = flow
+            .task
+            .as_ref()
+            .is_some_and(|t| t.on == Some(DueOn::FollowUpOn));
+        if needs_date && report.follow_up_on.is_none() {
+            return Err(invalid(
+                "follow_up_on",
+                format!("outcome {outcome} needs follow_up_on: the date the prospect gave"),
+            ));
+        }
+        if let Some(d) = report.follow_up_on {
+            if due_on(d) < now - Duration::days(1) {
+                return Err(invalid(
+                    "follow_up_on",
+                    format!("follow_up_on {d} is in the past"),
+                ));
+            }
+        }
+        let open: Vec<&Task> = open_tasks.iter().filter(|t| t.is_open()).collect();
+        let closes = match &report.task_id {
+            Some(id) => match open.iter().find(|t| &t.id == id) {
+                Some(t) => Some(t.id.clone()),
+                None => {
+                    return Err(invalid(
+                        "task_id",
+                        format!("{id} is not an open task of this lead"),
+                    ))
+                }
+            },
+            // The reporter's own call comes first: the earliest due of their open tasks here.
+            None => open
+                .iter()
+                .filter(|t| t.owner.key() == reporter.owner().key())
+                .min_by_key(|t| t.due_at)
+                .map(|t| t.id.clone()),
+        };
+
+        let mut updated = lead.clone();
+        let changes = apply_answers(&mut updated, &report.bant, reporter, playbook, now)?;
+        let cause = format!(
+            "{} reported {} ({})",
+            reporter.name,
+            outcome,
+            outcome.label()
+        );
+        let mut plan = Plan::base(
+            &updated, history, open_tasks, reporter, playbook, now, cause,
+        );
+        plan.done.extend(closes.clone());
+        plan.events.push(HistoryEntry::new(
+            &lead.id,
+            now,
+            Event::OutcomeRecorded {
+                outcome,
+                reached: report.reached,
+                by: reporter.id.clone(),
+                task_id: closes,
+                notes: report.notes.clone(),
+                follow_up_on: report.follow_up_on,
+                changes,
+                via_link: report.via_link,
+            },
+        ));
+        if lead.first_touch.is_none() {
+            let due_by = lead.routing.as_ref().and_then(|d| d.follow_up_by);
+            let touch = FirstTouch {
+                at: now,
+                by: reporter.id.clone(),
+                outcome,
+                due_by,
+                within_sla: due_by.map(|d| now <= d),
+                minutes_to_touch: (now - lead.created_at).num_minutes(),
+            };
+            plan.reasons.push(match (touch.within_sla, due_by) {
+                (Some(true), Some(d)) => format!(
+                    "first touch by {} within the SLA (due {})",
+                    reporter.name,
+                    d.format("%Y-%m-%d %H:%M UTC")
+                ),
+                (Some(false), Some(d)) => format!(
+                    "first touch by {}, after the SLA (due {})",
+                    reporter.name,
+                    d.format("%Y-%m-%d %H:%M UTC")
+                ),
+                _ => format!("first touch by {}", reporter.name),
+            });
+            plan.lead.first_touch = Some(touch.clone());
+            plan.events
+                .push(HistoryEntry::new(&lead.id, now, Event::FirstTouch(touch)));
+        }
+
+        let met = plan.assessment.qualification().met.len();
+        let rules_route = plan.assessment.route().route;
+        match flow.then {
+            Effect::Keep => plan.stay(),
+            Effect::Rescore => {
+                let current = plan.current_route();
+                match flow.hand_off_at {
+                    Some(n) if met >= n && current != Some(Route::Hot) => {
+                        plan.send_to(
+                            Route::Hot,
+                            format!(
+                                "{met} of 4 B.A.N.T. criteria met after {outcome} (hand-off at {n}), to field sales"
+                            ),
+                        );
+                    }
+                    _ if current.is_none_or(|c| rules_route.value() > c.value()) => {
+                        // The rules now route it further up the value chain: a hand-off.
+                        plan.reassign = true;
+                    }
+                    _ => plan.stay(),
+                }
+            }
+            Effect::Dead => {
+                plan.send_to(Route::Dead, format!("{outcome}: dead file"));
+                plan.status = Some((
+                    LeadStatus::Dead,
+                    StatusDetail {
+                        at: now,
+                        by: reporter.id.clone(),
+                        reason: Some(outcome.label().to_string()),
+                        amount: None,
+                        lost_to: None,
+                    },
+                ));
+            }
+            Effect::Nurture => {
+                let decision = RouteDecision {
+                    route: Route::NeedNurturing,
+                    rule: format!("{outcome}"),
+                    reason: format!(
+                        "need_nurturing: {outcome} ({}) → direct-marketing series, with periodic follow-up by its owner",
+                        outcome.label()
+                    ),
+                };
+                plan.assessment = plan
+                    .assessment
+                    .clone()
+                    .with_route(&plan.lead, playbook, decision);
+                plan.status = Some((
+                    LeadStatus::Nurturing,
+                    StatusDetail {
+                        at: now,
+                        by: reporter.id.clone(),
+                        reason: Some(outcome.label().to_string()),
+                        amount: None,
+                        lost_to: None,
+                    },
+                ));
+            }
+            Effect::HandOff => plan.send_to(
+                Route::Hot,
+                format!(
+                    "{outcome} ({}): field sales assigned at once",
+                    outcome.label()
+                ),
+            ),
+        }
+        plan.handed_off = plan.reassign
+            && matches!(plan.assessment.route().route, Route::Hot | Route::Partner)
+            && plan
+                .current_route()
+                .is_none_or(|c| c.value() < Route::Hot.value());
+        if !matches!(flow.then, Effect::Dead | Effect::Nurture)
+            && matches!(
+                lead.status,
+                LeadStatus::Dead | LeadStatus::Nurturing | LeadStatus::Rejected
+            )
+        {
+            plan.status = Some((
+                LeadStatus::Open,
+                StatusDetail {
+                    at: now,
+                    by: reporter.id.clone(),
+                    reason: Some(format!("reopened: {}", outcome.label())),
+                    amount: None,
+                    lost_to: None,
+                },
+            ));
+        }
+        if let Some(rule) = flow.task {
+            if !(rule.unless_handed_off && plan.handed_off) {
+                let due = match (rule.on, rule.in_days, report.follow_up_on) {
+                    (_, _, Some(date)) => due_on(date),
+                    (Some(DueOn::FollowUpOn), _, None) => now, // refused above
+                    (None, Some(days), None) => business_days_after(now, days),
+                    (None, None, None) => business_days_after(now, 1),
+                };
+                plan.task = Some((rule, due));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// A status change an owner (or their manager, or ops) makes.
+    pub fn status(
+        lead: &Lead,
+        history: &[HistoryEntry],
+        open_tasks: &[Task],
+        report: &StatusReport,
+        reporter: &Rep,
+        playbook: &'p Playbook,
+        now: DateTime<Utc>,
+    ) -> Result<Plan<'p>, Refused> {
+        let to = report.status;
+        if !LeadStatus::SETTABLE.contains(&to) {
+            return Err(invalid(
+                "status",
+                format!(
+                    "status must be one of {}",
+                    LeadStatus::SETTABLE.map(LeadStatus::as_str).join(", ")
+                ),
+            ));
+        }
+        let nonempty = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        if to == LeadStatus::Rejected && !nonempty(&report.reason) {
+            return Err(invalid("reason", "rejected needs a reason"));
+        }
+        if to == LeadStatus::Lost {
+            if !nonempty(&report.lost_to) {
+                return Err(invalid("lost_to", "lost needs lost_to: who it was lost to"));
+            }
+            if !nonempty(&report.reason) {
+                return Err(invalid("reason", "lost needs a reason: why it was lost"));
+            }
+        }
+        if let Some(a) = report.amount {
+            if !a.is_finite() || a < 0.0 {
+                return Err(invalid("amount", "amount must be a number of at least 0"));
+            }
+            if to != LeadStatus::Won {
+                return Err(invalid("amount", "amount goes with won"));
+            }
+        }
+        if matches!(lead.status, LeadStatus::Won | LeadStatus::Lost) && lead.status != to {
+            return Err(Refused {
+                code: "invalid_transition",
+                field: Some("status"),
+                message: format!("the lead is already {}; it cannot become {to}", lead.status),
+            });
+        }
+        let cause = format!("{} set the status to {to}", reporter.name);
+        let mut plan = Plan::base(lead, history, open_tasks, reporter, playbook, now, cause);
+        let detail = StatusDetail {
+            at: now,
+            by: reporter.id.clone(),
+            reason: report.reason.clone(),
+            amount: report.amount,
+            lost_to: report.lost_to.clone(),
+        };
+        plan.events.push(HistoryEntry::new(
+            &lead.id,
+            now,
+            Event::StatusChanged {
+                from: lead.status,
+                to,
+                by: reporter.id.clone(),
+                reason: report.reason.clone(),
+                amount: report.amount,
+                lost_to: report.lost_to.clone(),
+                via_link: report.via_link,
+            },
+        ));
+        plan.status = Some((to, detail));
+        match to {
+            LeadStatus::Rejected => plan.send_to(
+                Route::NeedNurturing,
+                format!(
+                    "rejected by {}: {} — back to marketing",
+                    reporter.name,
+                    report.reason.as_deref().unwrap_or_default()
+                ),
+            ),
+            _ => plan.stay(),
+        }
+        // The demo is scheduled: the task to schedule it is done.
+        if to == LeadStatus::DemoScheduled {
+            plan.done.extend(
+                plan.open_tasks
+                    .iter()
+                    .filter(|t| t.kind == TaskKind::ScheduleRemoteDemo)
+                    .map(|t| t.id.clone()),
+            );
+        }
+        Ok(plan)
+    }
+
+    /// Where the lead's assignment draws a turn from, if anywhere.
+    pub fn pool(&self) -> Option<&'p str> {
+        if self.reassign {
+            self.assessment.pool
+        } else {
+            None
+        }
+    }
+
+    /// The decision with the pool's `state` (the default when [`pool`](Self::pool) is none).
+    pub fn decision(&self, state: &PoolState) -> Decision {
+        match (&self.lead.routing, self.reassign) {
+            (Some(current), false) => self.assessment.clone().keep(
+                current,
+                self.now,
+                format!(
+                    "stays with {} ({})",
+                    current.owner.display_name(),
+                    self.cause
+                ),
+            ),
+            _ => self
+                .assessment
+                .clone()
+                .decide(&self.lead, self.playbook, self.now, state),
+        }
+    }
+
+    /// Everything to write, given the final decision.
+    pub fn finish(self, decision: Decision) -> Change {
+        let Plan {
+            playbook,
+            reporter,
+            now,
+            mut lead,
+            open_tasks,
+            handed_off,
+            cause,
+            mut events,
+            done,
+            task,
+            status,
+            mut reasons,
+            ..
+        } = self;
+        let id = lead.id.clone();
+        let previous_owner = lead.owner().cloned();
+        let mut loads = decision.load_changes(previous_owner.as_ref());
+        let owner_changed = previous_owner.as_ref() != Some(&decision.owner);
+        let new_owner = decision.owner.clone();
+        reasons.extend(decision.reasons.iter().cloned());
+
+        // Inside sales that hands a lead to field sales keeps supporting it.
+        if owner_changed {
+            if let Some(Owner::Rep { id: from, .. }) = &previous_owner {
+                let was_isr = playbook.rep(from).is_some_and(|r| r.role == Role::Isr);
+                let to_isr = matches!(&new_owner, Owner::Rep { id, .. } if playbook.rep(id).is_some_and(|r| r.role == Role::Isr));
+                lead.support = (was_isr && handed_off && !to_isr).then(|| from.clone());
+            }
+        }
+        lead.routing = Some(decision.clone());
+        lead.updated_at = now;
+        events.push(HistoryEntry::new(
+            &id,
+            now,
+            Event::Decided {
+                by: reporter.id.clone(),
+                cause: cause.clone(),
+                decision: decision.clone(),
+                previous_owner: previous_owner.clone().filter(|_| owner_changed),
+            },
+        ));
+
+        let mut tasks: Vec<Task> = Vec::new();
+        let mut close = |mut t: Task, status: TaskStatus, by: &str, why: String| {
+            t.close(status, by, why.clone(), now);
+            events.push(HistoryEntry::new(
+                &id,
+                now,
+                Event::TaskClosed {
+                    task_id: t.id.clone(),
+                    kind: t.kind,
+                    status,
+                    by: by.to_string(),
+                    reason: why,
+                },
+            ));
+            tasks.push(t);
+        };
+        let new_status = status.as_ref().map(|(s, _)| *s).unwrap_or(lead.status);
+        for t in open_tasks {
+            if done.contains(&t.id) {
+                close(t, TaskStatus::Done, &reporter.id, format!("done: {cause}"));
+            } else if new_status.is_closed() {
+                close(
+                    t,
+                    TaskStatus::Cancelled,
+                    &reporter.id,
+                    format!("the lead is {new_status}: nothing left to do"),
+                );
+            } else if owner_changed && previous_owner.as_ref().is_none_or(|p| &t.owner == p) {
+                close(
+                    t,
+                    TaskStatus::Cancelled,
+                    &reporter.id,
+                    format!("the lead was handed to {}", new_owner.display_name()),
+                );
+            }
+        }
+        if let Some((status, detail)) = status {
+            if status.is_closed() && !lead.status.is_closed() {
+                // A closed lead counts toward nobody's open leads (unless it just left them).
+                if let (Owner::Rep { id: rep, .. }, false) = (&new_owner, owner_changed) {
+                    loads.push((rep.clone(), -1));
+                }
+            }
+            lead.status = status;
+            lead.status_detail = Some(detail);
+        }
+        let mut open_new = |t: Task| {
+            events.push(HistoryEntry::new(
+                &id,
+                now,
+                Event::TaskOpened {
+                    task_id: t.id.clone(),
+                    kind: t.kind,
+                    owner: t.owner.clone(),
+                    due_at: t.due_at,
+                    reason: t.reason.clone(),
+                },
+            ));
+            reasons.push(format!(
+                "task {} for {} due {}",
+                t.kind,
+                t.owner.display_name(),
+                t.due_at.format("%Y-%m-%d %H:%M UTC")
+            ));
+            tasks.push(t);
+        };
+        if !lead.status.is_closed() {
+            if owner_changed {
+                if let Some(t) = first_touch_task(&lead, &decision, playbook, now) {
+                    open_new(t);
+                }
+            }
+            if let Some((rule, due)) = task {
+                let owner = match rule.for_whom {
+                    TaskFor::Owner => new_owner.clone(),
+                    TaskFor::Reporter => reporter.owner(),
+                };
+                let reason = format!("{} ({})", rule.kind.label(), reporter.name);
+                open_new(Task::new(&id, rule.kind, owner, due, now, reason));
+            }
+        }
+        Change {
+            lead,
+            events,
+            tasks,
+            loads,
+            reasons,
+        }
+    }
+}
+
+/// A reassignment by a person: the lead goes to `to`, with the reason. Open
+/// tasks follow the lead to its new owner.
+pub fn reassign(
+    lead: &Lead,
+    open_tasks: &[Task],
+    to: Owner,
+    reason: &str,
+    by: &Rep,
+    playbook: &Playbook,
+    now: DateTime<Utc>,
+) -> Result<Change, Refused> {
+    if reason.trim().is_empty() {
+        return Err(invalid("reason", "a reassignment needs a reason"));
+    }
+    let mut lead = lead.clone();
+    let previous = lead.owner().cloned();
+    if previous.as_ref() == Some(&to) {
+        return Err(invalid(
+            "owner",
+            format!("the lead is already with {}", to.display_name()),
+        ));
+    }
+    let why = format!(
+        "reassigned by {} from {} to {}: {reason}",
+        by.name,
+        previous
+            .as_ref()
+            .map(Owner::display_name)
+            .unwrap_or("nobody"),
+        to.display_name()
+    );
+    let pool = match &to {
+        Owner::Rep { id, .. } => playbook
+            .pools
+            .iter()
+            .find(|p| p.reps.iter().any(|r| r == id))
+            .map(|p| p.name.clone()),
+        Owner::Queue { .. } => None,
+    };
+    let decision = match lead.routing.clone() {
+        Some(mut d) => {
+            d.owner = to.clone();
+            d.pool = pool;
+            d.decided_at = now;
+            if let Some(last) = d.reasons.last_mut() {
+                *last = why.clone();
+            } else {
+                d.reasons.push(why.clone());
+            }
+            d
+        }
+        None => {
+            return Err(Refused {
+                code: "invalid_transition",
+                field: None,
+                message: "the lead has not been routed yet; try again in a moment".into(),
+            })
+        }
+    };
+    let loads = if lead.status.is_closed() {
+        Vec::new()
+    } else {
+        decision.load_changes(previous.as_ref())
+    };
+    lead.routing = Some(decision.clone());
+    lead.support = None;
+    lead.updated_at = now;
+    let id = lead.id.clone();
+    let mut events = vec![HistoryEntry::new(
+        &id,
+        now,
+        Event::Reassigned {
+            from: previous.clone(),
+            to: to.clone(),
+            by: by.id.clone(),
+            reason: reason.to_string(),
+        },
+    )];
+    let mut tasks = Vec::new();
+    for mut t in open_tasks.iter().filter(|t| t.is_open()).cloned() {
+        if Some(&t.owner) == previous.as_ref() {
+            let old = std::mem::replace(&mut t.owner, to.clone());
+            events.push(HistoryEntry::new(
+                &id,
+                now,
+                Event::TaskOpened {
+                    task_id: t.id.clone(),
+                    kind: t.kind,
+                    owner: to.clone(),
+                    due_at: t.due_at,
+                    reason: format!("moved from {} with the lead", old.display_name()),
+                },
+            ));
+            tasks.push(t);
+        }
+    }
+    if tasks.is_empty() && !lead.status.is_closed() {
+        if let Some(t) = first_touch_task(&lead, &decision, playbook, now) {
+            events.push(HistoryEntry::new(
+                &id,
+                now,
+                Event::TaskOpened {
+                    task_id: t.id.clone(),
+                    kind: t.kind,
+                    owner: t.owner.clone(),
+                    due_at: t.due_at,
+                    reason: t.reason.clone(),
+                },
+            ));
+            tasks.push(t);
+        }
+    }
+    Ok(Change {
+        lead,
+        events,
+        tasks,
+        loads,
+        reasons: vec![why],
+    })
+}
+
+/// The first task a new owner gets: inside sales' pre-qualification call, or
+/// field sales' and partners' initial dialogue, due by the route's SLA. A
+/// queue nobody reads by mail (nurture, self-serve) gets none.
+pub fn first_touch_task(
+    lead: &Lead,
+    decision: &Decision,
+    playbook: &Playbook,
+    now: DateTime<Utc>,
+) -> Option<Task> {
+    let kind = match &decision.owner {
+        Owner::Rep { id, .. } => match playbook.rep(id).map(|r| r.role) {
+            Some(Role::FieldSales | Role::Partner) => TaskKind::InitialDialogue,
+            _ => TaskKind::PrequalificationCall,
+        },
+        Owner::Queue { email: Some(_), .. } => TaskKind::PrequalificationCall,
+        Owner::Queue { email: None, .. } => return None,
+    };
+    let due = decision
+        .follow_up_by
+        .unwrap_or_else(|| now + Duration::hours(playbook.follow_up.first_touch_hours as i64));
+    let sla = match decision.follow_up_by {
+        Some(_) => format!(
+            "{} SLA {} h",
+            decision.route,
+            playbook
+                .slas
+                .get(&decision.route)
+                .copied()
+                .unwrap_or_default()
+        ),
+        None => format!(
+            "first touch within {} h",
+            playbook.follow_up.first_touch_hours
+        ),
+    };
+    Some(Task::new(
+        &lead.id,
+        kind,
+        decision.owner.clone(),
+        due,
+        now,
+        format!("{} — {} ({sla})", kind.label(), decision.route.channel()),
+    ))
+}
+
+/// The follow-up call after the kit (seed 000: verify receipt, answer
+/// questions, qualify, promote a demo), for inside sales.
+pub fn kit_follow_up_task(
+    lead: &Lead,
+    decision: &Decision,
+    playbook: &Playbook,
+    now: DateTime<Utc>,
+) -> Option<Task> {
+    let inside = match &decision.owner {
+        Owner::Rep { id, .. } => playbook.rep(id).is_some_and(|r| r.role == Role::Isr),
+        Owner::Queue { email, .. } => email.is_some(),
+    };
+    if !inside || playbook.kit(lead.request_type).is_none() {
+        return None;
+    }
+    let days = playbook.follow_up.kit_follow_up_days;
+    Some(Task::new(
+        &lead.id,
+        TaskKind::KitFollowUp,
+        decision.owner.clone(),
+        business_days_after(now, days),
+        now,
+        format!(
+            "{} — {} business days after the kit",
+            TaskKind::KitFollowUp.label(),
+            days
+        ),
+    ))
+}
