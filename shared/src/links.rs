@@ -136,6 +136,22 @@ impl ActionLink {
     }
 }
 
+/// What an email needs to carry action links: the key and where the API is.
+#[derive(Debug, Clone)]
+pub struct ActionLinks {
+    pub key: LinkKey,
+    /// The API's public base URL, e.g. `https://abc.execute-api.eu-west-1.amazonaws.com`.
+    pub base_url: String,
+}
+
+impl ActionLinks {
+    /// The link for `action` on `lead`, for `person`, valid from `now`.
+    pub fn url(&self, lead: &LeadId, person: &str, action: Action, now: DateTime<Utc>) -> String {
+        let token = self.key.sign(&ActionLink::new(lead, person, action, now));
+        format!("{}/actions/{token}", self.base_url.trim_end_matches('/'))
+    }
+}
+
 /// The key a use of `token` is recorded under (a digest: the token itself is a credential).
 pub fn use_key(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());

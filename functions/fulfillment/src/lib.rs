@@ -3,6 +3,7 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use leadflow::app::fulfill::{fulfill, FulfillError};
+use leadflow::links::ActionLinks;
 use leadflow::messages::FulfillRequest;
 use leadflow::ports::{BatchQueues, Clock, LeadStore, Mailer};
 use leadflow::Playbook;
@@ -16,6 +17,8 @@ pub struct Fulfillment<S, M, C, Q> {
     /// The fulfillment queue (to defer to when throttled) and its dead-letter queue.
     pub queues: Q,
     pub playbook: Playbook,
+    /// Signed one-click links in the owner's package (none when not configured).
+    pub links: Option<ActionLinks>,
 }
 
 impl<S: LeadStore, M: Mailer, C: Clock, Q: BatchQueues> Fulfillment<S, M, C, Q> {
@@ -38,6 +41,7 @@ impl<S: LeadStore, M: Mailer, C: Clock, Q: BatchQueues> Fulfillment<S, M, C, Q> 
                     &self.store,
                     &self.mailer,
                     &self.playbook,
+                    self.links.as_ref(),
                     self.clock.now(),
                     &req,
                 )

@@ -4,11 +4,12 @@
 #![recursion_limit = "256"]
 use fulfillment::Fulfillment;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use leadflow::links::{ActionLinks, LinkKey};
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
 use leadflow_aws::sqs::SqsBatchQueues;
 use leadflow_aws::sqs_batch::deadline_from_epoch_ms;
-use leadflow_aws::{aws_config, dynamo::DynamoStore, env, init_tracing, ses::SesMailer};
+use leadflow_aws::{aws_config, dynamo::DynamoStore, env, env_opt, init_tracing, ses::SesMailer};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -24,6 +25,13 @@ async fn main() -> Result<(), Error> {
             env("DEAD_LETTER_QUEUE_URL")?,
         ),
         playbook: Playbook::default_playbook()?,
+        links: match (env_opt("ACTION_LINK_KEY"), env_opt("PUBLIC_API_URL")) {
+            (Some(key), Some(base_url)) => Some(ActionLinks {
+                key: LinkKey::new(key.as_bytes())?,
+                base_url,
+            }),
+            _ => None,
+        },
     };
     run(service_fn(move |event: LambdaEvent<_>| async move {
         let deadline = deadline_from_epoch_ms(event.context.deadline);

@@ -28,6 +28,10 @@ fn handler() -> Handler {
         )),
         queues: Arc::new(MemoryBatchQueues::new()),
         playbook: Playbook::default_playbook().unwrap(),
+        links: Some(leadflow::links::ActionLinks {
+            key: leadflow::links::LinkKey::new(&[42u8; 32]).unwrap(),
+            base_url: "https://api.example.com".into(),
+        }),
     }
 }
 

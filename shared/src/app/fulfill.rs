@@ -3,10 +3,12 @@
 
 use super::route::HISTORY_WINDOW;
 use crate::domain::bant::Criterion;
+use crate::domain::decision::Owner;
 use crate::domain::ids::{LeadId, ResponseId};
 use crate::domain::lead::{EmailKind, Event, HistoryEntry, Lead, ResponseRecord};
 use crate::domain::playbook::Playbook;
 use crate::email;
+use crate::links::{Action, ActionLinks};
 use crate::messages::{FulfillPart, FulfillRequest};
 use crate::ports::{LeadStore, MailError, Mailer, OutgoingEmail, SendClaim, SlotClaim, StoreError};
 use chrono::{DateTime, Duration, Utc};
@@ -54,6 +56,7 @@ pub async fn fulfill<S: LeadStore, M: Mailer>(
     store: &S,
     mailer: &M,
     playbook: &Playbook,
+    links: Option<&ActionLinks>,
     now: DateTime<Utc>,
     req: &FulfillRequest,
 ) -> Result<FulfillOutcome, FulfillError> {
@@ -129,7 +132,16 @@ pub async fn fulfill<S: LeadStore, M: Mailer>(
                     .as_ref()
                     .map(|d| d.route.as_str())
                     .unwrap_or("");
-                let notice = owner_email(&lead, &response, &history, playbook, &to, window_start)?;
+                let actions = action_links(&lead, links, now);
+                let notice = owner_email(
+                    &lead,
+                    &response,
+                    &history,
+                    playbook,
+                    &to,
+                    window_start,
+                    &actions,
+                )?;
                 let notification = Notification {
                     kind: EmailKind::OwnerNotice,
                     slot: format!("notice#{}#{}#{route}", owner.key(), response.request_type),
@@ -332,6 +344,17 @@ fn prospect_email(
     rendered(&kit.template, &kit.subject, &data, lead.email.as_str())
 }
 
+/// One-click links for the likely outcomes, for an owner who is a person.
+fn action_links(lead: &Lead, links: Option<&ActionLinks>, now: DateTime<Utc>) -> Vec<Value> {
+    let (Some(links), Some(Owner::Rep { id, .. })) = (links, lead.owner()) else {
+        return Vec::new();
+    };
+    Action::PACKAGE
+        .iter()
+        .map(|a| json!({ "label": a.label(), "url": links.url(&lead.id, id, *a, now) }))
+        .collect()
+}
+
 fn owner_email(
     lead: &Lead,
     response: &ResponseRecord,
@@ -339,6 +362,7 @@ fn owner_email(
     playbook: &Playbook,
     to: &str,
     window_start: DateTime<Utc>,
+    actions: &[Value],
 ) -> Result<OutgoingEmail, FulfillError> {
     let decision = lead.routing.as_ref();
     // The kit this response got: its own, or the one a repeat was coalesced into.
@@ -462,6 +486,7 @@ fn owner_email(
         "owner": decision.map(|d| d.owner.display_name().to_string()),
         "name": lead.display_name(),
         "lead_id": lead.id.as_str(),
+        "actions": actions,
         "lead_company": lead.contact.company,
         "contact": contact,
         "request": response.request_type.describe(),

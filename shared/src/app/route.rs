@@ -166,7 +166,12 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
             playbook.repeats.owner_notice_delay_seconds,
             now,
         );
-        let entry = HistoryEntry::new(
+        // The tasks it opens, then the decision (the history's latest entry).
+        let mut events: Vec<HistoryEntry> = task_events
+            .into_iter()
+            .map(|e| HistoryEntry::new(&lead.id, now, e))
+            .collect();
+        events.push(HistoryEntry::new(
             &lead.id,
             now,
             Event::Routed {
@@ -174,13 +179,7 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
                 decision: decision.clone(),
                 previous_owner,
             },
-        );
-        let mut events = vec![entry];
-        events.extend(
-            task_events
-                .into_iter()
-                .map(|e| HistoryEntry::new(&lead.id, now, e)),
-        );
+        ));
         let commit = Commit {
             lead: Some((lead, expect)),
             events,

@@ -449,7 +449,11 @@ impl<'p> Plan<'p> {
             ));
         }
         if let Some(rule) = flow.task {
-            if !(rule.unless_handed_off && plan.handed_off) {
+            // A lead handed on gets its new owner's first task instead of
+            // the flow's next call (unless the reporter keeps a part in it).
+            let moot =
+                plan.handed_off && (rule.unless_handed_off || rule.for_whom == TaskFor::Owner);
+            if !moot {
                 let due = match (rule.on, rule.in_days, report.follow_up_on) {
                     (_, _, Some(date)) => due_on(date),
                     (Some(DueOn::FollowUpOn), _, None) => now, // refused above

@@ -1,0 +1,241 @@
+//! The rep's API behind the HTTP API's JWT authorizer: `GET /leads`,
+//! `GET /leads/{lead_id}`, `GET /tasks`, `POST /leads/{lead_id}/outcomes`,
+//! `/status` and `/assign`; and, without sign-in, the signed one-click links
+//! of owners' emails (`GET`/`POST /actions/{token}`).
+//!
+//! The caller is the playbook person the verified claims name
+//! ([`identity::PERSON_CLAIM`]); the gateway has already checked the token.
+
+mod answer;
+mod pages;
+pub mod requests;
+mod views;
+
+use answer::{error, json, sales_error, unauthorized};
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::http::{HeaderValue, Method};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use leadflow::app::sales::{self, LinkFailure, LinkResult};
+use leadflow::domain::ids::LeadId;
+use leadflow::domain::playbook::Rep;
+use leadflow::identity::{self, PERSON_CLAIM};
+use leadflow::links::{LinkError, LinkKey};
+use leadflow::ports::{Clock, LeadStore};
+use leadflow::Playbook;
+use requests::BadRequest;
+use serde_json::json;
+
+pub struct Sales<S, C> {
+    pub store: S,
+    pub clock: C,
+    pub playbook: Playbook,
+    pub links: LinkKey,
+}
+
+fn bad_request(b: BadRequest) -> ApiGatewayV2httpResponse {
+    error(b.status, b.code, &b.message, b.field)
+}
+
+macro_rules! read {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(b) => return bad_request(b),
+        }
+    };
+}
+
+impl<S: LeadStore, C: Clock> Sales<S, C> {
+    pub async fn handle(&self, req: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+        let route = req.route_key.clone().unwrap_or_default();
+        let path = |name: &str| req.path_parameters.get(name).cloned().unwrap_or_default();
+        if route.ends_with(" /actions/{token}") {
+            return self.action_link(&req, &path("token")).await;
+        }
+        let caller = match self.caller(&req) {
+            Ok(c) => c,
+            Err(resp) => return resp,
+        };
+        let lead_id = || LeadId::parse(&path("lead_id"));
+        match route.as_str() {
+            "GET /leads" => self.list_leads(&req, caller).await,
+            "GET /tasks" => self.list_tasks(&req, caller).await,
+            "GET /leads/{lead_id}" => match lead_id() {
+                Ok(id) => self.lead(caller, &id).await,
+                Err(_) => sales_error(&sales::SalesError::NotFound),
+            },
+            "POST /leads/{lead_id}/outcomes"
+            | "POST /leads/{lead_id}/status"
+            | "POST /leads/{lead_id}/assign" => match lead_id() {
+                Ok(id) => self.change(&req, &route, caller, &id).await,
+                Err(_) => sales_error(&sales::SalesError::NotFound),
+            },
+            _ => error(404, "not_found", "no such route", None),
+        }
+    }
+
+    /// The playbook person the gateway's verified claims name.
+    fn caller(&self, req: &ApiGatewayV2httpRequest) -> Result<&Rep, ApiGatewayV2httpResponse> {
+        let claims = req
+            .request_context
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .map(|j| &j.claims)
+            .ok_or_else(|| unauthorized("sign in: this API needs a bearer token"))?;
+        let email = claims
+            .get(PERSON_CLAIM)
+            .ok_or_else(|| unauthorized("the token names no person (no email claim)"))?;
+        identity::person(email, &self.playbook)
+            .ok_or_else(|| unauthorized("the token's person is not in the playbook"))
+    }
+
+    async fn list_leads(
+        &self,
+        req: &ApiGatewayV2httpRequest,
+        caller: &Rep,
+    ) -> ApiGatewayV2httpResponse {
+        let (filter, next) = read!(requests::lead_filter(req));
+        let limit = read!(requests::limit(req, 50, 200));
+        let after = match next.map(|n| B64.decode(n).ok().and_then(|b| String::from_utf8(b).ok())) {
+            None => None,
+            Some(Some(a)) => Some(a),
+            Some(None) => {
+                return error(
+                    422,
+                    "invalid_field",
+                    "next is not a cursor this API gave",
+                    Some("next"),
+                )
+            }
+        };
+        match sales::list_leads(
+            &self.store,
+            &self.playbook,
+            caller,
+            &filter,
+            after.as_deref(),
+            limit,
+        )
+        .await
+        {
+            Ok(l) => json(
+                200,
+                &json!({
+                    "leads": l.leads.iter().map(views::summary).collect::<Vec<_>>(),
+                    "next": l.next.map(|n| B64.encode(n)),
+                }),
+            ),
+            Err(e) => sales_error(&e),
+        }
+    }
+
+    async fn list_tasks(
+        &self,
+        req: &ApiGatewayV2httpRequest,
+        caller: &Rep,
+    ) -> ApiGatewayV2httpResponse {
+        let due_before = read!(requests::due_before(req));
+        let limit = read!(requests::limit(req, 100, 500));
+        match sales::list_tasks(&self.store, &self.playbook, caller, due_before, limit).await {
+            Ok(tasks) => json(200, &json!({ "tasks": views::tasks(&tasks) })),
+            Err(e) => sales_error(&e),
+        }
+    }
+
+    async fn lead(&self, caller: &Rep, id: &LeadId) -> ApiGatewayV2httpResponse {
+        match sales::lead_view(&self.store, &self.playbook, caller, id).await {
+            Ok(view) => {
+                let mut r = json(200, &views::lead(&view));
+                if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", view.lead.version)) {
+                    r.headers.insert("etag", v);
+                }
+                r
+            }
+            Err(e) => sales_error(&e),
+        }
+    }
+
+    async fn change(
+        &self,
+        req: &ApiGatewayV2httpRequest,
+        route: &str,
+        caller: &Rep,
+        id: &LeadId,
+    ) -> ApiGatewayV2httpResponse {
+        let now = self.clock.now();
+        let (store, pb) = (&self.store, &self.playbook);
+        let result = if route.ends_with("/outcomes") {
+            let (report, version) = read!(requests::outcome(req));
+            sales::record_outcome(store, pb, caller, id, version, &report, now).await
+        } else if route.ends_with("/status") {
+            let (report, version) = read!(requests::status(req));
+            sales::change_status(store, pb, caller, id, version, &report, now).await
+        } else {
+            let (owner, reason, version) = read!(requests::assign(req));
+            sales::assign(store, pb, caller, id, version, &owner, &reason, now).await
+        };
+        match result {
+            Ok(applied) => {
+                let mut r = json(200, &views::applied(&applied));
+                if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", applied.lead.version)) {
+                    r.headers.insert("etag", v);
+                }
+                r
+            }
+            Err(e) => sales_error(&e),
+        }
+    }
+
+    async fn action_link(
+        &self,
+        req: &ApiGatewayV2httpRequest,
+        token: &str,
+    ) -> ApiGatewayV2httpResponse {
+        let now = self.clock.now();
+        let (store, pb, key) = (&self.store, &self.playbook, &self.links);
+        let failed = |f: LinkFailure| match f {
+            LinkFailure::Link(LinkError::Invalid) => {
+                answer::html(404, pages::refused(&f.to_string()))
+            }
+            LinkFailure::Link(LinkError::Expired(_)) => answer::html(
+                410,
+                pages::refused(&format!("{f}. Sign in to update the lead.")),
+            ),
+            LinkFailure::NotYours => answer::html(404, pages::refused(&f.to_string())),
+            LinkFailure::Sales(sales::SalesError::Refused(r)) => {
+                answer::html(422, pages::refused(&r.message))
+            }
+            LinkFailure::Sales(e) => {
+                tracing::error!(error = %e, "action link failed");
+                answer::html(
+                    503,
+                    pages::refused(
+                        "Something went wrong on our side; try the link again in a moment.",
+                    ),
+                )
+            }
+        };
+        match req.request_context.http.method {
+            Method::GET | Method::HEAD => match sales::inspect_link(store, pb, key, token, now)
+                .await
+            {
+                Ok((lead, action, used)) => answer::html(200, pages::confirm(&lead, action, used)),
+                Err(f) => failed(f),
+            },
+            Method::POST => match sales::apply_link(store, pb, key, token, now).await {
+                Ok(LinkResult::Applied {
+                    lead,
+                    action,
+                    reasons,
+                }) => answer::html(200, pages::done(&lead, action, &reasons, false)),
+                Ok(LinkResult::AlreadyApplied { lead, action }) => {
+                    answer::html(200, pages::done(&lead, action, &[], true))
+                }
+                Err(f) => failed(f),
+            },
+            _ => error(405, "method_not_allowed", "GET or POST", None),
+        }
+    }
+}
