@@ -127,8 +127,6 @@ pub(super) fn is_intrinsic(map: &Mapping) -> bool {
             .is_some_and(|k| k == "Ref" || k == "Condition" || k.starts_with("Fn::"))
 }
 
-/// SAM's `Globals` merge: maps merge recursively, lists are global items then
-
 impl Resolver<'_> {
     // -- conditions ---------------------------------------------------------
 

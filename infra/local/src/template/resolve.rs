@@ -63,6 +63,7 @@ pub fn parse_rate(expression: &str) -> Result<Duration, String> {
     }
     Ok(Duration::from_secs(n * seconds))
 }
+/// SAM's `Globals` merge: maps merge recursively, lists are global items then
 /// local ones, anything else (and intrinsic functions) the local value wins.
 pub fn merge_globals(global: &Value, local: &Value) -> Value {
     match (global, local) {
