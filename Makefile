@@ -13,23 +13,28 @@ export SAM_CLI_TELEMETRY := 0
 
 .PHONY: dev test tools browser lint check-template bench build-lambda deploy clean-tools
 
-# One installer (the leadflow command's, which the emulator code uses too):
+# The local AWS is the leadflow-local command (infra/local/); `leadflow dev`,
+# `leadflow emulator -- ...` and `leadflow tools` run the same through cargo.
+LOCAL := cargo run --quiet -p leadflow-local --bin leadflow-local --
+
+# One installer (leadflow-local's, which the emulator code uses too):
 # re-installs whenever the pinned requirements change, else does nothing.
 tools:
-	cargo run --quiet -p leadflow-infra --bin leadflow -- tools
+	$(LOCAL) tools
 
 # A headless Chromium (Debian package) and playwright-core, for the landing-page browser test.
 browser:
 	@command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 	npm ci --prefix infra/browser --no-audit --no-fund
 
+# `leadflow dev` (issue 2's contract), which runs `leadflow-local dev`.
 dev: tools
 	cargo run --quiet -p leadflow-infra --bin leadflow -- dev
 
 test: tools browser
 	cargo fmt --all --check
 	cargo build --workspace --bins
-	cargo run --quiet -p leadflow-infra --bin leadflow -- emulator -- cargo test --workspace
+	$(LOCAL) emulator -- cargo test --workspace
 	$(MAKE) --no-print-directory check-template
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 
@@ -45,7 +50,7 @@ lint:
 # Benchmarks print figures and ratios; they assert nothing about time.
 bench:
 	cargo bench -p leadflow-infra --bench simulate
-	cargo run --quiet -p leadflow-infra --bin leadflow -- emulator -- cargo bench -p leadflow-infra --bench outbox
+	$(LOCAL) emulator -- cargo bench -p leadflow-local --bench outbox
 
 # Cross-compile the functions for Lambda (arm64) without SAM; needs cargo-lambda + zig:
 #   $(VENV)/bin/pip install cargo-lambda ziglang

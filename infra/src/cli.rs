@@ -1,325 +1,106 @@
-//! The `leadflow` subcommands (argument parsing is by hand: no CLI framework).
+//! The `leadflow` command line (clap).
+//!
+//! `dev`, `emulator` and `tools` belong to the local AWS: they run
+//! `cargo run -p leadflow-local --bin leadflow-local -- <the same arguments>`
+//! from the workspace root, in place of this process (same terminal, same
+//! process group, so Ctrl-C and the exit code are the local stack's own).
 
-use std::collections::BTreeMap;
-use std::process::{ExitCode, Stdio};
-use std::time::Duration;
+use std::ffi::OsString;
+use std::process::ExitCode;
 
-use crate::dev::{DevOptions, DevStack};
-use crate::emulator::Emulator;
+use clap::{Parser, Subcommand};
 
-/// The usage text.
-pub const USAGE: &str = "\
-usage: leadflow <command> [options]
+use crate::operator::SimulateArgs;
 
-commands:
-  dev [--port 3000] [--stack-name leadflow-dev] [--param Key=Value ...]
-      [--emulator URL] [--emulator-port 4566] [--no-build] [--quiet]
-      Run template.yaml locally against moto until Ctrl-C: the HTTP API and
-      landing page, every function as its own process, SQS pollers, schedules.
-  emulator -- CMD [ARGS...]
-      Run CMD with AWS_ENDPOINT_URL pointing at moto (started on a free port
-      unless AWS_ENDPOINT_URL is already set), exit with CMD's exit code.
-  tools
-      Install the pinned Python tools (moto, SAM CLI, cfn-lint) of
-      infra/requirements.txt into .tools/venv; nothing when they are current.
-  playbook check FILE
-      Validate a playbook: exit 0 when valid, else 1 with every problem and its line.
-  simulate --playbook FILE --leads FILE.csv [--format json] [--now RFC3339]
-      Replay leads (CSV columns = intake field names, optional received_at)
-      through the real qualification, scoring, routing and assignment; no AWS.
-  help
-      Show this text.
-";
-
-/// A usage error: print it with the usage text and exit 2.
-pub fn usage_error(message: &str) -> ExitCode {
-    eprintln!("leadflow: {message}\n\n{USAGE}");
-    ExitCode::from(2)
+/// `leadflow`: the operator's command.
+#[derive(Debug, Parser)]
+#[command(
+    name = "leadflow",
+    version,
+    about = "The operator's command: check a playbook, simulate leads through it; \
+             dev, emulator and tools run the local AWS (leadflow-local)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
 }
 
-/// Options of `leadflow dev`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DevArgs {
-    pub port: u16,
-    pub stack_name: String,
-    pub params: BTreeMap<String, String>,
-    pub emulator: Option<String>,
-    pub emulator_port: u16,
-    pub build: bool,
-    pub quiet: bool,
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run template.yaml locally against moto until Ctrl-C (leadflow-local dev;
+    /// `leadflow dev --help` lists its options).
+    #[command(disable_help_flag = true)]
+    Dev {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<OsString>,
+    },
+    /// Run CMD with AWS_ENDPOINT_URL pointing at moto, exit with CMD's exit code
+    /// (leadflow-local emulator).
+    #[command(
+        disable_help_flag = true,
+        override_usage = "leadflow emulator -- CMD [ARGS...]"
+    )]
+    Emulator {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<OsString>,
+    },
+    /// Install the pinned Python tools of infra/requirements.txt into .tools/venv
+    /// (leadflow-local tools).
+    #[command(disable_help_flag = true)]
+    Tools {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<OsString>,
+    },
+    /// Playbook tools.
+    Playbook {
+        #[command(subcommand)]
+        command: PlaybookCommand,
+    },
+    /// Replay leads (CSV columns = intake field names, optional received_at)
+    /// through the real qualification, scoring, routing and assignment; no AWS.
+    Simulate(SimulateArgs),
 }
 
-/// Parses the arguments after `dev`.
-pub fn parse_dev_args(args: &[String]) -> Result<DevArgs, String> {
-    let mut parsed = DevArgs {
-        port: 3000,
-        stack_name: "leadflow-dev".into(),
-        params: BTreeMap::new(),
-        emulator: None,
-        emulator_port: 4566,
-        build: true,
-        quiet: false,
-    };
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") && f != "--param" => (f, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = |name: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        let port = |text: String, name: &str| -> Result<u16, String> {
-            text.parse()
-                .map_err(|_| format!("{name}: {text:?} is not a port number"))
-        };
-        match flag {
-            "--port" | "-p" => parsed.port = port(value("--port")?, "--port")?,
-            "--stack-name" => parsed.stack_name = value("--stack-name")?,
-            "--param" | "--parameter" => {
-                let pair = value("--param")?;
-                let (key, val) = pair
-                    .split_once('=')
-                    .filter(|(k, _)| !k.is_empty())
-                    .ok_or_else(|| format!("--param {pair:?}: expected Key=Value"))?;
-                parsed.params.insert(key.to_string(), val.to_string());
-            }
-            "--emulator" => parsed.emulator = Some(value("--emulator")?),
-            "--emulator-port" => {
-                parsed.emulator_port = port(value("--emulator-port")?, "--emulator-port")?
-            }
-            "--no-build" => parsed.build = false,
-            "--quiet" | "-q" => parsed.quiet = true,
-            other => return Err(format!("dev: unknown option {other:?}")),
-        }
-    }
-    Ok(parsed)
+#[derive(Debug, Subcommand)]
+pub enum PlaybookCommand {
+    /// Validate a playbook: exit 0 when valid, else 1 with every problem and its line.
+    Check {
+        /// The playbook (YAML).
+        #[arg(value_name = "FILE")]
+        file: String,
+    },
 }
 
-/// `leadflow dev ...`
-pub async fn dev(args: &[String]) -> ExitCode {
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        print!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    let args = match parse_dev_args(args) {
-        Ok(args) => args,
-        Err(e) => return usage_error(&e),
-    };
+/// Runs `leadflow-local SUBCOMMAND ARGS...` through cargo from the workspace
+/// root, replacing this process; returns only when that cannot be started.
+pub fn pass_through(subcommand: &str, args: &[OsString]) -> ExitCode {
+    use std::os::unix::process::CommandExt;
     let root = crate::root::workspace_root();
-    let env_endpoint = std::env::var("AWS_ENDPOINT_URL")
-        .ok()
-        .filter(|e| !e.is_empty());
-    let mut emulator = match args.emulator.clone().or(env_endpoint) {
-        Some(endpoint) => Emulator::external(endpoint),
-        None => {
-            let existing = Emulator::external(format!("http://127.0.0.1:{}", args.emulator_port));
-            if existing.is_ready().await {
-                eprintln!(
-                    "leadflow: using the emulator already running at {}",
-                    existing.endpoint()
-                );
-                existing
-            } else {
-                eprintln!(
-                    "leadflow: starting moto on 127.0.0.1:{} ...",
-                    args.emulator_port
-                );
-                match Emulator::start(&root, Some(args.emulator_port)).await {
-                    Ok(emulator) => emulator,
-                    Err(e) => {
-                        eprintln!("leadflow: {e}");
-                        return ExitCode::FAILURE;
-                    }
-                }
-            }
-        }
-    };
-    eprintln!(
-        "leadflow: building and starting stack {} ...",
-        args.stack_name
-    );
-    let options = DevOptions {
-        port: args.port,
-        stack_name: args.stack_name.clone(),
-        params: args.params.clone(),
-        build: args.build,
-        emulator: Some(emulator.endpoint().to_string()),
-        quiet: args.quiet,
-        ..DevOptions::default()
-    };
-    let stack = match DevStack::start(options).await {
-        Ok(stack) => stack,
-        Err(e) => {
-            eprintln!("leadflow: {e}");
-            emulator.stop().await;
-            return ExitCode::FAILURE;
-        }
-    };
-    println!("{}", stack.summary());
-    let signal = wait_for_signal().await;
-    eprintln!("\nleadflow: {signal}; stopping ...");
-    stack.shutdown().await;
-    emulator.stop().await;
-    eprintln!("leadflow: stopped");
-    ExitCode::SUCCESS
-}
-
-/// Waits for Ctrl-C or SIGTERM and names it.
-async fn wait_for_signal() -> &'static str {
-    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(term) => term,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return "interrupted";
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "interrupted",
-        _ = term.recv() => "terminated",
-    }
-}
-
-/// `leadflow emulator -- CMD [ARGS...]`
-pub async fn emulator(args: &[String]) -> ExitCode {
-    let command: &[String] = match args.first().map(String::as_str) {
-        Some("--") => &args[1..],
-        Some("-h" | "--help") => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        _ => args,
-    };
-    let Some((program, program_args)) = command.split_first() else {
-        return usage_error(
-            "emulator: missing the command to run (leadflow emulator -- CMD [ARGS...])",
-        );
-    };
-    let root = crate::root::workspace_root();
-    let mut emulator = match Emulator::from_env_or_start(&root).await {
-        Ok(emulator) => emulator,
-        Err(e) => {
-            eprintln!("leadflow: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if emulator.is_owned() {
-        eprintln!("leadflow: moto is running at {}", emulator.endpoint());
-    }
-    let mut command = tokio::process::Command::new(program);
-    // `make test` runs `leadflow emulator -- cargo test` through `cargo run`:
-    // the inner cargo must see the environment the plain `cargo build` had.
-    let spawned = crate::root::without_package_env(&mut command)
-        .args(program_args)
-        .env("AWS_ENDPOINT_URL", emulator.endpoint())
-        .env("AWS_REGION", crate::LOCAL_REGION)
-        .env("AWS_DEFAULT_REGION", crate::LOCAL_REGION)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .stdin(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn();
-    let mut child = match spawned {
-        Ok(child) => child,
-        Err(e) => {
-            eprintln!("leadflow: cannot run {program}: {e}");
-            emulator.stop().await;
-            return ExitCode::from(127);
-        }
-    };
-    let status = tokio::select! {
-        status = child.wait() => status,
-        signal = wait_for_signal() => {
-            // Ctrl-C reaches the whole process group, so the command has it too:
-            // give it a moment to finish on its own.
-            eprintln!("leadflow: {signal}; waiting for {program} ...");
-            match tokio::time::timeout(Duration::from_secs(10), child.wait()).await {
-                Ok(status) => status,
-                Err(_) => {
-                    let _ = child.kill().await;
-                    child.wait().await
-                }
-            }
-        }
-    };
-    emulator.stop().await;
-    match status {
-        Ok(status) => exit_code(status),
-        Err(e) => {
-            eprintln!("leadflow: waiting for {program}: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn exit_code(status: std::process::ExitStatus) -> ExitCode {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        (None, Some(signal)) => ExitCode::from(u8::try_from(128 + signal).unwrap_or(1)),
-        _ => ExitCode::FAILURE,
-    }
-}
-
-/// `leadflow tools`: the one installer of `.tools/venv` (`make tools` runs it).
-pub async fn tools() -> ExitCode {
-    match crate::emulator::ensure_tools(&crate::root::workspace_root()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("leadflow: {e}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn dev_defaults() {
-        let parsed = parse_dev_args(&[]).unwrap();
-        assert_eq!(parsed.port, 3000);
-        assert_eq!(parsed.stack_name, "leadflow-dev");
-        assert_eq!(parsed.emulator_port, 4566);
-        assert!(parsed.build && !parsed.quiet);
-    }
-
-    #[test]
-    fn dev_options() {
-        let parsed = parse_dev_args(&args(&[
-            "--port",
-            "8080",
-            "--stack-name=demo",
-            "--param",
-            "LogLevel=debug",
-            "--param",
-            "ThankYouUrl=http://x/?a=b",
-            "--no-build",
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(cargo);
+    // This command usually runs under `cargo run`: the nested cargo must see
+    // the environment a plain `cargo build` has (no CARGO_PKG_* and so on).
+    let error = crate::root::without_package_env(&mut command)
+        .current_dir(&root)
+        .args([
+            "run",
             "--quiet",
-        ]))
-        .unwrap();
-        assert_eq!(parsed.port, 8080);
-        assert_eq!(parsed.stack_name, "demo");
-        assert_eq!(parsed.params["LogLevel"], "debug");
-        assert_eq!(parsed.params["ThankYouUrl"], "http://x/?a=b");
-        assert!(!parsed.build && parsed.quiet);
-    }
+            "-p",
+            "leadflow-local",
+            "--bin",
+            "leadflow-local",
+            "--",
+        ])
+        .arg(subcommand)
+        .args(args)
+        .exec();
+    eprintln!("leadflow: cannot run cargo for leadflow-local {subcommand}: {error}");
+    ExitCode::from(127)
+}
 
-    #[test]
-    fn dev_errors() {
-        assert!(parse_dev_args(&args(&["--port"])).is_err());
-        assert!(parse_dev_args(&args(&["--port", "x"])).is_err());
-        assert!(parse_dev_args(&args(&["--param", "novalue"])).is_err());
-        assert!(parse_dev_args(&args(&["--bogus"])).is_err());
-    }
+/// The arguments after the subcommand, exactly as given (clap has read them
+/// once to know the subcommand, which is always the first: `leadflow` has no
+/// options of its own; leadflow-local reads them for real).
+pub fn raw_args_after_subcommand() -> Vec<OsString> {
+    std::env::args_os().skip(2).collect()
 }

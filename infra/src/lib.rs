@@ -1,34 +1,10 @@
-//! `leadflow_infra`: runs `template.yaml` locally against an AWS emulator (moto).
+//! `leadflow_infra`: the operator's `leadflow` command.
 //!
-//! The pieces, in the order [`dev::DevStack::start`] uses them:
-//! - [`root`] finds the workspace; [`emulator`] installs the pinned tools and runs moto;
-//! - [`template`] reads `template.yaml` and resolves it for one local deployment
-//!   (a [`template::StackModel`]);
-//! - [`provision`] creates its tables, queues and email identities in the emulator;
-//! - [`runtime`] builds every function and runs it as its own process behind an
-//!   in-process Lambda Runtime API;
-//! - [`gateway`] serves the HTTP API (payload format 2.0) and the landing page;
-//! - [`events`] drives SQS event source mappings and schedules.
+//! - [`operator`]: `playbook check` and `simulate`, on the domain code alone (no AWS);
+//! - [`cli`]: the command line (clap), and the pass-throughs `dev`, `emulator` and
+//!   `tools`, which run the local AWS (the `leadflow-local` command of `infra/local/`);
+//! - [`root`]: where the workspace is.
 
 pub mod cli;
-pub mod dev;
-pub mod emulator;
-pub mod events;
-pub mod gateway;
 pub mod operator;
-pub mod provision;
 pub mod root;
-pub mod runtime;
-pub mod task;
-pub mod template;
-pub mod testing;
-
-pub use dev::{DevOptions, DevStack, RunningStack};
-pub use emulator::Emulator;
-pub use runtime::InvokeError;
-pub use template::{StackModel, StackSettings, Template};
-
-/// The region every local deployment lives in.
-pub const LOCAL_REGION: &str = "us-east-1";
-/// The account id moto uses for the dummy credentials.
-pub const LOCAL_ACCOUNT_ID: &str = "123456789012";

@@ -32,57 +32,55 @@ fn load(path: &str) -> Result<Playbook, String> {
     Playbook::parse(&text, path).map_err(|e| e.to_string())
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// The options of `leadflow simulate`.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
 pub struct SimulateArgs {
+    /// The playbook (YAML).
+    #[arg(long, value_name = "FILE")]
     pub playbook: String,
+    /// The leads: CSV, columns named as the intake's fields, optional received_at.
+    #[arg(long, value_name = "FILE.csv")]
     pub leads: String,
+    /// `json`: one JSON object per lead, in input order; `summary` (the default):
+    /// tables by stage, route, owner and pool.
+    #[arg(
+        long = "format",
+        value_name = "json|summary",
+        default_value = "summary",
+        value_parser = json_format,
+        action = clap::ArgAction::Set
+    )]
     pub json: bool,
+    /// The time the replay runs at (default: now).
+    #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
     pub now: Option<DateTime<Utc>>,
 }
 
-impl SimulateArgs {
-    pub fn parse(args: &[String]) -> Result<Self, String> {
-        let mut playbook = None;
-        let mut leads = None;
-        let mut json = false;
-        let mut now = None;
-        let mut it = args.iter();
-        while let Some(a) = it.next() {
-            let mut value = |name: &str| {
-                it.next()
-                    .cloned()
-                    .ok_or_else(|| format!("{name} needs a value"))
-            };
-            match a.as_str() {
-                "--playbook" => playbook = Some(value("--playbook")?),
-                "--leads" => leads = Some(value("--leads")?),
-                "--format" => match value("--format")?.as_str() {
-                    "json" => json = true,
-                    "summary" | "text" => json = false,
-                    other => return Err(format!("--format {other}: use json or summary")),
-                },
-                "--now" => {
-                    let v = value("--now")?;
-                    now = Some(
-                        DateTime::parse_from_rfc3339(&v)
-                            .map_err(|e| format!("--now {v}: {e}"))?
-                            .with_timezone(&Utc),
-                    )
-                }
-                other => return Err(format!("unknown option {other}")),
-            }
-        }
-        Ok(SimulateArgs {
-            playbook: playbook.ok_or("--playbook FILE is required")?,
-            leads: leads.ok_or("--leads FILE.csv is required")?,
-            json,
-            now,
-        })
+fn json_format(format: &str) -> Result<bool, String> {
+    match format {
+        "json" => Ok(true),
+        "summary" | "text" => Ok(false),
+        _ => Err("use json or summary".into()),
     }
 }
 
-pub const SIMULATE_USAGE: &str =
-    "usage: leadflow simulate --playbook FILE --leads FILE.csv [--format json] [--now RFC3339]";
+fn rfc3339(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| e.to_string())
+}
+
+impl SimulateArgs {
+    /// Parses the arguments after `simulate`.
+    pub fn parse(args: &[String]) -> Result<Self, String> {
+        use clap::{Args, FromArgMatches};
+        let command = Self::augment_args(clap::Command::new("simulate").no_binary_name(true));
+        let matches = command
+            .try_get_matches_from(args)
+            .map_err(|e| e.to_string())?;
+        Self::from_arg_matches(&matches).map_err(|e| e.to_string())
+    }
+}
 
 /// The outcome of a run, for the CLI and the benchmark.
 pub struct Run {

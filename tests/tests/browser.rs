@@ -9,7 +9,7 @@ use common::{eventually, unique};
 use leadflow::ports::LeadStore;
 use leadflow::{Criterion, EmailAddress, RequestType};
 use leadflow_aws::dynamo::DynamoStore;
-use leadflow_infra::{root, DevOptions, DevStack};
+use leadflow_local::{root, DevOptions, DevStack};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

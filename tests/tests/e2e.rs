@@ -10,7 +10,7 @@ use leadflow::domain::lead::{EmailKind, Event};
 use leadflow::ports::LeadStore;
 use leadflow::{EmailAddress, Lead, LeadId, RequestType};
 use leadflow_aws::dynamo::DynamoStore;
-use leadflow_infra::{DevOptions, DevStack, RunningStack};
+use leadflow_local::{DevOptions, DevStack, RunningStack};
 use serde_json::{json, Value};
 
 /// A stack of its own (unique names), on the emulator `make test` started

@@ -6,13 +6,13 @@ use aws_config::SdkConfig;
 use bytes::Bytes;
 use leadflow_aws::dynamo::DynamoStore;
 use leadflow_aws::sqs::SqsPublisher;
-use leadflow_infra::template::{StackModel, StackSettings, Template};
-use leadflow_infra::{provision, root, Emulator};
+use leadflow_local::template::{StackModel, StackSettings, Template};
+use leadflow_local::{provision, root, Emulator};
 use serde_json::Value;
 use std::time::Duration;
 
 #[allow(unused_imports)]
-pub use leadflow_infra::testing::{emulator, unique};
+pub use leadflow_local::testing::{emulator, unique};
 
 /// The template's table and queues, created under a unique stack name.
 pub struct Resources {
@@ -30,7 +30,7 @@ impl Resources {
         let root = root::workspace_root();
         let template = Template::load(&root::template_path(&root)).expect("template.yaml parses");
         let mut settings = StackSettings::new(unique("it"), emulator.endpoint());
-        settings.parameter_overrides = leadflow_infra::dev::local_parameters(&template, 3000);
+        settings.parameter_overrides = leadflow_local::dev::local_parameters(&template, 3000);
         let model = StackModel::resolve(&template, &settings).expect("template resolves");
         let config = provision::sdk_config(emulator.endpoint()).await;
         let provisioned = provision::provision(&model, &config)
@@ -86,7 +86,7 @@ pub async fn request(
 ) -> Response {
     let method = http::Method::from_bytes(method.as_bytes()).expect("method");
     let r =
-        leadflow_infra::emulator::http_request(method, url, headers, body, Duration::from_secs(30))
+        leadflow_local::emulator::http_request(method, url, headers, body, Duration::from_secs(30))
             .await
             .expect("answered within 30 s");
     Response {
@@ -116,7 +116,7 @@ where
 
 /// The emails the emulator recorded whose recipients include `to`.
 pub async fn emails_to(endpoint: &str, to: &str) -> Vec<Value> {
-    leadflow_infra::emulator::sent_emails(endpoint)
+    leadflow_local::emulator::sent_emails(endpoint)
         .await
         .unwrap_or_default()
         .into_iter()

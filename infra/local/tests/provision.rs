@@ -4,9 +4,9 @@ mod common;
 
 use aws_sdk_dynamodb::types::{IndexStatus, TimeToLiveStatus};
 use aws_sdk_sqs::types::QueueAttributeName;
-use leadflow_infra::provision::{provision, sdk_config};
-use leadflow_infra::root::{template_path, workspace_root};
-use leadflow_infra::{StackModel, StackSettings, Template};
+use leadflow_local::provision::{provision, sdk_config};
+use leadflow_local::root::{template_path, workspace_root};
+use leadflow_local::{StackModel, StackSettings, Template};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn provisions_the_real_template_idempotently() {
@@ -14,7 +14,7 @@ async fn provisions_the_real_template_idempotently() {
     let template = Template::load(&template_path(&workspace_root())).unwrap();
     let stack = common::unique("prov");
     let mut settings = StackSettings::new(&stack, emulator.endpoint());
-    settings.parameter_overrides = leadflow_infra::dev::local_parameters(&template, 3000);
+    settings.parameter_overrides = leadflow_local::dev::local_parameters(&template, 3000);
     let model = StackModel::resolve(&template, &settings).unwrap();
     let config = sdk_config(emulator.endpoint()).await;
 

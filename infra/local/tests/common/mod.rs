@@ -7,14 +7,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
-use leadflow_infra::root::workspace_root;
+use leadflow_local::root::workspace_root;
 
 #[allow(unused_imports)]
-pub use leadflow_infra::testing::{emulator, unique};
+pub use leadflow_local::testing::{emulator, unique};
 
 /// A fresh temporary directory.
 pub fn temp_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(unique("leadflow-infra-test"));
+    let dir = std::env::temp_dir().join(unique("leadflow-local-test"));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
@@ -38,7 +38,7 @@ pub fn fake_lambda() -> PathBuf {
                     "build",
                     "-q",
                     "-p",
-                    "leadflow-infra",
+                    "leadflow-local",
                     "--example",
                     "fake_lambda",
                 ])
@@ -59,7 +59,7 @@ pub async fn request(
     body: impl Into<Bytes>,
 ) -> (StatusCode, HeaderMap, Bytes) {
     let r =
-        leadflow_infra::emulator::http_request(method, url, headers, body, Duration::from_secs(30))
+        leadflow_local::emulator::http_request(method, url, headers, body, Duration::from_secs(30))
             .await
             .expect("response in time");
     (r.status, r.headers, r.body)

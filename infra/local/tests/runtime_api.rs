@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use http::{Method, StatusCode};
-use leadflow_infra::runtime::{FunctionConfig, FunctionHost};
-use leadflow_infra::template::FunctionSpec;
-use leadflow_infra::InvokeError;
+use leadflow_local::runtime::{FunctionConfig, FunctionHost};
+use leadflow_local::template::FunctionSpec;
+use leadflow_local::InvokeError;
 use serde_json::json;
 
 fn host(timeout: Duration, extra: &[(&str, &str)]) -> FunctionHost {

@@ -1,478 +1,16 @@
-//! `template.yaml` (AWS SAM), read and resolved for one local deployment.
-//!
-//! [`Template`] is the parsed file with CloudFormation short tags (`!Ref`,
-//! `!GetAtt`, `!Sub`, ...) turned into their long forms (`Ref`, `Fn::GetAtt`, ...).
-//! [`StackModel::resolve`] evaluates parameters, conditions and `Globals`, resolves
-//! intrinsic functions against the local deployment (physical names
-//! `{stack}-{LogicalId}`, queue URLs of the emulator) and yields what has to be
-//! provisioned and run. Whatever the template asks for that cannot be run
-//! locally is an error naming the resource, never silently dropped.
+//! From the parsed file to the local deployment: parameters, `Globals`,
+//! physical names, and every resource the local stack runs.
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
-use std::path::Path;
 use std::time::Duration;
 
 use serde_yaml::{Mapping, Value};
 
+use super::intrinsics::is_intrinsic;
+use super::model::*;
+use super::parse::{scalar_string, ResourceDef, Template};
+use super::{at, brief, invalid, Result};
 use crate::{LOCAL_ACCOUNT_ID, LOCAL_REGION};
-
-/// Why a template could not be read or resolved.
-#[derive(Debug, thiserror::Error)]
-pub enum TemplateError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("template is not valid YAML: {0}")]
-    Yaml(#[from] serde_yaml::Error),
-    #[error("template: {0}")]
-    Invalid(String),
-    #[error("template resource {resource}: {message}")]
-    Resource { resource: String, message: String },
-}
-
-fn invalid(message: impl Into<String>) -> TemplateError {
-    TemplateError::Invalid(message.into())
-}
-
-fn at(resource: &str, message: impl Into<String>) -> TemplateError {
-    TemplateError::Resource {
-        resource: resource.to_string(),
-        message: message.into(),
-    }
-}
-
-type Result<T, E = TemplateError> = std::result::Result<T, E>;
-
-// ---------------------------------------------------------------------------
-// The parsed file
-// ---------------------------------------------------------------------------
-
-/// A template parameter.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ParameterDef {
-    pub ty: String,
-    pub default: Option<String>,
-    pub allowed_values: Vec<String>,
-}
-
-/// A resource as written (properties still hold intrinsic functions).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResourceDef {
-    pub logical_id: String,
-    pub ty: String,
-    pub condition: Option<String>,
-    pub properties: Mapping,
-    pub metadata: Mapping,
-}
-
-/// `template.yaml`, parsed. Short tags are normalised to long forms.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Template {
-    pub parameters: BTreeMap<String, ParameterDef>,
-    pub mappings: Mapping,
-    pub conditions: BTreeMap<String, Value>,
-    /// `Globals.Function`.
-    pub globals_function: Mapping,
-    pub resources: BTreeMap<String, ResourceDef>,
-}
-
-/// Turns `!Tag value` into `{Tag: value}` / `{"Fn::Tag": value}`, recursively.
-/// `!GetAtt A.B` becomes `{"Fn::GetAtt": [A, B]}`.
-pub fn normalize(value: Value) -> Value {
-    match value {
-        Value::Tagged(tagged) => {
-            let tag = tagged.tag.to_string();
-            let name = tag.trim_start_matches('!');
-            let inner = normalize(tagged.value);
-            let key = if name == "Ref" || name == "Condition" {
-                name.to_string()
-            } else {
-                format!("Fn::{name}")
-            };
-            let inner = match (key.as_str(), inner) {
-                ("Fn::GetAtt", Value::String(s)) => split_get_att(&s),
-                (_, inner) => inner,
-            };
-            let mut map = Mapping::new();
-            map.insert(Value::String(key), inner);
-            Value::Mapping(map)
-        }
-        Value::Mapping(map) => Value::Mapping(
-            map.into_iter()
-                .map(|(k, v)| {
-                    let v = normalize(v);
-                    let v = match (&k, v) {
-                        (Value::String(key), Value::String(s)) if key == "Fn::GetAtt" => {
-                            split_get_att(&s)
-                        }
-                        (_, v) => v,
-                    };
-                    (k, v)
-                })
-                .collect(),
-        ),
-        Value::Sequence(seq) => Value::Sequence(seq.into_iter().map(normalize).collect()),
-        other => other,
-    }
-}
-
-fn split_get_att(s: &str) -> Value {
-    match s.split_once('.') {
-        Some((resource, attr)) => Value::Sequence(vec![
-            Value::String(resource.to_string()),
-            Value::String(attr.to_string()),
-        ]),
-        None => Value::String(s.to_string()),
-    }
-}
-
-fn scalar_string(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-fn get<'a>(map: &'a Mapping, key: &str) -> Option<&'a Value> {
-    map.get(key)
-}
-
-fn get_mapping(map: &Mapping, key: &str) -> Mapping {
-    match map.get(key) {
-        Some(Value::Mapping(m)) => m.clone(),
-        _ => Mapping::new(),
-    }
-}
-
-impl Template {
-    /// Reads and parses a template file.
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        Self::parse(&text)
-    }
-
-    /// Parses template text.
-    pub fn parse(text: &str) -> Result<Self> {
-        let doc: Value = serde_yaml::from_str(text)?;
-        let doc = normalize(doc);
-        let Value::Mapping(doc) = doc else {
-            return Err(invalid("the document is not a mapping"));
-        };
-
-        let mut parameters = BTreeMap::new();
-        for (name, def) in get_mapping(&doc, "Parameters") {
-            let name =
-                scalar_string(&name).ok_or_else(|| invalid("a parameter name is not a string"))?;
-            let Value::Mapping(def) = def else {
-                return Err(invalid(format!("parameter {name} is not a mapping")));
-            };
-            let ty = get(&def, "Type")
-                .and_then(scalar_string)
-                .unwrap_or_else(|| "String".into());
-            let default = match get(&def, "Default") {
-                None | Some(Value::Null) => None,
-                Some(Value::Sequence(items)) => Some(
-                    items
-                        .iter()
-                        .filter_map(scalar_string)
-                        .collect::<Vec<_>>()
-                        .join(","),
-                ),
-                Some(v) => Some(scalar_string(v).ok_or_else(|| {
-                    invalid(format!("parameter {name}: Default is not a scalar"))
-                })?),
-            };
-            let allowed_values = match get(&def, "AllowedValues") {
-                Some(Value::Sequence(items)) => items.iter().filter_map(scalar_string).collect(),
-                _ => Vec::new(),
-            };
-            parameters.insert(
-                name,
-                ParameterDef {
-                    ty,
-                    default,
-                    allowed_values,
-                },
-            );
-        }
-
-        let mut conditions = BTreeMap::new();
-        for (name, body) in get_mapping(&doc, "Conditions") {
-            let name =
-                scalar_string(&name).ok_or_else(|| invalid("a condition name is not a string"))?;
-            conditions.insert(name, body);
-        }
-
-        let globals = get_mapping(&doc, "Globals");
-        let globals_function = get_mapping(&globals, "Function");
-
-        let mut resources = BTreeMap::new();
-        for (logical_id, def) in get_mapping(&doc, "Resources") {
-            let logical_id = scalar_string(&logical_id)
-                .ok_or_else(|| invalid("a resource name is not a string"))?;
-            let Value::Mapping(def) = def else {
-                return Err(at(&logical_id, "is not a mapping"));
-            };
-            let ty = get(&def, "Type")
-                .and_then(scalar_string)
-                .ok_or_else(|| at(&logical_id, "has no Type"))?;
-            let condition = get(&def, "Condition").and_then(scalar_string);
-            resources.insert(
-                logical_id.clone(),
-                ResourceDef {
-                    logical_id,
-                    ty,
-                    condition,
-                    properties: get_mapping(&def, "Properties"),
-                    metadata: get_mapping(&def, "Metadata"),
-                },
-            );
-        }
-        if resources.is_empty() {
-            return Err(invalid("no Resources"));
-        }
-
-        Ok(Self {
-            parameters,
-            mappings: get_mapping(&doc, "Mappings"),
-            conditions,
-            globals_function,
-            resources,
-        })
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The resolved local deployment
-// ---------------------------------------------------------------------------
-
-/// What identifies one local deployment of a template.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackSettings {
-    /// Prefix of every physical name (`{stack}-{LogicalId}`).
-    pub stack_name: String,
-    /// The emulator's URL (queue URLs are `{endpoint}/{account}/{name}` unless
-    /// `queue_urls` says otherwise).
-    pub endpoint: String,
-    /// Parameter values that replace the template's defaults.
-    pub parameter_overrides: BTreeMap<String, String>,
-    /// Queue URLs as the emulator reported them, by logical id.
-    pub queue_urls: BTreeMap<String, String>,
-}
-
-impl StackSettings {
-    pub fn new(stack_name: impl Into<String>, endpoint: impl Into<String>) -> Self {
-        Self {
-            stack_name: stack_name.into(),
-            endpoint: endpoint.into(),
-            parameter_overrides: BTreeMap::new(),
-            queue_urls: BTreeMap::new(),
-        }
-    }
-}
-
-/// `AttributeName`/`AttributeType` or `AttributeName`/`KeyType` pairs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NameAndType {
-    pub name: String,
-    pub ty: String,
-}
-
-/// A secondary index of a table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IndexSpec {
-    pub name: String,
-    pub key_schema: Vec<NameAndType>,
-    pub projection_type: String,
-    pub non_key_attributes: Vec<String>,
-    pub provisioned_throughput: Option<(i64, i64)>,
-}
-
-/// An `AWS::DynamoDB::Table`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TableSpec {
-    pub logical_id: String,
-    pub name: String,
-    pub arn: String,
-    pub billing_mode: String,
-    pub attribute_definitions: Vec<NameAndType>,
-    pub key_schema: Vec<NameAndType>,
-    pub global_secondary_indexes: Vec<IndexSpec>,
-    pub local_secondary_indexes: Vec<IndexSpec>,
-    pub provisioned_throughput: Option<(i64, i64)>,
-    /// `TimeToLiveSpecification.AttributeName` when enabled.
-    pub ttl_attribute: Option<String>,
-    pub stream_view_type: Option<String>,
-}
-
-/// A queue's redrive policy.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RedriveSpec {
-    pub dead_letter_target_arn: String,
-    /// The dead-letter queue's logical id when it is in this template.
-    pub dead_letter_logical_id: Option<String>,
-    pub max_receive_count: i64,
-}
-
-/// An `AWS::SQS::Queue`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueueSpec {
-    pub logical_id: String,
-    pub name: String,
-    pub url: String,
-    pub arn: String,
-    /// SQS `CreateQueue` attributes (VisibilityTimeout, RedrivePolicy as JSON, ...).
-    pub attributes: BTreeMap<String, String>,
-    pub redrive: Option<RedriveSpec>,
-}
-
-/// An `AWS::SES::EmailIdentity` (or `AWS::SES::EmailIdentity`-like) to verify.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EmailIdentitySpec {
-    pub logical_id: String,
-    pub identity: String,
-}
-
-/// An `AWS::Serverless::HttpApi` (or the implicit `ServerlessHttpApi`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpApiSpec {
-    pub logical_id: String,
-    pub api_id: String,
-}
-
-/// A route of an HTTP API event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpRouteSpec {
-    /// Logical id of the API.
-    pub api: String,
-    pub api_id: String,
-    /// Upper case; `ANY` matches every method.
-    pub method: String,
-    /// `/inquiries`, `/leads/{id}`, `/files/{proxy+}` or `$default`.
-    pub path: String,
-}
-
-impl HttpRouteSpec {
-    /// `POST /inquiries`, or `$default`.
-    pub fn route_key(&self) -> String {
-        if self.path == "$default" {
-            "$default".into()
-        } else {
-            format!("{} {}", self.method, self.path)
-        }
-    }
-}
-
-/// An SQS event source mapping.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SqsSourceSpec {
-    pub queue: String,
-    pub queue_url: String,
-    pub queue_arn: String,
-    pub batch_size: u32,
-    pub report_batch_item_failures: bool,
-}
-
-/// A `rate(...)` schedule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScheduleSpec {
-    pub expression: String,
-    pub period: Duration,
-    pub rule_name: String,
-    pub rule_arn: String,
-    /// `Input`: the event to send instead of the Scheduled Event payload.
-    pub input: Option<serde_json::Value>,
-}
-
-/// What triggers a function.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventSource {
-    HttpApi(HttpRouteSpec),
-    Sqs(SqsSourceSpec),
-    Schedule(ScheduleSpec),
-}
-
-/// One entry of a function's `Events`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventSpec {
-    pub name: String,
-    pub source: EventSource,
-}
-
-/// An `AWS::Serverless::Function`, merged with `Globals.Function` and resolved.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FunctionSpec {
-    pub logical_id: String,
-    pub function_name: String,
-    pub arn: String,
-    /// Relative to the workspace root.
-    pub code_uri: String,
-    /// `Metadata.BuildProperties.Binary`.
-    pub binary: Option<String>,
-    pub timeout: Duration,
-    pub memory_size: u32,
-    pub environment: BTreeMap<String, String>,
-    pub events: Vec<EventSpec>,
-}
-
-/// A template resolved for one local deployment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StackModel {
-    pub stack_name: String,
-    pub region: String,
-    pub account_id: String,
-    pub endpoint: String,
-    pub parameters: BTreeMap<String, String>,
-    pub conditions: BTreeMap<String, bool>,
-    pub tables: Vec<TableSpec>,
-    /// Dead-letter queues come before the queues that name them.
-    pub queues: Vec<QueueSpec>,
-    pub email_identities: Vec<EmailIdentitySpec>,
-    pub http_apis: Vec<HttpApiSpec>,
-    pub functions: Vec<FunctionSpec>,
-}
-
-impl StackModel {
-    /// Resolves `template` for the deployment `settings` describes.
-    pub fn resolve(template: &Template, settings: &StackSettings) -> Result<Self> {
-        Resolver::new(template, settings)?.model()
-    }
-
-    pub fn table(&self, logical_id: &str) -> Option<&TableSpec> {
-        self.tables.iter().find(|t| t.logical_id == logical_id)
-    }
-
-    pub fn queue(&self, logical_id: &str) -> Option<&QueueSpec> {
-        self.queues.iter().find(|q| q.logical_id == logical_id)
-    }
-
-    pub fn function(&self, logical_id: &str) -> Option<&FunctionSpec> {
-        self.functions.iter().find(|f| f.logical_id == logical_id)
-    }
-
-    /// Every HTTP API route with the logical id of its function.
-    pub fn routes(&self) -> Vec<(HttpRouteSpec, String)> {
-        let mut routes = Vec::new();
-        for function in &self.functions {
-            for event in &function.events {
-                if let EventSource::HttpApi(route) = &event.source {
-                    routes.push((route.clone(), function.logical_id.clone()));
-                }
-            }
-        }
-        routes
-    }
-}
 
 /// Physical names: `{stack}-{LogicalId}`, keeping `[A-Za-z0-9_-]`, at most `max` characters.
 pub fn physical_name(stack_name: &str, logical_id: &str, max: usize) -> String {
@@ -525,16 +63,6 @@ pub fn parse_rate(expression: &str) -> Result<Duration, String> {
     }
     Ok(Duration::from_secs(n * seconds))
 }
-
-fn is_intrinsic(map: &Mapping) -> bool {
-    map.len() == 1
-        && map
-            .keys()
-            .next()
-            .and_then(Value::as_str)
-            .is_some_and(|k| k == "Ref" || k == "Condition" || k.starts_with("Fn::"))
-}
-
 /// SAM's `Globals` merge: maps merge recursively, lists are global items then
 /// local ones, anything else (and intrinsic functions) the local value wins.
 pub fn merge_globals(global: &Value, local: &Value) -> Value {
@@ -587,22 +115,22 @@ const IMPLICIT_HTTP_API: &str = "ServerlessHttpApi";
 
 /// A parameter's value (`CommaDelimitedList` parameters are lists).
 #[derive(Debug, Clone)]
-enum ParamValue {
+pub(super) enum ParamValue {
     Scalar(String),
     List(Vec<String>),
 }
 
-struct Resolver<'a> {
-    template: &'a Template,
-    settings: &'a StackSettings,
-    params: BTreeMap<String, ParamValue>,
-    conditions: BTreeMap<String, bool>,
+pub(super) struct Resolver<'a> {
+    pub(super) template: &'a Template,
+    pub(super) settings: &'a StackSettings,
+    pub(super) params: BTreeMap<String, ParamValue>,
+    pub(super) conditions: BTreeMap<String, bool>,
 }
 
-const MAX_DEPTH: usize = 32;
+pub(super) const MAX_DEPTH: usize = 32;
 
 impl<'a> Resolver<'a> {
-    fn new(template: &'a Template, settings: &'a StackSettings) -> Result<Self> {
+    pub(super) fn new(template: &'a Template, settings: &'a StackSettings) -> Result<Self> {
         let stack = &settings.stack_name;
         if stack.is_empty()
             || !stack
@@ -666,86 +194,13 @@ impl<'a> Resolver<'a> {
         Ok(resolver)
     }
 
-    // -- conditions ---------------------------------------------------------
-
-    fn condition(&self, name: &str, depth: usize) -> Result<bool> {
-        if let Some(v) = self.conditions.get(name) {
-            return Ok(*v);
-        }
-        if depth > MAX_DEPTH {
-            return Err(invalid(format!("condition {name} is circular")));
-        }
-        let body = self
-            .template
-            .conditions
-            .get(name)
-            .ok_or_else(|| invalid(format!("condition {name} is not declared")))?;
-        self.condition_expr(body, depth + 1)
-            .map_err(|e| invalid(format!("condition {name}: {e}")))
-    }
-
-    fn condition_expr(&self, expr: &Value, depth: usize) -> Result<bool> {
-        let Value::Mapping(map) = expr else {
-            return match expr {
-                Value::Bool(b) => Ok(*b),
-                _ => Err(invalid(format!("not a condition: {}", brief(expr)))),
-            };
-        };
-        let Some((Value::String(key), arg)) = map.iter().next().filter(|_| map.len() == 1) else {
-            return Err(invalid(format!("not a condition: {}", brief(expr))));
-        };
-        let args = || match arg {
-            Value::Sequence(items) => Ok(items),
-            _ => Err(invalid(format!("{key} needs a list"))),
-        };
-        match key.as_str() {
-            "Condition" => {
-                let name = arg
-                    .as_str()
-                    .ok_or_else(|| invalid("Condition needs a name"))?;
-                self.condition(name, depth + 1)
-            }
-            "Fn::Equals" => {
-                let items = args()?;
-                if items.len() != 2 {
-                    return Err(invalid("Fn::Equals needs two values"));
-                }
-                let a = self.resolve_string(&items[0], "Fn::Equals", depth + 1)?;
-                let b = self.resolve_string(&items[1], "Fn::Equals", depth + 1)?;
-                Ok(a == b)
-            }
-            "Fn::Not" => {
-                let items = args()?;
-                if items.len() != 1 {
-                    return Err(invalid("Fn::Not needs one condition"));
-                }
-                Ok(!self.condition_expr(&items[0], depth + 1)?)
-            }
-            "Fn::And" => {
-                let mut all = true;
-                for item in args()? {
-                    all &= self.condition_expr(item, depth + 1)?;
-                }
-                Ok(all)
-            }
-            "Fn::Or" => {
-                let mut any = false;
-                for item in args()? {
-                    any |= self.condition_expr(item, depth + 1)?;
-                }
-                Ok(any)
-            }
-            other => Err(invalid(format!("{other} is not a condition function"))),
-        }
-    }
-
     // -- resources ----------------------------------------------------------
 
-    fn resource(&self, logical_id: &str) -> Option<&'a ResourceDef> {
+    pub(super) fn resource(&self, logical_id: &str) -> Option<&'a ResourceDef> {
         self.template.resources.get(logical_id)
     }
 
-    fn is_created(&self, resource: &ResourceDef) -> Result<bool> {
+    pub(super) fn is_created(&self, resource: &ResourceDef) -> Result<bool> {
         match &resource.condition {
             None => Ok(true),
             Some(c) => self.conditions.get(c).copied().ok_or_else(|| {
@@ -757,11 +212,11 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn table_name(&self, logical_id: &str) -> String {
+    pub(super) fn table_name(&self, logical_id: &str) -> String {
         physical_name(&self.settings.stack_name, logical_id, 255)
     }
 
-    fn queue_name(&self, resource: &ResourceDef, depth: usize) -> Result<String> {
+    pub(super) fn queue_name(&self, resource: &ResourceDef, depth: usize) -> Result<String> {
         if let Some(name) = resource.properties.get("QueueName") {
             return self.resolve_string(name, &resource.logical_id, depth + 1);
         }
@@ -778,14 +233,14 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn fifo(&self, resource: &ResourceDef, depth: usize) -> Result<bool> {
+    pub(super) fn fifo(&self, resource: &ResourceDef, depth: usize) -> Result<bool> {
         match resource.properties.get("FifoQueue") {
             None => Ok(false),
             Some(v) => Ok(self.resolve_string(v, &resource.logical_id, depth + 1)? == "true"),
         }
     }
 
-    fn queue_url(&self, logical_id: &str, name: &str) -> String {
+    pub(super) fn queue_url(&self, logical_id: &str, name: &str) -> String {
         match self.settings.queue_urls.get(logical_id) {
             Some(url) => url.clone(),
             None => format!(
@@ -797,11 +252,11 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn queue_arn(name: &str) -> String {
+    pub(super) fn queue_arn(name: &str) -> String {
         format!("arn:aws:sqs:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:{name}")
     }
 
-    fn function_name(&self, resource: &ResourceDef, depth: usize) -> Result<String> {
+    pub(super) fn function_name(&self, resource: &ResourceDef, depth: usize) -> Result<String> {
         match resource.properties.get("FunctionName") {
             Some(name) => self.resolve_string(name, &resource.logical_id, depth + 1),
             None => Ok(physical_name(
@@ -812,7 +267,7 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn api_id(logical_id: &str) -> String {
+    pub(super) fn api_id(logical_id: &str) -> String {
         let id: String = logical_id
             .chars()
             .filter(char::is_ascii_alphanumeric)
@@ -826,7 +281,11 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn created_resource(&self, logical_id: &str, context: &str) -> Result<&'a ResourceDef> {
+    pub(super) fn created_resource(
+        &self,
+        logical_id: &str,
+        context: &str,
+    ) -> Result<&'a ResourceDef> {
         let resource = self.resource(logical_id).ok_or_else(|| {
             invalid(format!(
                 "{context}: refers to {logical_id}, which is not declared"
@@ -841,7 +300,12 @@ impl<'a> Resolver<'a> {
     }
 
     /// `Ref` to a resource.
-    fn resource_ref(&self, logical_id: &str, context: &str, depth: usize) -> Result<Value> {
+    pub(super) fn resource_ref(
+        &self,
+        logical_id: &str,
+        context: &str,
+        depth: usize,
+    ) -> Result<Value> {
         if logical_id == IMPLICIT_HTTP_API && self.resource(logical_id).is_none() {
             return Ok(Value::String(Self::api_id(logical_id)));
         }
@@ -873,7 +337,7 @@ impl<'a> Resolver<'a> {
         Ok(Value::String(value))
     }
 
-    fn get_att(
+    pub(super) fn get_att(
         &self,
         logical_id: &str,
         attribute: &str,
@@ -910,286 +374,9 @@ impl<'a> Resolver<'a> {
         Ok(Value::String(value))
     }
 
-    fn pseudo(&self, name: &str) -> Option<Value> {
-        let s = |v: &str| Some(Value::String(v.to_string()));
-        match name {
-            "AWS::Region" => s(LOCAL_REGION),
-            "AWS::AccountId" => s(LOCAL_ACCOUNT_ID),
-            "AWS::StackName" => s(&self.settings.stack_name),
-            "AWS::StackId" => s(&format!(
-                "arn:aws:cloudformation:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:stack/{}/local",
-                self.settings.stack_name
-            )),
-            "AWS::Partition" => s("aws"),
-            "AWS::URLSuffix" => s("amazonaws.com"),
-            "AWS::NotificationARNs" => Some(Value::Sequence(Vec::new())),
-            _ => None,
-        }
-    }
-
-    // -- intrinsic functions ------------------------------------------------
-
-    /// Resolves every intrinsic function in `value`; `None` is `AWS::NoValue`.
-    fn resolve(&self, value: &Value, context: &str, depth: usize) -> Result<Option<Value>> {
-        if depth > MAX_DEPTH {
-            return Err(invalid(format!(
-                "{context}: intrinsic functions nest too deeply"
-            )));
-        }
-        match value {
-            Value::Mapping(map) if is_intrinsic(map) => {
-                let (key, arg) = map.iter().next().ok_or_else(|| invalid("empty mapping"))?;
-                let key = key.as_str().unwrap_or_default();
-                self.intrinsic(key, arg, context, depth)
-            }
-            Value::Mapping(map) => {
-                let mut out = Mapping::new();
-                for (k, v) in map {
-                    if let Some(v) = self.resolve(v, context, depth + 1)? {
-                        out.insert(k.clone(), v);
-                    }
-                }
-                Ok(Some(Value::Mapping(out)))
-            }
-            Value::Sequence(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
-                    if let Some(v) = self.resolve(item, context, depth + 1)? {
-                        out.push(v);
-                    }
-                }
-                Ok(Some(Value::Sequence(out)))
-            }
-            Value::Tagged(_) => self.resolve(&normalize(value.clone()), context, depth + 1),
-            other => Ok(Some(other.clone())),
-        }
-    }
-
-    fn resolve_required(&self, value: &Value, context: &str, depth: usize) -> Result<Value> {
-        self.resolve(value, context, depth)?
-            .ok_or_else(|| invalid(format!("{context}: AWS::NoValue is not allowed here")))
-    }
-
-    fn resolve_string(&self, value: &Value, context: &str, depth: usize) -> Result<String> {
-        let v = self.resolve_required(value, context, depth)?;
-        scalar_string(&v)
-            .ok_or_else(|| invalid(format!("{context}: expected a string, got {}", brief(&v))))
-    }
-
-    fn resolve_list(&self, value: &Value, context: &str, depth: usize) -> Result<Vec<Value>> {
-        match self.resolve_required(value, context, depth)? {
-            Value::Sequence(items) => Ok(items),
-            other => Err(invalid(format!(
-                "{context}: expected a list, got {}",
-                brief(&other)
-            ))),
-        }
-    }
-
-    fn intrinsic(
-        &self,
-        key: &str,
-        arg: &Value,
-        context: &str,
-        depth: usize,
-    ) -> Result<Option<Value>> {
-        let d = depth + 1;
-        let list = |name: &str, n: Option<usize>| -> Result<&Vec<Value>> {
-            match arg {
-                Value::Sequence(items) if n.is_none_or(|n| items.len() == n) => Ok(items),
-                _ => Err(invalid(format!(
-                    "{context}: {name} has the wrong arguments: {}",
-                    brief(arg)
-                ))),
-            }
-        };
-        match key {
-            "Ref" => {
-                let name = arg
-                    .as_str()
-                    .ok_or_else(|| invalid(format!("{context}: Ref needs a name")))?;
-                if name == "AWS::NoValue" {
-                    return Ok(None);
-                }
-                if let Some(v) = self.pseudo(name) {
-                    return Ok(Some(v));
-                }
-                if let Some(p) = self.params.get(name) {
-                    return Ok(Some(match p {
-                        ParamValue::Scalar(s) => Value::String(s.clone()),
-                        ParamValue::List(items) => {
-                            Value::Sequence(items.iter().cloned().map(Value::String).collect())
-                        }
-                    }));
-                }
-                self.resource_ref(name, context, d).map(Some)
-            }
-            "Fn::GetAtt" => {
-                let items = list("Fn::GetAtt", Some(2))?;
-                let resource = self.resolve_string(&items[0], context, d)?;
-                let attribute = self.resolve_string(&items[1], context, d)?;
-                self.get_att(&resource, &attribute, context, d).map(Some)
-            }
-            "Fn::Sub" => {
-                let (text, vars) = match arg {
-                    Value::String(s) => (s.clone(), Mapping::new()),
-                    Value::Sequence(items) if items.len() == 2 => {
-                        let text = items[0]
-                            .as_str()
-                            .ok_or_else(|| invalid(format!("{context}: Fn::Sub needs a string")))?;
-                        let vars = match self.resolve_required(&items[1], context, d)? {
-                            Value::Mapping(m) => m,
-                            _ => {
-                                return Err(invalid(format!(
-                                    "{context}: Fn::Sub variables must be a mapping"
-                                )))
-                            }
-                        };
-                        (text.to_string(), vars)
-                    }
-                    _ => {
-                        return Err(invalid(format!(
-                            "{context}: Fn::Sub has the wrong arguments"
-                        )))
-                    }
-                };
-                self.sub(&text, &vars, context, d)
-                    .map(|s| Some(Value::String(s)))
-            }
-            "Fn::Join" => {
-                let items = list("Fn::Join", Some(2))?;
-                let delimiter = self.resolve_string(&items[0], context, d)?;
-                let parts = self.resolve_list(&items[1], context, d)?;
-                let parts: Vec<String> = parts
-                    .iter()
-                    .map(|p| {
-                        scalar_string(p).ok_or_else(|| {
-                            invalid(format!(
-                                "{context}: Fn::Join item is not a string: {}",
-                                brief(p)
-                            ))
-                        })
-                    })
-                    .collect::<Result<_>>()?;
-                Ok(Some(Value::String(parts.join(&delimiter))))
-            }
-            "Fn::Select" => {
-                let items = list("Fn::Select", Some(2))?;
-                let index: usize = self
-                    .resolve_string(&items[0], context, d)?
-                    .parse()
-                    .map_err(|_| invalid(format!("{context}: Fn::Select index is not a number")))?;
-                let values = self.resolve_list(&items[1], context, d)?;
-                values.get(index).cloned().map(Some).ok_or_else(|| {
-                    invalid(format!(
-                        "{context}: Fn::Select index {index} is out of range"
-                    ))
-                })
-            }
-            "Fn::Split" => {
-                let items = list("Fn::Split", Some(2))?;
-                let delimiter = self.resolve_string(&items[0], context, d)?;
-                let text = self.resolve_string(&items[1], context, d)?;
-                Ok(Some(Value::Sequence(
-                    text.split(delimiter.as_str())
-                        .map(|s| Value::String(s.to_string()))
-                        .collect(),
-                )))
-            }
-            "Fn::If" => {
-                let items = list("Fn::If", Some(3))?;
-                let name = items[0]
-                    .as_str()
-                    .ok_or_else(|| invalid(format!("{context}: Fn::If needs a condition name")))?;
-                let branch = if self.condition(name, d)? {
-                    &items[1]
-                } else {
-                    &items[2]
-                };
-                self.resolve(branch, context, d)
-            }
-            "Fn::Equals" | "Fn::Not" | "Fn::And" | "Fn::Or" | "Condition" => {
-                let mut map = Mapping::new();
-                map.insert(Value::String(key.to_string()), arg.clone());
-                let v = self.condition_expr(&Value::Mapping(map), d)?;
-                Ok(Some(Value::Bool(v)))
-            }
-            "Fn::FindInMap" => {
-                let items = list("Fn::FindInMap", Some(3))?;
-                let keys: Vec<String> = items
-                    .iter()
-                    .map(|i| self.resolve_string(i, context, d))
-                    .collect::<Result<_>>()?;
-                let found = self
-                    .template
-                    .mappings
-                    .get(keys[0].as_str())
-                    .and_then(|m| m.get(keys[1].as_str()))
-                    .and_then(|m| m.get(keys[2].as_str()))
-                    .ok_or_else(|| {
-                        invalid(format!("{context}: Fn::FindInMap {keys:?} not found"))
-                    })?;
-                self.resolve(found, context, d)
-            }
-            "Fn::Base64" => {
-                let text = self.resolve_string(arg, context, d)?;
-                Ok(Some(Value::String(B64.encode(text.as_bytes()))))
-            }
-            "Fn::ToJsonString" => {
-                let v = self.resolve_required(arg, context, d)?;
-                let json: serde_json::Value = serde_yaml::from_value(v)
-                    .map_err(|e| invalid(format!("{context}: Fn::ToJsonString: {e}")))?;
-                Ok(Some(Value::String(json.to_string())))
-            }
-            other => Err(invalid(format!(
-                "{context}: {other} is not supported by the local runner"
-            ))),
-        }
-    }
-
-    fn sub(&self, text: &str, vars: &Mapping, context: &str, depth: usize) -> Result<String> {
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(start) = rest.find("${") {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 2..];
-            let end = after
-                .find('}')
-                .ok_or_else(|| invalid(format!("{context}: unclosed ${{ in Fn::Sub {text:?}")))?;
-            let name = after[..end].trim();
-            if let Some(literal) = name.strip_prefix('!') {
-                let _ = write!(out, "${{{literal}}}");
-            } else if let Some(v) = vars.get(name) {
-                let v = scalar_string(v).ok_or_else(|| {
-                    invalid(format!(
-                        "{context}: Fn::Sub variable {name} is not a string"
-                    ))
-                })?;
-                out.push_str(&v);
-            } else {
-                let value = match name.split_once('.') {
-                    Some((resource, attr)) if !name.starts_with("AWS::") => {
-                        self.get_att(resource, attr, context, depth + 1)?
-                    }
-                    _ => {
-                        let mut map = Mapping::new();
-                        map.insert(Value::String("Ref".into()), Value::String(name.to_string()));
-                        self.resolve_required(&Value::Mapping(map), context, depth + 1)?
-                    }
-                };
-                let value = scalar_string(&value)
-                    .ok_or_else(|| invalid(format!("{context}: ${{{name}}} is not a string")))?;
-                out.push_str(&value);
-            }
-            rest = &after[end + 1..];
-        }
-        out.push_str(rest);
-        Ok(out)
-    }
-
     // -- the model ----------------------------------------------------------
 
-    fn model(&self) -> Result<StackModel> {
+    pub(super) fn model(&self) -> Result<StackModel> {
         let mut tables = Vec::new();
         let mut queues = Vec::new();
         let mut email_identities = Vec::new();
@@ -1300,7 +487,7 @@ impl<'a> Resolver<'a> {
         })
     }
 
-    fn props(&self, resource: &ResourceDef) -> Result<Mapping> {
+    pub(super) fn props(&self, resource: &ResourceDef) -> Result<Mapping> {
         match self.resolve(
             &Value::Mapping(resource.properties.clone()),
             &resource.logical_id,
@@ -1311,7 +498,7 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn table(&self, resource: &ResourceDef) -> Result<TableSpec> {
+    pub(super) fn table(&self, resource: &ResourceDef) -> Result<TableSpec> {
         let id = &resource.logical_id;
         let props = self.props(resource)?;
         let name = self
@@ -1432,7 +619,7 @@ impl<'a> Resolver<'a> {
         })
     }
 
-    fn queue(&self, resource: &ResourceDef) -> Result<QueueSpec> {
+    pub(super) fn queue(&self, resource: &ResourceDef) -> Result<QueueSpec> {
         let id = &resource.logical_id;
         let props = self.props(resource)?;
         let name = self.queue_name(resource, 0)?;
@@ -1496,7 +683,7 @@ impl<'a> Resolver<'a> {
         })
     }
 
-    fn function(&self, resource: &ResourceDef) -> Result<FunctionSpec> {
+    pub(super) fn function(&self, resource: &ResourceDef) -> Result<FunctionSpec> {
         let id = &resource.logical_id;
         let merged = merge_globals(
             &Value::Mapping(self.template.globals_function.clone()),
@@ -1591,7 +778,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// One event; `None` when it is disabled (`Enabled: false` / `State: DISABLED`).
-    fn event(
+    pub(super) fn event(
         &self,
         function: &str,
         function_name: &str,
@@ -1778,20 +965,3 @@ fn order_queues(mut queues: Vec<QueueSpec>) -> Result<Vec<QueueSpec>> {
     }
     Ok(ordered)
 }
-
-fn brief(value: &Value) -> String {
-    let text = serde_yaml::to_string(value).unwrap_or_default();
-    let text = text.trim().replace('\n', " ");
-    if text.len() > 80 {
-        let mut end = 80;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}...", &text[..end])
-    } else {
-        text
-    }
-}
-
-#[cfg(test)]
-mod tests;

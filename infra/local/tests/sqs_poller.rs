@@ -4,11 +4,11 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use leadflow_infra::events::{PollOutcome, SqsPoller};
-use leadflow_infra::provision::{provision, sdk_config};
-use leadflow_infra::runtime::{InvokeFuture, Invoker};
-use leadflow_infra::template::{EventSource, SqsSourceSpec};
-use leadflow_infra::{InvokeError, StackModel, StackSettings, Template};
+use leadflow_local::events::{PollOutcome, SqsPoller};
+use leadflow_local::provision::{provision, sdk_config};
+use leadflow_local::runtime::{InvokeFuture, Invoker};
+use leadflow_local::template::{EventSource, SqsSourceSpec};
+use leadflow_local::{InvokeError, StackModel, StackSettings, Template};
 use serde_json::{json, Value};
 
 /// Answers every invocation with `reply` and keeps the events.
@@ -40,9 +40,10 @@ impl Invoker for FakeInvoker {
     }
 }
 
-async fn setup() -> (leadflow_infra::Emulator, aws_sdk_sqs::Client, SqsSourceSpec) {
+async fn setup() -> (leadflow_local::Emulator, aws_sdk_sqs::Client, SqsSourceSpec) {
     let emulator = common::emulator().await;
-    let path = leadflow_infra::root::workspace_root().join("infra/tests/fixtures/template.yaml");
+    let path =
+        leadflow_local::root::workspace_root().join("infra/local/tests/fixtures/template.yaml");
     let template = Template::load(&path).unwrap();
     let settings = StackSettings::new(common::unique("sqs"), emulator.endpoint());
     let model = StackModel::resolve(&template, &settings).unwrap();

@@ -1,4 +1,5 @@
 use super::*;
+use std::time::Duration;
 
 fn real_template() -> Template {
     Template::load(&crate::root::template_path(&crate::root::workspace_root()))
@@ -234,8 +235,7 @@ Parameters:
   Names: { Type: CommaDelimitedList, Default: "a,b" }
 Conditions:
   IsDev: !Equals [!Ref Env, dev]
-  IsProd: !Not [!Condition IsDev]
-  Both: !And [!Condition IsDev, !Or [!Condition IsProd, !Equals [x, x]]]
+  IsProd: !Not [!Equals [!Ref Env, dev]]
 Globals:
   Function:
     Timeout: 7
@@ -262,10 +262,10 @@ Resources:
           OVERRIDDEN: local
           SUB: !Sub "${AWS::Region}/${Q.QueueName}/${Env}/${!Literal}"
           SUB_VARS: !Sub ["${A}-${AWS::AccountId}", { A: !Ref Env }]
-          JOIN: !Join ["|", [!Ref Env, !Select [1, !Ref Names], !GetAtt Q.Arn]]
-          IF: !If [IsProd, prod, !If [Both, both, neither]]
+          SELECT: !Sub ["${E}|${N}|${Q.Arn}", { E: !Ref Env, N: !Select [1, !Ref Names] }]
+          IF: !If [IsProd, prod, !If [IsDev, both, neither]]
           GONE: !If [IsProd, x, !Ref AWS::NoValue]
-          STACK: !Ref AWS::StackName
+          STACK: !Select [0, !Split ["-", !GetAtt Q.QueueName]]
           SPLIT: !Select [2, !Split [",", "p,q,r"]]
           URL: !GetAtt Q.QueueUrl
       Events:
@@ -295,7 +295,7 @@ fn intrinsic_functions() {
     assert_eq!(env["SUB"], "us-east-1/t1-Q.fifo/dev/${Literal}");
     assert_eq!(env["SUB_VARS"], "dev-123456789012");
     assert_eq!(
-        env["JOIN"],
+        env["SELECT"],
         "dev|b|arn:aws:sqs:us-east-1:123456789012:t1-Q.fifo"
     );
     assert_eq!(env["IF"], "both");
@@ -334,11 +334,14 @@ fn unsupported_things_are_errors_naming_the_resource() {
         "{err}"
     );
 
-    let bad_ref = SMALL.replace("!Ref AWS::StackName", "!Ref Missing");
+    let bad_ref = SMALL.replace(
+        "STACK: !Select",
+        "STACK: !Ref Missing\n          X: !Select",
+    );
     let err = resolve(&bad_ref).unwrap_err().to_string();
     assert!(err.contains("Missing"), "{err}");
 
-    let ref_off = SMALL.replace("!Ref AWS::StackName", "!Ref Prod");
+    let ref_off = SMALL.replace("STACK: !Select", "STACK: !Ref Prod\n          X: !Select");
     let err = resolve(&ref_off).unwrap_err().to_string();
     assert!(err.contains("Prod") && err.contains("Condition"), "{err}");
 
@@ -348,6 +351,67 @@ fn unsupported_things_are_errors_naming_the_resource() {
     );
     let err = resolve(&python).unwrap_err().to_string();
     assert!(err.contains("python3.12"), "{err}");
+}
+
+#[test]
+fn the_real_template_uses_only_what_the_local_stack_evaluates() {
+    let text = std::fs::read_to_string(crate::root::template_path(&crate::root::workspace_root()))
+        .unwrap();
+    let doc = normalize(serde_yaml::from_str(&text).unwrap());
+    let mut used = std::collections::BTreeSet::new();
+    fn walk(v: &Value, used: &mut std::collections::BTreeSet<String>) {
+        match v {
+            Value::Mapping(m) => {
+                for (k, v) in m {
+                    let k = k.as_str().unwrap_or_default();
+                    if m.len() == 1 && (k == "Ref" || k.starts_with("Fn::")) {
+                        used.insert(k.to_string());
+                    }
+                    walk(v, used);
+                }
+            }
+            Value::Sequence(items) => items.iter().for_each(|i| walk(i, used)),
+            _ => {}
+        }
+    }
+    walk(&doc, &mut used);
+    let supported: std::collections::BTreeSet<String> =
+        SUPPORTED_FUNCTIONS.iter().map(|s| s.to_string()).collect();
+    assert_eq!(used, supported, "evaluate exactly what template.yaml uses");
+}
+
+#[test]
+fn other_intrinsics_and_pseudo_parameters_are_refused_naming_where() {
+    for (line, name) in [
+        ("JOINED: !Join [\"|\", [a, b]]", "Fn::Join"),
+        ("B64: !Base64 text", "Fn::Base64"),
+        ("MAPPED: !FindInMap [M, a, b]", "Fn::FindInMap"),
+        (
+            "IMPORTED: !ImportValue other-stack-export",
+            "Fn::ImportValue",
+        ),
+        ("LONG: {\"Fn::ToJsonString\": {a: 1}}", "Fn::ToJsonString"),
+        ("STACK_NAME: !Ref AWS::StackName", "AWS::StackName"),
+        ("IN_SUB: !Sub \"${AWS::StackId}-x\"", "AWS::StackId"),
+    ] {
+        let text = SMALL.replace("GONE: ", &format!("{line}\n          GONE: "));
+        let err = Template::parse(&text).unwrap_err().to_string();
+        let key = line.split(':').next().unwrap();
+        assert!(
+            err.contains(&format!("Resources.Fn.Properties.Environment.Variables.{key} uses {name}, which the local stack does not evaluate")),
+            "{err}"
+        );
+    }
+    // Anywhere in the file, conditions and outputs included.
+    let cond = SMALL.replace(
+        "IsDev: !Equals [!Ref Env, dev]",
+        "IsDev: !And [!Equals [!Ref Env, dev], !Equals [x, x]]",
+    );
+    let err = Template::parse(&cond).unwrap_err().to_string();
+    assert!(err.contains("Conditions.IsDev uses Fn::And"), "{err}");
+    let output = format!("{SMALL}\nOutputs:\n  A:\n    Value: !GetAZs \"\"\n");
+    let err = Template::parse(&output).unwrap_err().to_string();
+    assert!(err.contains("Outputs.A.Value uses Fn::GetAZs"), "{err}");
 }
 
 #[test]

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use leadflow_infra::root::workspace_root;
-use leadflow_infra::{DevOptions, DevStack, InvokeError, RunningStack};
+use leadflow_local::root::workspace_root;
+use leadflow_local::{DevOptions, DevStack, InvokeError, RunningStack};
 use serde_json::{json, Value};
 
 async fn fixture_stack(
@@ -17,7 +17,7 @@ async fn fixture_stack(
 ) -> RunningStack {
     // No emulator given: the stack uses AWS_ENDPOINT_URL, or starts (and stops) its own moto.
     let mut options = DevOptions::for_tests(common::unique("fx"));
-    options.template = Some(workspace_root().join("infra/tests/fixtures/template.yaml"));
+    options.template = Some(workspace_root().join("infra/local/tests/fixtures/template.yaml"));
     options.build = false;
     options.schedule_period = schedule_period;
     options.params = BTreeMap::from([

@@ -3,7 +3,7 @@
 //! publishing and clearing one message at a time, as the sweeper used to.
 //! Prints figures and the ratio measured in one run; asserts nothing about time.
 //!
-//! cargo bench -p leadflow-infra --bench outbox      (OUTBOX=5000 to change N)
+//! cargo bench -p leadflow-local --bench outbox      (OUTBOX=5000 to change N)
 
 use chrono::{Duration, Utc};
 use leadflow::app::outbox::sweep;
@@ -12,8 +12,8 @@ use leadflow::ports::{Commit, LeadStore, OutboxMessage, Publisher};
 use leadflow::{LeadId, ResponseId};
 use leadflow_aws::dynamo::DynamoStore;
 use leadflow_aws::sqs::SqsPublisher;
-use leadflow_infra::template::{StackModel, StackSettings, Template};
-use leadflow_infra::{provision, root, Emulator};
+use leadflow_local::template::{StackModel, StackSettings, Template};
+use leadflow_local::{provision, root, Emulator};
 use std::time::Instant;
 
 async fn stack(emulator: &Emulator) -> (DynamoStore, SqsPublisher) {
@@ -21,7 +21,7 @@ async fn stack(emulator: &Emulator) -> (DynamoStore, SqsPublisher) {
     let template = Template::load(&root::template_path(&root)).expect("template.yaml");
     let name = format!("bench-{}", ulid::Ulid::new().to_string().to_lowercase());
     let mut settings = StackSettings::new(name, emulator.endpoint());
-    settings.parameter_overrides = leadflow_infra::dev::local_parameters(&template, 3000);
+    settings.parameter_overrides = leadflow_local::dev::local_parameters(&template, 3000);
     let model = StackModel::resolve(&template, &settings).expect("resolves");
     let config = provision::sdk_config(emulator.endpoint()).await;
     let provisioned = provision::provision(&model, &config)

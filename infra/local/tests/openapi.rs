@@ -4,7 +4,7 @@ use serde_yaml::Value;
 use std::collections::BTreeSet;
 
 fn load(path: &str) -> Value {
-    let root = leadflow_infra::root::workspace_root();
+    let root = leadflow_local::root::workspace_root();
     let text = std::fs::read_to_string(root.join(path)).unwrap();
     serde_yaml::from_str(&text).unwrap()
 }

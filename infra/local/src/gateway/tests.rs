@@ -1,4 +1,14 @@
+use super::payload::*;
+use super::routes::*;
+use super::server::*;
 use super::*;
+use std::path::Path;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::template::HttpRouteSpec;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 

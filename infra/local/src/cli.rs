@@ -1,0 +1,330 @@
+//! The `leadflow-local` subcommands (`leadflow dev|emulator|tools` run them), on clap.
+
+use std::collections::BTreeMap;
+use std::process::{ExitCode, Stdio};
+use std::time::Duration;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::dev::{DevOptions, DevStack};
+use crate::emulator::Emulator;
+
+/// `leadflow-local`: the local AWS (template.yaml against moto).
+#[derive(Debug, Parser)]
+#[command(
+    name = "leadflow-local",
+    version,
+    about = "The local AWS: template.yaml run against moto (the emulator)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run template.yaml locally against moto until Ctrl-C: the HTTP API and
+    /// landing page, every function as its own process, SQS pollers, schedules.
+    Dev(DevCommand),
+    /// Run CMD with AWS_ENDPOINT_URL pointing at moto (started on a free port
+    /// unless AWS_ENDPOINT_URL is already set), exit with CMD's exit code.
+    #[command(override_usage = "leadflow-local emulator -- CMD [ARGS...]")]
+    Emulator {
+        /// The command to run, and its arguments.
+        #[arg(
+            value_name = "CMD",
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        command: Vec<String>,
+    },
+    /// Install the pinned Python tools (moto, SAM CLI, cfn-lint) of
+    /// infra/requirements.txt into .tools/venv; nothing when they are current.
+    Tools,
+}
+
+/// The options of `dev`, as clap reads them.
+#[derive(Debug, Clone, Args)]
+pub struct DevCommand {
+    /// Port of the local HTTP API and landing page.
+    #[arg(long, short = 'p', default_value_t = 3000)]
+    port: u16,
+    /// Prefix of every physical name.
+    #[arg(long, default_value = "leadflow-dev")]
+    stack_name: String,
+    /// A template parameter (repeatable).
+    #[arg(long = "param", visible_alias = "parameter", value_name = "Key=Value", value_parser = key_value)]
+    params: Vec<(String, String)>,
+    /// Use this emulator instead of starting moto (default: AWS_ENDPOINT_URL).
+    #[arg(long, value_name = "URL")]
+    emulator: Option<String>,
+    /// Port of the moto this command starts (or finds already running).
+    #[arg(long, default_value_t = 4566)]
+    emulator_port: u16,
+    /// Run the binaries already built instead of building the functions first.
+    #[arg(long = "no-build", action = clap::ArgAction::SetFalse)]
+    build: bool,
+    /// Do not forward the functions' logs.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn key_value(pair: &str) -> Result<(String, String), String> {
+    pair.split_once('=')
+        .filter(|(k, _)| !k.is_empty())
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{pair:?}: expected Key=Value"))
+}
+
+/// Options of `dev`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevArgs {
+    pub port: u16,
+    pub stack_name: String,
+    pub params: BTreeMap<String, String>,
+    pub emulator: Option<String>,
+    pub emulator_port: u16,
+    pub build: bool,
+    pub quiet: bool,
+}
+
+impl From<DevCommand> for DevArgs {
+    fn from(c: DevCommand) -> Self {
+        Self {
+            port: c.port,
+            stack_name: c.stack_name,
+            params: c.params.into_iter().collect(),
+            emulator: c.emulator,
+            emulator_port: c.emulator_port,
+            build: c.build,
+            quiet: c.quiet,
+        }
+    }
+}
+
+/// Parses the arguments after `dev`.
+pub fn parse_dev_args(args: &[String]) -> Result<DevArgs, String> {
+    let command = DevCommand::augment_args(clap::Command::new("dev"));
+    let matches = command
+        .try_get_matches_from(std::iter::once("dev").chain(args.iter().map(String::as_str)))
+        .map_err(|e| e.to_string())?;
+    DevCommand::from_arg_matches(&matches)
+        .map(DevArgs::from)
+        .map_err(|e| e.to_string())
+}
+
+/// A usage error: print it with the usage text and exit 2.
+pub fn usage_error(message: &str) -> ExitCode {
+    eprintln!("leadflow: {message}\n\n{}", Cli::command().render_usage());
+    ExitCode::from(2)
+}
+
+/// `leadflow-local dev ...` (`leadflow dev ...`)
+pub async fn dev(args: DevArgs) -> ExitCode {
+    let root = crate::root::workspace_root();
+    let env_endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|e| !e.is_empty());
+    let mut emulator = match args.emulator.clone().or(env_endpoint) {
+        Some(endpoint) => Emulator::external(endpoint),
+        None => {
+            let existing = Emulator::external(format!("http://127.0.0.1:{}", args.emulator_port));
+            if existing.is_ready().await {
+                eprintln!(
+                    "leadflow: using the emulator already running at {}",
+                    existing.endpoint()
+                );
+                existing
+            } else {
+                eprintln!(
+                    "leadflow: starting moto on 127.0.0.1:{} ...",
+                    args.emulator_port
+                );
+                match Emulator::start(&root, Some(args.emulator_port)).await {
+                    Ok(emulator) => emulator,
+                    Err(e) => {
+                        eprintln!("leadflow: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                }
+            }
+        }
+    };
+    eprintln!(
+        "leadflow: building and starting stack {} ...",
+        args.stack_name
+    );
+    let options = DevOptions {
+        port: args.port,
+        stack_name: args.stack_name.clone(),
+        params: args.params.clone(),
+        build: args.build,
+        emulator: Some(emulator.endpoint().to_string()),
+        quiet: args.quiet,
+        ..DevOptions::default()
+    };
+    let stack = match DevStack::start(options).await {
+        Ok(stack) => stack,
+        Err(e) => {
+            eprintln!("leadflow: {e}");
+            emulator.stop().await;
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{}", stack.summary());
+    let signal = wait_for_signal().await;
+    eprintln!("\nleadflow: {signal}; stopping ...");
+    stack.shutdown().await;
+    emulator.stop().await;
+    eprintln!("leadflow: stopped");
+    ExitCode::SUCCESS
+}
+
+/// Waits for Ctrl-C or SIGTERM and names it.
+async fn wait_for_signal() -> &'static str {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return "interrupted";
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "interrupted",
+        _ = term.recv() => "terminated",
+    }
+}
+
+/// `leadflow-local emulator -- CMD [ARGS...]` (`leadflow emulator -- ...`)
+pub async fn emulator(command: &[String]) -> ExitCode {
+    let Some((program, program_args)) = command.split_first() else {
+        return usage_error(
+            "emulator: missing the command to run (leadflow emulator -- CMD [ARGS...])",
+        );
+    };
+    let root = crate::root::workspace_root();
+    let mut emulator = match Emulator::from_env_or_start(&root).await {
+        Ok(emulator) => emulator,
+        Err(e) => {
+            eprintln!("leadflow: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if emulator.is_owned() {
+        eprintln!("leadflow: moto is running at {}", emulator.endpoint());
+    }
+    let mut command = tokio::process::Command::new(program);
+    // `make test` runs `leadflow emulator -- cargo test` through `cargo run`:
+    // the inner cargo must see the environment the plain `cargo build` had.
+    let spawned = crate::root::without_package_env(&mut command)
+        .args(program_args)
+        .env("AWS_ENDPOINT_URL", emulator.endpoint())
+        .env("AWS_REGION", crate::LOCAL_REGION)
+        .env("AWS_DEFAULT_REGION", crate::LOCAL_REGION)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            eprintln!("leadflow: cannot run {program}: {e}");
+            emulator.stop().await;
+            return ExitCode::from(127);
+        }
+    };
+    let status = tokio::select! {
+        status = child.wait() => status,
+        signal = wait_for_signal() => {
+            // Ctrl-C reaches the whole process group, so the command has it too:
+            // give it a moment to finish on its own.
+            eprintln!("leadflow: {signal}; waiting for {program} ...");
+            match tokio::time::timeout(Duration::from_secs(10), child.wait()).await {
+                Ok(status) => status,
+                Err(_) => {
+                    let _ = child.kill().await;
+                    child.wait().await
+                }
+            }
+        }
+    };
+    emulator.stop().await;
+    match status {
+        Ok(status) => exit_code(status),
+        Err(e) => {
+            eprintln!("leadflow: waiting for {program}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn exit_code(status: std::process::ExitStatus) -> ExitCode {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        (None, Some(signal)) => ExitCode::from(u8::try_from(128 + signal).unwrap_or(1)),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+/// `leadflow-local tools` (`leadflow tools`): the one installer of `.tools/venv` (`make tools` runs it).
+pub async fn tools() -> ExitCode {
+    match crate::emulator::ensure_tools(&crate::root::workspace_root()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("leadflow: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn dev_defaults() {
+        let parsed = parse_dev_args(&[]).unwrap();
+        assert_eq!(parsed.port, 3000);
+        assert_eq!(parsed.stack_name, "leadflow-dev");
+        assert_eq!(parsed.emulator_port, 4566);
+        assert!(parsed.build && !parsed.quiet);
+    }
+
+    #[test]
+    fn dev_options() {
+        let parsed = parse_dev_args(&args(&[
+            "--port",
+            "8080",
+            "--stack-name=demo",
+            "--param",
+            "LogLevel=debug",
+            "--param",
+            "ThankYouUrl=http://x/?a=b",
+            "--no-build",
+            "--quiet",
+        ]))
+        .unwrap();
+        assert_eq!(parsed.port, 8080);
+        assert_eq!(parsed.stack_name, "demo");
+        assert_eq!(parsed.params["LogLevel"], "debug");
+        assert_eq!(parsed.params["ThankYouUrl"], "http://x/?a=b");
+        assert!(!parsed.build && parsed.quiet);
+    }
+
+    #[test]
+    fn dev_errors() {
+        assert!(parse_dev_args(&args(&["--port"])).is_err());
+        assert!(parse_dev_args(&args(&["--port", "x"])).is_err());
+        assert!(parse_dev_args(&args(&["--param", "novalue"])).is_err());
+        assert!(parse_dev_args(&args(&["--bogus"])).is_err());
+    }
+}

@@ -1,0 +1,22 @@
+//! The local HTTP API: API Gateway HTTP API (payload format 2.0) in front of the
+//! functions, the landing page as static files, and `/_dev/emails`.
+//!
+//! [`routes`]: the route table (HttpApi events, `{param}` and `{proxy+}`);
+//! [`payload`]: HTTP requests into payload format 2.0 events and function
+//! results back into HTTP responses; [`server`]: the HTTP server itself.
+
+mod payload;
+mod routes;
+mod server;
+
+pub use payload::*;
+pub use routes::*;
+pub use server::*;
+
+/// API Gateway's payload limit.
+pub const MAX_REQUEST_BODY: usize = 10 * 1024 * 1024;
+/// How much of a too-large body is read (and discarded) before answering 413.
+pub(crate) const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests;

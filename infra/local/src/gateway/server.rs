@@ -1,0 +1,294 @@
+//! The server: the HTTP API, the landing page as static files, and `/_dev/emails`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::Utc;
+use http::{header, HeaderName, HeaderValue, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+use crate::runtime::{serve, Invoker};
+use crate::task::AbortOnDrop;
+
+use super::*;
+
+/// What the gateway serves.
+#[derive(Clone)]
+pub struct GatewayConfig {
+    /// 0 picks a free port.
+    pub port: u16,
+    pub routes: RouteTable,
+    pub invoker: Arc<dyn Invoker>,
+    /// Static files for GET requests no route matches (`infra/landing`).
+    pub landing_dir: Option<PathBuf>,
+    /// The emulator, for `GET /_dev/emails`.
+    pub emulator_endpoint: Option<String>,
+}
+
+/// The running HTTP server.
+#[derive(Debug)]
+pub struct Gateway {
+    addr: SocketAddr,
+    server: AbortOnDrop,
+}
+
+pub(super) struct GatewayState {
+    config: GatewayConfig,
+}
+
+impl Gateway {
+    /// Binds 127.0.0.1:`port` and serves.
+    pub async fn start(config: GatewayConfig) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
+        Self::start_on(listener, config)
+    }
+
+    /// Serves on an already bound listener (`config.port` is not used).
+    pub fn start_on(listener: TcpListener, config: GatewayConfig) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let state = Arc::new(GatewayState { config });
+        let server = serve(listener, move |request, peer| {
+            state.clone().handle(request, peer)
+        });
+        Ok(Self { addr, server })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await;
+    }
+}
+
+pub(super) type GatewayResponse = Response<Full<Bytes>>;
+
+pub(super) fn respond(
+    status: StatusCode,
+    content_type: &str,
+    body: impl Into<Bytes>,
+) -> GatewayResponse {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+pub(super) fn message(status: StatusCode, text: &str) -> GatewayResponse {
+    respond(
+        status,
+        "application/json",
+        json!({ "message": text }).to_string(),
+    )
+}
+
+impl GatewayState {
+    async fn handle(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> GatewayResponse {
+        let method = request.method().clone();
+        let path = request.uri().path().to_string();
+        let started = std::time::Instant::now();
+        let response = self.route(request, peer).await;
+        tracing::info!(
+            "{method} {path} -> {} ({} ms)",
+            response.status().as_u16(),
+            started.elapsed().as_millis()
+        );
+        response
+    }
+
+    async fn route(&self, request: Request<Incoming>, peer: SocketAddr) -> GatewayResponse {
+        let method = request.method().clone();
+        let path = request.uri().path().to_string();
+        if method == Method::GET && path == "/_dev/emails" {
+            return self.emails().await;
+        }
+        if let Some(matched) = self.config.routes.find(method.as_str(), &path) {
+            let function = matched.route.function.clone();
+            let request_id = ulid::Ulid::new().to_string();
+            let parts = match request_parts(request, peer).await {
+                Ok(parts) => parts,
+                Err(response) => return response,
+            };
+            let event = api_gateway_event(&matched, &parts, &request_id, Utc::now());
+            let outcome = self.config.invoker.invoke(&function, event).await;
+            let mut response = match outcome {
+                Ok(value) => match translate_response(&value) {
+                    Ok(parts) => into_response(parts),
+                    Err(e) => {
+                        tracing::warn!(function, "malformed response: {e}");
+                        message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!("{e}");
+                    message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+                }
+            };
+            if let Ok(value) = HeaderValue::from_str(&request_id) {
+                response.headers_mut().insert("apigw-requestid", value);
+            }
+            return response;
+        }
+        if method == Method::GET || method == Method::HEAD {
+            if let Some(dir) = &self.config.landing_dir {
+                if let Some(response) = static_file(dir, &path) {
+                    return response;
+                }
+            }
+        }
+        message(StatusCode::NOT_FOUND, "Not Found")
+    }
+
+    async fn emails(&self) -> GatewayResponse {
+        let Some(endpoint) = &self.config.emulator_endpoint else {
+            return message(StatusCode::NOT_FOUND, "Not Found");
+        };
+        match crate::emulator::sent_emails(endpoint).await {
+            Ok(emails) => respond(
+                StatusCode::OK,
+                "application/json",
+                Value::Array(emails).to_string(),
+            ),
+            Err(e) => message(StatusCode::BAD_GATEWAY, &e.to_string()),
+        }
+    }
+}
+
+pub(super) async fn request_parts(
+    request: Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<HttpRequestParts, GatewayResponse> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let mut too_large = declared.is_some_and(|len| len > MAX_REQUEST_BODY as u64);
+    let (head, mut body) = request.into_parts();
+    // Read the body even when it is too large (up to a cap), so that clients
+    // still writing it get the 413 rather than a broken connection.
+    let mut collected = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(message(StatusCode::BAD_REQUEST, "Bad Request"));
+        };
+        if let Ok(data) = frame.into_data() {
+            total += data.len();
+            too_large |= total > MAX_REQUEST_BODY;
+            if !too_large {
+                collected.extend_from_slice(&data);
+            }
+            if total > DRAIN_LIMIT {
+                break;
+            }
+        }
+    }
+    if too_large {
+        return Err(message(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Request Entity Too Large",
+        ));
+    }
+    let body = Bytes::from(collected);
+    let headers = head
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    Ok(HttpRequestParts {
+        method: head.method.as_str().to_string(),
+        raw_path: head.uri.path().to_string(),
+        raw_query: head.uri.query().unwrap_or_default().to_string(),
+        headers,
+        body,
+        source_ip: peer.ip().to_string(),
+        protocol: format!("{:?}", head.version),
+    })
+}
+
+pub(super) fn into_response(parts: HttpResponseParts) -> GatewayResponse {
+    let mut response = Response::new(Full::new(parts.body));
+    *response.status_mut() =
+        StatusCode::from_u16(parts.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    for (name, value) in parts.headers {
+        match (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::from_str(&value),
+        ) {
+            (Ok(name), Ok(value)) => {
+                response.headers_mut().append(name, value);
+            }
+            _ => tracing::warn!("dropped an invalid response header {name:?}"),
+        }
+    }
+    response
+}
+
+/// The content type of a static file.
+pub fn content_type(path: &Path) -> &'static str {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("html" | "htm") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("js" | "mjs") => "text/javascript; charset=utf-8",
+        Some("json") => "application/json",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        Some("svg") => "image/svg+xml",
+        Some("ico") => "image/x-icon",
+        Some("txt") => "text/plain; charset=utf-8",
+        Some("woff2") => "font/woff2",
+        _ => "application/octet-stream",
+    }
+}
+
+/// The file under `dir` that `raw_path` names, if it is a safe path to an existing file.
+pub fn static_path(dir: &Path, raw_path: &str) -> Option<PathBuf> {
+    let decoded = percent_decode(raw_path);
+    let mut path = dir.to_path_buf();
+    for segment in decoded.split('/').filter(|s| !s.is_empty()) {
+        if segment == "." || segment == ".." || segment.contains('\\') || segment.contains('\0') {
+            return None;
+        }
+        path.push(segment);
+    }
+    if path.is_dir() {
+        path.push("index.html");
+    }
+    path.is_file().then_some(path)
+}
+
+pub(super) fn static_file(dir: &Path, raw_path: &str) -> Option<GatewayResponse> {
+    let path = static_path(dir, raw_path)?;
+    let body = std::fs::read(&path).ok()?;
+    Some(respond(StatusCode::OK, content_type(&path), body))
+}

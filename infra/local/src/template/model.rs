@@ -1,0 +1,226 @@
+//! The resolved local deployment: what has to be provisioned and run.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::resolve::Resolver;
+use super::Result;
+use super::Template;
+
+/// What identifies one local deployment of a template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackSettings {
+    /// Prefix of every physical name (`{stack}-{LogicalId}`).
+    pub stack_name: String,
+    /// The emulator's URL (queue URLs are `{endpoint}/{account}/{name}` unless
+    /// `queue_urls` says otherwise).
+    pub endpoint: String,
+    /// Parameter values that replace the template's defaults.
+    pub parameter_overrides: BTreeMap<String, String>,
+    /// Queue URLs as the emulator reported them, by logical id.
+    pub queue_urls: BTreeMap<String, String>,
+}
+
+impl StackSettings {
+    pub fn new(stack_name: impl Into<String>, endpoint: impl Into<String>) -> Self {
+        Self {
+            stack_name: stack_name.into(),
+            endpoint: endpoint.into(),
+            parameter_overrides: BTreeMap::new(),
+            queue_urls: BTreeMap::new(),
+        }
+    }
+}
+
+/// `AttributeName`/`AttributeType` or `AttributeName`/`KeyType` pairs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameAndType {
+    pub name: String,
+    pub ty: String,
+}
+
+/// A secondary index of a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub name: String,
+    pub key_schema: Vec<NameAndType>,
+    pub projection_type: String,
+    pub non_key_attributes: Vec<String>,
+    pub provisioned_throughput: Option<(i64, i64)>,
+}
+
+/// An `AWS::DynamoDB::Table`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSpec {
+    pub logical_id: String,
+    pub name: String,
+    pub arn: String,
+    pub billing_mode: String,
+    pub attribute_definitions: Vec<NameAndType>,
+    pub key_schema: Vec<NameAndType>,
+    pub global_secondary_indexes: Vec<IndexSpec>,
+    pub local_secondary_indexes: Vec<IndexSpec>,
+    pub provisioned_throughput: Option<(i64, i64)>,
+    /// `TimeToLiveSpecification.AttributeName` when enabled.
+    pub ttl_attribute: Option<String>,
+    pub stream_view_type: Option<String>,
+}
+
+/// A queue's redrive policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedriveSpec {
+    pub dead_letter_target_arn: String,
+    /// The dead-letter queue's logical id when it is in this template.
+    pub dead_letter_logical_id: Option<String>,
+    pub max_receive_count: i64,
+}
+
+/// An `AWS::SQS::Queue`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSpec {
+    pub logical_id: String,
+    pub name: String,
+    pub url: String,
+    pub arn: String,
+    /// SQS `CreateQueue` attributes (VisibilityTimeout, RedrivePolicy as JSON, ...).
+    pub attributes: BTreeMap<String, String>,
+    pub redrive: Option<RedriveSpec>,
+}
+
+/// An `AWS::SES::EmailIdentity` (or `AWS::SES::EmailIdentity`-like) to verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailIdentitySpec {
+    pub logical_id: String,
+    pub identity: String,
+}
+
+/// An `AWS::Serverless::HttpApi` (or the implicit `ServerlessHttpApi`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpApiSpec {
+    pub logical_id: String,
+    pub api_id: String,
+}
+
+/// A route of an HTTP API event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRouteSpec {
+    /// Logical id of the API.
+    pub api: String,
+    pub api_id: String,
+    /// Upper case; `ANY` matches every method.
+    pub method: String,
+    /// `/inquiries`, `/leads/{id}`, `/files/{proxy+}` or `$default`.
+    pub path: String,
+}
+
+impl HttpRouteSpec {
+    /// `POST /inquiries`, or `$default`.
+    pub fn route_key(&self) -> String {
+        if self.path == "$default" {
+            "$default".into()
+        } else {
+            format!("{} {}", self.method, self.path)
+        }
+    }
+}
+
+/// An SQS event source mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqsSourceSpec {
+    pub queue: String,
+    pub queue_url: String,
+    pub queue_arn: String,
+    pub batch_size: u32,
+    pub report_batch_item_failures: bool,
+}
+
+/// A `rate(...)` schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleSpec {
+    pub expression: String,
+    pub period: Duration,
+    pub rule_name: String,
+    pub rule_arn: String,
+    /// `Input`: the event to send instead of the Scheduled Event payload.
+    pub input: Option<serde_json::Value>,
+}
+
+/// What triggers a function.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventSource {
+    HttpApi(HttpRouteSpec),
+    Sqs(SqsSourceSpec),
+    Schedule(ScheduleSpec),
+}
+
+/// One entry of a function's `Events`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSpec {
+    pub name: String,
+    pub source: EventSource,
+}
+
+/// An `AWS::Serverless::Function`, merged with `Globals.Function` and resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionSpec {
+    pub logical_id: String,
+    pub function_name: String,
+    pub arn: String,
+    /// Relative to the workspace root.
+    pub code_uri: String,
+    /// `Metadata.BuildProperties.Binary`.
+    pub binary: Option<String>,
+    pub timeout: Duration,
+    pub memory_size: u32,
+    pub environment: BTreeMap<String, String>,
+    pub events: Vec<EventSpec>,
+}
+
+/// A template resolved for one local deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackModel {
+    pub stack_name: String,
+    pub region: String,
+    pub account_id: String,
+    pub endpoint: String,
+    pub parameters: BTreeMap<String, String>,
+    pub conditions: BTreeMap<String, bool>,
+    pub tables: Vec<TableSpec>,
+    /// Dead-letter queues come before the queues that name them.
+    pub queues: Vec<QueueSpec>,
+    pub email_identities: Vec<EmailIdentitySpec>,
+    pub http_apis: Vec<HttpApiSpec>,
+    pub functions: Vec<FunctionSpec>,
+}
+
+impl StackModel {
+    /// Resolves `template` for the deployment `settings` describes.
+    pub fn resolve(template: &Template, settings: &StackSettings) -> Result<Self> {
+        Resolver::new(template, settings)?.model()
+    }
+
+    pub fn table(&self, logical_id: &str) -> Option<&TableSpec> {
+        self.tables.iter().find(|t| t.logical_id == logical_id)
+    }
+
+    pub fn queue(&self, logical_id: &str) -> Option<&QueueSpec> {
+        self.queues.iter().find(|q| q.logical_id == logical_id)
+    }
+
+    pub fn function(&self, logical_id: &str) -> Option<&FunctionSpec> {
+        self.functions.iter().find(|f| f.logical_id == logical_id)
+    }
+
+    /// Every HTTP API route with the logical id of its function.
+    pub fn routes(&self) -> Vec<(HttpRouteSpec, String)> {
+        let mut routes = Vec::new();
+        for function in &self.functions {
+            for event in &function.events {
+                if let EventSource::HttpApi(route) = &event.source {
+                    routes.push((route.clone(), function.logical_id.clone()));
+                }
+            }
+        }
+        routes
+    }
+}
