@@ -131,6 +131,41 @@ impl LocalTokens {
     }
 }
 
+/// Where the local stack's signing key lives in a checkout (git-ignored): the
+/// local stack checks tokens with it, `leadflow token` signs with it, and the
+/// local deployment signs its action links with it.
+pub const LOCAL_KEY_FILE: &str = ".tools/local-signing-key";
+
+/// The local signing key under `root`, made (32 random bytes, hex) on first use.
+pub fn local_key(root: &std::path::Path) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let path = root.join(LOCAL_KEY_FILE);
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        if key.trim().len() >= 64 {
+            return Ok(key.trim().to_string());
+        }
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    // Written aside, then linked into place: whoever links first wins, and
+    // nobody ever reads a half-written key.
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::File::create(&tmp)?.write_all(key.as_bytes())?;
+    let linked = std::fs::hard_link(&tmp, &path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(key),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(std::fs::read_to_string(&path)?.trim().to_string())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The bearer token of an `Authorization` header value.
 pub fn bearer(header: Option<&str>) -> Result<&str, TokenError> {
     let value = header.ok_or(TokenError::Missing)?.trim();

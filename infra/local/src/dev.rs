@@ -21,6 +21,7 @@ use crate::runtime::{
 };
 use crate::task::AbortOnDrop;
 use crate::template::{EventSource, StackModel, StackSettings, Template, TemplateError};
+use leadflow::identity::{local_key, LocalTokens, LOCAL_KEY_FILE};
 
 /// Why the stack did not start.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,8 @@ pub enum DevError {
     Listen { port: u16, source: std::io::Error },
     #[error("{0}")]
     Routes(String),
+    #[error("the local signing key ({file}): {0}", file = LOCAL_KEY_FILE)]
+    Key(std::io::Error),
 }
 
 /// How to start a [`RunningStack`].
@@ -206,6 +209,9 @@ impl DevStack {
                 invoker: invoker.clone(),
                 landing_dir: landing.is_dir().then_some(landing),
                 emulator_endpoint: Some(emulator.endpoint().to_string()),
+                tokens: Some(LocalTokens::new(
+                    local_key(&root).map_err(DevError::Key)?.as_bytes(),
+                )),
             },
         )
         .map_err(|source| DevError::Listen { port, source })?;
@@ -274,7 +280,12 @@ fn localized_parameters(
 /// What the local stack gives the parameters a deployment must set itself
 /// (the template has no defaults for them): the landing page `make dev` serves.
 pub fn local_parameters(template: &Template, port: u16) -> BTreeMap<String, String> {
+    // Links in emails stay valid across restarts: signed with the checkout's local key.
+    let link_key = local_key(&crate::root::workspace_root())
+        .unwrap_or_else(|e| panic!("the local signing key ({LOCAL_KEY_FILE}): {e}"));
     let local = [
+        ("ActionLinkKey", link_key),
+        ("PublicApiUrl", format!("http://127.0.0.1:{port}")),
         (
             "AllowedOrigins",
             format!("http://127.0.0.1:{port},http://localhost:{port}"),
@@ -294,7 +305,7 @@ pub fn local_parameters(template: &Template, port: u16) -> BTreeMap<String, Stri
             template
                 .parameters
                 .get(*name)
-                .is_some_and(|def| def.default.is_none())
+                .is_some_and(|def| def.default.is_none() || *name == "PublicApiUrl")
         })
         .map(|(name, value)| (name.to_string(), value))
         .collect()

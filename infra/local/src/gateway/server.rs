@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 
 use crate::runtime::{serve, Invoker};
 use crate::task::AbortOnDrop;
+use leadflow::identity::{bearer, LocalTokens};
 
 use super::*;
 
@@ -28,6 +29,9 @@ pub struct GatewayConfig {
     pub landing_dir: Option<PathBuf>,
     /// The emulator, for `GET /_dev/emails`.
     pub emulator_endpoint: Option<String>,
+    /// What checks bearer tokens on routes with a JWT authorizer, as API
+    /// Gateway checks Cognito's: the local key (`leadflow token` signs with it).
+    pub tokens: Option<LocalTokens>,
 }
 
 /// The running HTTP server.
@@ -126,7 +130,16 @@ impl GatewayState {
                 Ok(parts) => parts,
                 Err(response) => return response,
             };
-            let event = api_gateway_event(&matched, &parts, &request_id, Utc::now());
+            let mut event = api_gateway_event(&matched, &parts, &request_id, Utc::now());
+            if matched.route.spec.authorizer.is_some() {
+                match self.authorize(&parts) {
+                    Ok(claims) => {
+                        event["requestContext"]["authorizer"] =
+                            json!({ "jwt": { "claims": claims, "scopes": null } })
+                    }
+                    Err(response) => return response,
+                }
+            }
             let outcome = self.config.invoker.invoke(&function, event).await;
             let mut response = match outcome {
                 Ok(value) => match translate_response(&value) {
@@ -154,6 +167,45 @@ impl GatewayState {
             }
         }
         message(StatusCode::NOT_FOUND, "Not Found")
+    }
+
+    /// The JWT authorizer's check: a bearer token we signed, unexpired. Its
+    /// claims reach the function as API Gateway hands them on (strings).
+    fn authorize(&self, parts: &HttpRequestParts) -> Result<Value, GatewayResponse> {
+        let refuse = |why: String| {
+            let body = json!({"error": {"code": "unauthorized", "message": why}});
+            respond(
+                StatusCode::UNAUTHORIZED,
+                "application/json",
+                Bytes::from(body.to_string()),
+            )
+        };
+        let header = parts
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            .map(|(_, v)| v.as_str());
+        let token = bearer(header).map_err(|e| refuse(format!("sign in: {e}")))?;
+        let tokens = self
+            .config
+            .tokens
+            .as_ref()
+            .ok_or_else(|| refuse("this gateway has no key to check tokens with".into()))?;
+        let claims = tokens
+            .verify(token, Utc::now())
+            .map_err(|e| refuse(format!("sign in again: {e}")))?;
+        Ok(Value::Object(
+            claims
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    (k, Value::String(v))
+                })
+                .collect(),
+        ))
     }
 
     async fn emails(&self) -> GatewayResponse {

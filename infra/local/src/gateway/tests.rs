@@ -18,6 +18,7 @@ fn spec(method: &str, path: &str) -> HttpRouteSpec {
         api_id: "api".into(),
         method: method.into(),
         path: path.into(),
+        authorizer: None,
     }
 }
 

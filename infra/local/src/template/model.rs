@@ -111,6 +111,9 @@ pub struct HttpRouteSpec {
     pub method: String,
     /// `/inquiries`, `/leads/{id}`, `/files/{proxy+}` or `$default`.
     pub path: String,
+    /// The JWT authorizer that guards the route (the event's `Auth.Authorizer`,
+    /// else the API's `DefaultAuthorizer`); `None` for `Authorizer: NONE`.
+    pub authorizer: Option<String>,
 }
 
 impl HttpRouteSpec {

@@ -111,6 +111,10 @@ const QUEUE: &str = "AWS::SQS::Queue";
 const EMAIL_IDENTITY: &str = "AWS::SES::EmailIdentity";
 const HTTP_API: &str = "AWS::Serverless::HttpApi";
 const FUNCTION: &str = "AWS::Serverless::Function";
+/// Sign-in: not provisioned; the local gateway checks tokens with a local key
+/// where AWS's JWT authorizer checks Cognito's.
+const USER_POOL: &str = "AWS::Cognito::UserPool";
+const USER_POOL_CLIENT: &str = "AWS::Cognito::UserPoolClient";
 const IMPLICIT_HTTP_API: &str = "ServerlessHttpApi";
 
 /// A parameter's value (`CommaDelimitedList` parameters are lists).
@@ -321,6 +325,8 @@ impl<'a> Resolver<'a> {
             }
             FUNCTION => self.function_name(resource, depth)?,
             HTTP_API => Self::api_id(logical_id),
+            USER_POOL => format!("{LOCAL_REGION}_local{logical_id}"),
+            USER_POOL_CLIENT => format!("local-{logical_id}"),
             EMAIL_IDENTITY => {
                 let identity = resource
                     .properties
@@ -374,6 +380,46 @@ impl<'a> Resolver<'a> {
         Ok(Value::String(value))
     }
 
+    /// The JWT authorizers an HTTP API declares (`Auth.Authorizers`); any
+    /// other kind of authorizer is refused, since only JWT is emulated.
+    fn jwt_authorizers(&self, api: &str, resource: &ResourceDef) -> Result<Vec<String>> {
+        let Some(auth) = resource.properties.get("Auth") else {
+            return Ok(Vec::new());
+        };
+        let mut names = Vec::new();
+        if let Some(Value::Mapping(authorizers)) = auth.get("Authorizers") {
+            for (name, def) in authorizers {
+                let name = scalar_string(name).unwrap_or_default();
+                if def.get("JwtConfiguration").is_none() {
+                    return Err(at(
+                        api,
+                        format!(
+                            "Auth.Authorizers.{name}: only JWT authorizers are emulated locally"
+                        ),
+                    ));
+                }
+                names.push(name);
+            }
+        }
+        if let Some(default) = auth.get("DefaultAuthorizer").and_then(scalar_string) {
+            if !names.contains(&default) {
+                return Err(at(
+                    api,
+                    format!("Auth.DefaultAuthorizer {default} is not one of its Authorizers"),
+                ));
+            }
+        }
+        Ok(names)
+    }
+
+    fn default_authorizer(&self, api: &str) -> Result<Option<String>> {
+        Ok(self
+            .resource(api)
+            .and_then(|r| r.properties.get("Auth"))
+            .and_then(|a| a.get("DefaultAuthorizer"))
+            .and_then(scalar_string))
+    }
+
     // -- the model ----------------------------------------------------------
 
     pub(super) fn model(&self) -> Result<StackModel> {
@@ -400,7 +446,8 @@ impl<'a> Resolver<'a> {
                         .to_string(),
                 }),
                 HTTP_API => {
-                    for unsupported in ["Auth", "CorsConfiguration"] {
+                    self.jwt_authorizers(logical_id, resource)?;
+                    for unsupported in ["CorsConfiguration"] {
                         if resource.properties.contains_key(unsupported) {
                             tracing::warn!(
                                 resource = %logical_id,
@@ -414,6 +461,9 @@ impl<'a> Resolver<'a> {
                     });
                 }
                 FUNCTION => functions.push(self.function(resource)?),
+                USER_POOL | USER_POOL_CLIENT => {
+                    tracing::debug!(resource = %logical_id, "sign-in: emulated by the gateway's local token check");
+                }
                 ty if ignored_type(ty) => {
                     tracing::debug!(resource = %logical_id, ty, "not needed locally; ignored");
                 }
@@ -835,9 +885,27 @@ impl<'a> Resolver<'a> {
                         )));
                     }
                 }
-                for unsupported in ["Auth", "RouteSettings"] {
-                    if props.contains_key(unsupported) {
-                        tracing::warn!(function, event = name, "{unsupported} is not emulated locally");
+                if props.contains_key("RouteSettings") {
+                    tracing::warn!(function, event = name, "RouteSettings is not emulated locally");
+                }
+                let authorizer = match raw_props
+                    .get("Auth")
+                    .and_then(|a| a.get("Authorizer"))
+                    .and_then(scalar_string)
+                {
+                    Some(none) if none == "NONE" => None,
+                    Some(named) => Some(named),
+                    None => self.default_authorizer(&api)?,
+                };
+                if let Some(named) = &authorizer {
+                    let known = match self.resource(&api) {
+                        Some(r) => self.jwt_authorizers(&api, r)?,
+                        None => Vec::new(),
+                    };
+                    if !known.contains(named) {
+                        return Err(err(format!(
+                            "Auth.Authorizer {named} is not a JWT authorizer of {api}"
+                        )));
                     }
                 }
                 let (path, method) = match (string("Path"), string("Method")) {
@@ -853,6 +921,7 @@ impl<'a> Resolver<'a> {
                     api,
                     method,
                     path,
+                    authorizer,
                 })
             }
             "SQS" => {

@@ -110,7 +110,8 @@ fn real_template_resources() {
             "FulfillmentFunction",
             "IntakeFunction",
             "OutboxFunction",
-            "RouterFunction"
+            "RouterFunction",
+            "SalesFunction"
         ])
     );
 }
@@ -154,7 +155,20 @@ fn real_template_functions_and_environment() {
         .collect();
     assert!(routes.contains(&("POST /inquiries".into(), "IntakeFunction".into())));
     assert!(routes.contains(&("OPTIONS /inquiries".into(), "IntakeFunction".into())));
-    assert_eq!(routes.len(), 2);
+    assert!(routes.contains(&("GET /leads/{lead_id}".into(), "SalesFunction".into())));
+    assert_eq!(routes.len(), 10);
+    // Sign-in on every route but the public intake and the signed links.
+    for (route, _) in model.routes() {
+        let key = route.route_key();
+        let public = key.ends_with(" /inquiries") || key.ends_with(" /actions/{token}");
+        assert_eq!(route.authorizer.is_none(), public, "{key}");
+        if !public {
+            assert_eq!(route.authorizer.as_deref(), Some("RepJwt"));
+        }
+    }
+    let fulfillment = &model.function("FulfillmentFunction").unwrap().environment;
+    assert_eq!(fulfillment["PUBLIC_API_URL"], "http://127.0.0.1:3000");
+    assert!(fulfillment["ACTION_LINK_KEY"].len() >= 32);
 
     let router = model.function("RouterFunction").unwrap();
     let EventSource::Sqs(sqs) = &router.events[0].source else {
