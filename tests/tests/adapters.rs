@@ -842,3 +842,120 @@ async fn a_lead_is_updated_field_by_field_and_an_unreadable_history_row_is_skipp
         .unwrap();
     assert_eq!(store.history(&lead.id).await.unwrap().len(), before);
 }
+
+#[tokio::test]
+async fn dynamo_store_keeps_tasks_indexed_by_owner_while_open_and_lists_owners_leads_newest_first()
+{
+    use leadflow::domain::task::{Task, TaskKind, TaskStatus};
+    let r = Resources::new().await;
+    let store = r.store();
+    let pb = Playbook::default_playbook().unwrap();
+    let owner = pb.rep("lena.fischer").unwrap().owner();
+    let now = Utc::now();
+    let mut leads = Vec::new();
+    for i in 0..3 {
+        let email = EmailAddress::parse(&format!("{}@example.com", common::unique("t"))).unwrap();
+        let mut lead = Lead::new(LeadId::generate(), email, now + Duration::seconds(i));
+        lead.updated_at = now + Duration::seconds(i);
+        lead.routing = Some(leadflow::domain::routing::decide(
+            &lead,
+            &[],
+            &pb,
+            now,
+            |_| Default::default(),
+        ));
+        if let Some(d) = lead.routing.as_mut() {
+            d.owner = owner.clone();
+        }
+        lead.version = 1;
+        let call = Task::new(
+            &lead.id,
+            TaskKind::PrequalificationCall,
+            owner.clone(),
+            now + Duration::hours(10 - i),
+            now,
+            "call",
+        );
+        let later = Task::new(
+            &lead.id,
+            TaskKind::KitFollowUp,
+            owner.clone(),
+            now + Duration::days(2),
+            now,
+            "kit",
+        );
+        store
+            .commit(Commit {
+                lead: Some((lead.clone(), Expect::New)),
+                tasks: vec![call, later],
+                ..Commit::default()
+            })
+            .await
+            .unwrap();
+        leads.push(lead);
+    }
+    let key = owner.key();
+    let open = store.open_tasks(&key, None, 100).await.unwrap();
+    let ours: Vec<&Task> = open
+        .iter()
+        .filter(|t| leads.iter().any(|l| l.id == t.lead_id))
+        .collect();
+    assert_eq!(ours.len(), 6);
+    assert!(
+        ours.windows(2).all(|w| w[0].due_at <= w[1].due_at),
+        "earliest due first"
+    );
+    let soon = store
+        .open_tasks(&key, Some(now + Duration::days(1)), 100)
+        .await
+        .unwrap();
+    assert!(soon
+        .iter()
+        .filter(|t| leads.iter().any(|l| l.id == t.lead_id))
+        .all(|t| t.kind == TaskKind::PrequalificationCall));
+
+    // Closing a task takes it out of its owner's list; the lead keeps it.
+    let mut done = store.tasks(&leads[0].id).await.unwrap()[0].clone();
+    done.close(TaskStatus::Done, "lena.fischer", "called", now);
+    store
+        .commit(Commit {
+            tasks: vec![done.clone()],
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    assert!(!store
+        .open_tasks(&key, None, 100)
+        .await
+        .unwrap()
+        .iter()
+        .any(|t| t.id == done.id));
+    let kept = store.tasks(&leads[0].id).await.unwrap();
+    assert_eq!(kept.len(), 2);
+    assert!(kept
+        .iter()
+        .any(|t| t.id == done.id && t.status == TaskStatus::Done));
+
+    // An owner's leads, newest activity first, a page at a time.
+    let page = store.leads_by_owner(&key, None, 2).await.unwrap();
+    let ids: Vec<&LeadId> = page.leads.iter().map(|l| &l.id).collect();
+    assert_eq!(ids.len(), 2);
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let p = store
+            .leads_by_owner(&key, after.as_deref(), 2)
+            .await
+            .unwrap();
+        all.extend(p.leads.into_iter().map(|l| l.id));
+        match p.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let mine: Vec<&LeadId> = all
+        .iter()
+        .filter(|id| leads.iter().any(|l| &l.id == *id))
+        .collect();
+    assert_eq!(mine, vec![&leads[2].id, &leads[1].id, &leads[0].id]);
+}

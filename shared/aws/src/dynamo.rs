@@ -226,7 +226,8 @@ impl DynamoStore {
         let mut item: Item = serde_dynamo::to_item(t).map_err(corrupt)?;
         item.insert("pk".into(), s(lead_pk(&t.lead_id)));
         item.insert("sk".into(), s(format!("TASK#{}", t.id)));
-        item.insert("kind".into(), s("task"));
+        // No `kind` marker as other items have: a task's own `kind` (what it
+        // asks for) holds that name; the `TASK#` key says what the item is.
         if t.is_open() {
             // Sparse: only open tasks are in the due index.
             item.insert("due_pk".into(), s(format!("TASK#{}", t.owner.key())));

@@ -1,0 +1,262 @@
+//! End to end, the rep's side: sign in with a local token, see tasks and
+//! leads, record outcomes and status, reassign, and use the one-click links
+//! of the owner's package — over HTTP against the local stack `make dev` runs.
+
+mod common;
+
+use common::{emails_to, eventually, request, unique, Response};
+use leadflow::identity::{local_key, LocalTokens};
+use leadflow::ports::LeadStore;
+use leadflow::{EmailAddress, LeadId};
+use leadflow_aws::dynamo::DynamoStore;
+use leadflow_local::{root, DevOptions, DevStack, RunningStack};
+use serde_json::{json, Value};
+
+fn store(s: &RunningStack) -> DynamoStore {
+    DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(s.sdk_config()),
+        s.table_name("LeadsTable").unwrap(),
+    )
+}
+
+/// A token as `leadflow token --rep ID` prints it.
+fn token_for(email: &str, hours: i64) -> String {
+    let key = local_key(&root::workspace_root()).unwrap();
+    let now = chrono::Utc::now();
+    LocalTokens::new(key.as_bytes()).sign(email, "someone", now, chrono::Duration::hours(hours))
+}
+
+fn rep(id: &str) -> String {
+    let pb = leadflow::Playbook::default_playbook().unwrap();
+    token_for(&pb.rep(id).unwrap().email, 1)
+}
+
+async fn call(
+    s: &RunningStack,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Response {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("content-type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("authorization", a.as_str()));
+    }
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    request(method, &format!("{}{path}", s.api_url()), &headers, body).await
+}
+
+/// Post an inquiry and wait until the owner's package went out: the lead's id.
+async fn routed_lead(s: &RunningStack, email: &str) -> LeadId {
+    let body = json!({"email": email, "request_type": "info", "country": "DE", "company": "Stadtwerke Nord"});
+    let r = request(
+        "POST",
+        &format!("{}/inquiries", s.api_url()),
+        &[("content-type", "application/json")],
+        body.to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let store = store(s);
+    let address = EmailAddress::parse(email).unwrap();
+    eventually(180, "the lead to be routed and its owner told", || {
+        let store = store.clone();
+        let address = address.clone();
+        let endpoint = s.endpoint().to_string();
+        let email = email.to_string();
+        async move {
+            let id = store.lead_id_by_email(&address).await.ok()??;
+            store.lead(&id).await.ok()??.routing?;
+            let told = emails_to(&endpoint, "lena.fischer@example.com")
+                .await
+                .into_iter()
+                .any(|m| m.to_string().contains(&email));
+            told.then_some(id)
+        }
+    })
+    .await
+}
+
+/// The link for `label` in the owner's package about `prospect` (its HTML part).
+async fn link_in_package(s: &RunningStack, prospect: &str, label: &str) -> String {
+    let mails = emails_to(s.endpoint(), "lena.fischer@example.com").await;
+    let package = mails
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .find(|b| b.contains(prospect))
+        .expect("the owner's package")
+        .to_string();
+    package
+        .split("<a href=\"")
+        .skip(1)
+        .find_map(|a| {
+            let (url, rest) = a.split_once('"')?;
+            let text = rest.split_once('>')?.1.split_once("</a>")?.0;
+            (text == label).then(|| url.replace("&amp;", "&"))
+        })
+        .unwrap_or_else(|| panic!("a {label:?} link in {package}"))
+}
+
+#[tokio::test]
+async fn a_reps_day_over_http() {
+    let s = DevStack::start(DevOptions::for_tests(unique("rep")))
+        .await
+        .expect("the local stack starts");
+    let email = format!("{}@stadtwerke.example", unique("buyer"));
+    let id = routed_lead(&s, &email).await;
+    let lena = rep("lena.fischer");
+
+    // No token, a bad one, an expired one, a stranger's: 401 with the error JSON.
+    for token in [
+        None,
+        Some("not-a-jwt"),
+        Some(token_for("lena.fischer@example.com", -1).as_str()),
+        Some(token_for("mallory@example.org", 1).as_str()),
+    ] {
+        let r = call(&s, "GET", "/leads", token, None).await;
+        assert_eq!(r.status, 401, "{token:?}: {}", r.body);
+        assert_eq!(r.json()["error"]["code"], "unauthorized");
+    }
+
+    // Her tasks: the pre-qualification call first.
+    let r = call(&s, "GET", "/tasks", Some(&lena), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let tasks = r.json()["tasks"].as_array().unwrap().clone();
+    let mine: Vec<&Value> = tasks
+        .iter()
+        .filter(|t| t["lead_id"] == id.as_str())
+        .collect();
+    assert!(mine.len() >= 2, "{}", r.body);
+    assert_eq!(mine[0]["kind"], "prequalification_call", "{mine:?}");
+    assert_eq!(mine[1]["kind"], "kit_follow_up");
+
+    // Her leads, and the lead's whole story; someone else's is 404.
+    let r = call(&s, "GET", "/leads", Some(&lena), None).await;
+    assert!(
+        r.json()["leads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["lead_id"] == id.as_str()),
+        "{}",
+        r.body
+    );
+    let r = call(&s, "GET", &format!("/leads/{id}"), Some(&lena), None).await;
+    assert_eq!(r.status, 200);
+    let version = r.json()["version"].as_u64().unwrap();
+    assert!(r.json()["history"].as_array().unwrap().len() >= 2);
+    assert_eq!(
+        call(
+            &s,
+            "GET",
+            &format!("/leads/{id}"),
+            Some(&rep("ana.ruiz")),
+            None
+        )
+        .await
+        .status,
+        404
+    );
+
+    // A stale version changes nothing; the right one records the outcome.
+    let outcome = |v: u64| json!({"reached": true, "outcome": "wants_demo", "notes": "Wants to see the dashboards", "version": v});
+    let r = call(
+        &s,
+        "POST",
+        &format!("/leads/{id}/outcomes"),
+        Some(&lena),
+        Some(outcome(version + 5)),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].clone()),
+        (409, json!("stale_version")),
+        "{}",
+        r.body
+    );
+    let r = call(
+        &s,
+        "POST",
+        &format!("/leads/{id}/outcomes"),
+        Some(&lena),
+        Some(outcome(version)),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v["route"], "hot");
+    let seller = v["owner"]["id"].as_str().unwrap().to_string();
+    assert!(
+        ["ana.ruiz", "jonas.weber"].contains(&seller.as_str()),
+        "{v}"
+    );
+    assert!(v["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["kind"] == "schedule_remote_demo" && t["owner"]["id"] == "lena.fischer"));
+    assert!(!v["reasons"].as_array().unwrap().is_empty());
+
+    // The field seller accepts it; their manager hands it to a colleague.
+    let seller_token = rep(&seller);
+    let r = call(
+        &s,
+        "POST",
+        &format!("/leads/{id}/status"),
+        Some(&seller_token),
+        Some(json!({"status": "accepted", "version": v["version"]})),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["status"].clone()),
+        (200, json!("accepted")),
+        "{}",
+        r.body
+    );
+    let other = if seller == "ana.ruiz" {
+        "jonas.weber"
+    } else {
+        "ana.ruiz"
+    };
+    let r = call(
+        &s,
+        "POST",
+        &format!("/leads/{id}/assign"),
+        Some(&rep("nina.kovac")),
+        Some(json!({"owner": other, "reason": "holiday", "version": r.json()["version"]})),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["owner"]["id"].clone()),
+        (200, json!(other)),
+        "{}",
+        r.body
+    );
+
+    // One-click links from a package: GET shows a page and changes nothing; POST applies, once.
+    let second = format!("{}@stadtwerke.example", unique("clicker"));
+    let id2 = routed_lead(&s, &second).await;
+    let url = link_in_package(&s, &second, "not reached").await;
+    assert!(url.contains("/actions/"), "{url}");
+    let before = store(&s).lead(&id2).await.unwrap().unwrap().version;
+    let r = request("GET", &url, &[], "").await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("<form method=\"post\""), "{}", r.body);
+    assert_eq!(store(&s).lead(&id2).await.unwrap().unwrap().version, before);
+    let r = request("POST", &url, &[], "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let after = store(&s).lead(&id2).await.unwrap().unwrap();
+    assert_eq!(after.version, before + 1);
+    assert_eq!(after.first_touch.unwrap().by, "lena.fischer");
+    let r = request("POST", &url, &[], "").await;
+    assert!(r.body.contains("recorded before"), "{}", r.body);
+    assert_eq!(
+        store(&s).lead(&id2).await.unwrap().unwrap().version,
+        before + 1
+    );
+    let r = request("GET", &format!("{}x", url), &[], "").await;
+    assert_eq!(r.status, 404);
+
+    s.shutdown().await;
+}
