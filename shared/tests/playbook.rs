@@ -413,3 +413,67 @@ fn a_request_for_a_person_may_not_end_on_a_queue_nobody_reads() {
         );
     Playbook::parse(&text, "t.yaml").unwrap();
 }
+
+#[test]
+fn follow_up_flows_are_checked() {
+    assert_problem(
+        "no_interest: { then: dead }",
+        "no_interest: { then: dead, task: { kind: call_again, in_days: 1 } }",
+        "follow_up.outcomes.no_interest: a dead lead has no open tasks",
+        "no_interest: { then: dead, task",
+    );
+    assert_problem(
+        "not_reached: { then: keep, task: { kind: call_again, in_days: 1 } }",
+        "not_reached: { then: keep, hand_off_at: 3, task: { kind: call_again, in_days: 1 } }",
+        "follow_up.outcomes.not_reached: hand_off_at goes with `then: rescore`",
+        "not_reached: { then: keep, hand_off_at",
+    );
+    assert_problem(
+        "not_now: { then: nurture, task: { kind: periodic_follow_up, in_days: 20 } }",
+        "not_now: { then: nurture, task: { kind: periodic_follow_up } }",
+        "follow_up.outcomes.not_now: a task is due either `in_days`",
+        "not_now: { then: nurture",
+    );
+    assert_problem(
+        "first_touch_hours: 48",
+        "first_touch_hours: 72",
+        "follow_up.first_touch_hours: 1 to 48",
+        "first_touch_hours: 72",
+    );
+    let (_, found) = problems(
+        "wants_onsite: { then: hand_off }",
+        "wants_onsite: { then: teleport }",
+    );
+    assert!(
+        found.iter().any(|(_, m)| m.contains("teleport")),
+        "{found:?}"
+    );
+    let (_, found) = problems(
+        "not_reached: { then: keep, task: { kind: call_again, in_days: 1 } }",
+        "not_reachd: { then: keep }",
+    );
+    assert!(
+        found.iter().any(|(_, m)| m.contains("not_reachd")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn an_outcome_the_playbook_leaves_out_does_what_seed_000_says() {
+    use leadflow::domain::outcome::Outcome;
+    use leadflow::domain::playbook::OutcomeFlow;
+    let shipped = Playbook::default_playbook().unwrap();
+    for o in Outcome::ALL {
+        assert_eq!(
+            shipped.follow_up.flow(o),
+            OutcomeFlow::seed(o),
+            "{o}: the shipped playbook spells out seed 000"
+        );
+    }
+    let text = DEFAULT_PLAYBOOK.replacen("    wants_onsite: { then: hand_off }\n", "", 1);
+    let pb = Playbook::parse(&text, "custom.yaml").unwrap();
+    assert_eq!(
+        pb.follow_up.flow(Outcome::WantsOnsite),
+        OutcomeFlow::seed(Outcome::WantsOnsite)
+    );
+}

@@ -55,7 +55,7 @@ impl<S: LeadStore, C: Clock> Sales<S, C> {
         }
         let caller = match self.caller(&req) {
             Ok(c) => c,
-            Err(resp) => return resp,
+            Err(why) => return unauthorized(why),
         };
         let lead_id = || LeadId::parse(&path("lead_id"));
         match route.as_str() {
@@ -76,19 +76,18 @@ impl<S: LeadStore, C: Clock> Sales<S, C> {
     }
 
     /// The playbook person the gateway's verified claims name.
-    fn caller(&self, req: &ApiGatewayV2httpRequest) -> Result<&Rep, ApiGatewayV2httpResponse> {
+    fn caller(&self, req: &ApiGatewayV2httpRequest) -> Result<&Rep, &'static str> {
         let claims = req
             .request_context
             .authorizer
             .as_ref()
             .and_then(|a| a.jwt.as_ref())
             .map(|j| &j.claims)
-            .ok_or_else(|| unauthorized("sign in: this API needs a bearer token"))?;
+            .ok_or("sign in: this API needs a bearer token")?;
         let email = claims
             .get(PERSON_CLAIM)
-            .ok_or_else(|| unauthorized("the token names no person (no email claim)"))?;
-        identity::person(email, &self.playbook)
-            .ok_or_else(|| unauthorized("the token's person is not in the playbook"))
+            .ok_or("the token names no person (no email claim)")?;
+        identity::person(email, &self.playbook).ok_or("the token's person is not in the playbook")
     }
 
     async fn list_leads(

@@ -137,7 +137,14 @@ impl GatewayState {
                         event["requestContext"]["authorizer"] =
                             json!({ "jwt": { "claims": claims, "scopes": null } })
                     }
-                    Err(response) => return response,
+                    Err(why) => {
+                        let body = json!({"error": {"code": "unauthorized", "message": why}});
+                        return respond(
+                            StatusCode::UNAUTHORIZED,
+                            "application/json",
+                            Bytes::from(body.to_string()),
+                        );
+                    }
                 }
             }
             let outcome = self.config.invoker.invoke(&function, event).await;
@@ -171,29 +178,21 @@ impl GatewayState {
 
     /// The JWT authorizer's check: a bearer token we signed, unexpired. Its
     /// claims reach the function as API Gateway hands them on (strings).
-    fn authorize(&self, parts: &HttpRequestParts) -> Result<Value, GatewayResponse> {
-        let refuse = |why: String| {
-            let body = json!({"error": {"code": "unauthorized", "message": why}});
-            respond(
-                StatusCode::UNAUTHORIZED,
-                "application/json",
-                Bytes::from(body.to_string()),
-            )
-        };
+    fn authorize(&self, parts: &HttpRequestParts) -> Result<Value, String> {
         let header = parts
             .headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
             .map(|(_, v)| v.as_str());
-        let token = bearer(header).map_err(|e| refuse(format!("sign in: {e}")))?;
+        let token = bearer(header).map_err(|e| format!("sign in: {e}"))?;
         let tokens = self
             .config
             .tokens
             .as_ref()
-            .ok_or_else(|| refuse("this gateway has no key to check tokens with".into()))?;
+            .ok_or_else(|| "this gateway has no key to check tokens with".to_string())?;
         let claims = tokens
             .verify(token, Utc::now())
-            .map_err(|e| refuse(format!("sign in again: {e}")))?;
+            .map_err(|e| format!("sign in again: {e}"))?;
         Ok(Value::Object(
             claims
                 .into_iter()
