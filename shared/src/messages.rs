@@ -23,6 +23,10 @@ pub struct FulfillRequest {
     /// owner's package was split off) means both.
     #[serde(default, skip_serializing_if = "FulfillPart::is_both")]
     pub part: FulfillPart,
+    /// A person handed the lead to a new owner (the history entry that did):
+    /// the new owner gets the lead package, once per hand-off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<String>,
 }
 
 /// The prospect's kit goes at once; the owner's package may wait for a burst of repeats to settle.
@@ -63,6 +67,22 @@ impl FulfillRequest {
         outbox(Queue::Fulfillment, self, now)
     }
 
+    /// The lead package for the owner a person just handed the lead to.
+    pub fn handoff(
+        lead_id: &LeadId,
+        response_id: &ResponseId,
+        entry: &crate::domain::ids::EventId,
+        now: DateTime<Utc>,
+    ) -> OutboxMessage {
+        FulfillRequest {
+            lead_id: lead_id.clone(),
+            response_id: response_id.clone(),
+            part: FulfillPart::Owner,
+            handoff: Some(entry.to_string()),
+        }
+        .to_outbox(now)
+    }
+
     /// The messages that fulfill a routed response: one for both emails, or the
     /// prospect's now and the owner's after `owner_delay_seconds`.
     pub fn for_response(
@@ -75,6 +95,7 @@ impl FulfillRequest {
             lead_id: lead_id.clone(),
             response_id: response_id.clone(),
             part,
+            handoff: None,
         };
         if owner_delay_seconds == 0 {
             return vec![req(FulfillPart::Both).to_outbox(now)];

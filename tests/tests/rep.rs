@@ -197,6 +197,25 @@ async fn a_reps_day_over_http() {
         .iter()
         .any(|t| t["kind"] == "schedule_remote_demo" && t["owner"]["id"] == "lena.fischer"));
     assert!(!v["reasons"].as_array().unwrap().is_empty());
+    // The sales executive is sent the lead package.
+    let seller_mail = leadflow::Playbook::default_playbook()
+        .unwrap()
+        .rep(&seller)
+        .unwrap()
+        .email
+        .clone();
+    eventually(120, "the hand-off package", || {
+        let (endpoint, seller_mail, email) =
+            (s.endpoint().to_string(), seller_mail.clone(), email.clone());
+        async move {
+            emails_to(&endpoint, &seller_mail)
+                .await
+                .iter()
+                .any(|m| m.to_string().contains(&email))
+                .then_some(())
+        }
+    })
+    .await;
 
     // The field seller accepts it; their manager hands it to a colleague.
     let seller_token = rep(&seller);

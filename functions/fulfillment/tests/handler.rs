@@ -299,6 +299,7 @@ async fn a_message_for_an_unknown_lead_fails_alone() {
         lead_id: leadflow::LeadId::generate(),
         response_id: leadflow::ResponseId::generate(),
         part: FulfillPart::Both,
+        handoff: None,
     };
     let resp = h.handle(sqs("m", &bogus)).await;
     assert!(resp.batch_item_failures.is_empty());
@@ -767,5 +768,95 @@ async fn a_lead_with_thousands_of_responses_costs_a_bounded_read() {
     assert!(
         listed <= leadflow::app::fulfill::PREVIOUS_SHOWN + 5,
         "{listed}"
+    );
+}
+
+#[tokio::test]
+async fn the_owners_package_carries_signed_one_click_links() {
+    let h = handler();
+    let req = routed(&h, &[("email", "links@example.com"), ("country", "DE")]).await;
+    h.handle(sqs("m1", &req)).await;
+    let notice = h
+        .mailer
+        .sent()
+        .into_iter()
+        .find(|m| m.to == "lena.fischer@example.com")
+        .expect("the owner's package");
+    let key = leadflow::links::LinkKey::new(&[42u8; 32]).unwrap();
+    let mut actions = Vec::new();
+    for line in notice.text.lines() {
+        if let Some((_, url)) = line.split_once(": https://api.example.com/actions/") {
+            let link = key
+                .verify(url.trim(), h.clock.now())
+                .expect("a link we signed");
+            assert_eq!(
+                (link.lead_id.clone(), link.person.as_str()),
+                (req.lead_id.clone(), "lena.fischer")
+            );
+            actions.push(link.action);
+        }
+    }
+    assert_eq!(actions, leadflow::links::Action::PACKAGE.to_vec());
+    assert!(notice.html.contains("/actions/"));
+}
+
+#[tokio::test]
+async fn a_hand_off_sends_the_new_owner_the_package_once() {
+    let h = handler();
+    let req = routed(&h, &[("email", "handoff@example.com"), ("country", "DE")]).await;
+    h.handle(sqs("m1", &req)).await;
+    // A rep hands the lead to field sales (as the rep's API does).
+    let mut lead = h.store.lead(&req.lead_id).await.unwrap().unwrap();
+    let ana = h.playbook.rep("ana.ruiz").unwrap().owner();
+    let version = lead.version;
+    lead.routing.as_mut().unwrap().owner = ana;
+    lead.version += 1;
+    let entry = leadflow::domain::lead::HistoryEntry::new(
+        &lead.id,
+        h.clock.now(),
+        Event::Reassigned {
+            from: None,
+            to: lead.owner().unwrap().clone(),
+            by: "nina.kovac".into(),
+            reason: "holiday".into(),
+        },
+    );
+    let handoff = FulfillRequest {
+        part: FulfillPart::Owner,
+        handoff: Some(entry.id.to_string()),
+        ..req.clone()
+    };
+    h.store
+        .commit(leadflow::ports::Commit {
+            lead: Some((lead, leadflow::ports::Expect::Version(version))),
+            events: vec![entry],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for id in ["h1", "h2"] {
+        let resp = h.handle(sqs(id, &handoff)).await;
+        assert!(resp.batch_item_failures.is_empty());
+    }
+    let to_ana: Vec<_> = h
+        .mailer
+        .sent()
+        .into_iter()
+        .filter(|m| m.to == "ana.ruiz@example.com")
+        .collect();
+    assert_eq!(
+        to_ana.len(),
+        1,
+        "one package per hand-off, whatever the deliveries"
+    );
+    assert!(to_ana[0].text.contains("handoff@example.com"));
+    assert_eq!(
+        h.mailer
+            .sent()
+            .iter()
+            .filter(|m| m.to == "handoff@example.com")
+            .count(),
+        1,
+        "the prospect hears nothing more"
     );
 }

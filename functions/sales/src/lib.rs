@@ -21,13 +21,15 @@ use leadflow::domain::ids::LeadId;
 use leadflow::domain::playbook::Rep;
 use leadflow::identity::{self, PERSON_CLAIM};
 use leadflow::links::{LinkError, LinkKey};
-use leadflow::ports::{Clock, LeadStore};
+use leadflow::ports::{Clock, LeadStore, Publisher};
 use leadflow::Playbook;
 use requests::BadRequest;
 use serde_json::json;
 
-pub struct Sales<S, C> {
+pub struct Sales<S, P, C> {
     pub store: S,
+    /// The fulfillment queue: a new owner is sent the lead package.
+    pub publisher: P,
     pub clock: C,
     pub playbook: Playbook,
     pub links: LinkKey,
@@ -46,7 +48,7 @@ macro_rules! read {
     };
 }
 
-impl<S: LeadStore, C: Clock> Sales<S, C> {
+impl<S: LeadStore, P: Publisher, C: Clock> Sales<S, P, C> {
     pub async fn handle(&self, req: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         let route = req.route_key.clone().unwrap_or_default();
         let path = |name: &str| req.path_parameters.get(name).cloned().unwrap_or_default();
@@ -164,16 +166,19 @@ impl<S: LeadStore, C: Clock> Sales<S, C> {
         id: &LeadId,
     ) -> ApiGatewayV2httpResponse {
         let now = self.clock.now();
-        let (store, pb) = (&self.store, &self.playbook);
+        let (store, publisher, pb) = (&self.store, &self.publisher, &self.playbook);
         let result = if route.ends_with("/outcomes") {
             let (report, version) = read!(requests::outcome(req));
-            sales::record_outcome(store, pb, caller, id, version, &report, now).await
+            sales::record_outcome(store, publisher, pb, caller, id, version, &report, now).await
         } else if route.ends_with("/status") {
             let (report, version) = read!(requests::status(req));
-            sales::change_status(store, pb, caller, id, version, &report, now).await
+            sales::change_status(store, publisher, pb, caller, id, version, &report, now).await
         } else {
             let (owner, reason, version) = read!(requests::assign(req));
-            sales::assign(store, pb, caller, id, version, &owner, &reason, now).await
+            sales::assign(
+                store, publisher, pb, caller, id, version, &owner, &reason, now,
+            )
+            .await
         };
         match result {
             Ok(applied) => {
@@ -223,17 +228,19 @@ impl<S: LeadStore, C: Clock> Sales<S, C> {
                 Ok((lead, action, used)) => answer::html(200, pages::confirm(&lead, action, used)),
                 Err(f) => failed(f),
             },
-            Method::POST => match sales::apply_link(store, pb, key, token, now).await {
-                Ok(LinkResult::Applied {
-                    lead,
-                    action,
-                    reasons,
-                }) => answer::html(200, pages::done(&lead, action, &reasons, false)),
-                Ok(LinkResult::AlreadyApplied { lead, action }) => {
-                    answer::html(200, pages::done(&lead, action, &[], true))
+            Method::POST => {
+                match sales::apply_link(store, &self.publisher, pb, key, token, now).await {
+                    Ok(LinkResult::Applied {
+                        lead,
+                        action,
+                        reasons,
+                    }) => answer::html(200, pages::done(&lead, action, &reasons, false)),
+                    Ok(LinkResult::AlreadyApplied { lead, action }) => {
+                        answer::html(200, pages::done(&lead, action, &[], true))
+                    }
+                    Err(f) => failed(f),
                 }
-                Err(f) => failed(f),
-            },
+            }
             _ => error(405, "method_not_allowed", "GET or POST", None),
         }
     }

@@ -6,7 +6,9 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use leadflow::links::LinkKey;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
-use leadflow_aws::{aws_config, dynamo::DynamoStore, env, init_tracing};
+use leadflow_aws::{
+    aws_config, dynamo::DynamoStore, env, env_opt, init_tracing, sqs::SqsPublisher,
+};
 use sales::Sales;
 
 #[tokio::main]
@@ -15,6 +17,11 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config().await;
     let sales = &Sales {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
+        publisher: SqsPublisher::new(
+            aws_sdk_sqs::Client::new(&aws),
+            None,
+            env_opt("FULFILLMENT_QUEUE_URL"),
+        ),
         clock: SystemClock,
         playbook: Playbook::default_playbook()?,
         links: LinkKey::new(env("ACTION_LINK_KEY")?.as_bytes())?,

@@ -17,13 +17,14 @@ use sales::Sales;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-type Api = Sales<Arc<MemoryStore>, Arc<FixedClock>>;
+type Api = Sales<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>>;
 
 const KEY: [u8; 32] = [7u8; 32];
 
 fn api() -> Api {
     Sales {
         store: Arc::new(MemoryStore::new()),
+        publisher: Arc::new(MemoryPublisher::new()),
         // A Tuesday morning.
         clock: Arc::new(FixedClock::at(
             Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
@@ -415,6 +416,7 @@ async fn not_reached_keeps_the_lead_closes_the_call_and_asks_to_call_again() {
             ("kit_follow_up".to_string(), "lena.fischer".to_string())
         ]
     );
+    assert!(api.publisher.take().is_empty(), "nobody new to tell");
     let lead = api.store.lead(&id).await.unwrap().unwrap();
     let touch = lead.first_touch.unwrap();
     assert_eq!(

@@ -100,6 +100,7 @@ pub async fn fulfill<S: LeadStore, M: Mailer>(
             slot: format!("kit#{}", response.request_type),
             email: ack,
             kit: kit_name,
+            handoff: None,
         };
         // The owner's package never waits on the prospect's mail: a failure
         // here is reported (and the message retried) after the owner's turn.
@@ -144,9 +145,15 @@ pub async fn fulfill<S: LeadStore, M: Mailer>(
                 )?;
                 let notification = Notification {
                     kind: EmailKind::OwnerNotice,
-                    slot: format!("notice#{}#{}#{route}", owner.key(), response.request_type),
+                    // A hand-off is its own notice: never covered by the
+                    // package routing sent someone else.
+                    slot: match &req.handoff {
+                        Some(_) => format!("handoff#{}", owner.key()),
+                        None => format!("notice#{}#{}#{route}", owner.key(), response.request_type),
+                    },
                     email: notice,
                     kit: None,
+                    handoff: req.handoff.clone(),
                 };
                 send_once(
                     store,
@@ -179,6 +186,8 @@ struct Notification {
     slot: String,
     email: OutgoingEmail,
     kit: Option<String>,
+    /// Sent once per hand-off rather than once per response.
+    handoff: Option<String>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -198,8 +207,12 @@ async fn send_once<S: LeadStore, M: Mailer>(
         slot,
         email,
         kit,
+        handoff,
     } = notification;
-    let key = format!("{}#{}", response.response_id, kind.as_str());
+    let key = match handoff {
+        Some(h) => format!("{}#{}#{h}", response.response_id, kind.as_str()),
+        None => format!("{}#{}", response.response_id, kind.as_str()),
+    };
     match store
         .claim_send(&lead.id, &key, now, now + SEND_LEASE)
         .await?

@@ -6,6 +6,7 @@
 //! Every change names the lead version it was made against: a stale one
 //! changes nothing.
 
+use super::outbox;
 use super::route::HISTORY_WINDOW;
 use crate::domain::access::{all_owner_keys, may_reassign, may_see_lead, visible_owner_keys};
 use crate::domain::decision::{Owner, PoolState, Route, Stage};
@@ -16,7 +17,8 @@ use crate::domain::outcome::LeadStatus;
 use crate::domain::playbook::{Playbook, Rep};
 use crate::domain::task::Task;
 use crate::links::{use_key, Action, LinkError, LinkKey};
-use crate::ports::{activity_key, Commit, Expect, LeadStore, Marker, StoreError};
+use crate::messages::FulfillRequest;
+use crate::ports::{activity_key, Commit, Expect, LeadStore, Marker, Publisher, StoreError};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -244,14 +246,38 @@ async fn settle<S: LeadStore>(
     Ok(plan.finish(decision))
 }
 
-/// Write a change made against `version`, all or nothing.
-async fn write<S: LeadStore>(
-    store: &S,
+/// What a change is written against: the lead as it was read, and its tasks.
+struct Before {
     version: u64,
+    owner: Option<Owner>,
+    tasks: Vec<Task>,
+}
+
+impl Before {
+    fn of(lead: &Lead, tasks: &[Task]) -> Self {
+        Before {
+            version: lead.version,
+            owner: lead.owner().cloned(),
+            tasks: tasks.to_vec(),
+        }
+    }
+}
+
+/// Write a change, all or nothing; a new owner with a mailbox is sent the
+/// lead package (through the outbox, in the same transaction).
+async fn write<S: LeadStore, P: Publisher>(
+    store: &S,
+    publisher: &P,
+    before: Before,
     change: Change,
-    all_tasks_before: Vec<Task>,
     marker: Option<Marker>,
+    now: DateTime<Utc>,
 ) -> Result<Applied, SalesError> {
+    let Before {
+        version,
+        owner,
+        tasks: all_tasks_before,
+    } = before;
     let Change {
         mut lead,
         events,
@@ -260,16 +286,26 @@ async fn write<S: LeadStore>(
         reasons,
     } = change;
     lead.version = version + 1;
+    let handed_to = lead
+        .owner()
+        .filter(|o| Some(*o) != owner.as_ref() && o.email().is_some());
+    let notice: Vec<_> = match (handed_to, &lead.last_response_id, events.last()) {
+        (Some(_), Some(response), Some(entry)) => {
+            vec![FulfillRequest::handoff(&lead.id, response, &entry.id, now)]
+        }
+        _ => Vec::new(),
+    };
     let commit = Commit {
         lead: Some((lead.clone(), Expect::Version(version))),
         events,
         tasks: tasks.clone(),
         loads,
         marker,
+        outbox: notice.clone(),
         ..Commit::default()
     };
     match store.commit(commit).await {
-        Ok(()) => {}
+        Ok(()) => outbox::flush(store, publisher, &notice).await,
         Err(StoreError::Conflict) => {
             let current = store
                 .lead(&lead.id)
@@ -301,8 +337,9 @@ async fn write<S: LeadStore>(
 }
 
 #[allow(clippy::too_many_arguments)]
-pub async fn record_outcome<S: LeadStore>(
+pub async fn record_outcome<S: LeadStore, P: Publisher>(
     store: &S,
+    publisher: &P,
     playbook: &Playbook,
     caller: &Rep,
     id: &LeadId,
@@ -313,12 +350,21 @@ pub async fn record_outcome<S: LeadStore>(
     let (lead, tasks, history) = load_for_change(store, playbook, caller, id, version).await?;
     let plan = Plan::outcome(&lead, &history, &tasks, report, caller, playbook, now)?;
     let change = settle(store, playbook, plan).await?;
-    write(store, version, change, tasks, None).await
+    write(
+        store,
+        publisher,
+        Before::of(&lead, &tasks),
+        change,
+        None,
+        now,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
-pub async fn change_status<S: LeadStore>(
+pub async fn change_status<S: LeadStore, P: Publisher>(
     store: &S,
+    publisher: &P,
     playbook: &Playbook,
     caller: &Rep,
     id: &LeadId,
@@ -329,14 +375,23 @@ pub async fn change_status<S: LeadStore>(
     let (lead, tasks, history) = load_for_change(store, playbook, caller, id, version).await?;
     let plan = Plan::status(&lead, &history, &tasks, report, caller, playbook, now)?;
     let change = settle(store, playbook, plan).await?;
-    write(store, version, change, tasks, None).await
+    write(
+        store,
+        publisher,
+        Before::of(&lead, &tasks),
+        change,
+        None,
+        now,
+    )
+    .await
 }
 
 /// Hand the lead to `to` (a person's id or a queue's name): its owner, a
 /// manager of its pool or queue, or ops.
 #[allow(clippy::too_many_arguments)]
-pub async fn assign<S: LeadStore>(
+pub async fn assign<S: LeadStore, P: Publisher>(
     store: &S,
+    publisher: &P,
     playbook: &Playbook,
     caller: &Rep,
     id: &LeadId,
@@ -375,7 +430,15 @@ pub async fn assign<S: LeadStore>(
         }
     };
     let change = followup::reassign(&lead, &tasks, target, reason, caller, playbook, now)?;
-    write(store, version, change, tasks, None).await
+    write(
+        store,
+        publisher,
+        Before::of(&lead, &tasks),
+        change,
+        None,
+        now,
+    )
+    .await
 }
 
 /// What became of a signed action link.
@@ -431,8 +494,9 @@ fn link_marker(lead: &LeadId, token: &str) -> Marker {
 }
 
 /// Apply a signed link (its confirmation page's POST): once, whatever the clicks.
-pub async fn apply_link<S: LeadStore>(
+pub async fn apply_link<S: LeadStore, P: Publisher>(
     store: &S,
+    publisher: &P,
     playbook: &Playbook,
     key: &LinkKey,
     token: &str,
@@ -468,15 +532,9 @@ pub async fn apply_link<S: LeadStore>(
         }
         .map_err(SalesError::from)?;
         let change = settle(store, playbook, plan).await?;
-        match write(
-            store,
-            version,
-            change,
-            tasks,
-            Some(link_marker(&lead.id, token)),
-        )
-        .await
-        {
+        let before = Before::of(&lead, &tasks);
+        let marker = Some(link_marker(&lead.id, token));
+        match write(store, publisher, before, change, marker, now).await {
             Ok(applied) => {
                 return Ok(LinkResult::Applied {
                     lead: applied.lead,
