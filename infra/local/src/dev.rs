@@ -489,6 +489,27 @@ impl RunningStack {
                 table.name
             );
         }
+        if self
+            .model
+            .routes()
+            .iter()
+            .any(|(r, _)| r.authorizer.is_some())
+        {
+            let _ = writeln!(out);
+            let _ = writeln!(
+                out,
+                "Sign in as a playbook person (the rep's API needs a bearer token):"
+            );
+            let _ = writeln!(
+                out,
+                "  TOKEN=$(cargo run -q -p leadflow-infra --bin leadflow -- token --rep lena.fischer)"
+            );
+            let _ = writeln!(
+                out,
+                "  curl -s {}/tasks -H \"authorization: Bearer $TOKEN\"",
+                self.api_url()
+            );
+        }
         let _ = writeln!(out);
         let _ = writeln!(out, "Ctrl-C stops everything.");
         out
