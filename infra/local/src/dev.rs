@@ -212,6 +212,7 @@ impl DevStack {
                 tokens: Some(LocalTokens::new(
                     local_key(&root).map_err(DevError::Key)?.as_bytes(),
                 )),
+                schedules: model.schedules(),
             },
         )
         .map_err(|source| DevError::Listen { port, source })?;

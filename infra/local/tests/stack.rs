@@ -286,6 +286,47 @@ async fn sqs_pollers_and_schedules() {
         .as_str()
         .unwrap()
         .contains(":rule/"));
+
+    // Any declared schedule fires on demand with the time given, as EventBridge would.
+    let api = stack.api_url();
+    for name in ["TickFunction", "TickFunctionTick", "Tick"] {
+        let (status, _, body) = common::request(
+            Method::POST,
+            &format!("{api}/_local/schedules/{name}"),
+            &[("content-type", "application/json")],
+            r#"{"time": "2027-03-01T07:30:00Z"}"#,
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{name}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert_eq!(json_body(&body)["function"], "TickFunction");
+    }
+    let fired = common::recorded(&dir.join("tick.jsonl"));
+    assert!(
+        fired.iter().any(|e| e["time"] == "2027-03-01T07:30:00Z"),
+        "{fired:?}"
+    );
+    let (status, _, body) = common::request(
+        Method::POST,
+        &format!("{api}/_local/schedules/Nope"),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(String::from_utf8_lossy(&body).contains("TickFunctionTick"));
+    let (status, _, _) = common::request(
+        Method::POST,
+        &format!("{api}/_local/schedules/Tick"),
+        &[],
+        r#"{"time": "yesterday"}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     stack.shutdown().await;
 }
 

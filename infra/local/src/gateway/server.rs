@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 
 use crate::runtime::{serve, Invoker};
 use crate::task::AbortOnDrop;
+use crate::template::LocalSchedule;
 use leadflow::identity::{bearer, LocalTokens};
 
 use super::*;
@@ -32,6 +33,8 @@ pub struct GatewayConfig {
     /// What checks bearer tokens on routes with a JWT authorizer, as API
     /// Gateway checks Cognito's: the local key (`leadflow token` signs with it).
     pub tokens: Option<LocalTokens>,
+    /// The schedules `POST /_local/schedules/{LogicalId}` fires, as EventBridge would.
+    pub schedules: Vec<LocalSchedule>,
 }
 
 /// The running HTTP server.
@@ -123,6 +126,19 @@ impl GatewayState {
         if method == Method::GET && path == "/_dev/emails" {
             return self.emails().await;
         }
+        if let Some(name) = path.strip_prefix("/_local/schedules/") {
+            if method != Method::POST {
+                return message(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "POST a {\"time\": \"<RFC 3339>\"}",
+                );
+            }
+            let body = match request.into_body().collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => return message(StatusCode::BAD_REQUEST, "unreadable body"),
+            };
+            return self.fire_schedule(name, &body).await;
+        }
         if let Some(matched) = self.config.routes.find(method.as_str(), &path) {
             let function = matched.route.function.clone();
             let request_id = ulid::Ulid::new().to_string();
@@ -205,6 +221,69 @@ impl GatewayState {
                 })
                 .collect(),
         ))
+    }
+
+    /// Invoke a schedule's function with a Scheduled Event for the given time
+    /// (now when none is given); answers when it has finished, with what it returned.
+    async fn fire_schedule(&self, name: &str, body: &[u8]) -> GatewayResponse {
+        let Some(schedule) = self
+            .config
+            .schedules
+            .iter()
+            .find(|s| s.names.iter().any(|n| n == name))
+        else {
+            let known: Vec<&str> = self
+                .config
+                .schedules
+                .iter()
+                .flat_map(|s| s.names.first())
+                .map(String::as_str)
+                .collect();
+            let body = json!({"error": {"code": "unknown_schedule", "message": format!("no schedule {name:?}; the template declares {}", known.join(", "))}});
+            return respond(
+                StatusCode::NOT_FOUND,
+                "application/json",
+                Bytes::from(body.to_string()),
+            );
+        };
+        let time = if body.iter().all(u8::is_ascii_whitespace) {
+            Utc::now()
+        } else {
+            let parsed = serde_json::from_slice::<Value>(body).ok().and_then(|v| {
+                let t = v.get("time")?.as_str()?.to_string();
+                chrono::DateTime::parse_from_rfc3339(&t).ok()
+            });
+            match parsed {
+                Some(t) => t.with_timezone(&Utc),
+                None => {
+                    let body = json!({"error": {"code": "invalid_time", "message": "the body must be {\"time\": \"<RFC 3339>\"}", "field": "time"}});
+                    return respond(
+                        StatusCode::BAD_REQUEST,
+                        "application/json",
+                        Bytes::from(body.to_string()),
+                    );
+                }
+            }
+        };
+        let event = crate::events::scheduled_event(&schedule.rule_arn, time);
+        match self.config.invoker.invoke(&schedule.function, event).await {
+            Ok(result) => {
+                let body = json!({"function": schedule.function, "time": time.to_rfc3339(), "result": result});
+                respond(
+                    StatusCode::OK,
+                    "application/json",
+                    Bytes::from(body.to_string()),
+                )
+            }
+            Err(e) => {
+                let body = json!({"error": {"code": "function_failed", "message": e.to_string()}, "function": schedule.function});
+                respond(
+                    StatusCode::BAD_GATEWAY,
+                    "application/json",
+                    Bytes::from(body.to_string()),
+                )
+            }
+        }
     }
 
     async fn emails(&self) -> GatewayResponse {

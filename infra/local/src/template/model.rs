@@ -148,6 +148,15 @@ pub struct ScheduleSpec {
     pub input: Option<serde_json::Value>,
 }
 
+/// A schedule the local stack can fire on demand (`POST /_local/schedules/{name}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalSchedule {
+    pub names: Vec<String>,
+    /// Logical id of the function.
+    pub function: String,
+    pub rule_arn: String,
+}
+
 /// What triggers a function.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventSource {
@@ -215,6 +224,38 @@ impl StackModel {
     }
 
     /// Every HTTP API route with the logical id of its function.
+    /// Every schedule, with the names it may be fired by: its rule's logical
+    /// id as SAM generates it (`{Function}{Event}`), the event's name, and the
+    /// function's logical id when that function has one schedule.
+    pub fn schedules(&self) -> Vec<LocalSchedule> {
+        let mut out = Vec::new();
+        for function in &self.functions {
+            let own: Vec<_> = function
+                .events
+                .iter()
+                .filter_map(|e| match &e.source {
+                    EventSource::Schedule(s) => Some((e, s)),
+                    _ => None,
+                })
+                .collect();
+            for (event, schedule) in &own {
+                let mut names = vec![
+                    format!("{}{}", function.logical_id, event.name),
+                    event.name.clone(),
+                ];
+                if own.len() == 1 {
+                    names.push(function.logical_id.clone());
+                }
+                out.push(LocalSchedule {
+                    names,
+                    function: function.logical_id.clone(),
+                    rule_arn: schedule.rule_arn.clone(),
+                });
+            }
+        }
+        out
+    }
+
     pub fn routes(&self) -> Vec<(HttpRouteSpec, String)> {
         let mut routes = Vec::new();
         for function in &self.functions {
