@@ -25,11 +25,18 @@ bundled!(
     "demo_confirmation",
     "proposal_next_steps",
     "owner_notice",
+    "task_reminder",
+    "escalation",
 );
 
-/// The lead package to an owner. Every other bundled template is a kit a
-/// playbook may name.
+/// The lead package to an owner.
 pub const OWNER_NOTICE: &str = "owner_notice";
+/// To an owner: their tasks that fell due.
+pub const TASK_REMINDER: &str = "task_reminder";
+/// To a manager: overdue tasks and untouched leads past their SLA.
+pub const ESCALATION: &str = "escalation";
+/// The templates for sales, not prospects; every other bundled one is a kit a playbook may name.
+pub const INTERNAL: [&str; 3] = [OWNER_NOTICE, TASK_REMINDER, ESCALATION];
 
 /// (html, text) of a template by name.
 pub fn template(name: &str) -> Option<(&'static str, &'static str)> {
@@ -44,7 +51,7 @@ pub fn kit_templates() -> impl Iterator<Item = &'static str> {
     BUNDLED
         .iter()
         .map(|(n, _, _)| *n)
-        .filter(|n| *n != OWNER_NOTICE)
+        .filter(|n| !INTERNAL.contains(n))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +208,7 @@ mod tests {
             check(name, text).unwrap();
         }
         assert!(kit_templates().all(|n| n != OWNER_NOTICE));
-        assert_eq!(kit_templates().count(), BUNDLED.len() - 1);
+        assert!(kit_templates().all(|n| !INTERNAL.contains(&n)));
+        assert_eq!(kit_templates().count(), BUNDLED.len() - INTERNAL.len());
     }
 }

@@ -10,7 +10,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::ids::{LeadId, MessageId, ResponseId};
 use crate::domain::lead::{HistoryEntry, Lead};
 use crate::domain::playbook::Quota;
-use crate::domain::task::Task;
+use crate::domain::task::{Task, TaskNotice};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -351,6 +351,29 @@ pub trait LeadStore: Send + Sync {
         after: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = Result<LeadPage, StoreError>> + Send;
+    /// Take the right to send `notice` of `task` until `lease_until`: false
+    /// when it was sent already, or another tick holds it (its lease not yet lapsed).
+    fn claim_task_notice(
+        &self,
+        task: &Task,
+        notice: TaskNotice,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Record `notice` of `task` as sent at `at`.
+    fn complete_task_notice(
+        &self,
+        task: &Task,
+        notice: TaskNotice,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Untouched leads whose first-touch clock (`Lead::sla`) says look at them
+    /// by `before`, through the index (every shard), at most `limit` per shard.
+    fn sla_due(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Lead>, StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -610,6 +633,30 @@ mod shared {
             limit: usize,
         ) -> impl Future<Output = Result<LeadPage, StoreError>> + Send {
             (**self).leads_by_owner(owner_key, after, limit)
+        }
+        fn claim_task_notice(
+            &self,
+            task: &Task,
+            notice: TaskNotice,
+            now: DateTime<Utc>,
+            lease_until: DateTime<Utc>,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+            (**self).claim_task_notice(task, notice, now, lease_until)
+        }
+        fn complete_task_notice(
+            &self,
+            task: &Task,
+            notice: TaskNotice,
+            at: DateTime<Utc>,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).complete_task_notice(task, notice, at)
+        }
+        fn sla_due(
+            &self,
+            before: DateTime<Utc>,
+            limit: usize,
+        ) -> impl Future<Output = Result<Vec<Lead>, StoreError>> + Send {
+            (**self).sla_due(before, limit)
         }
     }
 

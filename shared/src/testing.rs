@@ -8,7 +8,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::ids::{LeadId, MessageId, ResponseId};
 use crate::domain::lead::{HistoryEntry, Lead};
 use crate::domain::playbook::Quota;
-use crate::domain::task::Task;
+use crate::domain::task::{Task, TaskNotice};
 use crate::ports::*;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -42,6 +42,8 @@ struct State {
     slots: HashMap<(LeadId, String), Slot>,
     quotas: HashMap<(String, DateTime<Utc>), u32>,
     tasks: BTreeMap<crate::domain::ids::TaskId, Task>,
+    /// Leases on task notices: (task, notice) → until.
+    notice_leases: HashMap<(crate::domain::ids::TaskId, &'static str), DateTime<Utc>>,
     /// Fail this many upcoming commits with `Unavailable` (a crash before the write).
     fail_commits: usize,
     /// Fail this many upcoming commits with `Conflict`, as a concurrent writer would.
@@ -437,6 +439,61 @@ impl LeadStore for MemoryStore {
                 },
                 leads: all.into_iter().map(|(_, l)| l).collect(),
             }
+        }))
+    }
+
+    async fn claim_task_notice(
+        &self,
+        task: &Task,
+        notice: TaskNotice,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.with(|s| {
+            let Some(stored) = s.tasks.get(&task.id) else {
+                return false;
+            };
+            if notice.of(stored).is_some() {
+                return false;
+            }
+            let key = (task.id.clone(), notice.field());
+            if s.notice_leases.get(&key).is_some_and(|until| *until > now) {
+                return false;
+            }
+            s.notice_leases.insert(key, lease_until);
+            true
+        }))
+    }
+
+    async fn complete_task_notice(
+        &self,
+        task: &Task,
+        notice: TaskNotice,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.notice_leases.remove(&(task.id.clone(), notice.field()));
+            if let Some(t) = s.tasks.get_mut(&task.id) {
+                match notice {
+                    TaskNotice::Reminded => t.reminded_at = Some(at),
+                    TaskNotice::Escalated => t.escalated_at = Some(at),
+                }
+            }
+        });
+        Ok(())
+    }
+
+    async fn sla_due(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<Lead>, StoreError> {
+        Ok(self.with(|s| {
+            let mut due: Vec<Lead> = s
+                .leads
+                .values()
+                .filter(|l| l.sla.is_some_and(|c| c.check_at < before))
+                .cloned()
+                .collect();
+            due.sort_by_key(|l| l.sla.map(|c| c.check_at));
+            due.truncate(limit * crate::ports::OUTBOX_SHARDS as usize);
+            due
         }))
     }
 

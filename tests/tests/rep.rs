@@ -279,3 +279,65 @@ async fn a_reps_day_over_http() {
 
     s.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_day_later_the_reminders_tick_tells_the_rep_and_escalates_the_untouched_lead() {
+    let s = DevStack::start(DevOptions::for_tests(unique("tick")))
+        .await
+        .expect("the local stack starts");
+    let email = format!("{}@stadtwerke.example", unique("late"));
+    let id = routed_lead(&s, &email).await;
+    let fire = |hours: i64| {
+        let url = format!("{}/_local/schedules/RemindersFunction", s.api_url());
+        let time = (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339();
+        async move {
+            request(
+                "POST",
+                &url,
+                &[("content-type", "application/json")],
+                json!({ "time": time }).to_string(),
+            )
+            .await
+        }
+    };
+    // An hour in: nothing is due.
+    let r = fire(1).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["result"]["tasks_reminded"], 0, "{}", r.body);
+    // A day in: the pre-qualification call fell due and the 24 h SLA ran out.
+    let r = fire(25).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["result"]["tasks_reminded"], 1, "{}", r.body);
+    assert_eq!(r.json()["result"]["leads_escalated"], 1, "{}", r.body);
+    let mentions = |to: &'static str| {
+        let (endpoint, id) = (s.endpoint().to_string(), id.to_string());
+        async move {
+            emails_to(&endpoint, to)
+                .await
+                .into_iter()
+                .filter(|m| m.to_string().contains(&id))
+                .count()
+        }
+    };
+    // (The owner's package names the lead too.)
+    assert_eq!(
+        mentions("lena.fischer@example.com").await,
+        2,
+        "the package and one reminder"
+    );
+    assert_eq!(
+        mentions("nina.kovac@example.com").await,
+        1,
+        "one escalation"
+    );
+    // The same tick again sends nothing.
+    let r = fire(25).await;
+    assert_eq!(r.json()["result"]["reminders"], 0, "{}", r.body);
+    assert_eq!(mentions("lena.fischer@example.com").await, 2);
+    // A day after the escalation: reassigned (Lena is EMEA inside sales' only rep: the fallback queue).
+    let r = fire(49).await;
+    assert_eq!(r.json()["result"]["leads_reassigned"], 1, "{}", r.body);
+    let lead = store(&s).lead(&id).await.unwrap().unwrap();
+    assert_eq!(lead.owner().unwrap().key(), "queue#unassigned");
+    s.shutdown().await;
+}

@@ -2,7 +2,7 @@
 //!
 //! | pk              | sk                     | what                                   |
 //! |-----------------|------------------------|----------------------------------------|
-//! | `LEAD#<id>`     | `LEAD`                 | the lead; `owner_pk`/`owner_sk` → GSI `by_owner` |
+//! | `LEAD#<id>`     | `LEAD`                 | the lead; `owner_pk`/`owner_sk` → GSI `by_owner`; while untouched, its first-touch clock: `due_pk` = `SLA#<shard>`, `due_sk` = `<check at>#<id>` → GSI `by_due` |
 //! | `LEAD#<id>`     | `EVT#<at>#<event id>`  | its history, in time order             |
 //! | `LEAD#<id>`     | `DONE#<step>#<key>`    | a consumer's done-marker               |
 //! | `LEAD#<id>`     | `SEND#<response>#<kind>` | an email's send claim / receipt     |
@@ -27,7 +27,7 @@ use leadflow::domain::email::EmailAddress;
 use leadflow::domain::ids::{LeadId, MessageId, ResponseId};
 use leadflow::domain::lead::{HistoryEntry, Lead};
 use leadflow::domain::playbook::Quota;
-use leadflow::domain::task::Task;
+use leadflow::domain::task::{Task, TaskNotice};
 use leadflow::ports::*;
 use std::collections::HashMap;
 
@@ -54,13 +54,24 @@ pub const LEAD_FIELDS: &[&str] = &[
     "status_detail",
     "first_touch",
     "support",
+    "sla",
     "created_at",
     "updated_at",
     "version",
     "kind",
     "owner_pk",
     "owner_sk",
+    "due_pk",
+    "due_sk",
 ];
+
+/// The due-index shard of a lead's first-touch clock (stable for its id).
+fn sla_shard(id: &LeadId) -> u32 {
+    id.as_str()
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32))
+        % OUTBOX_SHARDS
+}
 
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
@@ -151,6 +162,13 @@ impl DynamoStore {
             item.insert(
                 "owner_sk".into(),
                 s(format!("{}#{}", timestamp(lead.updated_at), lead.id)),
+            );
+        }
+        if let Some(clock) = lead.sla {
+            item.insert("due_pk".into(), s(format!("SLA#{}", sla_shard(&lead.id))));
+            item.insert(
+                "due_sk".into(),
+                s(format!("{}#{}", timestamp(clock.check_at), lead.id)),
             );
         }
         Ok(item)
@@ -962,6 +980,98 @@ impl LeadStore for DynamoStore {
             page.next = page.leads.last().map(activity_key);
         }
         Ok(page)
+    }
+
+    async fn claim_task_notice(
+        &self,
+        task: &Task,
+        notice: TaskNotice,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(lead_pk(&task.lead_id)))
+            .key("sk", s(format!("TASK#{}", task.id)))
+            .update_expression("SET #lease = :until")
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(#done) AND (attribute_not_exists(#lease) OR #lease < :now)",
+            )
+            .expression_attribute_names("#done", notice.field())
+            .expression_attribute_names("#lease", format!("{}_lease", notice.field()))
+            .expression_attribute_values(":until", s(timestamp(lease_until)))
+            .expression_attribute_values(":now", s(timestamp(now)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn complete_task_notice(
+        &self,
+        task: &Task,
+        notice: TaskNotice,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(lead_pk(&task.lead_id)))
+            .key("sk", s(format!("TASK#{}", task.id)))
+            .update_expression("SET #done = :at REMOVE #lease")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#done", notice.field())
+            .expression_attribute_names("#lease", format!("{}_lease", notice.field()))
+            .expression_attribute_values(":at", s(timestamp(at)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn sla_due(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<Lead>, StoreError> {
+        let mut queries = tokio::task::JoinSet::new();
+        for shard in 0..OUTBOX_SHARDS {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("by_due")
+                .key_condition_expression("due_pk = :k AND due_sk < :before")
+                .expression_attribute_values(":k", s(format!("SLA#{shard}")))
+                .expression_attribute_values(":before", s(timestamp(before)))
+                .limit(limit.clamp(1, 1000) as i32);
+            queries.spawn(async move { query.send().await });
+        }
+        let mut leads = Vec::new();
+        while let Some(joined) = queries.join_next().await {
+            let out = joined
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?
+                .map_err(unavailable)?;
+            for item in out.items.unwrap_or_default() {
+                match serde_dynamo::from_item::<_, Lead>(item) {
+                    Ok(l) => leads.push(l),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "unreadable lead in the SLA index skipped")
+                    }
+                }
+            }
+        }
+        leads.sort_by_key(|l| l.sla.map(|c| c.check_at));
+        Ok(leads)
     }
 
     async fn complete_send(

@@ -3,6 +3,7 @@
 pub mod fulfill;
 pub mod intake;
 pub mod outbox;
+pub mod reminders;
 pub mod retry;
 pub mod route;
 pub mod sales;

@@ -7,7 +7,7 @@ use crate::domain::decision::Owner;
 use crate::domain::decision::{Decision, PoolState};
 use crate::domain::followup::{first_touch_task, kit_follow_up_task};
 use crate::domain::ids::LeadId;
-use crate::domain::lead::{Event, HistoryEntry, StatusDetail};
+use crate::domain::lead::{Event, HistoryEntry, SlaClock, StatusDetail};
 use crate::domain::outcome::LeadStatus;
 use crate::domain::playbook::Playbook;
 use crate::domain::routing::assess;
@@ -157,6 +157,10 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
             }
         }
 
+        if owner_changed && lead.first_touch.is_none() && !lead.status.is_closed() {
+            // The new owner's first-touch clock (the reminders function watches it).
+            lead.sla = decision.follow_up_by.map(SlaClock::new);
+        }
         let expect = Expect::Version(lead.version);
         let previous_owner = lead.apply_decision(decision.clone(), now);
         lead.version += 1;

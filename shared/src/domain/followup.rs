@@ -9,7 +9,7 @@
 use super::bant::{Criterion, KnownAnswer, UNKNOWN};
 use super::decision::{Decision, Owner, PoolState, Route, RouteDecision};
 use super::ids::TaskId;
-use super::lead::{Event, FieldChange, FirstTouch, HistoryEntry, Lead, StatusDetail};
+use super::lead::{Event, FieldChange, FirstTouch, HistoryEntry, Lead, SlaClock, StatusDetail};
 use super::outcome::{LeadStatus, Outcome};
 use super::playbook::{DueOn, Effect, OutcomeFlow, Playbook, Rep, Role, TaskFor, TaskRule};
 use super::routing::{assess_by_rules, Assessment};
@@ -355,6 +355,7 @@ impl<'p> Plan<'p> {
                 _ => format!("first touch by {}", reporter.name),
             });
             plan.lead.first_touch = Some(touch.clone());
+            plan.lead.sla = None;
             plan.events
                 .push(HistoryEntry::new(&lead.id, now, Event::FirstTouch(touch)));
         }
@@ -678,6 +679,9 @@ impl<'p> Plan<'p> {
             lead.status = status;
             lead.status_detail = Some(detail);
         }
+        if lead.status.is_closed() {
+            lead.sla = None;
+        }
         let mut open_new = |t: Task| {
             events.push(HistoryEntry::new(
                 &id,
@@ -790,6 +794,11 @@ pub fn reassign(
     lead.routing = Some(decision.clone());
     lead.support = None;
     lead.updated_at = now;
+    if lead.first_touch.is_none() && !lead.status.is_closed() {
+        // The new owner's own first-touch window.
+        let hours = playbook.slas.get(&decision.route).copied();
+        lead.sla = hours.map(|h| SlaClock::new(now + Duration::hours(h as i64)));
+    }
     let id = lead.id.clone();
     let mut events = vec![HistoryEntry::new(
         &id,

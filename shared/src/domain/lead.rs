@@ -55,6 +55,11 @@ pub struct Lead {
     /// them (schedules the demo): they still see the lead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support: Option<String>,
+    /// The first-touch clock while nobody has touched the lead: when the
+    /// route's SLA runs out, and whether it was escalated (the reminders
+    /// function finds leads through it, by an index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<SlaClock>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency version: every write expects the one it read.
@@ -72,6 +77,29 @@ pub struct StatusDetail {
     pub amount: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_to: Option<String>,
+}
+
+/// The first-touch SLA of a lead nobody has touched yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaClock {
+    /// When the owner must have touched it (the route's SLA).
+    pub due: DateTime<Utc>,
+    /// When the breach was escalated to the owner's manager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated_at: Option<DateTime<Utc>>,
+    /// When the reminders function looks at it next (the index's key): the
+    /// SLA, then the end of the window after the escalation.
+    pub check_at: DateTime<Utc>,
+}
+
+impl SlaClock {
+    pub fn new(due: DateTime<Utc>) -> Self {
+        SlaClock {
+            due,
+            escalated_at: None,
+            check_at: due,
+        }
+    }
 }
 
 /// A lead's first touch: the first outcome a person recorded.
@@ -129,6 +157,7 @@ impl Lead {
             status_detail: None,
             first_touch: None,
             support: None,
+            sla: None,
             created_at: now,
             updated_at: now,
             version: 0,
@@ -549,6 +578,19 @@ pub enum Event {
         reason: String,
     },
     FirstTouch(FirstTouch),
+    /// Nobody touched the lead within its route's SLA: its owner's managers were told.
+    SlaEscalated {
+        owner: Owner,
+        due: DateTime<Utc>,
+        told: Vec<String>,
+        reason: String,
+    },
+    /// Still untouched a window after the escalation: handed to someone else.
+    SlaReassigned {
+        from: Owner,
+        to: Owner,
+        reason: String,
+    },
     TaskOpened {
         task_id: TaskId,
         kind: TaskKind,

@@ -16,6 +16,7 @@ pub mod inquiry;
 pub mod lead;
 pub mod outcome;
 pub mod playbook;
+pub mod reminders;
 pub mod routing;
 pub mod scoring;
 pub mod task;

@@ -118,6 +118,37 @@ pub struct Task {
     pub closed_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_reason: Option<String>,
+    /// When its owner was reminded it fell due (once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminded_at: Option<DateTime<Utc>>,
+    /// When it was escalated to the owner's manager for being overdue (once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated_at: Option<DateTime<Utc>>,
+}
+
+/// What a task's owner or their manager is told of it, each once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskNotice {
+    /// It fell due: in the owner's reminder.
+    Reminded,
+    /// Overdue past the grace: in the manager's escalation.
+    Escalated,
+}
+
+impl TaskNotice {
+    /// The task's attribute that records it.
+    pub fn field(self) -> &'static str {
+        match self {
+            TaskNotice::Reminded => "reminded_at",
+            TaskNotice::Escalated => "escalated_at",
+        }
+    }
+    pub fn of(self, t: &Task) -> Option<DateTime<Utc>> {
+        match self {
+            TaskNotice::Reminded => t.reminded_at,
+            TaskNotice::Escalated => t.escalated_at,
+        }
+    }
 }
 
 impl Task {
@@ -141,6 +172,8 @@ impl Task {
             closed_at: None,
             closed_by: None,
             closed_reason: None,
+            reminded_at: None,
+            escalated_at: None,
         }
     }
 

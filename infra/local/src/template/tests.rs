@@ -110,6 +110,7 @@ fn real_template_resources() {
             "FulfillmentFunction",
             "IntakeFunction",
             "OutboxFunction",
+            "RemindersFunction",
             "RouterFunction",
             "SalesFunction"
         ])

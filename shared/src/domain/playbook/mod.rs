@@ -54,6 +54,37 @@ pub struct Playbook {
     /// (seed 000 when absent).
     #[serde(default)]
     pub follow_up: FollowUp,
+    /// When the reminders function tells owners and managers.
+    #[serde(default)]
+    pub reminders: Reminders,
+}
+
+/// The reminders function's windows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reminders {
+    /// A task overdue this long goes to its owner's manager.
+    #[serde(default = "Reminders::default_hours")]
+    pub overdue_grace_hours: u32,
+    /// A lead still untouched this long after its SLA breach was escalated is
+    /// reassigned (another rep of its pool, else the fallback queue).
+    #[serde(default = "Reminders::default_hours")]
+    pub reassign_after_hours: u32,
+}
+
+impl Reminders {
+    fn default_hours() -> u32 {
+        24
+    }
+}
+
+impl Default for Reminders {
+    fn default() -> Self {
+        Reminders {
+            overdue_grace_hours: 24,
+            reassign_after_hours: 24,
+        }
+    }
 }
 
 /// The follow-up flows (seed 000): the tasks routing creates, and what each

@@ -1,0 +1,34 @@
+//! The reminders tick, on an EventBridge schedule. "Now" is the event's time,
+//! so a tick is a function of the stored state and that time (the local
+//! stack fires it at any time: `POST /_local/schedules/RemindersFunction`).
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use leadflow::app::reminders::{tick, TickReport};
+use leadflow::ports::{Clock, LeadStore, Mailer, Publisher, StoreError};
+use leadflow::Playbook;
+
+pub struct Reminders<S, M, P, C> {
+    pub store: S,
+    pub mailer: M,
+    /// The fulfillment queue: a reassigned lead's new owner gets the package.
+    pub publisher: P,
+    /// Used only when the event carries no time.
+    pub clock: C,
+    pub playbook: Playbook,
+}
+
+impl<S: LeadStore, M: Mailer, P: Publisher, C: Clock> Reminders<S, M, P, C> {
+    pub async fn handle(&self, event: EventBridgeEvent) -> Result<TickReport, StoreError> {
+        let now = event.time.unwrap_or_else(|| self.clock.now());
+        let report = tick(
+            &self.store,
+            &self.mailer,
+            &self.publisher,
+            &self.playbook,
+            now,
+        )
+        .await?;
+        tracing::info!(?report, %now, "reminders tick");
+        Ok(report)
+    }
+}

@@ -1,0 +1,32 @@
+// The compiler computes the layout of `main`'s future: the Lambda runtime
+// around the handler around the AWS SDK's calls nests deeper than the default
+// limit (128) allows ("queries overflow the depth limit").
+#![recursion_limit = "256"]
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use leadflow::ports::SystemClock;
+use leadflow::Playbook;
+use leadflow_aws::{
+    aws_config, dynamo::DynamoStore, env, env_opt, init_tracing, ses::SesMailer, sqs::SqsPublisher,
+};
+use reminders::Reminders;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let aws = aws_config().await;
+    let reminders = &Reminders {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
+        mailer: SesMailer::new(aws_sdk_ses::Client::new(&aws), env("SENDER_ADDRESS")?),
+        publisher: SqsPublisher::new(
+            aws_sdk_sqs::Client::new(&aws),
+            None,
+            env_opt("FULFILLMENT_QUEUE_URL"),
+        ),
+        clock: SystemClock,
+        playbook: Playbook::default_playbook()?,
+    };
+    run(service_fn(move |event: LambdaEvent<_>| async move {
+        Ok::<_, Error>(reminders.handle(event.payload).await?)
+    }))
+    .await
+}

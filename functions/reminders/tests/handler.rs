@@ -1,0 +1,217 @@
+//! The reminders tick with in-memory ports and injected time: one reminder per
+//! owner per tick, escalations to managers, SLA breaches escalated then
+//! reassigned, each once whatever the ticks and overlaps.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use leadflow::app::intake::{submit, Submission};
+use leadflow::app::route::route_lead;
+use leadflow::domain::inquiry::Inquiry;
+use leadflow::domain::lead::Event;
+use leadflow::messages::RouteRequest;
+use leadflow::ports::{Clock, LeadStore};
+use leadflow::testing::{FixedClock, MemoryMailer, MemoryPublisher, MemoryStore};
+use leadflow::{LeadId, Playbook};
+use reminders::Reminders;
+use std::sync::Arc;
+
+type Handler =
+    Reminders<Arc<MemoryStore>, Arc<MemoryMailer>, Arc<MemoryPublisher>, Arc<FixedClock>>;
+
+/// Tuesday 2026-12-01, 09:00 UTC.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()
+}
+
+fn handler() -> Handler {
+    Reminders {
+        store: Arc::new(MemoryStore::new()),
+        mailer: Arc::new(MemoryMailer::new()),
+        publisher: Arc::new(MemoryPublisher::new()),
+        clock: Arc::new(FixedClock::at(t0())),
+        playbook: Playbook::default_playbook().unwrap(),
+    }
+}
+
+async fn lead(h: &Handler, email: &str, country: &str) -> LeadId {
+    let publisher = MemoryPublisher::new();
+    let fields: Vec<(String, String)> = [
+        ("email", email),
+        ("request_type", "info"),
+        ("country", country),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let sub = Submission::new(Inquiry::parse(&fields, &h.playbook.bant).unwrap());
+    let accepted = submit(&h.store, &publisher, h.clock.now(), sub)
+        .await
+        .unwrap();
+    let req: RouteRequest = serde_json::from_str(&publisher.take()[0].body).unwrap();
+    route_lead(&h.store, &publisher, &h.playbook, h.clock.now(), &req)
+        .await
+        .unwrap();
+    accepted.lead_id
+}
+
+fn at(t: DateTime<Utc>) -> EventBridgeEvent {
+    serde_json::from_value(serde_json::json!({
+        "version": "0", "id": "x", "detail-type": "Scheduled Event", "source": "aws.events",
+        "account": "123456789012", "time": t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/r"], "detail": {}
+    }))
+    .unwrap()
+}
+
+fn mails_to(h: &Handler, to: &str) -> Vec<leadflow::ports::OutgoingEmail> {
+    h.mailer.sent().into_iter().filter(|m| m.to == to).collect()
+}
+
+#[tokio::test]
+async fn nothing_due_sends_nothing() {
+    let h = handler();
+    lead(&h, "a@stadtwerke.example", "DE").await;
+    let r = h.handle(at(t0() + Duration::hours(1))).await.unwrap();
+    assert_eq!(r, Default::default());
+    assert!(h.mailer.sent().is_empty());
+}
+
+#[tokio::test]
+async fn one_reminder_per_owner_lists_every_task_that_fell_due_and_never_the_same_twice() {
+    let h = handler();
+    let a = lead(&h, "a@stadtwerke.example", "DE").await;
+    let b = lead(&h, "b@stadtwerke.example", "AT").await;
+    // Both pre-qualification calls fall due 24 h later.
+    let r = h.handle(at(t0() + Duration::hours(25))).await.unwrap();
+    assert_eq!((r.reminders, r.tasks_reminded), (1, 2), "{r:?}");
+    let lena = mails_to(&h, "lena.fischer@example.com");
+    assert_eq!(lena.len(), 1);
+    assert!(
+        lena[0].text.contains("2 of your tasks are due"),
+        "{}",
+        lena[0].text
+    );
+    assert!(lena[0].text.contains(a.as_str()) && lena[0].text.contains(b.as_str()));
+    // The same tick again, and an overlapping one: nothing more.
+    let (x, y) = tokio::join!(
+        h.handle(at(t0() + Duration::hours(25))),
+        h.handle(at(t0() + Duration::hours(26)))
+    );
+    assert_eq!((x.unwrap().reminders, y.unwrap().reminders), (0, 0));
+    assert_eq!(mails_to(&h, "lena.fischer@example.com").len(), 1);
+    // Two business days after the kit (Thursday 09:00): the follow-up calls, in one more email.
+    let r = h
+        .handle(at(t0() + Duration::hours(48) + Duration::minutes(5)))
+        .await
+        .unwrap();
+    assert_eq!(r.tasks_reminded, 2, "{r:?}");
+    assert_eq!(mails_to(&h, "lena.fischer@example.com").len(), 2);
+}
+
+#[tokio::test]
+async fn an_untouched_lead_is_escalated_at_its_sla_then_reassigned_and_overdue_tasks_reach_the_manager(
+) {
+    let h = handler();
+    let id = lead(&h, "sla@stadtwerke.example", "DE").await;
+    // The need_information SLA is 24 h: one minute past it, Nina (manager of emea-inside) hears.
+    let r = h
+        .handle(at(t0() + Duration::hours(24) + Duration::minutes(1)))
+        .await
+        .unwrap();
+    assert_eq!((r.escalations, r.leads_escalated), (1, 1), "{r:?}");
+    let nina = mails_to(&h, "nina.kovac@example.com");
+    assert_eq!(nina.len(), 1);
+    assert!(
+        nina[0]
+            .text
+            .contains("LEADS NOBODY TOUCHED WITHIN THEIR SLA (1)"),
+        "{}",
+        nina[0].text
+    );
+    let history = h.store.history(&id).await.unwrap();
+    assert!(history.iter().any(|e| matches!(&e.event, Event::SlaEscalated { told, .. } if told == &vec!["nina.kovac".to_string()])));
+    // Ticks in the window: nothing more.
+    h.handle(at(t0() + Duration::hours(30))).await.unwrap();
+    assert_eq!(mails_to(&h, "nina.kovac@example.com").len(), 1);
+    assert_eq!(
+        h.store
+            .lead(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .owner()
+            .unwrap()
+            .key(),
+        "rep#lena.fischer"
+    );
+
+    // 24 h after the escalation, still untouched: reassigned. Lena is the only
+    // EMEA inside rep, so it goes to the fallback queue, with its tasks; the
+    // overdue pre-qualification call reaches Nina.
+    let r = h
+        .handle(at(t0() + Duration::hours(48) + Duration::minutes(2)))
+        .await
+        .unwrap();
+    assert_eq!(r.leads_reassigned, 1, "{r:?}");
+    assert_eq!(r.tasks_escalated, 1, "{r:?}");
+    let lead = h.store.lead(&id).await.unwrap().unwrap();
+    assert_eq!(lead.owner().unwrap().key(), "queue#unassigned");
+    let history = h.store.history(&id).await.unwrap();
+    assert!(history
+        .iter()
+        .any(|e| matches!(&e.event, Event::SlaReassigned { .. })));
+    assert_eq!(h.store.load_of("lena.fischer"), 0);
+    let tasks = h.store.tasks(&id).await.unwrap();
+    assert!(tasks
+        .iter()
+        .filter(|t| t.is_open())
+        .all(|t| t.owner.key() == "queue#unassigned"));
+    // The new owner is sent the package (through the fulfillment queue).
+    let sent = h.publisher.take();
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].body.contains("handoff"));
+    // And never again.
+    h.handle(at(t0() + Duration::hours(48) + Duration::minutes(3)))
+        .await
+        .unwrap();
+    assert!(h.publisher.take().is_empty());
+}
+
+#[tokio::test]
+async fn a_lead_touched_in_time_is_never_escalated() {
+    let h = handler();
+    let id = lead(&h, "touched@stadtwerke.example", "DE").await;
+    let mut l = h.store.lead(&id).await.unwrap().unwrap();
+    let lena = h.playbook.rep("lena.fischer").unwrap().clone();
+    let tasks = h.store.tasks(&id).await.unwrap();
+    let history = h.store.history(&id).await.unwrap();
+    let report = leadflow::domain::followup::OutcomeReport::new(
+        leadflow::domain::outcome::Outcome::NotReached,
+    );
+    let plan = leadflow::domain::followup::Plan::outcome(
+        &l,
+        &history,
+        &tasks,
+        &report,
+        &lena,
+        &h.playbook,
+        t0() + Duration::hours(2),
+    )
+    .unwrap();
+    let decision = plan.decision(&Default::default());
+    let change = plan.finish(decision);
+    let version = l.version;
+    l = change.lead;
+    l.version = version + 1;
+    h.store
+        .commit(leadflow::ports::Commit {
+            lead: Some((l, leadflow::ports::Expect::Version(version))),
+            events: change.events,
+            tasks: change.tasks,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let r = h.handle(at(t0() + Duration::hours(50))).await.unwrap();
+    assert_eq!(r.leads_escalated + r.leads_reassigned, 0, "{r:?}");
+}

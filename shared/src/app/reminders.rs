@@ -1,0 +1,486 @@
+//! The reminders tick: every owner is told, in one email, of the tasks that
+//! fell due; a task overdue past the playbook's grace goes to the owner's
+//! managers; a lead nobody touched within its route's SLA is escalated to
+//! them, and reassigned when still untouched a window later. Each of these
+//! happens once, whatever the ticks, retries and overlaps: a task's notice and
+//! a lead's escalation are claimed before the email and recorded after it.
+
+use super::outbox;
+use crate::domain::decision::Owner;
+use crate::domain::followup;
+use crate::domain::lead::{Event, HistoryEntry, Lead};
+use crate::domain::playbook::{Playbook, Rep, Role};
+use crate::domain::reminders::{
+    managers_of, sla_step, sla_successor, to_escalate, to_remind, SlaStep,
+};
+use crate::domain::task::{Task, TaskNotice};
+use crate::email;
+use crate::messages::FulfillRequest;
+use crate::ports::{
+    Commit, Expect, LeadStore, MailError, Mailer, OutgoingEmail, Publisher, SendClaim, StoreError,
+};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// How long a claimed notice waits for its email before another tick may take it.
+pub const NOTICE_LEASE: Duration = Duration::seconds(200);
+/// Most tasks read per owner, and leads per index shard, in one tick.
+pub const PER_TICK: usize = 500;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TickReport {
+    /// Reminder emails sent, and the tasks they listed.
+    pub reminders: usize,
+    pub tasks_reminded: usize,
+    /// Escalation emails to managers, the overdue tasks and SLA breaches they listed.
+    pub escalations: usize,
+    pub tasks_escalated: usize,
+    pub leads_escalated: usize,
+    pub leads_reassigned: usize,
+    /// Sends or writes that failed; their claims lapse and a later tick retries them.
+    pub failed: usize,
+}
+
+/// Who the reminders function acts as in a lead's history.
+fn system() -> Rep {
+    Rep {
+        id: "reminders".into(),
+        name: "the reminders function".into(),
+        email: String::new(),
+        role: Role::Ops,
+        manages: Vec::new(),
+        away: false,
+    }
+}
+
+fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// A manager's escalation, gathered over the tick.
+#[derive(Default)]
+struct Escalation {
+    tasks: Vec<(Task, Value)>,
+    leads: Vec<(Lead, String, Value)>,
+}
+
+pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
+    store: &S,
+    mailer: &M,
+    publisher: &P,
+    playbook: &Playbook,
+    now: DateTime<Utc>,
+) -> Result<TickReport, StoreError> {
+    let mut report = TickReport::default();
+    let mut escalations: BTreeMap<String, Escalation> = BTreeMap::new();
+    let owners: Vec<Owner> = playbook
+        .reps
+        .iter()
+        .filter(|r| r.role.owns_leads())
+        .map(Rep::owner)
+        .chain(
+            playbook
+                .queues
+                .iter()
+                .filter(|q| q.email.is_some())
+                .map(|q| playbook.queue_owner(&q.name)),
+        )
+        .collect();
+
+    // 1. Tasks that fell due, and tasks overdue past the grace.
+    for owner in &owners {
+        let due = store
+            .open_tasks(
+                &owner.key(),
+                Some(now + Duration::milliseconds(1)),
+                PER_TICK,
+            )
+            .await?;
+        if due.is_empty() {
+            continue;
+        }
+        let mut claimed = Vec::new();
+        for t in to_remind(&due, now) {
+            if store
+                .claim_task_notice(t, TaskNotice::Reminded, now, now + NOTICE_LEASE)
+                .await?
+            {
+                claimed.push(t.clone());
+            }
+        }
+        if !claimed.is_empty() {
+            let sent = match owner.email() {
+                Some(to) => {
+                    let rows = task_rows(store, &claimed, now).await;
+                    let data = json!({
+                        "company": playbook.company.name,
+                        "name": owner.display_name(),
+                        "count": claimed.len(),
+                        "tasks": rows,
+                    });
+                    let subject = format!(
+                        "{} task{} due",
+                        claimed.len(),
+                        if claimed.len() == 1 { "" } else { "s" }
+                    );
+                    send(mailer, email::TASK_REMINDER, &subject, &data, to).await
+                }
+                None => Ok(()),
+            };
+            match sent {
+                Ok(()) => {
+                    for t in &claimed {
+                        store
+                            .complete_task_notice(t, TaskNotice::Reminded, now)
+                            .await?;
+                    }
+                    report.reminders += 1;
+                    report.tasks_reminded += claimed.len();
+                }
+                Err(e) => {
+                    tracing::warn!(owner = %owner.key(), error = %e, "reminder not sent; a later tick retries");
+                    report.failed += 1;
+                }
+            }
+        }
+        let managers = managers_of(owner, playbook);
+        if managers.is_empty() {
+            continue;
+        }
+        for t in to_escalate(&due, playbook, now) {
+            if store
+                .claim_task_notice(t, TaskNotice::Escalated, now, now + NOTICE_LEASE)
+                .await?
+            {
+                let row = task_row(store, t, now).await;
+                for m in &managers {
+                    let e = escalations.entry(m.id.clone()).or_default();
+                    let mut row = row.clone();
+                    row["owner"] = json!(owner.display_name());
+                    e.tasks.push((t.clone(), row));
+                }
+            }
+        }
+    }
+
+    // 2. Untouched leads past their SLA, through the index.
+    for lead in store
+        .sla_due(now + Duration::milliseconds(1), PER_TICK)
+        .await?
+    {
+        match sla_step(&lead, now) {
+            Some(SlaStep::Escalate) => {
+                let Some(owner) = lead.owner().cloned() else {
+                    continue;
+                };
+                let managers = managers_of(&owner, playbook);
+                let key = sla_key(&lead);
+                match store
+                    .claim_send(&lead.id, &key, now, now + NOTICE_LEASE)
+                    .await?
+                {
+                    SendClaim::InFlight => continue,
+                    SendClaim::AlreadySent { .. } => {
+                        // Told before; only the clock was not moved on.
+                        record_escalation(store, playbook, &lead, now, &mut report).await?;
+                        continue;
+                    }
+                    SendClaim::Claimed => {}
+                }
+                if managers.is_empty() {
+                    // Nobody to tell: record it and let the clock move on.
+                    let entry = escalation_entry(&lead, &owner, &[], now);
+                    store
+                        .complete_send(&lead.id, &key, "nobody", entry, None)
+                        .await?;
+                    record_escalation(store, playbook, &lead, now, &mut report).await?;
+                    continue;
+                }
+                let d = lead.routing.as_ref();
+                let row = json!({
+                    "lead": lead.display_name(),
+                    "company": lead.contact.company,
+                    "lead_id": lead.id.as_str(),
+                    "owner": owner.display_name(),
+                    "route": d.map(|d| d.route.as_str()),
+                    "due": lead.sla.map(|c| when(c.due)),
+                    "next": format!(
+                        "Reassigned automatically in {} h unless someone records an outcome.",
+                        playbook.reminders.reassign_after_hours
+                    ),
+                });
+                for m in &managers {
+                    escalations.entry(m.id.clone()).or_default().leads.push((
+                        lead.clone(),
+                        key.clone(),
+                        row.clone(),
+                    ));
+                }
+            }
+            Some(SlaStep::Reassign) => match reassign(store, publisher, playbook, &lead, now).await
+            {
+                Ok(true) => report.leads_reassigned += 1,
+                Ok(false) => {}
+                Err(StoreError::Conflict) => {} // someone acted on it first: next tick looks again
+                Err(e) => return Err(e),
+            },
+            None => {}
+        }
+    }
+
+    // 3. One email per manager for everything that needs them.
+    let mut recorded = std::collections::BTreeSet::new();
+    for (manager_id, e) in escalations {
+        let Some(manager) = playbook.rep(&manager_id) else {
+            continue;
+        };
+        let data = json!({
+            "company": playbook.company.name,
+            "name": manager.name,
+            "tasks": e.tasks.iter().map(|(_, r)| r).collect::<Vec<_>>(),
+            "leads": e.leads.iter().map(|(_, _, r)| r).collect::<Vec<_>>(),
+            "task_count": e.tasks.len(),
+            "lead_count": e.leads.len(),
+        });
+        let subject = format!(
+            "Needs you: {} overdue task{}, {} lead{} past the SLA",
+            e.tasks.len(),
+            if e.tasks.len() == 1 { "" } else { "s" },
+            e.leads.len(),
+            if e.leads.len() == 1 { "" } else { "s" },
+        );
+        match send(mailer, email::ESCALATION, &subject, &data, &manager.email).await {
+            Ok(()) => {
+                report.escalations += 1;
+                for (t, _) in &e.tasks {
+                    store
+                        .complete_task_notice(t, TaskNotice::Escalated, now)
+                        .await?;
+                    report.tasks_escalated += 1;
+                }
+                for (lead, key, _) in &e.leads {
+                    if !recorded.insert(lead.id.clone()) {
+                        continue; // another manager's email listed it too
+                    }
+                    let owner = lead
+                        .owner()
+                        .cloned()
+                        .unwrap_or_else(|| playbook.fallback_owner());
+                    let told: Vec<String> = managers_of(&owner, playbook)
+                        .iter()
+                        .map(|m| m.id.clone())
+                        .collect();
+                    let entry = escalation_entry(lead, &owner, &told, now);
+                    store
+                        .complete_send(&lead.id, key, "escalated", entry, None)
+                        .await?;
+                    record_escalation(store, playbook, lead, now, &mut report).await?;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(manager = %manager_id, error = %e, "escalation not sent; a later tick retries");
+                report.failed += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The send key of a lead's SLA escalation (one per SLA deadline).
+fn sla_key(lead: &Lead) -> String {
+    format!(
+        "sla#{}",
+        lead.sla.map(|c| c.due.timestamp()).unwrap_or_default()
+    )
+}
+
+fn escalation_entry(
+    lead: &Lead,
+    owner: &Owner,
+    told: &[String],
+    now: DateTime<Utc>,
+) -> HistoryEntry {
+    let due = lead.sla.map(|c| c.due).unwrap_or(now);
+    HistoryEntry::new(
+        &lead.id,
+        now,
+        Event::SlaEscalated {
+            owner: owner.clone(),
+            due,
+            told: told.to_vec(),
+            reason: format!(
+                "nobody touched the lead by {} (its route's SLA): escalated to {}",
+                when(due),
+                if told.is_empty() {
+                    "nobody (no manager of this pool or queue)".to_string()
+                } else {
+                    told.join(", ")
+                }
+            ),
+        },
+    )
+}
+
+/// Move the lead's clock on past its escalation: reassignment is next.
+async fn record_escalation<S: LeadStore>(
+    store: &S,
+    playbook: &Playbook,
+    lead: &Lead,
+    now: DateTime<Utc>,
+    report: &mut TickReport,
+) -> Result<(), StoreError> {
+    let Some(fresh) = store.lead(&lead.id).await? else {
+        return Ok(());
+    };
+    let Some(mut clock) = fresh.sla else {
+        return Ok(());
+    };
+    if clock.escalated_at.is_some() || fresh.first_touch.is_some() {
+        return Ok(());
+    }
+    clock.escalated_at = Some(now);
+    clock.check_at = now + Duration::hours(playbook.reminders.reassign_after_hours as i64);
+    let mut updated = fresh.clone();
+    updated.sla = Some(clock);
+    updated.version += 1;
+    match store
+        .commit(Commit {
+            lead: Some((updated, Expect::Version(fresh.version))),
+            ..Commit::default()
+        })
+        .await
+    {
+        Ok(()) => {
+            report.leads_escalated += 1;
+            Ok(())
+        }
+        // Changed meanwhile (a rep acted): the next tick weighs it again.
+        Err(StoreError::Conflict) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Hand a lead whose SLA ran out twice to the next rep of its pool (or the
+/// fallback queue), with its tasks, and send them the package.
+async fn reassign<S: LeadStore, P: Publisher>(
+    store: &S,
+    publisher: &P,
+    playbook: &Playbook,
+    lead: &Lead,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let Some(from) = lead.owner().cloned() else {
+        return Ok(false);
+    };
+    let turn = match lead.routing.as_ref().and_then(|d| d.pool.as_deref()) {
+        Some(pool) => store.take_turn(pool).await?,
+        None => 0,
+    };
+    let (to, _, how) = sla_successor(lead, playbook, turn);
+    let reason = format!(
+        "untouched {} h after its SLA breach was escalated: {how}",
+        playbook.reminders.reassign_after_hours
+    );
+    let tasks = store.tasks(&lead.id).await?;
+    let mut change =
+        match followup::reassign(lead, &tasks, to.clone(), &reason, &system(), playbook, now) {
+            Ok(c) => c,
+            Err(_) => {
+                // Nobody else to give it to (it is with the fallback already): stop the clock.
+                let mut updated = lead.clone();
+                updated.sla = None;
+                updated.version += 1;
+                store
+                    .commit(Commit {
+                        lead: Some((updated, Expect::Version(lead.version))),
+                        ..Commit::default()
+                    })
+                    .await?;
+                return Ok(false);
+            }
+        };
+    change.events.push(HistoryEntry::new(
+        &lead.id,
+        now,
+        Event::SlaReassigned {
+            from,
+            to: to.clone(),
+            reason,
+        },
+    ));
+    let mut updated = change.lead;
+    updated.version = lead.version + 1;
+    let notice: Vec<_> = match (&updated.last_response_id, to.email(), change.events.last()) {
+        (Some(response), Some(_), Some(entry)) => {
+            vec![FulfillRequest::handoff(&lead.id, response, &entry.id, now)]
+        }
+        _ => Vec::new(),
+    };
+    store
+        .commit(Commit {
+            lead: Some((updated, Expect::Version(lead.version))),
+            events: change.events,
+            tasks: change.tasks,
+            loads: change.loads,
+            outbox: notice.clone(),
+            ..Commit::default()
+        })
+        .await?;
+    outbox::flush(store, publisher, &notice).await;
+    tracing::info!(lead_id = %lead.id, to = %to.key(), "reassigned after its SLA ran out");
+    Ok(true)
+}
+
+async fn send<M: Mailer>(
+    mailer: &M,
+    template: &str,
+    subject: &str,
+    data: &Value,
+    to: &str,
+) -> Result<(), MailError> {
+    let Some((html, text)) = email::template(template) else {
+        return Err(MailError::Rejected(format!("{template} is not bundled")));
+    };
+    let r = |src: &str, f| {
+        email::render(template, src, data, f).map_err(|e| MailError::Rejected(e.to_string()))
+    };
+    let mail = OutgoingEmail {
+        to: to.to_string(),
+        subject: subject.to_string(),
+        html: r(html, email::Format::Html)?,
+        text: r(text, email::Format::Text)?,
+    };
+    match mailer.send(&mail).await {
+        Ok(_) => Ok(()),
+        // A refused address will not take it later either: counted as told.
+        Err(MailError::Rejected(reason)) => {
+            tracing::warn!(to, %reason, "reminder refused by the mail service");
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A task as an email lists it, with its lead's name.
+async fn task_row<S: LeadStore>(store: &S, t: &Task, now: DateTime<Utc>) -> Value {
+    let lead = store.lead(&t.lead_id).await.ok().flatten();
+    json!({
+        "label": t.kind.label(),
+        "reason": t.reason,
+        "lead": lead.as_ref().map(Lead::display_name).unwrap_or_else(|| t.lead_id.to_string()),
+        "company": lead.as_ref().and_then(|l| l.contact.company.clone()),
+        "lead_id": t.lead_id.as_str(),
+        "due": when(t.due_at),
+        "overdue": t.due_at < now - Duration::hours(1),
+    })
+}
+
+async fn task_rows<S: LeadStore>(store: &S, tasks: &[Task], now: DateTime<Utc>) -> Vec<Value> {
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        out.push(task_row(store, t, now).await);
+    }
+    out
+}
