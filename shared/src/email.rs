@@ -27,6 +27,9 @@ bundled!(
     "owner_notice",
     "task_reminder",
     "escalation",
+    "nurture_insight",
+    "nurture_case_study",
+    "nurture_checkin",
 );
 
 /// The lead package to an owner.
@@ -35,8 +38,33 @@ pub const OWNER_NOTICE: &str = "owner_notice";
 pub const TASK_REMINDER: &str = "task_reminder";
 /// To a manager: overdue tasks and untouched leads past their SLA.
 pub const ESCALATION: &str = "escalation";
-/// The templates for sales, not prospects; every other bundled one is a kit a playbook may name.
-pub const INTERNAL: [&str; 3] = [OWNER_NOTICE, TASK_REMINDER, ESCALATION];
+/// The templates for sales, not prospects, and the nurture series' marketing
+/// mail; every other bundled one is a kit a playbook may name.
+pub const INTERNAL: [&str; 6] = [
+    OWNER_NOTICE,
+    TASK_REMINDER,
+    ESCALATION,
+    "nurture_insight",
+    "nurture_case_study",
+    "nurture_checkin",
+];
+
+/// The headers every marketing email carries (RFC 2369, RFC 8058): the https
+/// link (which a one-click POST unsubscribes at once) and, where the
+/// playbook names a mailbox, a mailto.
+pub fn list_unsubscribe(url: &str, playbook: &crate::Playbook) -> Vec<(String, String)> {
+    let mut targets = vec![format!("<{url}>")];
+    if let Some(mailbox) = &playbook.company.unsubscribe_email {
+        targets.push(format!("<mailto:{mailbox}?subject=unsubscribe>"));
+    }
+    vec![
+        ("List-Unsubscribe".into(), targets.join(", ")),
+        (
+            "List-Unsubscribe-Post".into(),
+            "List-Unsubscribe=One-Click".into(),
+        ),
+    ]
+}
 
 /// (html, text) of a template by name.
 pub fn template(name: &str) -> Option<(&'static str, &'static str)> {

@@ -152,6 +152,51 @@ impl ActionLinks {
     }
 }
 
+impl LinkKey {
+    /// The token of an unsubscribe link for `email`: it never expires (a
+    /// person may unsubscribe from an old email) and names nothing but the address.
+    pub fn unsubscribe_token(&self, email: &str) -> String {
+        B64.encode(
+            self.mac(&format!("unsubscribe:{email}"))
+                .finalize()
+                .into_bytes(),
+        )
+    }
+
+    pub fn verify_unsubscribe(&self, email: &str, token: &str) -> bool {
+        match B64.decode(token.trim()) {
+            Ok(sig) => self
+                .mac(&format!("unsubscribe:{email}"))
+                .verify_slice(&sig)
+                .is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+impl ActionLinks {
+    /// The unsubscribe page for `email` (its POST unsubscribes at once: RFC 8058).
+    pub fn unsubscribe_url(&self, email: &str) -> String {
+        let e: String = url_encode(email);
+        format!(
+            "{}/unsubscribe?e={e}&t={}",
+            self.base_url.trim_end_matches('/'),
+            self.key.unsubscribe_token(email)
+        )
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// The key a use of `token` is recorded under (a digest: the token itself is a credential).
 pub fn use_key(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());

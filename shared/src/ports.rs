@@ -374,6 +374,50 @@ pub trait LeadStore: Send + Sync {
         before: DateTime<Utc>,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Lead>, StoreError>> + Send;
+    /// Leads in a nurture series whose next step is due by `before`, through the index.
+    fn nurture_due(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Lead>, StoreError>> + Send;
+    /// Whether an address is on the suppression ledger, and why.
+    fn suppression(
+        &self,
+        email: &EmailAddress,
+    ) -> impl Future<Output = Result<Option<Suppression>, StoreError>> + Send;
+    /// Put an address on the ledger (the first reason recorded stands).
+    fn suppress(
+        &self,
+        email: &EmailAddress,
+        entry: &Suppression,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Why an address gets no more (marketing) mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuppressionReason {
+    /// Asked for no more marketing: transactional mail (a kit they request) still goes.
+    Unsubscribed,
+    /// The address does not exist: nothing goes to it.
+    HardBounce,
+    /// They marked our mail as spam: nothing goes to it.
+    Complaint,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Suppression {
+    pub reason: SuppressionReason,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Suppression {
+    /// No mail at all, not even what the person asks for.
+    pub fn blocks_everything(&self) -> bool {
+        self.reason != SuppressionReason::Unsubscribed
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -407,6 +451,10 @@ pub struct OutgoingEmail {
     pub subject: String,
     pub html: String,
     pub text: String,
+    /// Extra headers (marketing mail's `List-Unsubscribe`), set by a MIME
+    /// builder in the adapter, never pasted into a message by hand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -657,6 +705,26 @@ mod shared {
             limit: usize,
         ) -> impl Future<Output = Result<Vec<Lead>, StoreError>> + Send {
             (**self).sla_due(before, limit)
+        }
+        fn nurture_due(
+            &self,
+            before: DateTime<Utc>,
+            limit: usize,
+        ) -> impl Future<Output = Result<Vec<Lead>, StoreError>> + Send {
+            (**self).nurture_due(before, limit)
+        }
+        fn suppression(
+            &self,
+            email: &EmailAddress,
+        ) -> impl Future<Output = Result<Option<Suppression>, StoreError>> + Send {
+            (**self).suppression(email)
+        }
+        fn suppress(
+            &self,
+            email: &EmailAddress,
+            entry: &Suppression,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).suppress(email, entry)
         }
     }
 

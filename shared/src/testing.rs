@@ -44,6 +44,7 @@ struct State {
     tasks: BTreeMap<crate::domain::ids::TaskId, Task>,
     /// Leases on task notices: (task, notice) → until.
     notice_leases: HashMap<(crate::domain::ids::TaskId, &'static str), DateTime<Utc>>,
+    suppressed: HashMap<EmailAddress, Suppression>,
     /// Fail this many upcoming commits with `Unavailable` (a crash before the write).
     fail_commits: usize,
     /// Fail this many upcoming commits with `Conflict`, as a concurrent writer would.
@@ -495,6 +496,38 @@ impl LeadStore for MemoryStore {
             due.truncate(limit * crate::ports::OUTBOX_SHARDS as usize);
             due
         }))
+    }
+
+    async fn nurture_due(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Lead>, StoreError> {
+        Ok(self.with(|s| {
+            let mut due: Vec<Lead> = s
+                .leads
+                .values()
+                .filter(|l| l.sla.is_none())
+                .filter(|l| l.nurture.as_ref().is_some_and(|e| e.next_at < before))
+                .cloned()
+                .collect();
+            due.sort_by(|a, b| a.id.cmp(&b.id));
+            due.truncate(limit * crate::ports::OUTBOX_SHARDS as usize);
+            due
+        }))
+    }
+
+    async fn suppression(&self, email: &EmailAddress) -> Result<Option<Suppression>, StoreError> {
+        Ok(self.with(|s| s.suppressed.get(email).cloned()))
+    }
+
+    async fn suppress(&self, email: &EmailAddress, entry: &Suppression) -> Result<(), StoreError> {
+        self.with(|s| {
+            s.suppressed
+                .entry(email.clone())
+                .or_insert_with(|| entry.clone());
+        });
+        Ok(())
     }
 
     async fn complete_send(

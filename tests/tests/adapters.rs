@@ -341,6 +341,7 @@ async fn ses_mailer_sends_html_and_text_and_refuses_an_unverified_sender() {
         subject: "Your kit".into(),
         html: "<p>Hello</p>".into(),
         text: "Hello".into(),
+        headers: Vec::new(),
     };
     let id = SesMailer::new(ses.clone(), &from)
         .send(&email)

@@ -55,6 +55,9 @@ impl<S: LeadStore, P: Publisher, C: Clock> Sales<S, P, C> {
         if route.ends_with(" /actions/{token}") {
             return self.action_link(&req, &path("token")).await;
         }
+        if route.ends_with(" /unsubscribe") {
+            return self.unsubscribe(&req).await;
+        }
         let caller = match self.caller(&req) {
             Ok(c) => c,
             Err(why) => return unauthorized(why),
@@ -189,6 +192,58 @@ impl<S: LeadStore, P: Publisher, C: Clock> Sales<S, P, C> {
                 r
             }
             Err(e) => sales_error(&e),
+        }
+    }
+
+    /// The unsubscribe link of marketing mail: a GET shows a page with a
+    /// button; a POST (the button, or a mail client's RFC 8058 one-click)
+    /// puts the address on the suppression ledger at once.
+    async fn unsubscribe(&self, req: &ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+        let q = |k: &str| {
+            req.query_string_parameters
+                .first(k)
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        };
+        let (raw, token) = (q("e"), q("t"));
+        let not_ours = || {
+            answer::html(
+                404,
+                pages::refused("This unsubscribe link is not one we sent."),
+            )
+        };
+        let Ok(email) = leadflow::EmailAddress::parse(&raw) else {
+            return not_ours();
+        };
+        if !self.links.verify_unsubscribe(email.as_str(), &token) {
+            return not_ours();
+        }
+        let company = &self.playbook.company.name;
+        match req.request_context.http.method {
+            Method::GET | Method::HEAD => {
+                answer::html(200, pages::unsubscribe_confirm(email.as_str(), company))
+            }
+            Method::POST => {
+                let entry = leadflow::ports::Suppression {
+                    reason: leadflow::ports::SuppressionReason::Unsubscribed,
+                    at: self.clock.now(),
+                    detail: Some("unsubscribe link".into()),
+                };
+                match self.store.suppress(&email, &entry).await {
+                    Ok(()) => answer::html(200, pages::unsubscribed(company)),
+                    Err(e) => {
+                        tracing::error!(error = %e, "unsubscribe failed");
+                        answer::html(
+                            503,
+                            pages::refused(
+                                "Something went wrong on our side; try the link again in a moment.",
+                            ),
+                        )
+                    }
+                }
+            }
+            _ => error(405, "method_not_allowed", "GET or POST", None),
         }
     }
 

@@ -81,3 +81,26 @@ pub fn refused(message: &str) -> String {
         &format!("<p>{}</p>", escape(message)),
     )
 }
+
+pub fn unsubscribe_confirm(email: &str, company: &str) -> String {
+    page(
+        "Unsubscribe?",
+        &format!(
+            "<p>Stop {} marketing emails to <strong>{}</strong>?</p>\
+<form method=\"post\"><button type=\"submit\" autofocus>Unsubscribe</button></form>\
+<p><small>Nothing changes until you press the button. Emails you ask for (a kit, a reply) still reach you.</small></p>",
+            escape(company),
+            escape(email)
+        ),
+    )
+}
+
+pub fn unsubscribed(company: &str) -> String {
+    page(
+        "You are unsubscribed",
+        &format!(
+            "<p>You will get no more marketing emails from {}.</p>",
+            escape(company)
+        ),
+    )
+}

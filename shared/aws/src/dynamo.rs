@@ -2,7 +2,8 @@
 //!
 //! | pk              | sk                     | what                                   |
 //! |-----------------|------------------------|----------------------------------------|
-//! | `LEAD#<id>`     | `LEAD`                 | the lead; `owner_pk`/`owner_sk` → GSI `by_owner`; while untouched, its first-touch clock: `due_pk` = `SLA#<shard>`, `due_sk` = `<check at>#<id>` → GSI `by_due` |
+//! | `LEAD#<id>`     | `LEAD`                 | the lead; `owner_pk`/`owner_sk` → GSI `by_owner`; while untouched, its first-touch clock (`due_pk` = `SLA#<shard>`), else while in a nurture series its next step (`NURTURE#<shard>`), `due_sk` = `<when>#<id>` → GSI `by_due` |
+//! | `SUPPRESS#<email>` | `SUPPRESS`          | the suppression ledger: unsubscribed, hard-bounced or complained |
 //! | `LEAD#<id>`     | `EVT#<at>#<event id>`  | its history, in time order             |
 //! | `LEAD#<id>`     | `DONE#<step>#<key>`    | a consumer's done-marker               |
 //! | `LEAD#<id>`     | `SEND#<response>#<kind>` | an email's send claim / receipt     |
@@ -55,6 +56,7 @@ pub const LEAD_FIELDS: &[&str] = &[
     "first_touch",
     "support",
     "sla",
+    "nurture",
     "created_at",
     "updated_at",
     "version",
@@ -164,12 +166,19 @@ impl DynamoStore {
                 s(format!("{}#{}", timestamp(lead.updated_at), lead.id)),
             );
         }
-        if let Some(clock) = lead.sla {
-            item.insert("due_pk".into(), s(format!("SLA#{}", sla_shard(&lead.id))));
+        // One due entry a lead: its first-touch clock, else its next nurture
+        // step (a nurtured lead has been touched, or sits on a queue without an SLA).
+        let due = match (&lead.sla, &lead.nurture) {
+            (Some(clock), _) => Some(("SLA", clock.check_at)),
+            (None, Some(e)) => Some(("NURTURE", e.next_at)),
+            _ => None,
+        };
+        if let Some((kind, at)) = due {
             item.insert(
-                "due_sk".into(),
-                s(format!("{}#{}", timestamp(clock.check_at), lead.id)),
+                "due_pk".into(),
+                s(format!("{kind}#{}", sla_shard(&lead.id))),
             );
+            item.insert("due_sk".into(), s(format!("{}#{}", timestamp(at), lead.id)));
         }
         Ok(item)
     }
@@ -238,6 +247,44 @@ impl DynamoStore {
                 }
             })
             .collect()
+    }
+
+    /// Leads whose `kind` due entry is before `before`, every shard at once.
+    async fn leads_due(
+        &self,
+        kind: &str,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Lead>, StoreError> {
+        let mut queries = tokio::task::JoinSet::new();
+        for shard in 0..OUTBOX_SHARDS {
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("by_due")
+                .key_condition_expression("due_pk = :k AND due_sk < :before")
+                .expression_attribute_values(":k", s(format!("{kind}#{shard}")))
+                .expression_attribute_values(":before", s(timestamp(before)))
+                .limit(limit.clamp(1, 1000) as i32);
+            queries.spawn(async move { query.send().await });
+        }
+        let mut leads = Vec::new();
+        while let Some(joined) = queries.join_next().await {
+            let out = joined
+                .map_err(|e| StoreError::Unavailable(e.to_string()))?
+                .map_err(unavailable)?;
+            for item in out.items.unwrap_or_default() {
+                match serde_dynamo::from_item::<_, Lead>(item) {
+                    Ok(l) => leads.push(l),
+                    Err(e) => {
+                        tracing::warn!(kind, error = %e, "unreadable lead in the due index skipped")
+                    }
+                }
+            }
+        }
+        leads.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(leads)
     }
 
     fn task_item(t: &Task) -> Result<Item, StoreError> {
@@ -1043,35 +1090,49 @@ impl LeadStore for DynamoStore {
     }
 
     async fn sla_due(&self, before: DateTime<Utc>, limit: usize) -> Result<Vec<Lead>, StoreError> {
-        let mut queries = tokio::task::JoinSet::new();
-        for shard in 0..OUTBOX_SHARDS {
-            let query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("by_due")
-                .key_condition_expression("due_pk = :k AND due_sk < :before")
-                .expression_attribute_values(":k", s(format!("SLA#{shard}")))
-                .expression_attribute_values(":before", s(timestamp(before)))
-                .limit(limit.clamp(1, 1000) as i32);
-            queries.spawn(async move { query.send().await });
+        self.leads_due("SLA", before, limit).await
+    }
+
+    async fn nurture_due(
+        &self,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Lead>, StoreError> {
+        self.leads_due("NURTURE", before, limit).await
+    }
+
+    async fn suppression(&self, email: &EmailAddress) -> Result<Option<Suppression>, StoreError> {
+        match self.get(format!("SUPPRESS#{email}"), "SUPPRESS").await? {
+            Some(item) => Ok(Some(serde_dynamo::from_item(item).map_err(corrupt)?)),
+            None => Ok(None),
         }
-        let mut leads = Vec::new();
-        while let Some(joined) = queries.join_next().await {
-            let out = joined
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?
-                .map_err(unavailable)?;
-            for item in out.items.unwrap_or_default() {
-                match serde_dynamo::from_item::<_, Lead>(item) {
-                    Ok(l) => leads.push(l),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "unreadable lead in the SLA index skipped")
-                    }
-                }
+    }
+
+    async fn suppress(&self, email: &EmailAddress, entry: &Suppression) -> Result<(), StoreError> {
+        let mut item: Item = serde_dynamo::to_item(entry).map_err(corrupt)?;
+        item.insert("pk".into(), s(format!("SUPPRESS#{email}")));
+        item.insert("sk".into(), s("SUPPRESS"));
+        // The first reason stands (a complaint is not downgraded to an unsubscribe).
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
             }
+            Err(e) => Err(unavailable(e)),
         }
-        leads.sort_by_key(|l| l.sla.map(|c| c.check_at));
-        Ok(leads)
     }
 
     async fn complete_send(

@@ -1,6 +1,7 @@
-//! Sending email through SES (v1 SendEmail: HTML and text alternatives).
+//! Sending email through SES: v1 SendEmail (HTML and text alternatives), or,
+//! for mail with headers of its own (marketing's `List-Unsubscribe`),
+//! SendRawEmail with the MIME message built by mail-builder.
 
-use aws_sdk_ses::operation::send_email::SendEmailError;
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 use aws_sdk_ses::Client;
 use leadflow::ports::{MailError, Mailer, OutgoingEmail};
@@ -21,40 +22,66 @@ impl SesMailer {
 }
 
 /// Which side a refusal is on: only a recipient-specific refusal is permanent.
-fn classify<R: std::fmt::Debug + Send + Sync + 'static>(
-    e: aws_sdk_ses::error::SdkError<SendEmailError, R>,
-) -> MailError {
-    use aws_sdk_ses::error::{ProvideErrorMetadata, SdkError};
-    if !matches!(e, SdkError::ServiceError(_)) {
+fn classify<E, R>(e: aws_sdk_ses::error::SdkError<E, R>) -> MailError
+where
+    E: aws_sdk_ses::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    use aws_sdk_ses::error::SdkError;
+    let SdkError::ServiceError(service) = &e else {
         // Timeouts, dispatch and response failures: the service may have it or not.
         return MailError::Uncertain(format!("{e:?}"));
-    }
-    let e = e.into_service_error();
+    };
+    let e = service.err();
     let text = e.message().unwrap_or_default().to_string();
-    match &e {
+    match e.code() {
         // "Email address is not verified": the sender, or (in the sandbox) any
         // recipient; either way the account must be fixed, not the prospect.
-        SendEmailError::MessageRejected(_)
-            if text.to_ascii_lowercase().contains("not verified") =>
-        {
+        Some("MessageRejected") if text.to_ascii_lowercase().contains("not verified") => {
             MailError::Sender(text)
         }
-        SendEmailError::MessageRejected(_) => MailError::Rejected(text),
-        SendEmailError::MailFromDomainNotVerifiedException(_)
-        | SendEmailError::AccountSendingPausedException(_)
-        | SendEmailError::ConfigurationSetDoesNotExistException(_)
-        | SendEmailError::ConfigurationSetSendingPausedException(_) => {
-            MailError::Sender(format!("{}: {text}", e.code().unwrap_or("error")))
-        }
-        _ => match e.code() {
-            // The sender is checked at cold start: an invalid parameter is the
-            // recipient's address (intake already refuses what SES cannot take).
-            Some("InvalidParameterValue") => MailError::Rejected(text),
-            Some("AccessDenied" | "AccessDeniedException") => MailError::Sender(text),
-            Some("Throttling" | "ThrottlingException") => MailError::Throttled(text),
-            _ => MailError::Unavailable(format!("{e:?}")),
-        },
+        Some("MessageRejected") => MailError::Rejected(text),
+        Some(
+            code @ ("MailFromDomainNotVerifiedException"
+            | "MailFromDomainNotVerified"
+            | "AccountSendingPausedException"
+            | "ConfigurationSetDoesNotExist"
+            | "ConfigurationSetDoesNotExistException"
+            | "ConfigurationSetSendingPausedException"),
+        ) => MailError::Sender(format!("{code}: {text}")),
+        // The sender is checked at cold start: an invalid parameter is the
+        // recipient's address (intake already refuses what SES cannot take).
+        Some("InvalidParameterValue") => MailError::Rejected(text),
+        Some("AccessDenied" | "AccessDeniedException") => MailError::Sender(text),
+        Some("Throttling" | "ThrottlingException") => MailError::Throttled(text),
+        _ => MailError::Unavailable(format!("{e:?}")),
     }
+}
+
+/// A header value as mail-builder writes it: ours, but never with a line break in it.
+fn header_value(v: &str) -> String {
+    v.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// The whole MIME message (multipart/alternative, plus the email's own headers).
+fn mime(from: &str, email: &OutgoingEmail) -> Result<Vec<u8>, MailError> {
+    use mail_builder::headers::raw::Raw;
+    let mut builder = mail_builder::MessageBuilder::new()
+        .from(from)
+        .to(email.to.as_str())
+        .subject(email.subject.as_str())
+        .text_body(email.text.as_str())
+        .html_body(email.html.as_str());
+    for (name, value) in &email.headers {
+        let name: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        builder = builder.header(name, Raw::new(header_value(value)));
+    }
+    builder
+        .write_to_vec()
+        .map_err(|e| MailError::Rejected(format!("the message cannot be built: {e}")))
 }
 
 fn content(data: &str) -> Result<Content, MailError> {
@@ -67,6 +94,22 @@ fn content(data: &str) -> Result<Content, MailError> {
 
 impl Mailer for SesMailer {
     async fn send(&self, email: &OutgoingEmail) -> Result<String, MailError> {
+        if !email.headers.is_empty() {
+            let raw = aws_sdk_ses::types::RawMessage::builder()
+                .data(aws_sdk_ses::primitives::Blob::new(mime(&self.from, email)?))
+                .build()
+                .map_err(|e| MailError::Rejected(e.to_string()))?;
+            let out = self
+                .client
+                .send_raw_email()
+                .source(&self.from)
+                .destinations(&email.to)
+                .raw_message(raw)
+                .send()
+                .await
+                .map_err(classify)?;
+            return Ok(out.message_id);
+        }
         let message = Message::builder()
             .subject(content(&email.subject)?)
             .body(

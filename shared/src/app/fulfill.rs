@@ -91,8 +91,17 @@ pub async fn fulfill<S: LeadStore, M: Mailer>(
     let window_start = now - playbook.repeats.window();
     let mut prospect_failure = None;
 
+    // A hard bounce or a complaint gets nothing at all, not even what was asked for.
+    let blocked = store
+        .suppression(&lead.email)
+        .await?
+        .filter(|s| s.blocks_everything());
+    if let Some(s) = &blocked {
+        tracing::info!(lead_id = %lead.id, reason = ?s.reason, "the prospect's address is suppressed: no kit");
+        outcome.skipped.push(EmailKind::Fulfillment);
+    }
     // 1. The prospect's acknowledgement with the kit: one per kit type per window.
-    if req.part != FulfillPart::Owner {
+    if req.part != FulfillPart::Owner && blocked.is_none() {
         let ack = prospect_email(&lead, &response, playbook)?;
         let kit_name = playbook.kit(response.request_type).map(|k| k.name.clone());
         let notification = Notification {
@@ -326,6 +335,7 @@ fn rendered(
         subject: r(subject, email::Format::Text)?.replace(['\r', '\n'], " "),
         html: r(html, email::Format::Html)?,
         text: r(text, email::Format::Text)?,
+        headers: Vec::new(),
     })
 }
 

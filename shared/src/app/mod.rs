@@ -2,6 +2,7 @@
 
 pub mod fulfill;
 pub mod intake;
+pub mod nurture;
 pub mod outbox;
 pub mod reminders;
 pub mod retry;

@@ -451,6 +451,7 @@ async fn send<M: Mailer>(
         subject: subject.to_string(),
         html: r(html, email::Format::Html)?,
         text: r(text, email::Format::Text)?,
+        headers: Vec::new(),
     };
     match mailer.send(&mail).await {
         Ok(_) => Ok(()),

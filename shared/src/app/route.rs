@@ -163,6 +163,10 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
         }
         let expect = Expect::Version(lead.version);
         let previous_owner = lead.apply_decision(decision.clone(), now);
+        // Into the nurture series its route calls for, or out of one it left.
+        if let Some(e) = crate::domain::nurture::reconcile(&mut lead, None, playbook, now) {
+            task_events.push(e);
+        }
         lead.version += 1;
         let messages = FulfillRequest::for_response(
             &lead.id,

@@ -10,6 +10,7 @@ use super::bant::{Criterion, KnownAnswer, UNKNOWN};
 use super::decision::{Decision, Owner, PoolState, Route, RouteDecision};
 use super::ids::TaskId;
 use super::lead::{Event, FieldChange, FirstTouch, HistoryEntry, Lead, SlaClock, StatusDetail};
+use super::nurture;
 use super::outcome::{LeadStatus, Outcome};
 use super::playbook::{DueOn, Effect, OutcomeFlow, Playbook, Rep, Role, TaskFor, TaskRule};
 use super::routing::{assess_by_rules, Assessment};
@@ -118,6 +119,8 @@ pub struct Plan<'p> {
     task: Option<(TaskRule, DateTime<Utc>)>,
     status: Option<(LeadStatus, StatusDetail)>,
     reasons: Vec<String>,
+    /// The outcome reported, if this is an outcome (it may enrol in a series).
+    outcome: Option<Outcome>,
 }
 
 /// Record what a rep learned on the phone: their answers replace any form's,
@@ -199,6 +202,7 @@ impl<'p> Plan<'p> {
             task: None,
             status: None,
             reasons: Vec::new(),
+            outcome: None,
         }
     }
 
@@ -317,6 +321,7 @@ impl<'p> Plan<'p> {
             &updated, history, open_tasks, reporter, playbook, now, cause,
         );
         plan.done.extend(closes.clone());
+        plan.outcome = Some(outcome);
         plan.events.push(HistoryEntry::new(
             &lead.id,
             now,
@@ -603,6 +608,7 @@ impl<'p> Plan<'p> {
             task,
             status,
             mut reasons,
+            outcome,
             ..
         } = self;
         let id = lead.id.clone();
@@ -681,6 +687,10 @@ impl<'p> Plan<'p> {
         }
         if lead.status.is_closed() {
             lead.sla = None;
+        }
+        if let Some(e) = nurture::reconcile(&mut lead, outcome, playbook, now) {
+            reasons.push(nurture::describe(&e));
+            events.push(HistoryEntry::new(&id, now, e));
         }
         let mut open_new = |t: Task| {
             events.push(HistoryEntry::new(
@@ -810,6 +820,9 @@ pub fn reassign(
             reason: reason.to_string(),
         },
     )];
+    if let Some(e) = nurture::reconcile(&mut lead, None, playbook, now) {
+        events.push(HistoryEntry::new(&id, now, e));
+    }
     let mut tasks = Vec::new();
     for mut t in open_tasks.iter().filter(|t| t.is_open()).cloned() {
         if Some(&t.owner) == previous.as_ref() {

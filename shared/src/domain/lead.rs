@@ -60,6 +60,9 @@ pub struct Lead {
     /// function finds leads through it, by an index).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sla: Option<SlaClock>,
+    /// The nurture series the lead is in, and its next step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nurture: Option<Enrolment>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency version: every write expects the one it read.
@@ -77,6 +80,20 @@ pub struct StatusDetail {
     pub amount: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_to: Option<String>,
+}
+
+/// A lead's place in a nurture series.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolment {
+    pub series: String,
+    /// The next step (0-based).
+    pub step: usize,
+    /// When the next step is due (the index's key).
+    pub next_at: DateTime<Utc>,
+    pub enrolled_at: DateTime<Utc>,
+    /// Marketing emails sent lately (for the frequency cap).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sent: Vec<DateTime<Utc>>,
 }
 
 /// The first-touch SLA of a lead nobody has touched yet.
@@ -158,6 +175,7 @@ impl Lead {
             first_touch: None,
             support: None,
             sla: None,
+            nurture: None,
             created_at: now,
             updated_at: now,
             version: 0,
@@ -477,6 +495,8 @@ pub enum EmailKind {
     Fulfillment,
     /// The lead package, to the owner.
     OwnerNotice,
+    /// A nurture step: marketing mail (unsubscribe, frequency cap, consent apply).
+    Nurture,
 }
 
 impl EmailKind {
@@ -484,6 +504,7 @@ impl EmailKind {
         match self {
             EmailKind::Fulfillment => "fulfillment",
             EmailKind::OwnerNotice => "owner_notice",
+            EmailKind::Nurture => "nurture",
         }
     }
 }
@@ -583,6 +604,20 @@ pub enum Event {
         owner: Owner,
         due: DateTime<Utc>,
         told: Vec<String>,
+        reason: String,
+    },
+    NurtureEnrolled {
+        series: String,
+        reason: String,
+    },
+    /// A step done (the email is `EmailSent`; a call is a task).
+    NurtureStep {
+        series: String,
+        step: usize,
+        what: String,
+    },
+    NurtureExited {
+        series: String,
         reason: String,
     },
     /// Still untouched a window after the escalation: handed to someone else.

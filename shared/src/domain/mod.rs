@@ -14,6 +14,7 @@ pub mod followup;
 pub mod ids;
 pub mod inquiry;
 pub mod lead;
+pub mod nurture;
 pub mod outcome;
 pub mod playbook;
 pub mod reminders;

@@ -109,6 +109,7 @@ fn real_template_resources() {
         ids(vec![
             "FulfillmentFunction",
             "IntakeFunction",
+            "NurtureFunction",
             "OutboxFunction",
             "RemindersFunction",
             "RouterFunction",
@@ -157,11 +158,13 @@ fn real_template_functions_and_environment() {
     assert!(routes.contains(&("POST /inquiries".into(), "IntakeFunction".into())));
     assert!(routes.contains(&("OPTIONS /inquiries".into(), "IntakeFunction".into())));
     assert!(routes.contains(&("GET /leads/{lead_id}".into(), "SalesFunction".into())));
-    assert_eq!(routes.len(), 10);
+    assert_eq!(routes.len(), 12);
     // Sign-in on every route but the public intake and the signed links.
     for (route, _) in model.routes() {
         let key = route.route_key();
-        let public = key.ends_with(" /inquiries") || key.ends_with(" /actions/{token}");
+        let public = key.ends_with(" /inquiries")
+            || key.ends_with(" /actions/{token}")
+            || key.ends_with(" /unsubscribe");
         assert_eq!(route.authorizer.is_none(), public, "{key}");
         if !public {
             assert_eq!(route.authorizer.as_deref(), Some("RepJwt"));

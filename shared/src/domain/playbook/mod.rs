@@ -57,6 +57,115 @@ pub struct Playbook {
     /// When the reminders function tells owners and managers.
     #[serde(default)]
     pub reminders: Reminders,
+    /// The nurture series and the rules every marketing email keeps.
+    #[serde(default)]
+    pub nurture: Nurture,
+}
+
+/// Nurture: series of touches for leads not ready for sales (seeds 002, 003, 004).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Nurture {
+    /// Local hours (from inclusive, to exclusive) on business days when a step may go out.
+    #[serde(default)]
+    pub send_window: SendWindow,
+    /// At most `max` marketing emails per `days` days to one person; a step
+    /// over the cap is deferred, never dropped. Transactional mail is exempt.
+    #[serde(default)]
+    pub frequency_cap: FrequencyCap,
+    /// A lead whose score reaches this leaves its series for inside sales.
+    #[serde(default = "Nurture::default_exit_score")]
+    pub exit_score: i64,
+    /// IANA time zone per country (a lead's `time_zone` field wins); else `default_time_zone`.
+    #[serde(default)]
+    pub time_zones: BTreeMap<String, String>,
+    #[serde(default = "Nurture::default_time_zone")]
+    pub default_time_zone: String,
+    /// Countries where marketing email needs opt-in: no series without `consent_email`.
+    #[serde(default)]
+    pub opt_in_countries: Vec<String>,
+    #[serde(default)]
+    pub series: Vec<Series>,
+}
+
+impl Nurture {
+    fn default_exit_score() -> i64 {
+        60
+    }
+    fn default_time_zone() -> String {
+        "UTC".into()
+    }
+    pub fn series(&self, name: &str) -> Option<&Series> {
+        self.series.iter().find(|s| s.name == name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendWindow {
+    pub from_hour: u32,
+    pub to_hour: u32,
+}
+
+impl Default for SendWindow {
+    fn default() -> Self {
+        SendWindow {
+            from_hour: 9,
+            to_hour: 17,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrequencyCap {
+    pub max: u32,
+    pub days: u32,
+}
+
+impl Default for FrequencyCap {
+    fn default() -> Self {
+        FrequencyCap { max: 2, days: 7 }
+    }
+}
+
+/// A series: who enters it, and its steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Series {
+    pub name: String,
+    /// Leads routed to one of these enter (and stay while they are on them).
+    #[serde(default)]
+    pub routes: Vec<Route>,
+    /// Leads a rep reports one of these for enter (and stay while on `need_nurturing`).
+    #[serde(default)]
+    pub outcomes: Vec<Outcome>,
+    pub steps: Vec<Step>,
+}
+
+impl Series {
+    /// The routes a lead stays in this series on.
+    pub fn stay_routes(&self) -> Vec<Route> {
+        let mut r = self.routes.clone();
+        if !self.outcomes.is_empty() && !r.contains(&Route::NeedNurturing) {
+            r.push(Route::NeedNurturing);
+        }
+        r
+    }
+}
+
+/// One touch: an email (`template`, `subject`) or an inside-sales call task
+/// (`call`), `wait_days` business days after the previous touch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub wait_days: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<TaskKind>,
 }
 
 /// The reminders function's windows.
@@ -445,6 +554,12 @@ pub struct Company {
     pub name: String,
     #[serde(default)]
     pub website: Option<String>,
+    /// In the footer of every marketing email (required where there are series).
+    #[serde(default)]
+    pub postal_address: Option<String>,
+    /// The mailbox of marketing mail's `mailto:` unsubscribe.
+    #[serde(default)]
+    pub unsubscribe_email: Option<String>,
 }
 
 /// A person who signs in: a rep who owns leads, a manager, or ops.

@@ -403,6 +403,87 @@ impl Playbook {
                 }
             }
         }
+        let n = &self.nurture;
+        if !n.series.is_empty()
+            && self
+                .company
+                .postal_address
+                .as_deref()
+                .is_none_or(|a| a.trim().is_empty())
+        {
+            problem("company:", "company.postal_address: every marketing email carries it; required when there are nurture series".into());
+        }
+        if n.send_window.from_hour >= n.send_window.to_hour || n.send_window.to_hour > 24 {
+            problem(
+                "send_window:",
+                format!(
+                    "nurture.send_window: from_hour before to_hour, within 0 to 24 (got {} to {})",
+                    n.send_window.from_hour, n.send_window.to_hour
+                ),
+            );
+        }
+        if n.frequency_cap.max == 0 || n.frequency_cap.days == 0 {
+            problem(
+                "frequency_cap:",
+                "nurture.frequency_cap: max and days at least 1".into(),
+            );
+        }
+        for tz in n
+            .time_zones
+            .values()
+            .chain(std::iter::once(&n.default_time_zone))
+        {
+            if tz.parse::<chrono_tz::Tz>().is_err() {
+                problem(
+                    &format!("{tz}"),
+                    format!("nurture: {tz:?} is not an IANA time zone"),
+                );
+            }
+        }
+        let mut seen_routes = BTreeSet::new();
+        let mut seen_outcomes = BTreeSet::new();
+        for series in &n.series {
+            let at = format!("name: {}", series.name);
+            if series.routes.is_empty() && series.outcomes.is_empty() {
+                problem(
+                    &at,
+                    format!(
+                        "nurture.series.{}: enrols nobody (give routes or outcomes)",
+                        series.name
+                    ),
+                );
+            }
+            for r in &series.routes {
+                if !seen_routes.insert(*r) {
+                    problem(&at, format!("nurture.series.{}: route {r} already enrols in another series (a lead is in at most one)", series.name));
+                }
+            }
+            for o in &series.outcomes {
+                if !seen_outcomes.insert(*o) {
+                    problem(
+                        &at,
+                        format!(
+                            "nurture.series.{}: outcome {o} already enrols in another series",
+                            series.name
+                        ),
+                    );
+                }
+            }
+            if series.steps.is_empty() {
+                problem(&at, format!("nurture.series.{}: has no steps", series.name));
+            }
+            for (i, step) in series.steps.iter().enumerate() {
+                match (&step.template, &step.subject, step.call) {
+                    (Some(t), Some(_), None) => {
+                        if crate::email::template(t).is_none() {
+                            problem(&format!("template: {t}"), format!("nurture.series.{} step {}: template `{t}` is not bundled", series.name, i + 1));
+                        }
+                    }
+                    (None, None, Some(_)) => {}
+                    _ => problem(&at, format!("nurture.series.{} step {}: an email (template and subject) or a call, not both", series.name, i + 1)),
+                }
+            }
+        }
         if self.follow_up.first_touch_hours == 0 || self.follow_up.first_touch_hours > 48 {
             problem(
                 "first_touch_hours:",

@@ -1,0 +1,37 @@
+//! The nurture tick, on an EventBridge schedule. "Now" is the event's time
+//! (the local stack fires it at any time: `POST /_local/schedules/NurtureFunction`).
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use leadflow::app::nurture::{tick, NurtureReport};
+use leadflow::links::ActionLinks;
+use leadflow::ports::{Clock, LeadStore, Mailer, Publisher, StoreError};
+use leadflow::Playbook;
+
+pub struct Nurture<S, M, P, C> {
+    pub store: S,
+    pub mailer: M,
+    /// The fulfillment queue: a sales-ready lead's new owner gets the package.
+    pub publisher: P,
+    /// Used only when the event carries no time.
+    pub clock: C,
+    pub playbook: Playbook,
+    /// The unsubscribe links every marketing email carries.
+    pub links: Option<ActionLinks>,
+}
+
+impl<S: LeadStore, M: Mailer, P: Publisher, C: Clock> Nurture<S, M, P, C> {
+    pub async fn handle(&self, event: EventBridgeEvent) -> Result<NurtureReport, StoreError> {
+        let now = event.time.unwrap_or_else(|| self.clock.now());
+        let report = tick(
+            &self.store,
+            &self.mailer,
+            &self.publisher,
+            &self.playbook,
+            self.links.as_ref(),
+            now,
+        )
+        .await?;
+        tracing::info!(?report, %now, "nurture tick");
+        Ok(report)
+    }
+}

@@ -1,0 +1,37 @@
+// The compiler computes the layout of `main`'s future: the Lambda runtime
+// around the handler around the AWS SDK's calls nests deeper than the default
+// limit (128) allows ("queries overflow the depth limit").
+#![recursion_limit = "256"]
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use leadflow::links::{ActionLinks, LinkKey};
+use leadflow::ports::SystemClock;
+use leadflow::Playbook;
+use leadflow_aws::{
+    aws_config, dynamo::DynamoStore, env, env_opt, init_tracing, ses::SesMailer, sqs::SqsPublisher,
+};
+use nurture::Nurture;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let aws = aws_config().await;
+    let nurture = &Nurture {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
+        mailer: SesMailer::new(aws_sdk_ses::Client::new(&aws), env("SENDER_ADDRESS")?),
+        publisher: SqsPublisher::new(
+            aws_sdk_sqs::Client::new(&aws),
+            None,
+            env_opt("FULFILLMENT_QUEUE_URL"),
+        ),
+        clock: SystemClock,
+        playbook: Playbook::default_playbook()?,
+        links: Some(ActionLinks {
+            key: LinkKey::new(env("ACTION_LINK_KEY")?.as_bytes())?,
+            base_url: env("PUBLIC_API_URL")?,
+        }),
+    };
+    run(service_fn(move |event: LambdaEvent<_>| async move {
+        Ok::<_, Error>(nurture.handle(event.payload).await?)
+    }))
+    .await
+}

@@ -1,0 +1,198 @@
+//! Nurture: who enters which series, who leaves it and why, and when a step
+//! may go out (business days inside the lead's local send window, under the
+//! frequency cap). Pure: time is an input.
+
+use super::decision::Route;
+use super::lead::{Enrolment, Event, Lead};
+use super::outcome::{LeadStatus, Outcome};
+use super::playbook::{Playbook, Series};
+use super::task::business_days_after;
+use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Timelike, Utc, Weekday};
+use chrono_tz::Tz;
+
+/// Statuses a lead stays in a series with (rejected: sales gave it back to marketing).
+fn may_nurture(status: LeadStatus) -> bool {
+    matches!(
+        status,
+        LeadStatus::Open | LeadStatus::Nurturing | LeadStatus::Rejected
+    )
+}
+
+/// Why an enrolled lead must leave its series now, if it must.
+pub fn exit_reason(lead: &Lead, playbook: &Playbook) -> Option<String> {
+    let e = lead.nurture.as_ref()?;
+    let Some(series) = playbook.nurture.series(&e.series) else {
+        return Some(format!("series {} is no longer in the playbook", e.series));
+    };
+    if !may_nurture(lead.status) {
+        return Some(format!("the lead is {}", lead.status));
+    }
+    let route = lead.routing.as_ref().map(|d| d.route);
+    if route.is_none_or(|r| !series.stay_routes().contains(&r)) {
+        return Some(format!(
+            "the lead moved to route {}",
+            route.map(Route::as_str).unwrap_or("none")
+        ));
+    }
+    if !consented(lead, playbook) {
+        return Some(format!(
+            "no email consent, which {} requires for marketing",
+            country(lead).unwrap_or_default()
+        ));
+    }
+    if e.step >= series.steps.len() {
+        return Some("series completed".into());
+    }
+    None
+}
+
+fn country(lead: &Lead) -> Option<String> {
+    lead.contact.country.as_ref().map(|c| c.to_string())
+}
+
+/// Whether marketing email may go to this lead under the playbook's consent rules.
+pub fn consented(lead: &Lead, playbook: &Playbook) -> bool {
+    let opt_in = country(lead).is_some_and(|c| playbook.nurture.opt_in_countries.contains(&c));
+    !opt_in || lead.consent_email.as_ref().is_some_and(|c| c.granted)
+}
+
+/// The series a lead on `route` (after `outcome`, when a rep reported one) enters.
+pub fn series_for<'p>(
+    lead: &Lead,
+    route: Route,
+    outcome: Option<Outcome>,
+    playbook: &'p Playbook,
+) -> Option<&'p Series> {
+    if !may_nurture(lead.status) || !consented(lead, playbook) {
+        return None;
+    }
+    let series = &playbook.nurture.series;
+    outcome
+        .and_then(|o| series.iter().find(|s| s.outcomes.contains(&o)))
+        .or_else(|| series.iter().find(|s| s.routes.contains(&route)))
+}
+
+/// Enrol or release the lead to match where it now is; the history entry that says so.
+pub fn reconcile(
+    lead: &mut Lead,
+    outcome: Option<Outcome>,
+    playbook: &Playbook,
+    now: DateTime<Utc>,
+) -> Option<Event> {
+    if let Some(reason) = exit_reason(lead, playbook) {
+        let e = lead.nurture.take()?;
+        return Some(Event::NurtureExited {
+            series: e.series,
+            reason,
+        });
+    }
+    if lead.nurture.is_some() {
+        return None;
+    }
+    let route = lead.routing.as_ref()?.route;
+    let series = series_for(lead, route, outcome, playbook)?;
+    let first = series.steps.first()?;
+    lead.nurture = Some(Enrolment {
+        series: series.name.clone(),
+        step: 0,
+        next_at: business_days_after(now, first.wait_days),
+        enrolled_at: now,
+        sent: Vec::new(),
+    });
+    Some(Event::NurtureEnrolled {
+        series: series.name.clone(),
+        reason: match outcome.filter(|o| series.outcomes.contains(o)) {
+            Some(o) => format!("a rep reported {o} ({})", o.label()),
+            None => format!("routed {route} ({})", route.channel()),
+        },
+    })
+}
+
+/// The lead's time zone: its `time_zone` field, else its country's, else the default.
+pub fn time_zone(lead: &Lead, playbook: &Playbook) -> Tz {
+    let n = &playbook.nurture;
+    lead.custom
+        .get("time_zone")
+        .and_then(|z| z.parse().ok())
+        .or_else(|| {
+            country(lead)
+                .and_then(|c| n.time_zones.get(&c))
+                .and_then(|z| z.parse().ok())
+        })
+        .or_else(|| n.default_time_zone.parse().ok())
+        .unwrap_or(Tz::UTC)
+}
+
+/// The first moment at or after `at` inside the lead's send window on a
+/// business day, in the lead's own time zone.
+pub fn next_window(lead: &Lead, playbook: &Playbook, at: DateTime<Utc>) -> DateTime<Utc> {
+    let tz = time_zone(lead, playbook);
+    let w = playbook.nurture.send_window;
+    let local = at.with_timezone(&tz);
+    let open = |d: chrono::NaiveDate| -> Option<DateTime<Utc>> {
+        let t = NaiveTime::from_hms_opt(w.from_hour, 0, 0)?;
+        tz.from_local_datetime(&d.and_time(t))
+            .earliest()
+            .map(|x| x.with_timezone(&Utc))
+    };
+    let weekday = |d: chrono::NaiveDate| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
+    let today = local.date_naive();
+    if weekday(today) {
+        let hour = local.hour();
+        if hour >= w.from_hour && hour < w.to_hour {
+            return at;
+        }
+        if hour < w.from_hour {
+            if let Some(t) = open(today) {
+                return t;
+            }
+        }
+    }
+    let mut d = today;
+    for _ in 0..8 {
+        d = d.succ_opt().unwrap_or(d);
+        if weekday(d) {
+            if let Some(t) = open(d) {
+                return t;
+            }
+        }
+    }
+    at + Duration::days(1)
+}
+
+/// When the frequency cap lets the next marketing email go (now when it does).
+pub fn cap_clears(e: &Enrolment, playbook: &Playbook, now: DateTime<Utc>) -> DateTime<Utc> {
+    let cap = playbook.nurture.frequency_cap;
+    let span = Duration::days(cap.days as i64);
+    let mut recent: Vec<DateTime<Utc>> =
+        e.sent.iter().copied().filter(|t| *t > now - span).collect();
+    recent.sort();
+    if (recent.len() as u32) < cap.max {
+        return now;
+    }
+    // The oldest sends in the window must age out first.
+    let idx = recent.len() - cap.max as usize;
+    recent[idx] + span
+}
+
+/// Sends worth remembering for the cap.
+pub fn trim_sent(sent: &mut Vec<DateTime<Utc>>, playbook: &Playbook, now: DateTime<Utc>) {
+    let span = Duration::days(playbook.nurture.frequency_cap.days as i64);
+    sent.retain(|t| *t > now - span);
+}
+
+/// A nurture event in a rep's words, for the reasons of the change that caused it.
+pub fn describe(e: &Event) -> String {
+    match e {
+        Event::NurtureEnrolled { series, reason } => {
+            format!("nurture series {series}: enrolled ({reason})")
+        }
+        Event::NurtureExited { series, reason } => {
+            format!("nurture series {series}: left ({reason})")
+        }
+        Event::NurtureStep { series, step, what } => {
+            format!("nurture series {series}, step {}: {what}", step + 1)
+        }
+        _ => String::new(),
+    }
+}
