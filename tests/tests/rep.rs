@@ -341,3 +341,130 @@ async fn a_day_later_the_reminders_tick_tells_the_rep_and_escalates_the_untouche
     assert_eq!(lead.owner().unwrap().key(), "queue#unassigned");
     s.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_nurture_step_goes_out_in_its_window_and_an_unsubscribe_stops_the_next() {
+    let s = DevStack::start(DevOptions::for_tests(unique("nurture")))
+        .await
+        .expect("the local stack starts");
+    let email = format!("{}@utility.example", unique("far"));
+    let body = json!({"email": email, "country": "US", "timeframe": "over_12_months", "authority": "influencer", "interest": "grid analytics"});
+    let r = request(
+        "POST",
+        &format!("{}/inquiries", s.api_url()),
+        &[("content-type", "application/json")],
+        body.to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    let store = store(&s);
+    let address = EmailAddress::parse(&email).unwrap();
+    let id = eventually(120, "the lead to be enrolled", || {
+        let (store, address) = (store.clone(), address.clone());
+        async move {
+            let id = store.lead_id_by_email(&address).await.ok()??;
+            store.lead(&id).await.ok()??.nurture?;
+            Some(id)
+        }
+    })
+    .await;
+    let next = store
+        .lead(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .nurture
+        .unwrap()
+        .next_at;
+    let fire = |t: chrono::DateTime<chrono::Utc>| {
+        let url = format!("{}/_local/schedules/NurtureFunction", s.api_url());
+        async move {
+            request(
+                "POST",
+                &url,
+                &[],
+                json!({ "time": t.to_rfc3339() }).to_string(),
+            )
+            .await
+        }
+    };
+    // Fire when the step is due: outside New York's window it waits for the
+    // window (the event's time has whole seconds: fire a minute after).
+    let _ = next;
+    let mut sent = 0;
+    for _ in 0..3 {
+        let due = store
+            .lead(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .nurture
+            .unwrap()
+            .next_at;
+        let r = fire(due + chrono::Duration::minutes(1)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        sent = r.json()["result"]["sent"].as_u64().unwrap_or(0);
+        if sent == 1 {
+            let local =
+                (due + chrono::Duration::minutes(1)).with_timezone(&chrono_tz::America::New_York);
+            use chrono::Timelike;
+            assert!((9..17).contains(&local.hour()), "sent at {local}");
+            break;
+        }
+        assert_eq!(r.json()["result"]["deferred_window"], 1, "{}", r.body);
+    }
+    assert_eq!(sent, 1);
+    let mails: Vec<Value> = emails_to(s.endpoint(), &email).await;
+    let raw = mails
+        .iter()
+        .find_map(|m| {
+            m["raw_data"]
+                .as_str()
+                .filter(|r| r.contains("List-Unsubscribe"))
+        })
+        .unwrap_or_else(|| panic!("a marketing email with List-Unsubscribe in {mails:?}"))
+        .to_string();
+    assert!(
+        raw.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+        "{raw}"
+    );
+    let start = raw.find("<http").unwrap() + 1;
+    let url: String = raw[start..].chars().take_while(|c| *c != '>').collect();
+    assert!(url.contains("/unsubscribe?e="), "{url}");
+    // A GET shows the page and changes nothing; the one-click POST unsubscribes.
+    let page = request("GET", &url, &[], "").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("<form method=\"post\""));
+    assert!(store.suppression(&address).await.unwrap().is_none());
+    let done = request(
+        "POST",
+        &url,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        "List-Unsubscribe=One-Click",
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(store.suppression(&address).await.unwrap().is_some());
+    // The next step sends nothing and the lead leaves the series.
+    let later = store
+        .lead(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .nurture
+        .unwrap()
+        .next_at
+        + chrono::Duration::hours(6);
+    let r = fire(later).await;
+    assert_eq!(
+        (
+            r.json()["result"]["sent"].clone(),
+            r.json()["result"]["exited"].clone()
+        ),
+        (json!(0), json!(1)),
+        "{}",
+        r.body
+    );
+    assert!(store.lead(&id).await.unwrap().unwrap().nurture.is_none());
+    s.shutdown().await;
+}

@@ -434,10 +434,7 @@ impl Playbook {
             .chain(std::iter::once(&n.default_time_zone))
         {
             if tz.parse::<chrono_tz::Tz>().is_err() {
-                problem(
-                    &format!("{tz}"),
-                    format!("nurture: {tz:?} is not an IANA time zone"),
-                );
+                problem(tz, format!("nurture: {tz:?} is not an IANA time zone"));
             }
         }
         let mut seen_routes = BTreeSet::new();
