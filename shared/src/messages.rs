@@ -105,3 +105,68 @@ impl FulfillRequest {
         vec![req(FulfillPart::Prospect).to_outbox(now), owner]
     }
 }
+
+/// On the email-events queue: SNS's envelope around an SES event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnsEnvelope {
+    #[serde(rename = "Message")]
+    pub message: String,
+    #[serde(rename = "MessageId", default)]
+    pub message_id: String,
+}
+
+/// An SES event notification (the fields leadflow reads).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SesEvent {
+    #[serde(rename = "eventType", alias = "notificationType")]
+    pub event_type: String,
+    pub mail: SesMail,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounce: Option<SesBounce>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complaint: Option<SesComplaint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub click: Option<SesClick>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SesMail {
+    #[serde(rename = "messageId")]
+    pub message_id: String,
+    #[serde(default)]
+    pub destination: Vec<String>,
+    #[serde(default)]
+    pub timestamp: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SesRecipient {
+    #[serde(rename = "emailAddress")]
+    pub email_address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SesBounce {
+    #[serde(rename = "bounceType")]
+    pub bounce_type: String,
+    #[serde(rename = "bouncedRecipients", default)]
+    pub bounced_recipients: Vec<SesRecipient>,
+    #[serde(default)]
+    pub timestamp: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SesComplaint {
+    #[serde(rename = "complainedRecipients", default)]
+    pub complained_recipients: Vec<SesRecipient>,
+    #[serde(default)]
+    pub timestamp: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SesClick {
+    #[serde(default)]
+    pub link: Option<String>,
+    #[serde(default)]
+    pub timestamp: Option<String>,
+}

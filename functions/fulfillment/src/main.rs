@@ -17,7 +17,8 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config().await;
     let fulfillment = &Fulfillment {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
-        mailer: SesMailer::new(aws_sdk_ses::Client::new(&aws), env("SENDER_ADDRESS")?),
+        mailer: SesMailer::new(aws_sdk_ses::Client::new(&aws), env("SENDER_ADDRESS")?)
+            .with_configuration_set(env_opt("SES_CONFIGURATION_SET")),
         clock: SystemClock,
         queues: SqsBatchQueues::new(
             aws_sdk_sqs::Client::new(&aws),

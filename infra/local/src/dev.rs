@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::emulator::{Emulator, EmulatorError};
 use crate::events::{spawn_schedule, SqsPoller};
-use crate::gateway::{Gateway, GatewayConfig, RouteTable};
+use crate::gateway::{Gateway, GatewayConfig, RouteTable, SesEvents};
 use crate::provision::{provision, sdk_config, ProvisionError};
 use crate::runtime::{
     binary_path, build_packages, function_binary, BuildError, FunctionConfig, FunctionHost,
@@ -213,6 +213,10 @@ impl DevStack {
                     local_key(&root).map_err(DevError::Key)?.as_bytes(),
                 )),
                 schedules: model.schedules(),
+                ses_events: (!model.ses_event_routes.is_empty()).then(|| SesEvents {
+                    sqs: aws_sdk_sqs::Client::new(&sdk),
+                    routes: model.ses_event_routes.clone(),
+                }),
             },
         )
         .map_err(|source| DevError::Listen { port, source })?;

@@ -126,6 +126,26 @@ pub async fn provision(
         };
         result.map_err(|e| fail(&identity.logical_id, e))?;
     }
+    for name in &model.configuration_sets {
+        let set = aws_sdk_ses::types::ConfigurationSet::builder()
+            .name(name)
+            .build()
+            .map_err(|e| fail(name, e))?;
+        match ses
+            .create_configuration_set()
+            .configuration_set(set)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => {
+                let text = DisplayErrorContext(&e).to_string();
+                if !text.contains("AlreadyExists") {
+                    return Err(fail(name, text));
+                }
+            }
+        }
+    }
     Ok(provisioned)
 }
 

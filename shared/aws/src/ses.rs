@@ -10,6 +10,8 @@ use leadflow::ports::{MailError, Mailer, OutgoingEmail};
 pub struct SesMailer {
     client: Client,
     from: String,
+    /// Whose events (delivery, bounce, complaint, open, click) SES publishes.
+    configuration_set: Option<String>,
 }
 
 impl SesMailer {
@@ -17,7 +19,14 @@ impl SesMailer {
         Self {
             client,
             from: from.into(),
+            configuration_set: None,
         }
+    }
+
+    /// Send with this configuration set (`SES_CONFIGURATION_SET`), so SES tells us what became of each email.
+    pub fn with_configuration_set(mut self, name: Option<String>) -> Self {
+        self.configuration_set = name.filter(|n| !n.trim().is_empty());
+        self
     }
 }
 
@@ -104,6 +113,7 @@ impl Mailer for SesMailer {
                 .send_raw_email()
                 .source(&self.from)
                 .destinations(&email.to)
+                .set_configuration_set_name(self.configuration_set.clone())
                 .raw_message(raw)
                 .send()
                 .await
@@ -124,6 +134,7 @@ impl Mailer for SesMailer {
             .send_email()
             .source(&self.from)
             .destination(Destination::builder().to_addresses(&email.to).build())
+            .set_configuration_set_name(self.configuration_set.clone())
             .message(message)
             .send()
             .await

@@ -1,5 +1,6 @@
 //! The use cases, written against the ports: what each function does.
 
+pub mod email_events;
 pub mod fulfill;
 pub mod intake;
 pub mod nurture;

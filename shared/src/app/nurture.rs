@@ -147,10 +147,9 @@ async fn step<S: LeadStore, M: Mailer, P: Publisher>(
     let history = store.recent_history(&lead.id, HISTORY_WINDOW).await?;
     let s = score(lead, &history, playbook, now);
     if s.total >= playbook.nurture.exit_score {
-        return sales_ready(
-            store, publisher, playbook, lead, &history, s.total, now, report,
-        )
-        .await;
+        hand_to_inside_sales(store, publisher, playbook, lead, &history, s.total, now).await?;
+        report.sales_ready += 1;
+        return Ok(());
     }
     let Some(series) = playbook.nurture.series(&e.series) else {
         return Ok(());
@@ -356,9 +355,9 @@ fn marketing_email(
     })
 }
 
-/// The score says sales-ready: out of the series, to inside sales, with a task.
-#[allow(clippy::too_many_arguments)]
-async fn sales_ready<S: LeadStore, P: Publisher>(
+/// The score says sales-ready: out of the series, to inside sales, with a
+/// task and the reasons, and the new owner is sent the package.
+pub async fn hand_to_inside_sales<S: LeadStore, P: Publisher>(
     store: &S,
     publisher: &P,
     playbook: &Playbook,
@@ -366,7 +365,6 @@ async fn sales_ready<S: LeadStore, P: Publisher>(
     history: &[HistoryEntry],
     total: i64,
     now: DateTime<Utc>,
-    report: &mut NurtureReport,
 ) -> Result<(), StoreError> {
     let why = format!(
         "sales-ready: score {total} reached the playbook's exit score {}",
@@ -463,6 +461,5 @@ async fn sales_ready<S: LeadStore, P: Publisher>(
         })
         .await?;
     outbox::flush(store, publisher, &notice).await;
-    report.sales_ready += 1;
     Ok(())
 }

@@ -606,6 +606,14 @@ pub enum Event {
         told: Vec<String>,
         reason: String,
     },
+    /// What SES said became of an email: delivery, bounce, complaint, open.
+    EmailFeedback {
+        kind: String,
+        to: String,
+        message_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
     NurtureEnrolled {
         series: String,
         reason: String,

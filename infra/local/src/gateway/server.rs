@@ -35,6 +35,15 @@ pub struct GatewayConfig {
     pub tokens: Option<LocalTokens>,
     /// The schedules `POST /_local/schedules/{LogicalId}` fires, as EventBridge would.
     pub schedules: Vec<LocalSchedule>,
+    /// Where `POST /_local/ses-events` delivers an SES event, as SNS would.
+    pub ses_events: Option<SesEvents>,
+}
+
+/// The queues subscribed to the SES events topic, and a client to reach them.
+#[derive(Clone)]
+pub struct SesEvents {
+    pub sqs: aws_sdk_sqs::Client,
+    pub routes: Vec<crate::template::SesEventRoute>,
 }
 
 /// The running HTTP server.
@@ -125,6 +134,13 @@ impl GatewayState {
         let path = request.uri().path().to_string();
         if method == Method::GET && path == "/_dev/emails" {
             return self.emails().await;
+        }
+        if path == "/_local/ses-events" && method == Method::POST {
+            let body = match request.into_body().collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => return message(StatusCode::BAD_REQUEST, "unreadable body"),
+            };
+            return self.ses_event(&body).await;
         }
         if let Some(name) = path.strip_prefix("/_local/schedules/") {
             if method != Method::POST {
@@ -284,6 +300,74 @@ impl GatewayState {
                 )
             }
         }
+    }
+
+    /// Deliver SES's own event JSON (or a list of them) to every queue
+    /// subscribed to the configuration set's topic, in SNS's envelope.
+    async fn ses_event(&self, body: &[u8]) -> GatewayResponse {
+        let json_error = |status: StatusCode, code: &str, text: String| {
+            let body = json!({"error": {"code": code, "message": text}});
+            respond(status, "application/json", Bytes::from(body.to_string()))
+        };
+        let Some(target) = &self.config.ses_events else {
+            return json_error(
+                StatusCode::NOT_FOUND,
+                "no_ses_events",
+                "the template routes no SES events to a queue".into(),
+            );
+        };
+        let events: Vec<Value> = match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Array(items)) => items,
+            Ok(v @ Value::Object(_)) => vec![v],
+            _ => {
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_event",
+                    "the body must be SES event JSON (an object, or a list of them)".into(),
+                )
+            }
+        };
+        let mut delivered = 0;
+        for event in &events {
+            if event.get("eventType").and_then(Value::as_str).is_none() {
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_event",
+                    "an SES event has an eventType".into(),
+                );
+            }
+            for route in &target.routes {
+                let envelope = json!({
+                    "Type": "Notification",
+                    "MessageId": ulid::Ulid::new().to_string(),
+                    "TopicArn": route.topic_arn,
+                    "Message": event.to_string(),
+                    "Timestamp": Utc::now().to_rfc3339(),
+                });
+                for url in &route.queue_urls {
+                    if let Err(e) = target
+                        .sqs
+                        .send_message()
+                        .queue_url(url)
+                        .message_body(envelope.to_string())
+                        .send()
+                        .await
+                    {
+                        return json_error(
+                            StatusCode::BAD_GATEWAY,
+                            "queue_failed",
+                            format!("{e:?}"),
+                        );
+                    }
+                    delivered += 1;
+                }
+            }
+        }
+        respond(
+            StatusCode::ACCEPTED,
+            "application/json",
+            Bytes::from(json!({"delivered": delivered}).to_string()),
+        )
     }
 
     async fn emails(&self) -> GatewayResponse {

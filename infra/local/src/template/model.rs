@@ -148,6 +148,15 @@ pub struct ScheduleSpec {
     pub input: Option<serde_json::Value>,
 }
 
+/// SES events of a configuration set, published to a topic whose SQS subscribers get them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SesEventRoute {
+    pub configuration_set: String,
+    pub topic_arn: String,
+    /// The subscribed queues' URLs.
+    pub queue_urls: Vec<String>,
+}
+
 /// A schedule the local stack can fire on demand (`POST /_local/schedules/{name}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalSchedule {
@@ -201,6 +210,11 @@ pub struct StackModel {
     /// Dead-letter queues come before the queues that name them.
     pub queues: Vec<QueueSpec>,
     pub email_identities: Vec<EmailIdentitySpec>,
+    /// SES configuration sets (made in the emulator, so sends that name one work).
+    pub configuration_sets: Vec<String>,
+    /// Where SES events go: a configuration set's SNS topic, and the queues
+    /// subscribed to it (`POST /_local/ses-events` delivers there, as SNS would).
+    pub ses_event_routes: Vec<SesEventRoute>,
     pub http_apis: Vec<HttpApiSpec>,
     pub functions: Vec<FunctionSpec>,
 }

@@ -100,7 +100,6 @@ fn ignored_type(ty: &str) -> bool {
     const TYPES: &[&str] = &[
         "AWS::SQS::QueuePolicy",
         "AWS::Lambda::Permission",
-        "AWS::SES::ConfigurationSet",
         "AWS::SNS::TopicPolicy",
     ];
     PREFIXES.iter().any(|p| ty.starts_with(p)) || TYPES.contains(&ty)
@@ -114,6 +113,12 @@ const FUNCTION: &str = "AWS::Serverless::Function";
 /// Sign-in: not provisioned; the local gateway checks tokens with a local key
 /// where AWS's JWT authorizer checks Cognito's.
 const USER_POOL: &str = "AWS::Cognito::UserPool";
+/// SES events: the configuration set is made in the emulator; the topic and
+/// subscription are emulated by `POST /_local/ses-events` (moto produces no events).
+const CONFIGURATION_SET: &str = "AWS::SES::ConfigurationSet";
+const EVENT_DESTINATION: &str = "AWS::SES::ConfigurationSetEventDestination";
+const TOPIC: &str = "AWS::SNS::Topic";
+const SUBSCRIPTION: &str = "AWS::SNS::Subscription";
 const USER_POOL_CLIENT: &str = "AWS::Cognito::UserPoolClient";
 const IMPLICIT_HTTP_API: &str = "ServerlessHttpApi";
 
@@ -326,6 +331,14 @@ impl<'a> Resolver<'a> {
             FUNCTION => self.function_name(resource, depth)?,
             HTTP_API => Self::api_id(logical_id),
             USER_POOL => format!("{LOCAL_REGION}_local{logical_id}"),
+            CONFIGURATION_SET => match resource.properties.get("Name") {
+                Some(name) => self.resolve_string(name, logical_id, depth + 1)?,
+                None => physical_name(&self.settings.stack_name, logical_id, 64),
+            },
+            TOPIC => format!(
+                "arn:aws:sns:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:{}",
+                physical_name(&self.settings.stack_name, logical_id, 256)
+            ),
             USER_POOL_CLIENT => format!("local-{logical_id}"),
             EMAIL_IDENTITY => {
                 let identity = resource
@@ -426,6 +439,9 @@ impl<'a> Resolver<'a> {
         let mut tables = Vec::new();
         let mut queues = Vec::new();
         let mut email_identities = Vec::new();
+        let mut configuration_sets = Vec::new();
+        let mut destinations: Vec<(String, String)> = Vec::new();
+        let mut subscriptions: Vec<(String, String)> = Vec::new();
         let mut http_apis = Vec::new();
         let mut functions = Vec::new();
 
@@ -461,6 +477,46 @@ impl<'a> Resolver<'a> {
                     });
                 }
                 FUNCTION => functions.push(self.function(resource)?),
+                CONFIGURATION_SET => configuration_sets.push(
+                    self.resource_ref(logical_id, logical_id, 0)?
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+                EVENT_DESTINATION => {
+                    let props = self.props(resource)?;
+                    let set = props.get("ConfigurationSetName").and_then(scalar_string);
+                    let topic = props
+                        .get("EventDestination")
+                        .and_then(|d| d.get("SnsDestination"))
+                        .and_then(|d| d.get("TopicARN"))
+                        .and_then(scalar_string);
+                    match (set, topic) {
+                        (Some(set), Some(topic)) => destinations.push((set, topic)),
+                        _ => {
+                            return Err(at(
+                                logical_id,
+                                "only SNS event destinations (ConfigurationSetName, EventDestination.SnsDestination.TopicARN) run locally",
+                            ))
+                        }
+                    }
+                }
+                TOPIC => {}
+                SUBSCRIPTION => {
+                    let props = self.props(resource)?;
+                    let protocol = props.get("Protocol").and_then(scalar_string);
+                    let topic = props.get("TopicArn").and_then(scalar_string);
+                    let endpoint = props.get("Endpoint").and_then(scalar_string);
+                    match (protocol.as_deref(), topic, endpoint) {
+                        (Some("sqs"), Some(topic), Some(queue_arn)) => {
+                            subscriptions.push((topic, queue_arn))
+                        }
+                        _ => return Err(at(
+                            logical_id,
+                            "only SQS subscriptions (Protocol sqs, TopicArn, Endpoint) run locally",
+                        )),
+                    }
+                }
                 USER_POOL | USER_POOL_CLIENT => {
                     tracing::debug!(resource = %logical_id, "sign-in: emulated by the gateway's local token check");
                 }
@@ -477,6 +533,20 @@ impl<'a> Resolver<'a> {
         }
 
         let queues = order_queues(queues)?;
+        let ses_event_routes = destinations
+            .into_iter()
+            .map(|(configuration_set, topic_arn)| SesEventRoute {
+                queue_urls: subscriptions
+                    .iter()
+                    .filter(|(t, _)| *t == topic_arn)
+                    .filter_map(|(_, arn)| {
+                        queues.iter().find(|q| &q.arn == arn).map(|q| q.url.clone())
+                    })
+                    .collect(),
+                configuration_set,
+                topic_arn,
+            })
+            .collect();
         // SQS event sources name queues by ARN; point them at this template's queues.
         for function in &mut functions {
             for event in &mut function.events {
@@ -532,6 +602,8 @@ impl<'a> Resolver<'a> {
             tables,
             queues,
             email_identities,
+            configuration_sets,
+            ses_event_routes,
             http_apis,
             functions,
         })

@@ -107,6 +107,7 @@ fn real_template_resources() {
     assert_eq!(
         functions,
         ids(vec![
+            "EmailEventsFunction",
             "FulfillmentFunction",
             "IntakeFunction",
             "NurtureFunction",
@@ -173,6 +174,21 @@ fn real_template_functions_and_environment() {
     let fulfillment = &model.function("FulfillmentFunction").unwrap().environment;
     assert_eq!(fulfillment["PUBLIC_API_URL"], "http://127.0.0.1:3000");
     assert!(fulfillment["ACTION_LINK_KEY"].len() >= 32);
+    assert_eq!(
+        fulfillment["SES_CONFIGURATION_SET"],
+        "t1-EmailConfigurationSet"
+    );
+    // SES events: configuration set → topic → the email-events queue.
+    assert_eq!(
+        model.configuration_sets,
+        vec!["t1-EmailConfigurationSet".to_string()]
+    );
+    let route = &model.ses_event_routes[0];
+    assert_eq!(route.configuration_set, "t1-EmailConfigurationSet");
+    assert_eq!(
+        route.queue_urls,
+        vec![model.queue("EmailEventsQueue").unwrap().url.clone()]
+    );
 
     let router = model.function("RouterFunction").unwrap();
     let EventSource::Sqs(sqs) = &router.events[0].source else {
@@ -345,10 +361,11 @@ fn unsupported_things_are_errors_naming_the_resource() {
     let err = resolve(&stream).unwrap_err().to_string();
     assert!(err.contains("Fn") && err.contains("DynamoDB"), "{err}");
 
-    let topic = format!("{SMALL}\n  Topic:\n    Type: AWS::SNS::Topic\n");
-    let err = resolve(&topic).unwrap_err().to_string();
+    // (SNS topics run locally now, as the SES events' route: another type stands in.)
+    let stream = format!("{SMALL}\n  Stream:\n    Type: AWS::Kinesis::Stream\n");
+    let err = resolve(&stream).unwrap_err().to_string();
     assert!(
-        err.contains("Topic") && err.contains("AWS::SNS::Topic"),
+        err.contains("Stream") && err.contains("AWS::Kinesis::Stream"),
         "{err}"
     );
 

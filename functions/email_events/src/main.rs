@@ -1,0 +1,34 @@
+// The compiler computes the layout of `main`'s future: the Lambda runtime
+// around the handler around the AWS SDK's calls nests deeper than the default
+// limit (128) allows ("queries overflow the depth limit").
+#![recursion_limit = "256"]
+use email_events::EmailEvents;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use leadflow::ports::SystemClock;
+use leadflow::Playbook;
+use leadflow_aws::sqs::{SqsBatchQueues, SqsPublisher};
+use leadflow_aws::sqs_batch::deadline_from_epoch_ms;
+use leadflow_aws::{aws_config, dynamo::DynamoStore, env, env_opt, init_tracing};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_tracing();
+    let aws = aws_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let handler = &EmailEvents {
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
+        publisher: SqsPublisher::new(sqs.clone(), None, env_opt("FULFILLMENT_QUEUE_URL")),
+        clock: SystemClock,
+        queues: SqsBatchQueues::new(
+            sqs,
+            env("EMAIL_EVENTS_QUEUE_URL")?,
+            env("DEAD_LETTER_QUEUE_URL")?,
+        ),
+        playbook: Playbook::default_playbook()?,
+    };
+    run(service_fn(move |event: LambdaEvent<_>| async move {
+        let deadline = deadline_from_epoch_ms(event.context.deadline);
+        Ok::<_, Error>(handler.handle(event.payload, Some(deadline)).await)
+    }))
+    .await
+}

@@ -1,0 +1,182 @@
+//! SES events with in-memory ports: suppression, clicks that score, duplicates, poison.
+
+use aws_lambda_events::sqs::SqsEvent;
+use chrono::{TimeZone, Utc};
+use email_events::EmailEvents;
+use leadflow::app::intake::{submit, Submission};
+use leadflow::app::route::route_lead;
+use leadflow::domain::inquiry::Inquiry;
+use leadflow::domain::lead::Event;
+use leadflow::messages::RouteRequest;
+use leadflow::ports::{Clock, LeadStore, SuppressionReason};
+use leadflow::testing::{FixedClock, MemoryBatchQueues, MemoryPublisher, MemoryStore};
+use leadflow::{EmailAddress, LeadId, Playbook};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+type Handler =
+    EmailEvents<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>, Arc<MemoryBatchQueues>>;
+
+fn handler() -> Handler {
+    EmailEvents {
+        store: Arc::new(MemoryStore::new()),
+        publisher: Arc::new(MemoryPublisher::new()),
+        clock: Arc::new(FixedClock::at(
+            Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).unwrap(),
+        )),
+        queues: Arc::new(MemoryBatchQueues::new()),
+        playbook: Playbook::default_playbook().unwrap(),
+    }
+}
+
+async fn lead(h: &Handler, fields: &[(&str, &str)]) -> LeadId {
+    let publisher = MemoryPublisher::new();
+    let fields: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let sub = Submission::new(Inquiry::parse(&fields, &h.playbook.bant).unwrap());
+    let accepted = submit(&h.store, &publisher, h.clock.now(), sub)
+        .await
+        .unwrap();
+    let req: RouteRequest = serde_json::from_str(&publisher.take()[0].body).unwrap();
+    route_lead(&h.store, &publisher, &h.playbook, h.clock.now(), &req)
+        .await
+        .unwrap();
+    accepted.lead_id
+}
+
+/// SQS records, each SNS's envelope around an SES event.
+fn sqs(events: &[Value]) -> SqsEvent {
+    let records: Vec<Value> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let envelope = json!({"Type": "Notification", "MessageId": format!("sns-{i}"), "Message": e.to_string()});
+            json!({"messageId": format!("m{i}"), "receiptHandle": "rh", "body": envelope.to_string(), "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs"})
+        })
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+fn bounce(to: &str, kind: &str) -> Value {
+    json!({"eventType": "Bounce", "mail": {"messageId": format!("b-{to}-{kind}"), "destination": [to]},
+           "bounce": {"bounceType": kind, "bouncedRecipients": [{"emailAddress": to}], "timestamp": "2026-12-01T15:00:00Z"}})
+}
+
+fn click(to: &str, id: &str) -> Value {
+    json!({"eventType": "Click", "mail": {"messageId": id, "destination": [to]},
+           "click": {"link": "https://example.com/kits/information", "timestamp": format!("2026-12-01T15:00:0{}Z", id.len() % 10)}})
+}
+
+#[tokio::test]
+async fn a_permanent_bounce_and_a_complaint_suppress_and_a_transient_bounce_does_not() {
+    let h = handler();
+    lead(&h, &[("email", "gone@example.com")]).await;
+    let complaint = json!({"eventType": "Complaint", "mail": {"messageId": "c1", "destination": ["angry@example.com"]},
+                           "complaint": {"complainedRecipients": [{"emailAddress": "angry@example.com"}]}});
+    let resp = h
+        .handle(
+            sqs(&[
+                bounce("gone@example.com", "Permanent"),
+                bounce("busy@example.com", "Transient"),
+                complaint,
+            ]),
+            None,
+        )
+        .await;
+    assert!(resp.batch_item_failures.is_empty());
+    let reason = |e: &str| {
+        let h = &h;
+        let e = EmailAddress::parse(e).unwrap();
+        async move { h.store.suppression(&e).await.unwrap().map(|s| s.reason) }
+    };
+    assert_eq!(
+        reason("gone@example.com").await,
+        Some(SuppressionReason::HardBounce)
+    );
+    assert_eq!(
+        reason("angry@example.com").await,
+        Some(SuppressionReason::Complaint)
+    );
+    assert_eq!(reason("busy@example.com").await, None);
+    let id = h
+        .store
+        .lead_id_by_email(&EmailAddress::parse("gone@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let history = h.store.history(&id).await.unwrap();
+    assert!(history
+        .iter()
+        .any(|e| matches!(&e.event, Event::EmailFeedback { kind, .. } if kind == "bounce")));
+}
+
+#[tokio::test]
+async fn a_click_scores_once_however_often_it_is_delivered() {
+    let h = handler();
+    let id = lead(&h, &[("email", "clicker@example.com")]).await;
+    let event = click("clicker@example.com", "msg-1");
+    for _ in 0..3 {
+        h.handle(sqs(std::slice::from_ref(&event)), None).await;
+    }
+    let clicks = h
+        .store
+        .history(&id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(&e.event, Event::Activity { kind, .. } if kind == "email_click"))
+        .count();
+    assert_eq!(clicks, 1);
+}
+
+#[tokio::test]
+async fn clicks_that_make_a_nurtured_lead_sales_ready_hand_it_to_inside_sales_at_once() {
+    let h = handler();
+    let id = lead(
+        &h,
+        &[
+            ("email", "warm@utility.example"),
+            ("country", "US"),
+            ("timeframe", "over_12_months"),
+            ("authority", "influencer"),
+        ],
+    )
+    .await;
+    assert!(h.store.lead(&id).await.unwrap().unwrap().nurture.is_some());
+    let events: Vec<Value> = (0..20)
+        .map(|i| click("warm@utility.example", &format!("msg-{i}")))
+        .collect();
+    let resp = h.handle(sqs(&events), None).await;
+    assert!(resp.batch_item_failures.is_empty());
+    let lead = h.store.lead(&id).await.unwrap().unwrap();
+    assert!(lead.nurture.is_none(), "out of the series");
+    assert_eq!(lead.routing.unwrap().owner.key(), "rep#sam.patel");
+    assert!(h
+        .store
+        .tasks(&id)
+        .await
+        .unwrap()
+        .iter()
+        .any(|t| t.is_open()));
+}
+
+#[tokio::test]
+async fn a_poison_message_goes_to_the_dead_letter_queue_alone() {
+    let h = handler();
+    let mut event = sqs(&[bounce("x@example.com", "Permanent")]);
+    let mut poison = event.records[0].clone();
+    poison.message_id = Some("poison".into());
+    poison.body = Some("{\"Message\": \"not json\"}".into());
+    event.records.push(poison);
+    let resp = h.handle(event, None).await;
+    assert!(resp.batch_item_failures.is_empty());
+    assert_eq!(h.queues.buried().len(), 1);
+    assert!(h
+        .store
+        .suppression(&EmailAddress::parse("x@example.com").unwrap())
+        .await
+        .unwrap()
+        .is_some());
+}

@@ -1,0 +1,189 @@
+//! What SES tells us of the mail it handled. A hard bounce or a complaint puts
+//! the address on the suppression ledger (nothing more goes to it); a click
+//! is behaviour that scores, and may take a nurtured lead straight to inside
+//! sales; deliveries and opens are kept in the lead's history. Each event
+//! counts once, however often it is delivered.
+
+use super::nurture::hand_to_inside_sales;
+use super::route::HISTORY_WINDOW;
+use crate::domain::email::EmailAddress;
+use crate::domain::lead::{Event, HistoryEntry};
+use crate::domain::playbook::Playbook;
+use crate::domain::scoring::score;
+use crate::messages::SesEvent;
+use crate::ports::{
+    Commit, Disposition, Failure, LeadStore, Marker, Publisher, StoreError, Suppression,
+    SuppressionReason,
+};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("not an SES event: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Failure for EventError {
+    fn disposition(&self) -> Disposition {
+        match self {
+            EventError::Malformed(_) => Disposition::Bury,
+            EventError::Store(e) if e.is_permanent() => Disposition::Bury,
+            EventError::Store(_) => Disposition::Retry,
+        }
+    }
+}
+
+/// What one event did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Handled {
+    pub suppressed: usize,
+    pub recorded: usize,
+    /// Delivered before: nothing done.
+    pub duplicates: usize,
+    pub sales_ready: usize,
+}
+
+pub async fn handle<S: LeadStore, P: Publisher>(
+    store: &S,
+    publisher: &P,
+    playbook: &Playbook,
+    event: &SesEvent,
+    now: DateTime<Utc>,
+) -> Result<Handled, EventError> {
+    let kind = event.event_type.to_ascii_lowercase();
+    let mut handled = Handled::default();
+    // 1. The ledger: a permanent bounce or a complaint stops all mail to the address.
+    let suppress: Vec<(String, SuppressionReason, String)> = match kind.as_str() {
+        "bounce" => match &event.bounce {
+            Some(b) if b.bounce_type == "Permanent" => b
+                .bounced_recipients
+                .iter()
+                .map(|r| {
+                    (
+                        r.email_address.clone(),
+                        SuppressionReason::HardBounce,
+                        "permanent bounce".to_string(),
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+        "complaint" => {
+            let listed: Vec<String> = event
+                .complaint
+                .as_ref()
+                .map(|c| {
+                    c.complained_recipients
+                        .iter()
+                        .map(|r| r.email_address.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let who = if listed.is_empty() {
+                event.mail.destination.clone()
+            } else {
+                listed
+            };
+            who.into_iter()
+                .map(|e| {
+                    (
+                        e,
+                        SuppressionReason::Complaint,
+                        "complaint (marked as spam)".to_string(),
+                    )
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    for (address, reason, detail) in &suppress {
+        if let Ok(email) = EmailAddress::parse(address) {
+            store
+                .suppress(
+                    &email,
+                    &Suppression {
+                        reason: *reason,
+                        at: now,
+                        detail: Some(detail.clone()),
+                    },
+                )
+                .await?;
+            handled.suppressed += 1;
+        }
+    }
+    // 2. The lead's history, once per event.
+    let when = event
+        .click
+        .as_ref()
+        .and_then(|c| c.timestamp.clone())
+        .or_else(|| event.bounce.as_ref().and_then(|b| b.timestamp.clone()))
+        .or_else(|| event.complaint.as_ref().and_then(|c| c.timestamp.clone()))
+        .unwrap_or_default();
+    for address in &event.mail.destination {
+        let Ok(email) = EmailAddress::parse(address) else {
+            continue;
+        };
+        let Some(lead_id) = store.lead_id_by_email(&email).await? else {
+            continue;
+        };
+        let digest = Sha256::digest(format!("{}#{kind}#{when}", event.mail.message_id).as_bytes());
+        let key: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        let entry = match kind.as_str() {
+            "click" => Event::Activity {
+                kind: "email_click".into(),
+                detail: event.click.as_ref().and_then(|c| c.link.clone()),
+            },
+            _ => Event::EmailFeedback {
+                kind: kind.clone(),
+                to: email.to_string(),
+                message_id: event.mail.message_id.clone(),
+                detail: event
+                    .bounce
+                    .as_ref()
+                    .map(|b| format!("{} bounce", b.bounce_type.to_ascii_lowercase())),
+            },
+        };
+        let commit = Commit {
+            events: vec![HistoryEntry::new(&lead_id, now, entry)],
+            marker: Some(Marker {
+                lead_id: lead_id.clone(),
+                step: "ses",
+                key,
+            }),
+            ..Commit::default()
+        };
+        match store.commit(commit).await {
+            Ok(()) => handled.recorded += 1,
+            Err(StoreError::Conflict) => {
+                handled.duplicates += 1;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        // 3. A click that makes a nurtured lead sales-ready hands it over at once.
+        if kind == "click" {
+            if let Some(lead) = store.lead(&lead_id).await? {
+                if lead.nurture.is_some() {
+                    let history = store.recent_history(&lead_id, HISTORY_WINDOW).await?;
+                    let s = score(&lead, &history, playbook, now);
+                    if s.total >= playbook.nurture.exit_score {
+                        match hand_to_inside_sales(
+                            store, publisher, playbook, &lead, &history, s.total, now,
+                        )
+                        .await
+                        {
+                            Ok(()) => handled.sales_ready += 1,
+                            // Changed meanwhile: the nurture tick weighs it next.
+                            Err(StoreError::Conflict) => {}
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(handled)
+}
