@@ -385,6 +385,16 @@ pub trait LeadStore: Send + Sync {
         &self,
         email: &EmailAddress,
     ) -> impl Future<Output = Result<Option<Suppression>, StoreError>> + Send;
+    /// Take the right to do `key` (a person's digest of a day) until
+    /// `lease_until`: false when it was done, or another tick holds it.
+    fn claim_once(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Record `key` done: it is never claimed again.
+    fn finish_once(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Put an address on the ledger (the first reason recorded stands).
     fn suppress(
         &self,
@@ -725,6 +735,17 @@ mod shared {
             entry: &Suppression,
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).suppress(email, entry)
+        }
+        fn claim_once(
+            &self,
+            key: &str,
+            now: DateTime<Utc>,
+            lease_until: DateTime<Utc>,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+            (**self).claim_once(key, now, lease_until)
+        }
+        fn finish_once(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).finish_once(key)
         }
     }
 

@@ -45,6 +45,8 @@ struct State {
     /// Leases on task notices: (task, notice) → until.
     notice_leases: HashMap<(crate::domain::ids::TaskId, &'static str), DateTime<Utc>>,
     suppressed: HashMap<EmailAddress, Suppression>,
+    /// `claim_once` keys: done, or the lease of the tick holding it.
+    once: HashMap<String, Option<DateTime<Utc>>>,
     /// Fail this many upcoming commits with `Unavailable` (a crash before the write).
     fail_commits: usize,
     /// Fail this many upcoming commits with `Conflict`, as a concurrent writer would.
@@ -527,6 +529,27 @@ impl LeadStore for MemoryStore {
                 .entry(email.clone())
                 .or_insert_with(|| entry.clone());
         });
+        Ok(())
+    }
+
+    async fn claim_once(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Ok(self.with(|s| match s.once.get(key) {
+            Some(None) => false,
+            Some(Some(lease)) if *lease > now => false,
+            _ => {
+                s.once.insert(key.to_string(), Some(lease_until));
+                true
+            }
+        }))
+    }
+
+    async fn finish_once(&self, key: &str) -> Result<(), StoreError> {
+        self.with(|s| s.once.insert(key.to_string(), None));
         Ok(())
     }
 

@@ -215,3 +215,34 @@ async fn a_lead_touched_in_time_is_never_escalated() {
     let r = h.handle(at(t0() + Duration::hours(50))).await.unwrap();
     assert_eq!(r.leads_escalated + r.leads_reassigned, 0, "{r:?}");
 }
+
+#[tokio::test]
+async fn each_person_gets_a_digest_of_the_day_at_their_local_morning_once() {
+    let h = handler();
+    let id = lead(&h, "digest@stadtwerke.example", "DE").await;
+    // Wednesday 08:00 in Berlin (07:00 UTC): Lena's pre-qualification call is due today.
+    let morning = Utc.with_ymd_and_hms(2026, 12, 2, 7, 0, 0).unwrap();
+    let r = h.handle(at(morning)).await.unwrap();
+    assert_eq!(r.digests, 1, "{r:?}");
+    let lena = mails_to(&h, "lena.fischer@example.com");
+    assert_eq!(lena.len(), 1);
+    assert!(
+        lena[0].subject.starts_with("Your day"),
+        "{}",
+        lena[0].subject
+    );
+    assert!(lena[0].text.contains(id.as_str()));
+    // The rest of that hour, and the next tick: no second digest.
+    for m in [15, 30, 45] {
+        assert_eq!(
+            h.handle(at(morning + Duration::minutes(m)))
+                .await
+                .unwrap()
+                .digests,
+            0
+        );
+    }
+    assert_eq!(mails_to(&h, "lena.fischer@example.com").len(), 1);
+    // Sam (New York) gets none: nothing due for him, and it is not his morning.
+    assert!(mails_to(&h, "sam.patel@example.com").is_empty());
+}

@@ -22,7 +22,11 @@ async fn provisions_the_real_template_idempotently() {
     // Again: everything exists already, which is fine.
     let second = provision(&model, &config).await.unwrap();
     assert_eq!(first, second);
-    assert_eq!(first.queue_urls.len(), 4);
+    assert_eq!(
+        first.queue_urls.len(),
+        6,
+        "routing, fulfillment, email events and their DLQs"
+    );
 
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let table = dynamodb

@@ -4,6 +4,7 @@
 //! |-----------------|------------------------|----------------------------------------|
 //! | `LEAD#<id>`     | `LEAD`                 | the lead; `owner_pk`/`owner_sk` → GSI `by_owner`; while untouched, its first-touch clock (`due_pk` = `SLA#<shard>`), else while in a nurture series its next step (`NURTURE#<shard>`), `due_sk` = `<when>#<id>` → GSI `by_due` |
 //! | `SUPPRESS#<email>` | `SUPPRESS`          | the suppression ledger: unsubscribed, hard-bounced or complained |
+//! | `ONCE#<key>`    | `ONCE`                 | something done once (a person's digest of a day): pending with a lease, or done (TTL `expires_at`) |
 //! | `LEAD#<id>`     | `EVT#<at>#<event id>`  | its history, in time order             |
 //! | `LEAD#<id>`     | `DONE#<step>#<key>`    | a consumer's done-marker               |
 //! | `LEAD#<id>`     | `SEND#<response>#<kind>` | an email's send claim / receipt     |
@@ -1133,6 +1134,63 @@ impl LeadStore for DynamoStore {
             }
             Err(e) => Err(unavailable(e)),
         }
+    }
+
+    async fn claim_once(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        use aws_sdk_dynamodb::operation::put_item::PutItemError;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("ONCE#{key}")))
+            .item("sk", s("ONCE"))
+            .item("kind", s("once"))
+            .item("state", s("pending"))
+            .item("lease_until", s(timestamp(lease_until)))
+            .item(
+                "expires_at",
+                n((now + chrono::Duration::days(7)).timestamp()),
+            )
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#state = :pending AND lease_until < :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":now", s(timestamp(now)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn finish_once(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("ONCE#{key}")))
+            .key("sk", s("ONCE"))
+            .update_expression("SET #state = :done REMOVE lease_until")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":done", s("done"))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn complete_send(

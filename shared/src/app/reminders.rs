@@ -34,6 +34,8 @@ pub struct TickReport {
     /// Reminder emails sent, and the tasks they listed.
     pub reminders: usize,
     pub tasks_reminded: usize,
+    /// Morning digests: each person with tasks that day, at their local morning.
+    pub digests: usize,
     /// Escalation emails to managers, the overdue tasks and SLA breaches they listed.
     pub escalations: usize,
     pub tasks_escalated: usize,
@@ -52,6 +54,7 @@ fn system() -> Rep {
         role: Role::Ops,
         manages: Vec::new(),
         away: false,
+        time_zone: None,
     }
 }
 
@@ -88,6 +91,18 @@ pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
                 .map(|q| playbook.queue_owner(&q.name)),
         )
         .collect();
+
+    // 0. The morning digest, at each person's own local morning.
+    for owner in &owners {
+        match digest(store, mailer, playbook, owner, now).await {
+            Ok(true) => report.digests += 1,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(owner = %owner.key(), error = %e, "digest not sent; a later tick retries");
+                report.failed += 1;
+            }
+        }
+    }
 
     // 1. Tasks that fell due, and tasks overdue past the grace.
     for owner in &owners {
@@ -286,6 +301,70 @@ pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
         }
     }
     Ok(report)
+}
+
+/// A person's digest of the day's tasks, once, in the tick that falls in
+/// their `digest_hour` (their own time zone) on a business day.
+async fn digest<S: LeadStore, M: Mailer>(
+    store: &S,
+    mailer: &M,
+    playbook: &Playbook,
+    owner: &Owner,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    use chrono::{Datelike, TimeZone, Timelike, Weekday};
+    let Owner::Rep { id, email, .. } = owner else {
+        return Ok(false);
+    };
+    let tz: chrono_tz::Tz = playbook
+        .rep(id)
+        .and_then(|r| r.time_zone.as_deref())
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(chrono_tz::Tz::UTC);
+    let local = now.with_timezone(&tz);
+    if local.hour() != playbook.reminders.digest_hour
+        || matches!(local.weekday(), Weekday::Sat | Weekday::Sun)
+    {
+        return Ok(false);
+    }
+    let date = local.date_naive();
+    let end_of_day = date
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| tz.from_local_datetime(&t).earliest())
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(now + Duration::hours(24));
+    let today = store
+        .open_tasks(&owner.key(), Some(end_of_day), PER_TICK)
+        .await?;
+    if today.is_empty() {
+        return Ok(false);
+    }
+    let key = format!("digest#{id}#{date}");
+    if !store.claim_once(&key, now, now + NOTICE_LEASE).await? {
+        return Ok(false);
+    }
+    let rows = task_rows(store, &today, now).await;
+    let data = json!({
+        "company": playbook.company.name,
+        "name": owner.display_name(),
+        "count": today.len(),
+        "tasks": rows,
+        "digest": true,
+    });
+    let subject = format!(
+        "Your day: {} task{}",
+        today.len(),
+        if today.len() == 1 { "" } else { "s" }
+    );
+    match send(mailer, email::TASK_REMINDER, &subject, &data, email).await {
+        Ok(()) => {
+            store.finish_once(&key).await?;
+            Ok(true)
+        }
+        // The claim's lease lapses; a later tick in the hour sends it.
+        Err(e) => Err(StoreError::Unavailable(e.to_string())),
+    }
 }
 
 /// The send key of a lead's SLA escalation (one per SLA deadline).

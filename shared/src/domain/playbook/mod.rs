@@ -179,11 +179,17 @@ pub struct Reminders {
     /// reassigned (another rep of its pool, else the fallback queue).
     #[serde(default = "Reminders::default_hours")]
     pub reassign_after_hours: u32,
+    /// The local hour (on business days) each person with tasks gets the day's digest.
+    #[serde(default = "Reminders::default_digest_hour")]
+    pub digest_hour: u32,
 }
 
 impl Reminders {
     fn default_hours() -> u32 {
         24
+    }
+    fn default_digest_hour() -> u32 {
+        8
     }
 }
 
@@ -192,6 +198,7 @@ impl Default for Reminders {
         Reminders {
             overdue_grace_hours: 24,
             reassign_after_hours: 24,
+            digest_hour: Reminders::default_digest_hour(),
         }
     }
 }
@@ -576,6 +583,9 @@ pub struct Rep {
     /// Away reps are skipped by round-robin until they are back.
     #[serde(default)]
     pub away: bool,
+    /// Their IANA time zone: the morning digest arrives at their local morning (UTC when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// What a person does, and so what they may see and change.

@@ -403,6 +403,25 @@ impl Playbook {
                 }
             }
         }
+        for rep in &self.reps {
+            if let Some(tz) = &rep.time_zone {
+                if tz.parse::<chrono_tz::Tz>().is_err() {
+                    problem(
+                        &format!("id: {}", rep.id),
+                        format!("reps.{}: time_zone {tz:?} is not an IANA time zone", rep.id),
+                    );
+                }
+            }
+        }
+        if self.reminders.digest_hour > 23 {
+            problem(
+                "digest_hour:",
+                format!(
+                    "reminders.digest_hour: 0 to 23 (local), got {}",
+                    self.reminders.digest_hour
+                ),
+            );
+        }
         let n = &self.nurture;
         if !n.series.is_empty()
             && self
