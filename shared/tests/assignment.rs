@@ -78,8 +78,8 @@ fn a_named_account_owner_who_is_away_falls_through_to_the_territory() {
             "assignment:\n  - name: Kunde AG is Grace's account\n    routes: [hot]\n    domains: [kunde.de]\n    rep: grace.lee\n",
         ),
         (
-            "{ id: grace.lee, name: Grace Lee, email: grace.lee@example.com, role: field_sales }",
-            "{ id: grace.lee, name: Grace Lee, email: grace.lee@example.com, role: field_sales, away: true }",
+            "{ id: grace.lee, name: Grace Lee, email: grace.lee@example.com, role: field_sales, time_zone: America/New_York }",
+            "{ id: grace.lee, name: Grace Lee, email: grace.lee@example.com, role: field_sales, time_zone: America/New_York, away: true }",
         ),
     ]);
     let d = decision(&pb, HOT_DE, PoolState::default());
@@ -164,13 +164,13 @@ fn least_loaded_pools_pick_the_rep_with_fewest_open_leads() {
 fn reps_who_are_away_are_skipped_and_an_empty_pool_falls_back() {
     let away = |text: &str| {
         text.replace(
-            "email: ana.ruiz@example.com, role: field_sales }",
-            "email: ana.ruiz@example.com, role: field_sales, away: true }",
+            "email: ana.ruiz@example.com, role: field_sales, time_zone: Europe/Madrid }",
+            "email: ana.ruiz@example.com, role: field_sales, time_zone: Europe/Madrid, away: true }",
         )
     };
     let pb = with(&[(
-        "{ id: ana.ruiz, name: Ana Ruiz, email: ana.ruiz@example.com, role: field_sales }",
-        &away("{ id: ana.ruiz, name: Ana Ruiz, email: ana.ruiz@example.com, role: field_sales }"),
+        "{ id: ana.ruiz, name: Ana Ruiz, email: ana.ruiz@example.com, role: field_sales, time_zone: Europe/Madrid }",
+        &away("{ id: ana.ruiz, name: Ana Ruiz, email: ana.ruiz@example.com, role: field_sales, time_zone: Europe/Madrid }"),
     )]);
     for cursor in 0..4 {
         let d = decision(
@@ -190,12 +190,12 @@ fn reps_who_are_away_are_skipped_and_an_empty_pool_falls_back() {
     }
     let pb = with(&[
         (
-            "{ id: ana.ruiz, name: Ana Ruiz, email: ana.ruiz@example.com, role: field_sales }",
-            "{ id: ana.ruiz, name: Ana Ruiz, email: ana.ruiz@example.com, role: field_sales, away: true }",
+            "{ id: ana.ruiz, name: Ana Ruiz, email: ana.ruiz@example.com, role: field_sales, time_zone: Europe/Madrid }",
+            "{ id: ana.ruiz, name: Ana Ruiz, email: ana.ruiz@example.com, role: field_sales, time_zone: Europe/Madrid, away: true }",
         ),
         (
-            "{ id: jonas.weber, name: Jonas Weber, email: jonas.weber@example.com, role: field_sales }",
-            "{ id: jonas.weber, name: Jonas Weber, email: jonas.weber@example.com, role: field_sales, away: true }",
+            "{ id: jonas.weber, name: Jonas Weber, email: jonas.weber@example.com, role: field_sales, time_zone: Europe/Berlin }",
+            "{ id: jonas.weber, name: Jonas Weber, email: jonas.weber@example.com, role: field_sales, time_zone: Europe/Berlin, away: true }",
         ),
     ]);
     let d = decision(&pb, HOT_DE, PoolState::default());

@@ -165,8 +165,8 @@ fn route_conditions_use_real_answers_and_counts() {
 #[test]
 fn reps_are_unique_with_valid_email() {
     assert_problem(
-        "  - { id: jonas.weber, name: Jonas Weber, email: jonas.weber@example.com, role: field_sales }",
-        "  - { id: ana.ruiz, name: Jonas Weber, email: jonas.weber@example.com, role: field_sales }",
+        "  - { id: jonas.weber, name: Jonas Weber, email: jonas.weber@example.com, role: field_sales, time_zone: Europe/Berlin }",
+        "  - { id: ana.ruiz, name: Jonas Weber, email: jonas.weber@example.com, role: field_sales, time_zone: Europe/Berlin }",
         "id `ana.ruiz` is used twice",
         "id: ana.ruiz",
     );
