@@ -391,3 +391,81 @@ async fn not_now_runs_its_series_with_a_periodic_call_from_inside_sales() {
 fn plan_decision(plan: &leadflow::domain::followup::Plan<'_>) -> leadflow::Decision {
     plan.decision(&Default::default())
 }
+
+#[tokio::test]
+async fn a_step_can_wait_for_weeks_before_the_leads_budget_cycle() {
+    let h = handler();
+    let id = lead(
+        &h,
+        &[
+            ("email", "budget@utility.example"),
+            ("country", "US"),
+            ("timeframe", "over_12_months"),
+            ("authority", "influencer"),
+            ("budget_cycle_month", "march"),
+        ],
+    )
+    .await;
+    // Walk the first two steps, inside New York's window.
+    for _ in 0..2 {
+        let due = h
+            .store
+            .lead(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .nurture
+            .unwrap()
+            .next_at;
+        let t = leadflow::domain::nurture::next_window(
+            &h.store.lead(&id).await.unwrap().unwrap(),
+            &h.playbook,
+            due,
+        );
+        assert_eq!(
+            h.handle(at(t + Duration::minutes(1))).await.unwrap().sent,
+            1
+        );
+    }
+    // The check-in is due six weeks before 1 March 2027 (Mon 18 Jan 2027).
+    let e = h.store.lead(&id).await.unwrap().unwrap().nurture.unwrap();
+    assert_eq!(e.step, 2);
+    assert_eq!(
+        e.next_at,
+        Utc.with_ymd_and_hms(2027, 1, 18, 9, 0, 0).unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_new_response_that_makes_a_nurtured_lead_sales_ready_leaves_the_series_at_once() {
+    let h = handler();
+    let id = far_off(&h, "back@utility.example").await;
+    assert!(h.store.lead(&id).await.unwrap().unwrap().nurture.is_some());
+    // They come back with budget, authority and need: an opportunity now.
+    lead(
+        &h,
+        &[
+            ("email", "back@utility.example"),
+            ("country", "US"),
+            ("budget", "defined"),
+            ("authority", "decision_maker"),
+            ("need", "established"),
+        ],
+    )
+    .await;
+    let l = h.store.lead(&id).await.unwrap().unwrap();
+    assert!(l.nurture.is_none(), "left the series at once");
+    let d = l.routing.unwrap();
+    assert!(
+        d.route.value() >= leadflow::Route::HighPotential.value(),
+        "{:?}",
+        d.route
+    );
+    assert!(h
+        .store
+        .history(&id)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| matches!(&e.event, Event::NurtureExited { .. })));
+}

@@ -14,7 +14,7 @@ use crate::domain::nurture::{cap_clears, exit_reason, next_window, trim_sent};
 use crate::domain::playbook::{Playbook, Step};
 use crate::domain::routing::assess_by_rules;
 use crate::domain::scoring::score;
-use crate::domain::task::{business_days_after, Task};
+use crate::domain::task::Task;
 use crate::email;
 use crate::links::ActionLinks;
 use crate::messages::FulfillRequest;
@@ -146,7 +146,8 @@ async fn step<S: LeadStore, M: Mailer, P: Publisher>(
     // 2. Sales-ready: back to inside sales with a task and the reasons.
     let history = store.recent_history(&lead.id, HISTORY_WINDOW).await?;
     let s = score(lead, &history, playbook, now);
-    if s.total >= playbook.nurture.exit_score {
+    let stage = crate::domain::routing::qualify(lead, playbook).stage;
+    if crate::domain::nurture::sales_ready_at(lead, s.total, stage, playbook).is_some() {
         hand_to_inside_sales(store, publisher, playbook, lead, &history, s.total, now).await?;
         report.sales_ready += 1;
         return Ok(());
@@ -305,7 +306,7 @@ async fn step<S: LeadStore, M: Mailer, P: Publisher>(
         Some(n) => {
             if let Some(en) = updated.nurture.as_mut() {
                 en.step += 1;
-                en.next_at = business_days_after(now, n.wait_days);
+                en.next_at = crate::domain::nurture::step_due(lead, n, now);
                 if sent_mail {
                     en.sent.push(now);
                 }

@@ -69,7 +69,28 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
 
         // Bounded: the latest entries carry the behaviour that still counts.
         let history = store.recent_history(&lead.id, HISTORY_WINDOW).await?;
-        let assessment = assess(&lead, &history, playbook, now);
+        let mut assessment = assess(&lead, &history, playbook, now);
+        // A nurtured lead whose new response makes it sales-ready leaves its
+        // series for inside sales at once (not at its next step).
+        if let Some(why) = crate::domain::nurture::sales_ready_at(
+            &lead,
+            assessment.score().total,
+            assessment.qualification().stage,
+            playbook,
+        ) {
+            assessment = assessment.with_route(
+                &lead,
+                playbook,
+                crate::domain::decision::RouteDecision {
+                    route: crate::domain::decision::Route::HighPotential,
+                    rule: why.clone(),
+                    reason: format!(
+                        "high_potential: {why} → {}",
+                        crate::domain::decision::Route::HighPotential.channel()
+                    ),
+                },
+            );
+        }
         let state = match assessment.pool {
             Some(pool) => {
                 let reps = playbook

@@ -67,9 +67,16 @@ pub fn series_for<'p>(
         return None;
     }
     let series = &playbook.nurture.series;
+    let stage = lead.routing.as_ref().map(|d| d.stage);
     outcome
         .and_then(|o| series.iter().find(|s| s.outcomes.contains(&o)))
         .or_else(|| series.iter().find(|s| s.routes.contains(&route)))
+        .or_else(|| {
+            series.iter().find(|s| {
+                stage.is_some_and(|st| s.stages.contains(&st)) && s.stay_routes().contains(&route)
+            })
+        })
+        .filter(|s| stage.is_none_or(|st| !s.exit_stages.contains(&st)))
 }
 
 /// Enrol or release the lead to match where it now is; the history entry that says so.
@@ -95,7 +102,7 @@ pub fn reconcile(
     lead.nurture = Some(Enrolment {
         series: series.name.clone(),
         step: 0,
-        next_at: business_days_after(now, first.wait_days),
+        next_at: step_due(lead, first, now),
         enrolled_at: now,
         sent: Vec::new(),
     });
@@ -195,4 +202,81 @@ pub fn describe(e: &Event) -> String {
         }
         _ => String::new(),
     }
+}
+
+/// Why a nurtured lead with this score is sales-ready (leaves its series for
+/// inside sales), if it is: its score reached the playbook's `exit_score`.
+pub fn sales_ready(lead: &Lead, score: i64, playbook: &Playbook) -> Option<String> {
+    sales_ready_at(lead, score, lead.routing.as_ref()?.stage, playbook)
+}
+
+/// [`sales_ready`] for a lead whose stage is (about to be) `stage`: its score
+/// reached the playbook's `exit_score`, or its stage one of its series' `exit_stages`.
+pub fn sales_ready_at(
+    lead: &Lead,
+    score: i64,
+    stage: super::decision::Stage,
+    playbook: &Playbook,
+) -> Option<String> {
+    let e = lead.nurture.as_ref()?;
+    let route = lead.routing.as_ref()?.route;
+    if route.value() >= Route::HighPotential.value() {
+        return None;
+    }
+    if score >= playbook.nurture.exit_score {
+        return Some(format!(
+            "sales-ready: score {score} reached the playbook's exit score {} (series {})",
+            playbook.nurture.exit_score, e.series
+        ));
+    }
+    let series = playbook.nurture.series(&e.series)?;
+    series.exit_stages.contains(&stage).then(|| {
+        format!(
+            "sales-ready: reached the {} stage (series {} hands it to inside sales)",
+            stage.label(),
+            e.series
+        )
+    })
+}
+
+/// When `step` is due after a touch at `after`: weeks before the lead's next
+/// budget cycle when the step says so and the lead gave its month, else
+/// `wait_days` business days later.
+pub fn step_due(lead: &Lead, step: &super::playbook::Step, after: DateTime<Utc>) -> DateTime<Utc> {
+    let fallback = business_days_after(after, step.wait_days);
+    let (Some(weeks), Some(month)) = (step.before_budget_cycle_weeks, budget_cycle_month(lead))
+    else {
+        return fallback;
+    };
+    let mut year = after.year();
+    for _ in 0..3 {
+        if let Some(start) = Utc.with_ymd_and_hms(year, month, 1, 9, 0, 0).single() {
+            let due = start - Duration::weeks(weeks as i64);
+            if due > after {
+                // Never on a weekend.
+                return business_days_after(due, 0);
+            }
+        }
+        year += 1;
+    }
+    fallback
+}
+
+/// The month (1–12) of the lead's budget cycle, from its `budget_cycle_month` field.
+pub fn budget_cycle_month(lead: &Lead) -> Option<u32> {
+    let raw = lead
+        .custom
+        .get("budget_cycle_month")?
+        .trim()
+        .to_ascii_lowercase();
+    if let Ok(m) = raw.parse::<u32>() {
+        return (1..=12).contains(&m).then_some(m);
+    }
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    MONTHS
+        .iter()
+        .position(|m| raw.starts_with(m))
+        .map(|i| i as u32 + 1)
 }

@@ -11,7 +11,7 @@ pub use rules::{AssignmentRule, Conditions, RouteRule, StageThresholds, Strategy
 pub use validate::{PlaybookError, Problem};
 
 use crate::domain::bant::{BantDefinition, Criterion, UNKNOWN};
-use crate::domain::decision::{Owner, Route};
+use crate::domain::decision::{Owner, Route, Stage};
 use crate::domain::inquiry::RequestType;
 use crate::domain::outcome::Outcome;
 use crate::domain::task::TaskKind;
@@ -140,12 +140,25 @@ pub struct Series {
     /// Leads a rep reports one of these for enter (and stay while on `need_nurturing`).
     #[serde(default)]
     pub outcomes: Vec<Outcome>,
+    /// Leads at one of these stages enter (and stay while below inside sales' routes).
+    #[serde(default)]
+    pub stages: Vec<Stage>,
+    /// Reaching one of these stages is sales-ready: back to inside sales with a task.
+    #[serde(default)]
+    pub exit_stages: Vec<Stage>,
     pub steps: Vec<Step>,
 }
 
 impl Series {
     /// The routes a lead stays in this series on.
     pub fn stay_routes(&self) -> Vec<Route> {
+        if self.routes.is_empty() && self.outcomes.is_empty() {
+            // Enrolled by stage: any route short of inside sales.
+            return Route::ALL
+                .into_iter()
+                .filter(|r| r.value() < Route::HighPotential.value())
+                .collect();
+        }
         let mut r = self.routes.clone();
         if !self.outcomes.is_empty() && !r.contains(&Route::NeedNurturing) {
             r.push(Route::NeedNurturing);
@@ -159,7 +172,12 @@ impl Series {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
+    /// Business days after the previous touch (the fallback when a date below is unknown).
     pub wait_days: u32,
+    /// Due this many weeks before the lead's next budget cycle (its
+    /// `budget_cycle_month` field, 1–12 or a month's name), when it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before_budget_cycle_weeks: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
