@@ -248,18 +248,13 @@ pub fn step_due(lead: &Lead, step: &super::playbook::Step, after: DateTime<Utc>)
     else {
         return fallback;
     };
-    let mut year = after.year();
-    for _ in 0..3 {
-        if let Some(start) = Utc.with_ymd_and_hms(year, month, 1, 9, 0, 0).single() {
-            let due = start - Duration::weeks(weeks as i64);
-            if due > after {
-                // Never on a weekend.
-                return business_days_after(due, 0);
-            }
-        }
-        year += 1;
-    }
-    fallback
+    (after.year()..after.year() + 3)
+        .filter_map(|year| Utc.with_ymd_and_hms(year, month, 1, 9, 0, 0).single())
+        .map(|start| start - Duration::weeks(weeks as i64))
+        .find(|due| *due > after)
+        // Never on a weekend.
+        .map(|due| business_days_after(due, 0))
+        .unwrap_or(fallback)
 }
 
 /// The month (1–12) of the lead's budget cycle, from its `budget_cycle_month` field.
