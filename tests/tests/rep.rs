@@ -524,3 +524,149 @@ async fn ses_events_posted_locally_reach_the_function_as_aws_delivers_them() {
     assert_eq!(bad.status, 400);
     s.shutdown().await;
 }
+
+#[tokio::test]
+async fn not_now_runs_its_series_with_a_call_and_clicks_bring_a_nurtured_lead_back_to_inside_sales()
+{
+    let s = DevStack::start(DevOptions::for_tests(unique("series")))
+        .await
+        .expect("the local stack starts");
+    let post = |body: Value| {
+        let url = format!("{}/inquiries", s.api_url());
+        async move {
+            request(
+                "POST",
+                &url,
+                &[("content-type", "application/json")],
+                body.to_string(),
+            )
+            .await
+        }
+    };
+    let store = store(&s);
+    let lead_of = |email: String| {
+        let store = store.clone();
+        async move {
+            let address = EmailAddress::parse(&email).unwrap();
+            eventually(REDELIVERY, "the lead to be routed", || {
+                let (store, address) = (store.clone(), address.clone());
+                async move {
+                    let id = store.lead_id_by_email(&address).await.ok()??;
+                    store.lead(&id).await.ok()??.routing?;
+                    Some(id)
+                }
+            })
+            .await
+        }
+    };
+    // An American inquiry: Sam (Americas inside sales) reports "not now".
+    let later = format!("{}@utility.example", unique("later"));
+    assert_eq!(
+        post(json!({"email": later, "country": "US", "request_type": "info"}))
+            .await
+            .status,
+        202
+    );
+    let id = lead_of(later.clone()).await;
+    let sam = rep("sam.patel");
+    let version = store.lead(&id).await.unwrap().unwrap().version;
+    let r = call(
+        &s,
+        "POST",
+        &format!("/leads/{id}/outcomes"),
+        Some(&sam),
+        Some(json!({"reached": true, "outcome": "not_now", "version": version})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        store
+            .lead(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .nurture
+            .unwrap()
+            .series,
+        "not_now"
+    );
+    // Ten weeks of daily ticks at 15:00 UTC (10:00 in New York), in seconds.
+    let start = chrono::Utc::now()
+        .date_naive()
+        .and_hms_opt(15, 0, 0)
+        .unwrap()
+        .and_utc();
+    let url = format!("{}/_local/schedules/NurtureFunction", s.api_url());
+    for day in 1..75 {
+        let t = start + chrono::Duration::days(day);
+        let r = request(
+            "POST",
+            &url,
+            &[],
+            json!({ "time": t.to_rfc3339() }).to_string(),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let history = store.history(&id).await.unwrap();
+    let sent: Vec<_> = history
+        .iter()
+        .filter(|h| {
+            matches!(
+                &h.event,
+                Event::EmailSent {
+                    kind: EmailKind::Nurture,
+                    ..
+                }
+            )
+        })
+        .collect();
+    assert_eq!(sent.len(), 3, "the series' three emails");
+    let call_task = store
+        .tasks(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.reason.contains("nurture series not_now"))
+        .expect("the series' inside-sales call");
+    assert_eq!(call_task.owner.key(), "rep#sam.patel");
+
+    // A far-off lead in the nurture program clicks and clicks: back to inside sales at once.
+    let warm = format!("{}@utility.example", unique("warm"));
+    let body = json!({"email": warm, "country": "US", "timeframe": "over_12_months", "authority": "influencer"});
+    assert_eq!(post(body).await.status, 202);
+    let id = lead_of(warm.clone()).await;
+    assert!(store.lead(&id).await.unwrap().unwrap().nurture.is_some());
+    let clicks: Vec<Value> = (0..20)
+        .map(|i| json!({"eventType": "Click", "mail": {"messageId": format!("{warm}-{i}"), "destination": [warm]},
+                         "click": {"link": "https://example.com/kits/information", "timestamp": "2026-12-01T15:00:00Z"}}))
+        .collect();
+    let r = request(
+        "POST",
+        &format!("{}/_local/ses-events", s.api_url()),
+        &[],
+        Value::Array(clicks).to_string(),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json()["delivered"].clone()),
+        (202, json!(20)),
+        "{}",
+        r.body
+    );
+    let lead = eventually(
+        REDELIVERY,
+        "the clicks to hand the lead to inside sales",
+        || {
+            let (store, id) = (store.clone(), id.clone());
+            async move {
+                let l = store.lead(&id).await.ok()??;
+                (l.nurture.is_none() && l.routing.as_ref()?.route == leadflow::Route::HighPotential)
+                    .then_some(l)
+            }
+        },
+    )
+    .await;
+    assert_eq!(lead.owner().unwrap().key(), "rep#sam.patel");
+    s.shutdown().await;
+}
