@@ -522,6 +522,57 @@ async fn ses_events_posted_locally_reach_the_function_as_aws_delivers_them() {
     .await;
     let bad = request("POST", &url, &[], "{\"not\": \"an event\"}").await;
     assert_eq!(bad.status, 400);
+
+    // A complaint, delivered twice (SNS delivers at least once): suppressed, recorded once.
+    let other = format!("{}@stadtwerke.example", unique("angry"));
+    let id = routed_lead(&s, &other).await;
+    let complaint = json!({
+        "eventType": "Complaint",
+        "mail": {"messageId": unique("c"), "destination": [other]},
+        "complaint": {"complainedRecipients": [{"emailAddress": other}], "timestamp": "2026-12-01T11:00:00Z"}
+    });
+    for _ in 0..2 {
+        let r = request("POST", &url, &[], complaint.to_string()).await;
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    let address = EmailAddress::parse(&other).unwrap();
+    let suppression = eventually(REDELIVERY, "the complaint to suppress the address", || {
+        let (store, address) = (store.clone(), address.clone());
+        async move { store.suppression(&address).await.ok()? }
+    })
+    .await;
+    assert_eq!(
+        suppression.reason,
+        leadflow::ports::SuppressionReason::Complaint
+    );
+    let recorded = eventually(REDELIVERY, "both deliveries handled", || {
+        let (store, id) = (store.clone(), id.clone());
+        async move {
+            let n = store
+                .history(&id)
+                .await
+                .ok()?
+                .iter()
+                .filter(|h| matches!(&h.event, Event::EmailFeedback { kind, .. } if kind == "complaint"))
+                .count();
+            (n >= 1).then_some(n)
+        }
+    })
+    .await;
+    // Give the second delivery time to be handled, then count again.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let again = store
+        .history(&id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|h| matches!(&h.event, Event::EmailFeedback { kind, .. } if kind == "complaint"))
+        .count();
+    assert_eq!(
+        (recorded, again),
+        (1, 1),
+        "one history entry for two deliveries"
+    );
     s.shutdown().await;
 }
 
