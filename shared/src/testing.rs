@@ -714,3 +714,29 @@ impl Clock for FixedClock {
             .unwrap_or_else(|p| *p.into_inner())
     }
 }
+
+/// Intake then routing, as the pipeline does, for a lead posted with these
+/// form fields: its id. (Handler tests of the later stages start here.)
+pub async fn routed_lead<S: LeadStore>(
+    store: &S,
+    playbook: &crate::Playbook,
+    now: DateTime<Utc>,
+    fields: &[(&str, &str)],
+) -> LeadId {
+    let publisher = MemoryPublisher::new();
+    let fields: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let inquiry = crate::Inquiry::parse(&fields, &playbook.bant).expect("a valid inquiry");
+    let sub = crate::app::intake::Submission::new(inquiry);
+    let accepted = crate::app::intake::submit(store, &publisher, now, sub)
+        .await
+        .expect("recorded");
+    let req: crate::messages::RouteRequest =
+        serde_json::from_str(&publisher.take()[0].body).expect("a routing message");
+    crate::app::route::route_lead(store, &publisher, playbook, now, &req)
+        .await
+        .expect("routed");
+    accepted.lead_id
+}

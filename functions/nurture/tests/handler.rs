@@ -2,14 +2,10 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use leadflow::app::intake::{submit, Submission};
-use leadflow::app::route::route_lead;
-use leadflow::domain::inquiry::Inquiry;
 use leadflow::domain::lead::{EmailKind, Event};
 use leadflow::links::{ActionLinks, LinkKey};
-use leadflow::messages::RouteRequest;
 use leadflow::ports::{Clock, LeadStore, Suppression, SuppressionReason};
-use leadflow::testing::{FixedClock, MemoryMailer, MemoryPublisher, MemoryStore};
+use leadflow::testing::{routed_lead, FixedClock, MemoryMailer, MemoryPublisher, MemoryStore};
 use leadflow::{EmailAddress, LeadId, Playbook};
 use nurture::Nurture;
 use std::sync::Arc;
@@ -40,20 +36,7 @@ fn handler() -> Handler {
 }
 
 async fn lead(h: &Handler, fields: &[(&str, &str)]) -> LeadId {
-    let publisher = MemoryPublisher::new();
-    let fields: Vec<(String, String)> = fields
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let sub = Submission::new(Inquiry::parse(&fields, &h.playbook.bant).unwrap());
-    let accepted = submit(&h.store, &publisher, h.clock.now(), sub)
-        .await
-        .unwrap();
-    let req: RouteRequest = serde_json::from_str(&publisher.take()[0].body).unwrap();
-    route_lead(&h.store, &publisher, &h.playbook, h.clock.now(), &req)
-        .await
-        .unwrap();
-    accepted.lead_id
+    routed_lead(&h.store, &h.playbook, h.clock.now(), fields).await
 }
 
 /// A far-off American prospect: routed to the nurture program.

@@ -4,14 +4,10 @@
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use leadflow::app::intake::{submit, Submission};
-use leadflow::app::route::route_lead;
-use leadflow::domain::inquiry::Inquiry;
 use leadflow::domain::outcome::Outcome;
 use leadflow::links::{Action, ActionLink, LinkKey, LINK_LIFETIME};
-use leadflow::messages::RouteRequest;
 use leadflow::ports::{Clock, LeadStore};
-use leadflow::testing::{FixedClock, MemoryPublisher, MemoryStore};
+use leadflow::testing::{routed_lead, FixedClock, MemoryPublisher, MemoryStore};
 use leadflow::{LeadId, Playbook};
 use sales::Sales;
 use serde_json::{json, Value};
@@ -99,20 +95,7 @@ fn text(r: &ApiGatewayV2httpResponse) -> String {
 
 /// Intake then routing, as the pipeline does: the lead's id.
 async fn lead(api: &Api, fields: &[(&str, &str)]) -> LeadId {
-    let publisher = MemoryPublisher::new();
-    let fields: Vec<(String, String)> = fields
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let sub = Submission::new(Inquiry::parse(&fields, &api.playbook.bant).unwrap());
-    let accepted = submit(&api.store, &publisher, api.clock.now(), sub)
-        .await
-        .unwrap();
-    let req: RouteRequest = serde_json::from_str(&publisher.take()[0].body).unwrap();
-    route_lead(&api.store, &publisher, &api.playbook, api.clock.now(), &req)
-        .await
-        .unwrap();
-    accepted.lead_id
+    routed_lead(&api.store, &api.playbook, api.clock.now(), fields).await
 }
 
 /// A German general inquiry with nothing known: inside sales (Lena Fischer) pre-qualifies.
