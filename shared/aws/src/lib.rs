@@ -51,8 +51,18 @@ pub const SDK_TIMEOUTS: [std::time::Duration; 3] = [
     std::time::Duration::from_secs(3),
 ];
 
+/// The local stack's emulator is slower than the service on a loaded machine:
+/// it sets `LEADFLOW_SDK_TIMEOUT_SCALE` (a whole factor) for the functions it
+/// runs. Unset in AWS.
+pub const TIMEOUT_SCALE_VAR: &str = "LEADFLOW_SDK_TIMEOUT_SCALE";
+
 pub fn sdk_timeouts() -> aws_config::timeout::TimeoutConfig {
-    let [connect, attempt, operation] = SDK_TIMEOUTS;
+    let scale = std::env::var(TIMEOUT_SCALE_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|s| (1..=10).contains(s))
+        .unwrap_or(1);
+    let [connect, attempt, operation] = SDK_TIMEOUTS.map(|d| d * scale);
     aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(connect)
         .operation_attempt_timeout(attempt)

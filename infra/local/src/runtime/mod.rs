@@ -147,6 +147,9 @@ pub fn lambda_environment(spec: &FunctionSpec, endpoint: &str) -> BTreeMap<Strin
         ("AWS_ACCESS_KEY_ID", "test".to_string()),
         ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+        // The emulator answers in seconds on a loaded machine where DynamoDB
+        // answers in milliseconds: the functions' SDK timeouts stretch to match.
+        ("LEADFLOW_SDK_TIMEOUT_SCALE", "3".to_string()),
     ];
     for (key, value) in reserved {
         env.insert(key.to_string(), value);
