@@ -3,7 +3,7 @@
 //! emulator, and print the leads it read from the index, the time, and the
 //! ratio to the leads due. Prints figures; asserts nothing about time.
 //!
-//! cargo bench -p leadflow-local --bench due      (DUE_LEADS=100000 for the full size)
+//! cargo bench -p leadflow-local --bench due      (DUE_LEADS=10000 for a quicker run)
 
 use chrono::{Duration, TimeZone, Utc};
 use leadflow::app::nurture::tick;
@@ -39,7 +39,7 @@ async fn main() {
     let n: usize = std::env::var("DUE_LEADS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+        .unwrap_or(100_000);
     let due = 100.min(n);
     let mut emulator = Emulator::from_env_or_start(&root::workspace_root())
         .await
