@@ -49,6 +49,27 @@ pub const INTERNAL: [&str; 6] = [
     "nurture_checkin",
 ];
 
+/// A bundled template rendered into an email: the subject (a template too,
+/// on one line), the HTML part (every value escaped) and the text part.
+pub fn compose(
+    name: &str,
+    subject: &str,
+    data: &serde_json::Value,
+    to: &str,
+) -> Result<crate::ports::OutgoingEmail, TemplateError> {
+    let (html, text) = template(name).ok_or_else(|| TemplateError {
+        template: name.to_string(),
+        message: "is not bundled".into(),
+    })?;
+    Ok(crate::ports::OutgoingEmail {
+        to: to.to_string(),
+        subject: render(name, subject, data, Format::Text)?.replace(['\r', '\n'], " "),
+        html: render(name, html, data, Format::Html)?,
+        text: render(name, text, data, Format::Text)?,
+        headers: Vec::new(),
+    })
+}
+
 /// The headers every marketing email carries (RFC 2369, RFC 8058): the https
 /// link (which a one-click POST unsubscribes at once) and, where the
 /// playbook names a mailbox, a mailto.

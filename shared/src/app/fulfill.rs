@@ -325,18 +325,7 @@ fn rendered(
     data: &Value,
     to: &str,
 ) -> Result<OutgoingEmail, FulfillError> {
-    let (html, text) = email::template(name)
-        .ok_or_else(|| FulfillError::Template(format!("{name} is not bundled")))?;
-    let r = |src: &str, esc| {
-        email::render(name, src, data, esc).map_err(|e| FulfillError::Template(e.to_string()))
-    };
-    Ok(OutgoingEmail {
-        to: to.to_string(),
-        subject: r(subject, email::Format::Text)?.replace(['\r', '\n'], " "),
-        html: r(html, email::Format::Html)?,
-        text: r(text, email::Format::Text)?,
-        headers: Vec::new(),
-    })
+    email::compose(name, subject, data, to).map_err(|e| FulfillError::Template(e.to_string()))
 }
 
 fn prospect_email(

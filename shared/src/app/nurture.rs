@@ -330,7 +330,6 @@ fn marketing_email(
     links: &ActionLinks,
 ) -> Result<OutgoingEmail, String> {
     let template = step.template.as_deref().unwrap_or_default();
-    let (html, text) = email::template(template).ok_or(format!("{template} is not bundled"))?;
     let unsubscribe = links.unsubscribe_url(lead.email.as_str());
     let data = json!({
         "company": playbook.company.name,
@@ -342,18 +341,11 @@ fn marketing_email(
         "link": playbook.company.website,
         "unsubscribe_url": unsubscribe,
     });
-    let r = |src: &str, f| email::render(template, src, &data, f).map_err(|e| e.to_string());
-    Ok(OutgoingEmail {
-        to: lead.email.to_string(),
-        subject: r(
-            step.subject.as_deref().unwrap_or_default(),
-            email::Format::Text,
-        )?
-        .replace(['\r', '\n'], " "),
-        html: r(html, email::Format::Html)?,
-        text: r(text, email::Format::Text)?,
-        headers: email::list_unsubscribe(&unsubscribe, playbook),
-    })
+    let subject = step.subject.as_deref().unwrap_or_default();
+    let mut mail =
+        email::compose(template, subject, &data, lead.email.as_str()).map_err(|e| e.to_string())?;
+    mail.headers = email::list_unsubscribe(&unsubscribe, playbook);
+    Ok(mail)
 }
 
 /// The score says sales-ready: out of the series, to inside sales, with a

@@ -17,7 +17,7 @@ use crate::domain::task::{Task, TaskNotice};
 use crate::email;
 use crate::messages::FulfillRequest;
 use crate::ports::{
-    Commit, Expect, LeadStore, MailError, Mailer, OutgoingEmail, Publisher, SendClaim, StoreError,
+    Commit, Expect, LeadStore, MailError, Mailer, Publisher, SendClaim, StoreError,
 };
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -519,19 +519,8 @@ async fn send<M: Mailer>(
     data: &Value,
     to: &str,
 ) -> Result<(), MailError> {
-    let Some((html, text)) = email::template(template) else {
-        return Err(MailError::Rejected(format!("{template} is not bundled")));
-    };
-    let r = |src: &str, f| {
-        email::render(template, src, data, f).map_err(|e| MailError::Rejected(e.to_string()))
-    };
-    let mail = OutgoingEmail {
-        to: to.to_string(),
-        subject: subject.to_string(),
-        html: r(html, email::Format::Html)?,
-        text: r(text, email::Format::Text)?,
-        headers: Vec::new(),
-    };
+    let mail = email::compose(template, subject, data, to)
+        .map_err(|e| MailError::Rejected(e.to_string()))?;
     match mailer.send(&mail).await {
         Ok(_) => Ok(()),
         // A refused address will not take it later either: counted as told.
