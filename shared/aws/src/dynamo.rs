@@ -68,8 +68,8 @@ pub const LEAD_FIELDS: &[&str] = &[
     "due_sk",
 ];
 
-/// The due-index shard of a lead's first-touch clock (stable for its id).
-fn sla_shard(id: &LeadId) -> u32 {
+/// The due-index shard of a lead's due entry (first-touch clock or nurture step; stable for its id).
+fn due_shard(id: &LeadId) -> u32 {
     id.as_str()
         .bytes()
         .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32))
@@ -177,7 +177,7 @@ impl DynamoStore {
         if let Some((kind, at)) = due {
             item.insert(
                 "due_pk".into(),
-                s(format!("{kind}#{}", sla_shard(&lead.id))),
+                s(format!("{kind}#{}", due_shard(&lead.id))),
             );
             item.insert("due_sk".into(), s(format!("{}#{}", timestamp(at), lead.id)));
         }
@@ -250,37 +250,51 @@ impl DynamoStore {
             .collect()
     }
 
-    /// Leads whose `kind` due entry is before `before`, every shard at once.
-    async fn leads_due(
+    /// The `by_due` entries under each of `keys` before `before` (at most
+    /// `limit` a key), every key queried at once.
+    async fn due_items(
         &self,
-        kind: &str,
+        keys: Vec<String>,
         before: DateTime<Utc>,
         limit: usize,
-    ) -> Result<Vec<Lead>, StoreError> {
+    ) -> Result<Vec<Item>, StoreError> {
         let mut queries = tokio::task::JoinSet::new();
-        for shard in 0..OUTBOX_SHARDS {
+        for key in keys {
             let query = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .index_name("by_due")
                 .key_condition_expression("due_pk = :k AND due_sk < :before")
-                .expression_attribute_values(":k", s(format!("{kind}#{shard}")))
+                .expression_attribute_values(":k", s(key))
                 .expression_attribute_values(":before", s(timestamp(before)))
                 .limit(limit.clamp(1, 1000) as i32);
             queries.spawn(async move { query.send().await });
         }
-        let mut leads = Vec::new();
+        let mut items = Vec::new();
         while let Some(joined) = queries.join_next().await {
             let out = joined
                 .map_err(|e| StoreError::Unavailable(e.to_string()))?
                 .map_err(unavailable)?;
-            for item in out.items.unwrap_or_default() {
-                match serde_dynamo::from_item::<_, Lead>(item) {
-                    Ok(l) => leads.push(l),
-                    Err(e) => {
-                        tracing::warn!(kind, error = %e, "unreadable lead in the due index skipped")
-                    }
+            items.extend(out.items.unwrap_or_default());
+        }
+        Ok(items)
+    }
+
+    /// Leads whose `kind` due entry (`SLA`, `NURTURE`) is before `before`, every shard at once.
+    async fn leads_due(
+        &self,
+        kind: &str,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Lead>, StoreError> {
+        let keys = (0..OUTBOX_SHARDS).map(|i| format!("{kind}#{i}")).collect();
+        let mut leads = Vec::new();
+        for item in self.due_items(keys, before, limit).await? {
+            match serde_dynamo::from_item::<_, Lead>(item) {
+                Ok(l) => leads.push(l),
+                Err(e) => {
+                    tracing::warn!(kind, error = %e, "unreadable lead in the due index skipped")
                 }
             }
         }
@@ -636,30 +650,12 @@ impl LeadStore for DynamoStore {
         // Every shard at once (and the single key of entries written before sharding).
         let mut keys: Vec<String> = (0..OUTBOX_SHARDS).map(|i| format!("OUTBOX#{i}")).collect();
         keys.push("OUTBOX".into());
-        let mut queries = tokio::task::JoinSet::new();
-        for key in keys {
-            let query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("by_due")
-                .key_condition_expression("due_pk = :k AND due_sk < :before")
-                .expression_attribute_values(":k", s(key))
-                .expression_attribute_values(":before", s(timestamp(before)))
-                .limit(limit.clamp(1, 1000) as i32);
-            queries.spawn(async move { query.send().await });
-        }
         let mut page = OutboxPage::default();
-        while let Some(joined) = queries.join_next().await {
-            let out = joined
-                .map_err(|e| StoreError::Unavailable(e.to_string()))?
-                .map_err(unavailable)?;
-            for item in out.items.unwrap_or_default() {
-                let key = get_s(&item, "pk").unwrap_or("?").to_string();
-                match serde_dynamo::from_item::<_, OutboxMessage>(item) {
-                    Ok(m) => page.due.push(m),
-                    Err(_) => page.unreadable.push(key),
-                }
+        for item in self.due_items(keys, before, limit).await? {
+            let key = get_s(&item, "pk").unwrap_or("?").to_string();
+            match serde_dynamo::from_item::<_, OutboxMessage>(item) {
+                Ok(m) => page.due.push(m),
+                Err(_) => page.unreadable.push(key),
             }
         }
         page.due
