@@ -204,14 +204,9 @@ pub fn describe(e: &Event) -> String {
     }
 }
 
-/// Why a nurtured lead with this score is sales-ready (leaves its series for
-/// inside sales), if it is: its score reached the playbook's `exit_score`.
-pub fn sales_ready(lead: &Lead, score: i64, playbook: &Playbook) -> Option<String> {
-    sales_ready_at(lead, score, lead.routing.as_ref()?.stage, playbook)
-}
-
-/// [`sales_ready`] for a lead whose stage is (about to be) `stage`: its score
-/// reached the playbook's `exit_score`, or its stage one of its series' `exit_stages`.
+/// Why a nurtured lead whose stage is (about to be) `stage` is sales-ready
+/// (leaves its series for inside sales), if it is: its score reached the
+/// playbook's `exit_score`, or its stage one of its series' `exit_stages`.
 pub fn sales_ready_at(
     lead: &Lead,
     score: i64,

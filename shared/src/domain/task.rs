@@ -194,10 +194,6 @@ impl Task {
         self.closed_by = Some(by.into());
         self.closed_reason = Some(why.into());
     }
-
-    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
-        self.is_open() && self.due_at < now
-    }
 }
 
 /// `days` business days (Monday to Friday) after `from`, at the same time of
