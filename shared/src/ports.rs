@@ -10,8 +10,9 @@ use crate::domain::email::EmailAddress;
 use crate::domain::ids::{LeadId, MessageId, ResponseId};
 use crate::domain::lead::{HistoryEntry, Lead};
 use crate::domain::playbook::Quota;
+use crate::domain::stats::{DayRow, Dim, Metrics};
 use crate::domain::task::{Task, TaskNotice};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 
@@ -401,6 +402,20 @@ pub trait LeadStore: Send + Sync {
         email: &EmailAddress,
         entry: &Suppression,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The day counters of `dim` from `from` to `to` (inclusive), summed
+    /// over shards: one row per day and value. Every `commit` keeps them
+    /// ([`crate::domain::stats::settle`], in the same transaction).
+    fn day_counts(
+        &self,
+        dim: Dim,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<DayRow>, StoreError>> + Send;
+    /// The gauges of `dim` (open leads now), summed over shards, by value.
+    fn gauges(
+        &self,
+        dim: Dim,
+    ) -> impl Future<Output = Result<Vec<(String, Metrics)>, StoreError>> + Send;
 }
 
 /// Why an address gets no more (marketing) mail.
@@ -535,6 +550,13 @@ pub trait BatchQueues: Send + Sync {
         body: &str,
         delay: std::time::Duration,
     ) -> impl Future<Output = Result<(), PublishError>> + Send;
+}
+
+/// How many messages sit in each dead-letter queue (for the health report).
+pub trait DeadLetters: Send + Sync {
+    /// Each dead-letter queue's name and depth; a queue that cannot be read
+    /// is left out (and logged), never failing the report.
+    fn depths(&self) -> impl Future<Output = Vec<crate::domain::reports::QueueDepth>> + Send;
 }
 
 /// Time is an input.
@@ -746,6 +768,20 @@ mod shared {
         }
         fn finish_once(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).finish_once(key)
+        }
+        fn day_counts(
+            &self,
+            dim: Dim,
+            from: NaiveDate,
+            to: NaiveDate,
+        ) -> impl Future<Output = Result<Vec<DayRow>, StoreError>> + Send {
+            (**self).day_counts(dim, from, to)
+        }
+        fn gauges(
+            &self,
+            dim: Dim,
+        ) -> impl Future<Output = Result<Vec<(String, Metrics)>, StoreError>> + Send {
+            (**self).gauges(dim)
         }
     }
 

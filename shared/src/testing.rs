@@ -8,9 +8,10 @@ use crate::domain::email::EmailAddress;
 use crate::domain::ids::{LeadId, MessageId, ResponseId};
 use crate::domain::lead::{HistoryEntry, Lead};
 use crate::domain::playbook::Quota;
+use crate::domain::stats::{self, CountKey, DayRow, Dim, Metrics};
 use crate::domain::task::{Task, TaskNotice};
 use crate::ports::*;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
@@ -47,6 +48,8 @@ struct State {
     suppressed: HashMap<EmailAddress, Suppression>,
     /// `claim_once` keys: done, or the lease of the tick holding it.
     once: HashMap<String, Option<DateTime<Utc>>>,
+    /// The report counters, as the DynamoDB adapter keeps them (one per shard).
+    counters: BTreeMap<CountKey, Metrics>,
     /// Fail this many upcoming commits with `Unavailable` (a crash before the write).
     fail_commits: usize,
     /// Fail this many upcoming commits with `Conflict`, as a concurrent writer would.
@@ -153,7 +156,7 @@ impl LeadStore for MemoryStore {
         Ok(self.with(|s| s.replies.get(key).filter(|r| r.is_live(now)).cloned()))
     }
 
-    async fn commit(&self, c: Commit) -> Result<(), StoreError> {
+    async fn commit(&self, mut c: Commit) -> Result<(), StoreError> {
         self.with(|s| {
             if s.fail_commits > 0 {
                 s.fail_commits -= 1;
@@ -202,6 +205,13 @@ impl LeadStore for MemoryStore {
                     .contains(&(m.lead_id.clone(), m.step, m.key.clone()))
                 {
                     return Err(StoreError::Conflict);
+                }
+            }
+            let counts = stats::settle(c.lead.as_mut().map(|(l, _)| l), &c.events);
+            for count in counts {
+                let metrics = s.counters.entry(count.key).or_default();
+                for (m, n) in count.add {
+                    *metrics.entry(m).or_default() += n;
                 }
             }
             if let Some((lead, expect)) = c.lead {
@@ -553,6 +563,54 @@ impl LeadStore for MemoryStore {
         Ok(())
     }
 
+    async fn day_counts(
+        &self,
+        dim: Dim,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DayRow>, StoreError> {
+        Ok(self.with(|s| {
+            let mut rows: BTreeMap<(NaiveDate, String), Metrics> = BTreeMap::new();
+            for (key, metrics) in &s.counters {
+                if let CountKey::Day {
+                    day, dim: d, value, ..
+                } = key
+                {
+                    if *d == dim && *day >= from && *day <= to {
+                        let row = rows.entry((*day, value.clone())).or_default();
+                        for (m, n) in metrics {
+                            *row.entry(m.clone()).or_default() += n;
+                        }
+                    }
+                }
+            }
+            rows.into_iter()
+                .map(|((day, value), metrics)| DayRow {
+                    day,
+                    value,
+                    metrics,
+                })
+                .collect()
+        }))
+    }
+
+    async fn gauges(&self, dim: Dim) -> Result<Vec<(String, Metrics)>, StoreError> {
+        Ok(self.with(|s| {
+            let mut rows: BTreeMap<String, Metrics> = BTreeMap::new();
+            for (key, metrics) in &s.counters {
+                if let CountKey::Gauge { dim: d, value, .. } = key {
+                    if *d == dim {
+                        let row = rows.entry(value.clone()).or_default();
+                        for (m, n) in metrics {
+                            *row.entry(m.clone()).or_default() += n;
+                        }
+                    }
+                }
+            }
+            rows.into_iter().collect()
+        }))
+    }
+
     async fn complete_send(
         &self,
         lead: &LeadId,
@@ -739,4 +797,14 @@ pub async fn routed_lead<S: LeadStore>(
         .await
         .expect("routed");
     accepted.lead_id
+}
+
+/// Dead-letter queues of fixed depths.
+#[derive(Debug, Clone, Default)]
+pub struct FixedDeadLetters(pub Vec<crate::domain::reports::QueueDepth>);
+
+impl DeadLetters for FixedDeadLetters {
+    async fn depths(&self) -> Vec<crate::domain::reports::QueueDepth> {
+        self.0.clone()
+    }
 }

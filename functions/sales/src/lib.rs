@@ -1,39 +1,51 @@
 //! The rep's API behind the HTTP API's JWT authorizer: `GET /leads`,
 //! `GET /leads/{lead_id}`, `GET /tasks`, `POST /leads/{lead_id}/outcomes`,
 //! `/status` and `/assign`; and, without sign-in, the signed one-click links
-//! of owners' emails (`GET`/`POST /actions/{token}`).
+//! of owners' emails (`GET`/`POST /actions/{token}`); the reports
+//! (`GET /reports/{name}`, JSON or CSV) and the web workspace's static files
+//! (`GET /app/…`, no sign-in: the page signs in and calls this same API).
 //!
 //! The caller is the playbook person the verified claims name
 //! ([`identity::PERSON_CLAIM`]); the gateway has already checked the token.
 
 mod answer;
 mod pages;
+pub mod reports;
 pub mod requests;
 mod views;
+pub mod workspace;
 
 use answer::{error, json, sales_error, unauthorized};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::http::{HeaderValue, Method};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
+use leadflow::app::reports::{ReportError, ReportName};
 use leadflow::app::sales::{self, LinkFailure, LinkResult};
 use leadflow::domain::ids::LeadId;
 use leadflow::domain::playbook::Rep;
 use leadflow::identity::{self, PERSON_CLAIM};
 use leadflow::links::{LinkError, LinkKey};
-use leadflow::ports::{Clock, LeadStore, Publisher};
+use leadflow::ports::{Clock, DeadLetters, LeadStore, Publisher};
 use leadflow::Playbook;
 use requests::BadRequest;
 use serde_json::json;
 
-pub struct Sales<S, P, C> {
+pub struct Sales<S, P, C, D> {
     pub store: S,
     /// The fulfillment queue: a new owner is sent the lead package.
     pub publisher: P,
     pub clock: C,
     pub playbook: Playbook,
     pub links: LinkKey,
+    /// The dead-letter queues the health report counts.
+    pub dead_letters: D,
+    /// How the workspace signs people in.
+    pub workspace: workspace::SignIn,
 }
+
+/// The most rows one CSV export answers (a Lambda answer is at most 6 MB).
+pub const EXPORT_MAX: usize = 5000;
 
 fn bad_request(b: BadRequest) -> ApiGatewayV2httpResponse {
     error(b.status, b.code, &b.message, b.field)
@@ -48,10 +60,13 @@ macro_rules! read {
     };
 }
 
-impl<S: LeadStore, P: Publisher, C: Clock> Sales<S, P, C> {
+impl<S: LeadStore, P: Publisher, C: Clock, D: DeadLetters> Sales<S, P, C, D> {
     pub async fn handle(&self, req: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         let route = req.route_key.clone().unwrap_or_default();
         let path = |name: &str| req.path_parameters.get(name).cloned().unwrap_or_default();
+        if route == "GET /app" || route == "GET /app/{file+}" {
+            return workspace::serve(&path("file"), &self.workspace);
+        }
         if route.ends_with(" /actions/{token}") {
             return self.action_link(&req, &path("token")).await;
         }
@@ -64,7 +79,9 @@ impl<S: LeadStore, P: Publisher, C: Clock> Sales<S, P, C> {
         };
         let lead_id = || LeadId::parse(&path("lead_id"));
         match route.as_str() {
+            "GET /leads" if reports::wants_csv(&req) => self.export_leads(&req, caller).await,
             "GET /leads" => self.list_leads(&req, caller).await,
+            "GET /reports/{name}" => self.report(&req, caller, &path("name")).await,
             "GET /tasks" => self.list_tasks(&req, caller).await,
             "GET /leads/{lead_id}" => match lead_id() {
                 Ok(id) => self.lead(caller, &id).await,
@@ -132,6 +149,90 @@ impl<S: LeadStore, P: Publisher, C: Clock> Sales<S, P, C> {
                 }),
             ),
             Err(e) => sales_error(&e),
+        }
+    }
+
+    /// `GET /leads` as CSV: every lead the caller may see (with the same
+    /// filters), up to [`EXPORT_MAX`] rows; `x-next-cursor` continues.
+    async fn export_leads(
+        &self,
+        req: &ApiGatewayV2httpRequest,
+        caller: &Rep,
+    ) -> ApiGatewayV2httpResponse {
+        let (filter, next) = read!(requests::lead_filter(req));
+        let mut after =
+            next.and_then(|n| B64.decode(n).ok().and_then(|b| String::from_utf8(b).ok()));
+        let mut rows = Vec::new();
+        loop {
+            let page = match sales::list_leads(
+                &self.store,
+                &self.playbook,
+                caller,
+                &filter,
+                after.as_deref(),
+                200,
+            )
+            .await
+            {
+                Ok(p) => p,
+                Err(e) => return sales_error(&e),
+            };
+            rows.extend(page.leads.iter().map(views::csv_row));
+            after = page.next;
+            if after.is_none() || rows.len() >= EXPORT_MAX {
+                break;
+            }
+        }
+        let table = leadflow::domain::reports::Table {
+            header: views::CSV_HEADER.to_vec(),
+            rows,
+        };
+        let mut r = reports::csv(&table, "leads.csv");
+        if let Some(Ok(v)) = after.map(|a| HeaderValue::from_str(&B64.encode(a))) {
+            r.headers.insert("x-next-cursor", v);
+        }
+        r
+    }
+
+    async fn report(
+        &self,
+        req: &ApiGatewayV2httpRequest,
+        caller: &Rep,
+        name: &str,
+    ) -> ApiGatewayV2httpResponse {
+        let Some(name) = ReportName::parse(name) else {
+            return error(
+                404,
+                "not_found",
+                "no such report: funnel, follow-up, pipeline, lost or health",
+                None,
+            );
+        };
+        let now = self.clock.now();
+        let q = read!(reports::query(req, now));
+        match leadflow::app::reports::report(
+            &self.store,
+            &self.dead_letters,
+            &self.playbook,
+            caller,
+            name,
+            &q,
+            now,
+        )
+        .await
+        {
+            Ok(report) if reports::wants_csv(req) => reports::csv(
+                &report.table(),
+                &format!("{}-{}-{}.csv", name.as_str(), q.from, q.to),
+            ),
+            Ok(report) => match serde_json::to_value(&report) {
+                Ok(v) => reports::json_report(&v),
+                Err(_) => error(500, "internal", "the report could not be written", None),
+            },
+            Err(ReportError::Forbidden) => {
+                error(403, "forbidden", "reports are for managers and ops", None)
+            }
+            Err(ReportError::Store(e)) => sales_error(&sales::SalesError::Store(e)),
         }
     }
 

@@ -7,20 +7,30 @@ use leadflow::links::LinkKey;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
 use leadflow_aws::{
-    aws_config, dynamo::DynamoStore, env, env_opt, init_tracing, sqs::SqsPublisher,
+    aws_config,
+    dynamo::DynamoStore,
+    env, env_opt, init_tracing,
+    sqs::{SqsDeadLetters, SqsPublisher},
 };
+use sales::workspace::SignIn;
 use sales::Sales;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_tracing();
     let aws = aws_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&aws);
     let sales = &Sales {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
-        publisher: SqsPublisher::new(
-            aws_sdk_sqs::Client::new(&aws),
-            None,
-            env_opt("FULFILLMENT_QUEUE_URL"),
+        publisher: SqsPublisher::new(sqs.clone(), None, env_opt("FULFILLMENT_QUEUE_URL")),
+        dead_letters: SqsDeadLetters::new(
+            sqs,
+            SqsDeadLetters::parse_list(&env_opt("DEAD_LETTER_QUEUES").unwrap_or_default()),
+        ),
+        workspace: SignIn::from_env(
+            env_opt("WORKSPACE_SIGN_IN"),
+            env_opt("COGNITO_DOMAIN"),
+            env_opt("USER_POOL_CLIENT_ID"),
         ),
         clock: SystemClock,
         playbook: Playbook::default_playbook()?,

@@ -29,6 +29,58 @@ pub fn summary(lead: &Lead) -> Value {
     })
 }
 
+/// The columns of a lead export.
+pub const CSV_HEADER: [&str; 20] = [
+    "lead_id",
+    "email",
+    "name",
+    "company",
+    "country",
+    "request_type",
+    "stage",
+    "route",
+    "score",
+    "owner",
+    "status",
+    "follow_up_by",
+    "first_touch_at",
+    "minutes_to_touch",
+    "within_sla",
+    "responses",
+    "campaign",
+    "source",
+    "created_at",
+    "updated_at",
+];
+
+pub fn csv_row(lead: &Lead) -> Vec<String> {
+    let d = lead.routing.as_ref();
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    let ft = lead.first_touch.as_ref();
+    vec![
+        lead.id.to_string(),
+        lead.email.to_string(),
+        lead.display_name(),
+        opt(lead.contact.company.clone()),
+        opt(lead.contact.country.as_ref().map(|c| c.to_string())),
+        lead.request_type.to_string(),
+        opt(d.map(|d| d.stage.to_string())),
+        opt(d.map(|d| d.route.to_string())),
+        opt(d.map(|d| d.score.total.to_string())),
+        opt(d.map(|d| d.owner.display_name().to_string())),
+        lead.status.to_string(),
+        opt(d.and_then(|d| d.follow_up_by).map(|t| t.to_rfc3339())),
+        opt(ft.map(|f| f.at.to_rfc3339())),
+        opt(ft.map(|f| f.minutes_to_touch.to_string())),
+        opt(ft.and_then(|f| f.within_sla).map(|w| w.to_string())),
+        lead.responses.to_string(),
+        opt(lead.first_attribution.campaign.clone()),
+        lead.first_attribution.source().to_string(),
+        lead.created_at.to_rfc3339(),
+        lead.updated_at.to_rfc3339(),
+    ]
+}
+
 pub fn task(t: &Task) -> Value {
     let mut v = serde_json::to_value(t).unwrap_or_default();
     v["task_id"] = json!(t.id);

@@ -7,13 +7,13 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use leadflow::domain::outcome::Outcome;
 use leadflow::links::{Action, ActionLink, LinkKey, LINK_LIFETIME};
 use leadflow::ports::{Clock, LeadStore};
-use leadflow::testing::{routed_lead, FixedClock, MemoryPublisher, MemoryStore};
+use leadflow::testing::{routed_lead, FixedClock, FixedDeadLetters, MemoryPublisher, MemoryStore};
 use leadflow::{LeadId, Playbook};
 use sales::Sales;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-type Api = Sales<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>>;
+type Api = Sales<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>, FixedDeadLetters>;
 
 const KEY: [u8; 32] = [7u8; 32];
 
@@ -27,6 +27,8 @@ fn api() -> Api {
         )),
         playbook: Playbook::default_playbook().unwrap(),
         links: LinkKey::new(&KEY).unwrap(),
+        dead_letters: FixedDeadLetters::default(),
+        workspace: sales::workspace::SignIn::Local,
     }
 }
 
@@ -954,4 +956,333 @@ async fn signed_links_confirm_on_get_apply_once_on_post_and_expire() {
         ))
         .await;
     assert_eq!(r.status_code, 404);
+}
+
+// ---------------------------------------------------------------- reports
+
+async fn report(
+    api: &Api,
+    who: &str,
+    name: &str,
+    query: &[(&str, &str)],
+) -> ApiGatewayV2httpResponse {
+    api.handle(request(
+        "GET",
+        "GET /reports/{name}",
+        &[("name", name)],
+        Some(who),
+        query,
+        None,
+    ))
+    .await
+}
+
+async fn status(api: &Api, who: &str, id: &LeadId, b: Value) -> ApiGatewayV2httpResponse {
+    let r = post(api, who, id, "status", b).await;
+    assert_eq!(r.status_code, 200, "{}", text(&r));
+    r
+}
+
+/// A known scenario: five leads, two touches, a win and a loss; every report
+/// figure is what the scenario says, and a redelivered write counts nothing twice.
+#[tokio::test]
+async fn reports_add_up_to_the_seeded_scenario() {
+    let api = api();
+    // Three inside-sales leads (Lena Fischer): two from the trade show.
+    let a = lead(
+        &api,
+        &[
+            ("email", "a@stadtwerke.example"),
+            ("country", "DE"),
+            ("campaign", "expo-2026"),
+            ("source", "event"),
+        ],
+    )
+    .await;
+    let b = lead(
+        &api,
+        &[
+            ("email", "b@stadtwerke.example"),
+            ("country", "DE"),
+            ("campaign", "expo-2026"),
+            ("source", "event"),
+        ],
+    )
+    .await;
+    let _c = lead(
+        &api,
+        &[("email", "c@stadtwerke.example"), ("country", "DE")],
+    )
+    .await;
+    // Two on-site demo requests: EMEA field sales.
+    let won = lead(
+        &api,
+        &[
+            ("email", "w@werk.example"),
+            ("country", "DE"),
+            ("request_type", "onsite_demo"),
+        ],
+    )
+    .await;
+    let lost = lead(
+        &api,
+        &[
+            ("email", "l@werk.example"),
+            ("country", "DE"),
+            ("request_type", "onsite_demo"),
+        ],
+    )
+    .await;
+    let seller = |id: &LeadId| {
+        let store = api.store.clone();
+        let id = id.clone();
+        async move {
+            match store.lead(&id).await.unwrap().unwrap().owner() {
+                Some(leadflow::Owner::Rep { id, .. }) => id.clone(),
+                other => panic!("a field seller owns it: {other:?}"),
+            }
+        }
+    };
+    let (won_by, lost_by) = (seller(&won).await, seller(&lost).await);
+
+    // Lena touches two at once (within the SLA): one not reached, one dead.
+    let r = outcome(
+        &api,
+        "lena.fischer",
+        &a,
+        json!({"reached": false, "outcome": "not_reached"}),
+    )
+    .await;
+    assert_eq!(r.status_code, 200, "{}", text(&r));
+    let r = outcome(
+        &api,
+        "lena.fischer",
+        &b,
+        json!({"reached": true, "outcome": "no_interest"}),
+    )
+    .await;
+    assert_eq!(r.status_code, 200, "{}", text(&r));
+    // The field sellers take theirs through the pipeline.
+    status(&api, &won_by, &won, json!({"status": "accepted"})).await;
+    status(&api, &won_by, &won, json!({"status": "proposal_sent"})).await;
+    status(
+        &api,
+        &won_by,
+        &won,
+        json!({"status": "won", "amount": 50000}),
+    )
+    .await;
+    status(&api, &lost_by, &lost, json!({"status": "accepted"})).await;
+    status(
+        &api,
+        &lost_by,
+        &lost,
+        json!({"status": "lost", "lost_to": "Acme", "reason": "price"}),
+    )
+    .await;
+
+    // A rep sees no reports.
+    let r = report(&api, "lena.fischer", "funnel", &[]).await;
+    assert_eq!(r.status_code, 403, "{}", text(&r));
+
+    // The funnel, whole company.
+    let r = report(&api, "nina.kovac", "funnel", &[]).await;
+    assert_eq!(r.status_code, 200, "{}", text(&r));
+    let f = body(&r);
+    let all = &f["groups"][0];
+    assert_eq!(all["key"], "all");
+    assert_eq!(
+        all["counts"],
+        json!({"suspect": 5, "prospect": 2, "sales_ready": 2, "quote": 1, "won": 1, "lost": 1}),
+        "{f}"
+    );
+    assert_eq!(
+        all["steps"][0],
+        json!({"from": "suspect", "to": "prospect", "from_count": 5, "to_count": 2, "ratio": 0.4})
+    );
+    assert_eq!(all["steps"][3]["ratio"], json!(1.0));
+    // By campaign, and one campaign alone.
+    let f = body(&report(&api, "nina.kovac", "funnel", &[("by", "campaign")]).await);
+    let keys: Vec<&str> = f["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["(none)", "expo-2026"]);
+    let f = body(&report(&api, "nina.kovac", "funnel", &[("campaign", "expo-2026")]).await);
+    assert_eq!(f["groups"].as_array().unwrap().len(), 1);
+    assert_eq!(f["groups"][0]["counts"]["suspect"], 2);
+
+    // Follow-up: two touched, both at once and within the SLA; Lena's numbers; the untouched.
+    let r = body(&report(&api, "nina.kovac", "follow-up", &[]).await);
+    assert_eq!(r["all"]["touched"], 2, "{r}");
+    assert_eq!(r["all"]["median_minutes"], 5);
+    assert_eq!(r["all"]["share_within_sla"], json!(1.0));
+    let lena = r["by_rep"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["key"] == "lena.fischer")
+        .cloned();
+    assert_eq!(lena.map(|l| l["touched"].clone()), Some(json!(2)), "{r}");
+    assert_eq!(r["by_pool"][0]["key"], "emea-inside");
+    assert_eq!(r["by_territory"][0]["key"], "DE");
+    // c is untouched (the field leads were touched by their status changes, or not: count them).
+    let untouched_now = api
+        .store
+        .leads()
+        .into_iter()
+        .filter(|l| {
+            l.first_touch.is_none() && l.sla.is_some() && leadflow::domain::stats::is_open(l.status)
+        })
+        .count() as i64;
+    assert!(untouched_now >= 1);
+    assert_eq!(r["never_touched"]["untouched"], untouched_now, "{r}");
+
+    // Pipeline and lost.
+    let p = body(&report(&api, "olaf.berg", "pipeline", &[]).await);
+    assert_eq!(
+        p["closed"],
+        json!({"key": "all", "won": 1, "lost": 1, "close_rate": 0.5, "won_amount": 50000}),
+        "{p}"
+    );
+    assert_eq!(
+        p["open"],
+        json!({"accepted": 0, "demo_scheduled": 0, "demo_held": 0, "proposal_sent": 0})
+    );
+    let l = body(&report(&api, "olaf.berg", "lost", &[]).await);
+    assert_eq!(l["lost"], 1);
+    assert_eq!(
+        l["to_whom"],
+        json!([{"key": "Acme", "count": 1, "share": 1.0}])
+    );
+    assert_eq!(l["why"][0]["key"], "price");
+
+    // A period before any of it is empty.
+    let r = body(
+        &report(
+            &api,
+            "nina.kovac",
+            "funnel",
+            &[("from", "2026-10-01"), ("to", "2026-10-31")],
+        )
+        .await,
+    );
+    assert_eq!(r["groups"], json!([]));
+
+    // CSV, and bad queries.
+    let mut req = request(
+        "GET",
+        "GET /reports/{name}",
+        &[("name", "funnel")],
+        Some("nina.kovac"),
+        &[("by", "campaign")],
+        None,
+    );
+    req.headers.insert("accept", "text/csv".parse().unwrap());
+    let r = api.handle(req).await;
+    assert_eq!(r.headers["content-type"], "text/csv; charset=utf-8");
+    let csv = text(&r);
+    assert!(
+        csv.starts_with("by,key,step,from_count,to_count,ratio\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("campaign,expo-2026,suspect->prospect,2,0,0\n"),
+        "{csv}"
+    );
+    for (q, field) in [
+        (vec![("from", "yesterday")], "from"),
+        (vec![("from", "2026-12-01"), ("to", "2026-11-01")], "from"),
+        (vec![("from", "2024-01-01"), ("to", "2026-01-01")], "from"),
+        (vec![("by", "colour")], "by"),
+        (vec![("campaign", "x"), ("rep", "y")], "rep"),
+    ] {
+        let r = report(&api, "nina.kovac", "funnel", &q).await;
+        assert_eq!(r.status_code, 422, "{q:?}: {}", text(&r));
+        assert_eq!(body(&r)["error"]["field"], field);
+    }
+    assert_eq!(
+        report(&api, "nina.kovac", "nope", &[]).await.status_code,
+        404
+    );
+}
+
+#[tokio::test]
+async fn the_health_report_names_what_rots() {
+    let mut api = api();
+    api.dead_letters = FixedDeadLetters(vec![leadflow::domain::reports::QueueDepth {
+        queue: "RoutingDLQ".into(),
+        messages: 3,
+    }]);
+    let c = isr_lead(&api, "c@stadtwerke.example").await;
+    // A week later the lead is still untouched and its tasks are overdue.
+    let later = api.clock.now() + Duration::days(7);
+    let api = Sales {
+        clock: Arc::new(FixedClock::at(later)),
+        ..api
+    };
+    let h = body(&report(&api, "olaf.berg", "health", &[]).await);
+    assert_eq!(h["untouched"], 1, "{h}");
+    assert!(h["overdue_tasks"]["total"].as_i64().unwrap() >= 1, "{h}");
+    assert_eq!(h["overdue_tasks"]["by_owner"][0]["key"], "rep#lena.fischer");
+    assert_eq!(
+        h["dead_letters"],
+        json!([{"queue": "RoutingDLQ", "messages": 3}])
+    );
+    let problems = h["problems"].to_string();
+    assert!(problems.contains("overdue task"), "{problems}");
+    assert!(
+        problems.contains("3 message(s) in dead-letter queue RoutingDLQ"),
+        "{problems}"
+    );
+    // The lead is Lena's; were she away, nobody could act on it.
+    let mut playbook = api.playbook.clone();
+    playbook
+        .reps
+        .iter_mut()
+        .find(|r| r.id == "lena.fischer")
+        .unwrap()
+        .away = true;
+    let api = Sales { playbook, ..api };
+    let h = body(&report(&api, "olaf.berg", "health", &[]).await);
+    assert_eq!(
+        h["stranded"],
+        json!([{"owner": "lena.fischer", "open": 1, "why": "Lena Fischer is away"}]),
+        "{h}"
+    );
+    let _ = c;
+}
+
+#[tokio::test]
+async fn leads_export_as_csv_what_the_caller_may_see() {
+    let api = api();
+    isr_lead(&api, "=cmd@stadtwerke.example").await;
+    isr_lead(&api, "two@stadtwerke.example").await;
+    lead(
+        &api,
+        &[
+            ("email", "w@werk.example"),
+            ("country", "DE"),
+            ("request_type", "onsite_demo"),
+        ],
+    )
+    .await;
+    let export = |who: &'static str| {
+        let mut req = request("GET", "GET /leads", &[], Some(who), &[], None);
+        req.headers.insert("accept", "text/csv".parse().unwrap());
+        let api = &api;
+        async move { text(&api.handle(req).await) }
+    };
+    let lena = export("lena.fischer").await;
+    let lines: Vec<&str> = lena.lines().collect();
+    assert!(
+        lines[0].starts_with("lead_id,email,name,company,country"),
+        "{lena}"
+    );
+    assert_eq!(lines.len(), 3, "her two leads: {lena}");
+    // A cell a spreadsheet would run is neutralised.
+    assert!(lena.contains(",'=cmd@stadtwerke.example,"), "{lena}");
+    assert_eq!(export("olaf.berg").await.lines().count(), 4);
 }

@@ -16,6 +16,8 @@
 //! | `OUTBOX#<id>`   | `OUTBOX`               | unconfirmed message; `due_pk` = `OUTBOX#<shard>`, `due_sk` → GSI `by_due` |
 //! | `POOL#<name>`   | `POOL`                 | round-robin turns taken (atomic counter) |
 //! | `REP#<id>`      | `LOAD`                 | a rep's open leads (least-loaded pools) |
+//! | `STAT#<dim>#<YYYY-MM>#<shard>` | `<YYYY-MM-DD>#<value>` | a report day counter: `n_<metric>` numbers, kept by every commit |
+//! | `GAUGE#<dim>#<shard>` | `<value>`        | a report gauge (open leads now): `n_<metric>` numbers |
 //!
 //! `by_due` is shared with later due work (nurture touches, ISR tasks): each
 //! kind has its own `due_pk`, and `due_sk` starts with the due time.
@@ -23,12 +25,13 @@
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use leadflow::domain::decision::PoolState;
 use leadflow::domain::email::EmailAddress;
 use leadflow::domain::ids::{LeadId, MessageId, ResponseId};
 use leadflow::domain::lead::{HistoryEntry, Lead};
 use leadflow::domain::playbook::Quota;
+use leadflow::domain::stats::{self, Count, CountKey, DayRow, Dim, Metrics, STAT_SHARDS};
 use leadflow::domain::task::{Task, TaskNotice};
 use leadflow::ports::*;
 use std::collections::HashMap;
@@ -58,6 +61,7 @@ pub const LEAD_FIELDS: &[&str] = &[
     "support",
     "sla",
     "nurture",
+    "tally",
     "created_at",
     "updated_at",
     "version",
@@ -327,6 +331,103 @@ impl DynamoStore {
         Ok(item)
     }
 
+    /// `ADD` a counter change to its item (made on first use).
+    fn count_update(&self, count: &Count) -> Result<Update, StoreError> {
+        let (pk, sk, dim, value, day) = match &count.key {
+            CountKey::Day {
+                day,
+                dim,
+                value,
+                shard,
+            } => (
+                format!("STAT#{}#{}#{shard}", dim.as_str(), day.format("%Y-%m")),
+                format!("{day}#{value}"),
+                dim,
+                value,
+                Some(day),
+            ),
+            CountKey::Gauge { dim, value, shard } => (
+                format!("GAUGE#{}#{shard}", dim.as_str()),
+                value.clone(),
+                dim,
+                value,
+                None,
+            ),
+        };
+        let mut builder = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .expression_attribute_values(":k", s("stat"))
+            .expression_attribute_values(":dim", s(dim.as_str()))
+            .expression_attribute_values(":v", s(value.as_str()));
+        let mut set = vec![
+            "kind = :k".to_string(),
+            "dim = :dim".into(),
+            "#value = :v".into(),
+        ];
+        builder = builder.expression_attribute_names("#value", "value");
+        if let Some(day) = day {
+            set.push("#day = :day".into());
+            builder = builder
+                .expression_attribute_names("#day", "day")
+                .expression_attribute_values(":day", s(day.to_string()));
+        }
+        let mut add = Vec::new();
+        for (i, (metric, n)) in count.add.iter().enumerate() {
+            add.push(format!("#m{i} :m{i}"));
+            builder = builder
+                .expression_attribute_names(format!("#m{i}"), format!("n_{metric}"))
+                .expression_attribute_values(format!(":m{i}"), self::n(n));
+        }
+        builder
+            .update_expression(format!("SET {} ADD {}", set.join(", "), add.join(", ")))
+            .build()
+            .map_err(corrupt)
+    }
+
+    /// Every item of each counter partition (`sk` between the range's ends
+    /// when given), every partition queried at once.
+    async fn partitions(
+        &self,
+        pks: Vec<String>,
+        range: Option<(String, String)>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut queries = tokio::task::JoinSet::new();
+        for pk in pks {
+            let (client, table, range) = (self.client.clone(), self.table.clone(), range.clone());
+            queries.spawn(async move {
+                let mut out = Vec::new();
+                let mut start: Option<Item> = None;
+                loop {
+                    let mut q = client
+                        .query()
+                        .table_name(&table)
+                        .expression_attribute_values(":pk", s(pk.clone()))
+                        .set_exclusive_start_key(start.take());
+                    q = match &range {
+                        Some((from, to)) => q
+                            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                            .expression_attribute_values(":from", s(from.clone()))
+                            .expression_attribute_values(":to", s(to.clone())),
+                        None => q.key_condition_expression("pk = :pk"),
+                    };
+                    let page = q.send().await.map_err(unavailable)?;
+                    out.extend(page.items.unwrap_or_default());
+                    match page.last_evaluated_key {
+                        Some(k) if !k.is_empty() => start = Some(k),
+                        _ => return Ok::<_, StoreError>(out),
+                    }
+                }
+            });
+        }
+        let mut items = Vec::new();
+        while let Some(joined) = queries.join_next().await {
+            items.extend(joined.map_err(|e| StoreError::Unavailable(e.to_string()))??);
+        }
+        Ok(items)
+    }
+
     async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
@@ -465,7 +566,9 @@ impl LeadStore for DynamoStore {
         Ok(reply.is_live(now).then_some(reply))
     }
 
-    async fn commit(&self, c: Commit) -> Result<(), StoreError> {
+    async fn commit(&self, mut c: Commit) -> Result<(), StoreError> {
+        // The report counters move in the same transaction as what they count.
+        let counts = stats::settle(c.lead.as_mut().map(|(l, _)| l), &c.events);
         let mut items = Vec::new();
         if let Some((lead, expect)) = &c.lead {
             let item = Self::lead_item(lead)?;
@@ -551,6 +654,13 @@ impl LeadStore for DynamoStore {
                 .build()
                 .map_err(corrupt)?;
             items.push(TransactWriteItem::builder().update(update).build());
+        }
+        for count in &counts {
+            items.push(
+                TransactWriteItem::builder()
+                    .update(self.count_update(count)?)
+                    .build(),
+            );
         }
         if items.is_empty() {
             return Ok(());
@@ -1226,5 +1336,62 @@ impl LeadStore for DynamoStore {
             items.push(TransactWriteItem::builder().update(update).build());
         }
         self.transact(items).await
+    }
+
+    async fn day_counts(
+        &self,
+        dim: Dim,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DayRow>, StoreError> {
+        let mut pks = Vec::new();
+        for month in stats::months(from, to) {
+            for shard in 0..STAT_SHARDS {
+                pks.push(format!(
+                    "STAT#{}#{}#{shard}",
+                    dim.as_str(),
+                    month.format("%Y-%m")
+                ));
+            }
+        }
+        // The last day's values: anything after `<to>#`.
+        let range = (format!("{from}#"), format!("{to}#\u{10FFFF}"));
+        let mut rows: std::collections::BTreeMap<(NaiveDate, String), Metrics> = Default::default();
+        for item in self.partitions(pks, Some(range)).await? {
+            let day = get_s(&item, "day")?.parse::<NaiveDate>().map_err(corrupt)?;
+            let value = get_s(&item, "value")?.to_string();
+            add_metrics(rows.entry((day, value)).or_default(), &item);
+        }
+        Ok(rows
+            .into_iter()
+            .map(|((day, value), metrics)| DayRow {
+                day,
+                value,
+                metrics,
+            })
+            .collect())
+    }
+
+    async fn gauges(&self, dim: Dim) -> Result<Vec<(String, Metrics)>, StoreError> {
+        let pks = (0..STAT_SHARDS)
+            .map(|shard| format!("GAUGE#{}#{shard}", dim.as_str()))
+            .collect();
+        let mut rows: std::collections::BTreeMap<String, Metrics> = Default::default();
+        for item in self.partitions(pks, None).await? {
+            let value = get_s(&item, "value")?.to_string();
+            add_metrics(rows.entry(value).or_default(), &item);
+        }
+        Ok(rows.into_iter().collect())
+    }
+}
+
+/// Add an item's `n_<metric>` numbers to `row`.
+fn add_metrics(row: &mut Metrics, item: &Item) {
+    for (k, v) in item {
+        if let (Some(metric), Ok(n)) = (k.strip_prefix("n_"), v.as_n()) {
+            if let Ok(n) = n.parse::<i64>() {
+                *row.entry(metric.to_string()).or_default() += n;
+            }
+        }
     }
 }

@@ -203,3 +203,57 @@ impl leadflow::ports::BatchQueues for SqsBatchQueues {
         Ok(())
     }
 }
+
+/// The depth of each dead-letter queue, for the health report: the queues
+/// come from `DEAD_LETTER_QUEUES` (`Name=url,Name=url`, set by template.yaml).
+#[derive(Debug, Clone)]
+pub struct SqsDeadLetters {
+    client: Client,
+    queues: Vec<(String, String)>,
+}
+
+impl SqsDeadLetters {
+    pub fn new(client: Client, queues: Vec<(String, String)>) -> Self {
+        Self { client, queues }
+    }
+
+    /// `Name=url,Name=url` → pairs; entries without a name or URL are skipped.
+    pub fn parse_list(list: &str) -> Vec<(String, String)> {
+        list.split(',')
+            .filter_map(|e| e.split_once('='))
+            .map(|(n, u)| (n.trim().to_string(), u.trim().to_string()))
+            .filter(|(n, u)| !n.is_empty() && !u.is_empty())
+            .collect()
+    }
+}
+
+impl leadflow::ports::DeadLetters for SqsDeadLetters {
+    async fn depths(&self) -> Vec<leadflow::domain::reports::QueueDepth> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let mut out = Vec::new();
+        for (name, url) in &self.queues {
+            let got = self
+                .client
+                .get_queue_attributes()
+                .queue_url(url)
+                .attribute_names(A::ApproximateNumberOfMessages)
+                .send()
+                .await;
+            match got {
+                Ok(a) => {
+                    let n = a
+                        .attributes()
+                        .and_then(|m| m.get(&A::ApproximateNumberOfMessages))
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    out.push(leadflow::domain::reports::QueueDepth {
+                        queue: name.clone(),
+                        messages: n,
+                    });
+                }
+                Err(e) => tracing::warn!(queue = %name, error = ?e, "dead-letter depth not read"),
+            }
+        }
+        out
+    }
+}

@@ -6,6 +6,7 @@ pub mod intake;
 pub mod nurture;
 pub mod outbox;
 pub mod reminders;
+pub mod reports;
 pub mod retry;
 pub mod route;
 pub mod sales;

@@ -6,6 +6,7 @@ use super::email::EmailAddress;
 use super::ids::{EventId, LeadId, ResponseId, TaskId};
 use super::inquiry::{Attribution, Contact, Inquiry, RequestType, Source};
 use super::outcome::{LeadStatus, Outcome};
+use super::stats::Tally;
 use super::task::{TaskKind, TaskStatus};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -63,6 +64,9 @@ pub struct Lead {
     /// The nurture series the lead is in, and its next step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nurture: Option<Enrolment>,
+    /// What the report counters count this lead as (kept by every write).
+    #[serde(default, skip_serializing_if = "Tally::is_empty")]
+    pub tally: Tally,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency version: every write expects the one it read.
@@ -176,6 +180,7 @@ impl Lead {
             support: None,
             sla: None,
             nurture: None,
+            tally: Tally::default(),
             created_at: now,
             updated_at: now,
             version: 0,

@@ -4,7 +4,8 @@
 //! `inquiry`), then what a decision is (`decision`), the lead and its history
 //! (`lead`), the company's rules as data (`playbook`), and what evaluates them
 //! (`scoring`, `routing`), and the follow-up flows a rep's
-//! outcomes drive (`outcome` and `task` as data, `followup` evaluating them).
+//! outcomes drive (`outcome` and `task` as data, `followup` evaluating them);
+//! `stats` keeps the counters reports read, and `reports` turns them into figures.
 
 pub mod access;
 pub mod bant;
@@ -18,6 +19,8 @@ pub mod nurture;
 pub mod outcome;
 pub mod playbook;
 pub mod reminders;
+pub mod reports;
 pub mod routing;
 pub mod scoring;
+pub mod stats;
 pub mod task;

@@ -60,6 +60,60 @@ pub struct Playbook {
     /// The nurture series and the rules every marketing email keeps.
     #[serde(default)]
     pub nurture: Nurture,
+    /// What the reports assume: the pipeline forecast, the health thresholds.
+    #[serde(default)]
+    pub reports: ReportSettings,
+}
+
+/// What the reports assume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSettings {
+    /// The chance a lead at each pipeline status is won (0 to 1): the forecast.
+    #[serde(default = "ReportSettings::default_forecast")]
+    pub forecast: BTreeMap<super::outcome::LeadStatus, f64>,
+    /// A nurture series whose share of enrolled leads that unsubscribe,
+    /// hard-bounce or complain is above these is flagged in the health report.
+    #[serde(default = "ReportSettings::default_unsubscribe")]
+    pub max_unsubscribe_rate: f64,
+    #[serde(default = "ReportSettings::default_bounce")]
+    pub max_bounce_rate: f64,
+    #[serde(default = "ReportSettings::default_complaint")]
+    pub max_complaint_rate: f64,
+}
+
+impl ReportSettings {
+    fn default_forecast() -> BTreeMap<super::outcome::LeadStatus, f64> {
+        use super::outcome::LeadStatus as S;
+        [
+            (S::Accepted, 0.1),
+            (S::DemoScheduled, 0.2),
+            (S::DemoHeld, 0.35),
+            (S::ProposalSent, 0.5),
+        ]
+        .into_iter()
+        .collect()
+    }
+    fn default_unsubscribe() -> f64 {
+        0.05
+    }
+    fn default_bounce() -> f64 {
+        0.05
+    }
+    fn default_complaint() -> f64 {
+        0.001
+    }
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        ReportSettings {
+            forecast: Self::default_forecast(),
+            max_unsubscribe_rate: Self::default_unsubscribe(),
+            max_bounce_rate: Self::default_bounce(),
+            max_complaint_rate: Self::default_complaint(),
+        }
+    }
 }
 
 /// Nurture: series of touches for leads not ready for sales (seeds 002, 003, 004).

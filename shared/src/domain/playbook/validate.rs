@@ -413,6 +413,27 @@ impl Playbook {
                 }
             }
         }
+        let r = &self.reports;
+        for (status, p) in &r.forecast {
+            if !(0.0..=1.0).contains(p) {
+                problem(
+                    "forecast:",
+                    format!("reports.forecast.{status}: a probability from 0 to 1, got {p}"),
+                );
+            }
+        }
+        for (name, rate) in [
+            ("max_unsubscribe_rate", r.max_unsubscribe_rate),
+            ("max_bounce_rate", r.max_bounce_rate),
+            ("max_complaint_rate", r.max_complaint_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                problem(
+                    &format!("{name}:"),
+                    format!("reports.{name}: a share from 0 to 1, got {rate}"),
+                );
+            }
+        }
         if self.reminders.digest_hour > 23 {
             problem(
                 "digest_hour:",
