@@ -82,6 +82,7 @@ impl<S: LeadStore, P: Publisher, C: Clock, D: DeadLetters> Sales<S, P, C, D> {
             "GET /leads" if reports::wants_csv(&req) => self.export_leads(&req, caller).await,
             "GET /leads" => self.list_leads(&req, caller).await,
             "GET /reports/{name}" => self.report(&req, caller, &path("name")).await,
+            "GET /me" => json(200, &views::me(caller, &self.playbook)),
             "GET /tasks" => self.list_tasks(&req, caller).await,
             "GET /leads/{lead_id}" => match lead_id() {
                 Ok(id) => self.lead(caller, &id).await,

@@ -29,6 +29,33 @@ pub fn summary(lead: &Lead) -> Value {
     })
 }
 
+/// Who the caller is, and the vocabulary the workspace's forms offer (from
+/// the playbook, so the page never disagrees with the rules).
+pub fn me(person: &leadflow::domain::playbook::Rep, playbook: &leadflow::Playbook) -> Value {
+    use leadflow::domain::bant::Criterion;
+    use leadflow::domain::outcome::{LeadStatus, Outcome};
+    let bant: serde_json::Map<String, Value> = Criterion::ALL
+        .into_iter()
+        .map(|c| {
+            (
+                c.field().to_string(),
+                json!({"label": c.label(), "values": playbook.bant.allowed_values(c)}),
+            )
+        })
+        .collect();
+    json!({
+        "id": person.id,
+        "name": person.name,
+        "email": person.email,
+        "role": person.role,
+        "reports": leadflow::app::reports::may_see_reports(person),
+        "outcomes": Outcome::ALL.map(|o| json!({"id": o.as_str(), "label": o.label()})),
+        "statuses": LeadStatus::SETTABLE.map(|s| s.as_str()),
+        "bant": bant,
+        "company": playbook.company.name,
+    })
+}
+
 /// The columns of a lead export.
 pub const CSV_HEADER: [&str; 20] = [
     "lead_id",

@@ -291,6 +291,8 @@ pub fn local_parameters(template: &Template, port: u16) -> BTreeMap<String, Stri
     let local = [
         ("ActionLinkKey", link_key),
         ("PublicApiUrl", format!("http://127.0.0.1:{port}")),
+        // The workspace's development sign-in (pick a playbook person).
+        ("WorkspaceSignIn", "local".to_string()),
         (
             "AllowedOrigins",
             format!("http://127.0.0.1:{port},http://localhost:{port}"),
@@ -307,10 +309,9 @@ pub fn local_parameters(template: &Template, port: u16) -> BTreeMap<String, Stri
     local
         .into_iter()
         .filter(|(name, _)| {
-            template
-                .parameters
-                .get(*name)
-                .is_some_and(|def| def.default.is_none() || *name == "PublicApiUrl")
+            template.parameters.get(*name).is_some_and(|def| {
+                def.default.is_none() || *name == "PublicApiUrl" || *name == "WorkspaceSignIn"
+            })
         })
         .map(|(name, value)| (name.to_string(), value))
         .collect()

@@ -345,6 +345,7 @@ impl<'p> Plan<'p> {
                 due_by,
                 within_sla: due_by.map(|d| now <= d),
                 minutes_to_touch: (now - lead.created_at).num_minutes(),
+                pool: lead.routing.as_ref().and_then(|d| d.pool.clone()),
             };
             plan.reasons.push(match (touch.within_sla, due_by) {
                 (Some(true), Some(d)) => format!(

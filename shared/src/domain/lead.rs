@@ -137,6 +137,9 @@ pub struct FirstTouch {
     pub within_sla: Option<bool>,
     /// From the lead's arrival to the first touch.
     pub minutes_to_touch: i64,
+    /// The pool the lead was in when it was touched (reports roll up by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
 }
 
 /// One field a response changed.

@@ -20,7 +20,7 @@
 //! Counters are spread over [`STAT_SHARDS`] shards by lead, so a burst of
 //! leads never contends for one item; reads add the shards up.
 
-use super::decision::{Owner, Stage};
+use super::decision::{Owner, Route, Stage};
 use super::lead::{Event, HistoryEntry, Lead};
 use super::outcome::LeadStatus;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -97,7 +97,7 @@ pub enum Milestone {
     Suspect,
     /// Stage Lead or beyond (2 B.A.N.T. criteria).
     Prospect,
-    /// Stage Opportunity or beyond, or accepted by sales.
+    /// Stage Opportunity or beyond, handed to field sales or a partner, or accepted by sales.
     SalesReady,
     /// A proposal or quote was sent.
     Quote,
@@ -136,6 +136,14 @@ impl Milestone {
             S::Won => Milestone::Won,
             S::ProposalSent => Milestone::Quote,
             S::Accepted | S::DemoScheduled | S::DemoHeld => Milestone::SalesReady,
+            // Handed to field sales or a partner: ready for sales to accept.
+            _ if lead
+                .routing
+                .as_ref()
+                .is_some_and(|d| matches!(d.route, Route::Hot | Route::Partner)) =>
+            {
+                Milestone::SalesReady
+            }
             _ => match stage {
                 Some(Stage::Opportunity | Stage::QualifiedOpportunity) => Milestone::SalesReady,
                 Some(Stage::Lead) => Milestone::Prospect,
@@ -440,7 +448,7 @@ pub fn settle(lead: Option<&mut Lead>, events: &[HistoryEntry]) -> Vec<Count> {
                     (ft.at - chrono::Duration::minutes(ft.minutes_to_touch)).date_naive()
                 });
                 let mut dims = vec![(Dim::All, "all".to_string()), (Dim::Rep, ft.by.clone())];
-                if let Some(p) = &pool {
+                if let Some(p) = ft.pool.as_ref().or(pool.as_ref()) {
                     dims.push((Dim::Pool, p.clone()));
                 }
                 if let Some(t) = lead_dims.as_ref().and_then(|d| {

@@ -156,6 +156,16 @@ impl RouteTable {
 
     /// The most specific route for `method` and raw `path`.
     pub fn find(&self, method: &str, path: &str) -> Option<RouteMatch<'_>> {
+        // A trailing slash (`/app/`) is the route without it (`/app`), as API
+        // Gateway's HTTP APIs match it, when nothing matches it as it is.
+        self.find_exact(method, path).or_else(|| {
+            path.strip_suffix('/')
+                .filter(|p| !p.is_empty())
+                .and_then(|p| self.find_exact(method, p))
+        })
+    }
+
+    fn find_exact(&self, method: &str, path: &str) -> Option<RouteMatch<'_>> {
         self.routes
             .iter()
             .filter(|r| r.spec.method == "ANY" || r.spec.method.eq_ignore_ascii_case(method))

@@ -135,6 +135,17 @@ impl GatewayState {
         if method == Method::GET && path == "/_dev/emails" {
             return self.emails().await;
         }
+        // The workspace's development sign-in (AWS signs in through Cognito).
+        if path == "/_local/people" && method == Method::GET {
+            return self.people();
+        }
+        if path == "/_local/token" && method == Method::POST {
+            let body = match request.into_body().collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => return message(StatusCode::BAD_REQUEST, "unreadable body"),
+            };
+            return self.local_token(&body);
+        }
         if path == "/_local/ses-events" && method == Method::POST {
             let body = match request.into_body().collect().await {
                 Ok(b) => b.to_bytes(),
@@ -206,6 +217,63 @@ impl GatewayState {
             }
         }
         message(StatusCode::NOT_FOUND, "Not Found")
+    }
+
+    /// The playbook's people, for the workspace's development sign-in.
+    fn people(&self) -> GatewayResponse {
+        let Ok(playbook) = leadflow::Playbook::default_playbook() else {
+            return message(StatusCode::INTERNAL_SERVER_ERROR, "the playbook is invalid");
+        };
+        let people: Vec<Value> = playbook
+            .reps
+            .iter()
+            .map(|r| json!({"id": r.id, "name": r.name, "role": r.role}))
+            .collect();
+        respond(
+            StatusCode::OK,
+            "application/json",
+            json!({ "people": people }).to_string(),
+        )
+    }
+
+    /// `{"rep": "<id>"}` → a token for that playbook person, signed with the
+    /// local key (what `leadflow token --rep` prints), valid 12 hours.
+    fn local_token(&self, body: &[u8]) -> GatewayResponse {
+        let refuse = |status, code: &str, text: String| {
+            respond(
+                status,
+                "application/json",
+                json!({"error": {"code": code, "message": text, "field": "rep"}}).to_string(),
+            )
+        };
+        let Some(tokens) = self.config.tokens.as_ref() else {
+            return message(StatusCode::NOT_FOUND, "this gateway signs no tokens");
+        };
+        let rep = serde_json::from_slice::<Value>(body)
+            .ok()
+            .and_then(|v| v.get("rep").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_default();
+        let Ok(playbook) = leadflow::Playbook::default_playbook() else {
+            return message(StatusCode::INTERNAL_SERVER_ERROR, "the playbook is invalid");
+        };
+        let Some(person) = playbook.rep(&rep) else {
+            return refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_person",
+                format!("no person {rep:?} in the playbook"),
+            );
+        };
+        let token = tokens.sign(
+            &person.email,
+            &person.name,
+            Utc::now(),
+            chrono::Duration::hours(12),
+        );
+        respond(
+            StatusCode::OK,
+            "application/json",
+            json!({"token": token, "person": {"id": person.id, "name": person.name, "role": person.role, "email": person.email}}).to_string(),
+        )
     }
 
     /// The JWT authorizer's check: a bearer token we signed, unexpired. Its

@@ -101,6 +101,8 @@ fn ignored_type(ty: &str) -> bool {
         "AWS::SQS::QueuePolicy",
         "AWS::Lambda::Permission",
         "AWS::SNS::TopicPolicy",
+        // The hosted UI: the local workspace signs in with the local key instead.
+        "AWS::Cognito::UserPoolDomain",
     ];
     PREFIXES.iter().any(|p| ty.starts_with(p)) || TYPES.contains(&ty)
 }
