@@ -302,6 +302,8 @@ Resources:
           STACK: !Select [0, !Split ["-", !GetAtt Q.QueueName]]
           SPLIT: !Select [2, !Split [",", "p,q,r"]]
           URL: !GetAtt Q.QueueUrl
+          STACK_NAME: !Ref AWS::StackName
+          STACK_SUB: !Sub "${AWS::StackName}-x"
       Events:
         Get:
           Type: HttpApi
@@ -337,6 +339,8 @@ fn intrinsic_functions() {
     assert_eq!(env["STACK"], "t1");
     assert_eq!(env["SPLIT"], "r");
     assert_eq!(env["URL"], q.url);
+    assert_eq!(env["STACK_NAME"], "t1");
+    assert_eq!(env["STACK_SUB"], "t1-x");
     // The implicit API and its route; the disabled schedule is not run.
     assert_eq!(model.http_apis[0].logical_id, "ServerlessHttpApi");
     assert_eq!(f.events.len(), 2);
@@ -426,7 +430,10 @@ fn other_intrinsics_and_pseudo_parameters_are_refused_naming_where() {
             "Fn::ImportValue",
         ),
         ("LONG: {\"Fn::ToJsonString\": {a: 1}}", "Fn::ToJsonString"),
-        ("STACK_NAME: !Ref AWS::StackName", "AWS::StackName"),
+        (
+            "NOTIFY: !Ref AWS::NotificationARNs",
+            "AWS::NotificationARNs",
+        ),
         ("IN_SUB: !Sub \"${AWS::StackId}-x\"", "AWS::StackId"),
     ] {
         let text = SMALL.replace("GONE: ", &format!("{line}\n          GONE: "));
@@ -548,3 +555,4 @@ fn consumers_are_capped_and_the_intake_keeps_its_own_concurrency() {
         Some(2)
     );
 }
+
