@@ -163,3 +163,88 @@ async fn a_poison_message_goes_to_the_dead_letter_queue_alone() {
         .unwrap()
         .is_some());
 }
+
+#[test]
+fn each_event_counts_once_under_its_kind() {
+    use leadflow::app::email_events::Handled;
+    let bounce = Handled {
+        suppressed: 1,
+        recorded: 1,
+        ..Default::default()
+    };
+    let doc = email_events::event_metrics("Bounce", &bounce)
+        .unwrap()
+        .document(chrono::Utc.with_ymd_and_hms(2026, 12, 2, 8, 0, 0).unwrap())
+        .unwrap();
+    assert_eq!(
+        emf_shape(&doc),
+        (
+            sets(&[&[]]),
+            counts(&[
+                ("Bounces", 1),
+                ("AddressesSuppressed", 1),
+                ("SalesReadyByClick", 0)
+            ])
+        )
+    );
+    let click = Handled {
+        recorded: 1,
+        sales_ready: 1,
+        ..Default::default()
+    };
+    let doc = email_events::event_metrics("Click", &click)
+        .unwrap()
+        .document(chrono::Utc.with_ymd_and_hms(2026, 12, 2, 8, 0, 0).unwrap())
+        .unwrap();
+    assert_eq!(doc["Clicks"], 1);
+    assert_eq!(doc["SalesReadyByClick"], 1);
+    // A redelivery counts nothing.
+    let again = Handled {
+        duplicates: 1,
+        ..Default::default()
+    };
+    assert!(email_events::event_metrics("Complaint", &again).is_none());
+}
+
+/// An emission's dimension sets (less the `Stack` each carries when
+/// `STACK_NAME` is set) and its metrics with their values.
+#[allow(clippy::type_complexity)]
+fn emf_shape(doc: &serde_json::Value) -> (Vec<Vec<String>>, Vec<(String, serde_json::Value)>) {
+    let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "Leadflow");
+    let sets = directive["Dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|set| {
+            set.as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|d| d.as_str().filter(|d| *d != "Stack").map(String::from))
+                .collect()
+        })
+        .collect();
+    let metrics = directive["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let name = m["Name"].as_str().unwrap().to_string();
+            (name.clone(), doc[&name].clone())
+        })
+        .collect();
+    (sets, metrics)
+}
+
+fn sets(sets: &[&[&str]]) -> Vec<Vec<String>> {
+    sets.iter()
+        .map(|s| s.iter().map(|d| d.to_string()).collect())
+        .collect()
+}
+
+fn counts(pairs: &[(&str, u64)]) -> Vec<(String, serde_json::Value)> {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), serde_json::json!(v)))
+        .collect()
+}

@@ -860,3 +860,85 @@ async fn a_hand_off_sends_the_new_owner_the_package_once() {
         "the prospect hears nothing more"
     );
 }
+
+#[test]
+fn emails_count_by_kind_sent_refused_and_coalesced() {
+    let outcome = leadflow::app::fulfill::FulfillOutcome {
+        sent: vec![EmailKind::Fulfillment],
+        rejected: vec![EmailKind::OwnerNotice],
+        already_sent: vec![EmailKind::OwnerNotice],
+        ..Default::default()
+    };
+    let lines: Vec<_> = fulfillment::emails(&outcome)
+        .iter()
+        .map(|e| {
+            e.document(chrono::Utc.with_ymd_and_hms(2026, 12, 2, 8, 0, 0).unwrap())
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["Kind"], "fulfillment");
+    assert_eq!(
+        emf_shape(&lines[0]),
+        (
+            sets(&[&["Kind"], &[]]),
+            counts(&[
+                ("EmailsSent", 1),
+                ("EmailsRefused", 0),
+                ("EmailsCoalesced", 0)
+            ])
+        )
+    );
+    assert_eq!(lines[1]["Kind"], "owner_notice");
+    assert_eq!(lines[1]["EmailsRefused"], 1);
+    assert_eq!(lines[1]["EmailsSent"], 0);
+    // A redelivery that finds everything sent counts nothing.
+    let again = leadflow::app::fulfill::FulfillOutcome {
+        already_sent: vec![EmailKind::Fulfillment, EmailKind::OwnerNotice],
+        ..Default::default()
+    };
+    assert!(fulfillment::emails(&again).is_empty());
+}
+
+/// An emission's dimension sets (less the `Stack` each carries when
+/// `STACK_NAME` is set) and its metrics with their values.
+#[allow(clippy::type_complexity)]
+fn emf_shape(doc: &serde_json::Value) -> (Vec<Vec<String>>, Vec<(String, serde_json::Value)>) {
+    let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "Leadflow");
+    let sets = directive["Dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|set| {
+            set.as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|d| d.as_str().filter(|d| *d != "Stack").map(String::from))
+                .collect()
+        })
+        .collect();
+    let metrics = directive["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let name = m["Name"].as_str().unwrap().to_string();
+            (name.clone(), doc[&name].clone())
+        })
+        .collect();
+    (sets, metrics)
+}
+
+fn sets(sets: &[&[&str]]) -> Vec<Vec<String>> {
+    sets.iter()
+        .map(|s| s.iter().map(|d| d.to_string()).collect())
+        .collect()
+}
+
+fn counts(pairs: &[(&str, u64)]) -> Vec<(String, serde_json::Value)> {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), serde_json::json!(v)))
+        .collect()
+}

@@ -3,6 +3,8 @@
 //! Decodes the API Gateway request (JSON or a plain HTML form), lets the domain
 //! parse it, records it through `leadflow::app::intake`, and answers 202 (JSON)
 //! or 303 (forms). CORS is answered here so it behaves the same everywhere.
+//! Each post recorded counts in `LeadsIn` (by source, by request type, in
+//! all; `NewLeads` when it is a new person); a replay counts nothing.
 //! Each concern has its module; `handle` reads as the steps.
 
 mod accepted;
@@ -23,9 +25,10 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use aws_lambda_events::http::{HeaderMap, Method};
 use body::{Format, MediaType};
 use leadflow::app::intake::{self, Accepted, Submission};
-use leadflow::domain::inquiry::Inquiry;
+use leadflow::domain::inquiry::{Inquiry, RequestType, Source};
 use leadflow::ports::{Answer, Clock, LeadStore, Publisher};
 use leadflow::Playbook;
+use leadflow_aws::metrics::Emf;
 
 pub struct Intake<S, P, C> {
     pub store: S,
@@ -78,6 +81,7 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
             },
         };
         let now = self.clock.now();
+        let (source, request_type) = (inquiry.attribution.source(), inquiry.request_type);
         let submission = Submission {
             quotas: self.playbook.limits.quotas(&inquiry.email, source_ip, now),
             inquiry,
@@ -89,8 +93,22 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
             .await
             .map_err(|e| Refusal::from_intake(e, now))?;
         tracing::info!(lead_id = %accepted.lead_id, new_lead = accepted.new_lead, replayed = accepted.replayed, "inquiry accepted");
+        if !accepted.replayed {
+            leads_in(source, request_type, accepted.new_lead).emit(now);
+        }
         Ok(accepted)
     }
+}
+
+/// `LeadsIn`: one response recorded, by source, by request type and in all
+/// (closed vocabularies: nothing a visitor types becomes a dimension).
+pub fn leads_in(source: Source, request_type: RequestType, new_lead: bool) -> Emf {
+    Emf::leadflow()
+        .by("Source", source.as_str())
+        .by("RequestType", request_type.as_str())
+        .and_total()
+        .count("LeadsIn", 1)
+        .count("NewLeads", u64::from(new_lead))
 }
 
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -1,11 +1,13 @@
 //! The nurture tick, on an EventBridge schedule. "Now" is the event's time
 //! (the local stack fires it at any time: `POST /_local/schedules/NurtureFunction`).
+//! Each tick's counts are one metrics line (`NurtureEmailsSent`, ...).
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use leadflow::app::nurture::{tick, NurtureReport};
 use leadflow::links::ActionLinks;
 use leadflow::ports::{Clock, LeadStore, Mailer, Publisher, StoreError};
 use leadflow::Playbook;
+use leadflow_aws::metrics::Emf;
 
 pub struct Nurture<S, M, P, C> {
     pub store: S,
@@ -32,6 +34,20 @@ impl<S: LeadStore, M: Mailer, P: Publisher, C: Clock> Nurture<S, M, P, C> {
         )
         .await?;
         tracing::info!(?report, %now, "nurture tick");
+        tick_metrics(&report).emit(now);
         Ok(report)
     }
+}
+
+pub fn tick_metrics(r: &NurtureReport) -> Emf {
+    Emf::leadflow()
+        .count("NurtureEmailsSent", r.sent as u64)
+        .count("NurtureCalls", r.calls as u64)
+        .count(
+            "NurtureDeferred",
+            (r.deferred_window + r.deferred_cap) as u64,
+        )
+        .count("NurtureExits", r.exited as u64)
+        .count("NurtureSalesReady", r.sales_ready as u64)
+        .count("NurtureFailures", r.failed as u64)
 }

@@ -452,3 +452,73 @@ async fn a_new_response_that_makes_a_nurtured_lead_sales_ready_leaves_the_series
         .iter()
         .any(|e| matches!(&e.event, Event::NurtureExited { .. })));
 }
+
+#[test]
+fn a_tick_is_one_line_of_counts() {
+    let report = leadflow::app::nurture::NurtureReport {
+        sent: 4,
+        deferred_window: 1,
+        deferred_cap: 2,
+        ..Default::default()
+    };
+    let doc = nurture::tick_metrics(&report)
+        .document(chrono::Utc.with_ymd_and_hms(2026, 12, 2, 8, 0, 0).unwrap())
+        .unwrap();
+    assert_eq!(
+        emf_shape(&doc),
+        (
+            sets(&[&[]]),
+            counts(&[
+                ("NurtureEmailsSent", 4),
+                ("NurtureCalls", 0),
+                ("NurtureDeferred", 3),
+                ("NurtureExits", 0),
+                ("NurtureSalesReady", 0),
+                ("NurtureFailures", 0)
+            ])
+        )
+    );
+}
+
+/// An emission's dimension sets (less the `Stack` each carries when
+/// `STACK_NAME` is set) and its metrics with their values.
+#[allow(clippy::type_complexity)]
+fn emf_shape(doc: &serde_json::Value) -> (Vec<Vec<String>>, Vec<(String, serde_json::Value)>) {
+    let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "Leadflow");
+    let sets = directive["Dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|set| {
+            set.as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|d| d.as_str().filter(|d| *d != "Stack").map(String::from))
+                .collect()
+        })
+        .collect();
+    let metrics = directive["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let name = m["Name"].as_str().unwrap().to_string();
+            (name.clone(), doc[&name].clone())
+        })
+        .collect();
+    (sets, metrics)
+}
+
+fn sets(sets: &[&[&str]]) -> Vec<Vec<String>> {
+    sets.iter()
+        .map(|s| s.iter().map(|d| d.to_string()).collect())
+        .collect()
+}
+
+fn counts(pairs: &[(&str, u64)]) -> Vec<(String, serde_json::Value)> {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), serde_json::json!(v)))
+        .collect()
+}

@@ -87,3 +87,69 @@ async fn the_sweeper_stops_before_the_deadline() {
     assert_eq!(report.published, 0);
     assert_eq!(h.store.outbox().len(), 10);
 }
+
+#[test]
+fn a_sweep_counts_what_it_republished() {
+    let report = leadflow::app::outbox::SweepReport {
+        published: 2,
+        unreadable: 1,
+        ..Default::default()
+    };
+    let doc = outbox::sweep_metrics(&report)
+        .document(chrono::Utc.with_ymd_and_hms(2026, 12, 2, 8, 0, 0).unwrap())
+        .unwrap();
+    assert_eq!(
+        emf_shape(&doc),
+        (
+            sets(&[&[]]),
+            counts(&[
+                ("OutboxRepublished", 2),
+                ("OutboxPublishFailed", 0),
+                ("OutboxUnreadable", 1)
+            ])
+        )
+    );
+}
+
+/// An emission's dimension sets (less the `Stack` each carries when
+/// `STACK_NAME` is set) and its metrics with their values.
+#[allow(clippy::type_complexity)]
+fn emf_shape(doc: &serde_json::Value) -> (Vec<Vec<String>>, Vec<(String, serde_json::Value)>) {
+    let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "Leadflow");
+    let sets = directive["Dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|set| {
+            set.as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|d| d.as_str().filter(|d| *d != "Stack").map(String::from))
+                .collect()
+        })
+        .collect();
+    let metrics = directive["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let name = m["Name"].as_str().unwrap().to_string();
+            (name.clone(), doc[&name].clone())
+        })
+        .collect();
+    (sets, metrics)
+}
+
+fn sets(sets: &[&[&str]]) -> Vec<Vec<String>> {
+    sets.iter()
+        .map(|s| s.iter().map(|d| d.to_string()).collect())
+        .collect()
+}
+
+fn counts(pairs: &[(&str, u64)]) -> Vec<(String, serde_json::Value)> {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), serde_json::json!(v)))
+        .collect()
+}

@@ -235,3 +235,77 @@ async fn each_person_gets_a_digest_of_the_day_at_their_local_morning_once() {
     // Sam (New York) gets none: nothing due for him, and it is not his morning.
     assert!(mails_to(&h, "sam.patel@example.com").is_empty());
 }
+
+#[test]
+fn a_tick_is_one_line_of_counts_zeros_included() {
+    let report = reminders_report();
+    let doc = reminders::tick_metrics(&report)
+        .document(chrono::Utc.with_ymd_and_hms(2026, 12, 2, 8, 0, 0).unwrap())
+        .unwrap();
+    assert_eq!(
+        emf_shape(&doc),
+        (
+            sets(&[&[]]),
+            counts(&[
+                ("SlaBreaches", 3),
+                ("Reassigned", 1),
+                ("OverdueTasks", 2),
+                ("TasksReminded", 0),
+                ("Digests", 0),
+                ("ReminderFailures", 0)
+            ])
+        )
+    );
+}
+
+fn reminders_report() -> leadflow::app::reminders::TickReport {
+    leadflow::app::reminders::TickReport {
+        leads_escalated: 3,
+        leads_reassigned: 1,
+        tasks_escalated: 2,
+        ..Default::default()
+    }
+}
+
+/// An emission's dimension sets (less the `Stack` each carries when
+/// `STACK_NAME` is set) and its metrics with their values.
+#[allow(clippy::type_complexity)]
+fn emf_shape(doc: &serde_json::Value) -> (Vec<Vec<String>>, Vec<(String, serde_json::Value)>) {
+    let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "Leadflow");
+    let sets = directive["Dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|set| {
+            set.as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|d| d.as_str().filter(|d| *d != "Stack").map(String::from))
+                .collect()
+        })
+        .collect();
+    let metrics = directive["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let name = m["Name"].as_str().unwrap().to_string();
+            (name.clone(), doc[&name].clone())
+        })
+        .collect();
+    (sets, metrics)
+}
+
+fn sets(sets: &[&[&str]]) -> Vec<Vec<String>> {
+    sets.iter()
+        .map(|s| s.iter().map(|d| d.to_string()).collect())
+        .collect()
+}
+
+fn counts(pairs: &[(&str, u64)]) -> Vec<(String, serde_json::Value)> {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), serde_json::json!(v)))
+        .collect()
+}

@@ -1,11 +1,14 @@
 //! The routing queue consumer: qualify, route and assign each lead.
 //! Partial batch responses: a failing message never fails its batch-mates.
+//! Each lead routed counts in `LeadsRouted` (by route, by stage, in all).
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use leadflow::app::route::{route_lead, RouteError, RouteOutcome};
+use leadflow::domain::decision::Decision;
 use leadflow::messages::RouteRequest;
 use leadflow::ports::{BatchQueues, Clock, LeadStore, Publisher};
 use leadflow::Playbook;
+use leadflow_aws::metrics::Emf;
 use leadflow_aws::sqs_batch::each_message;
 use std::time::SystemTime;
 
@@ -34,19 +37,15 @@ impl<S: LeadStore, P: Publisher, C: Clock, Q: BatchQueues> Router<S, P, C, Q> {
             &self.queues,
             deadline,
             |req: RouteRequest| async move {
-                match route_lead(
-                    &self.store,
-                    &self.publisher,
-                    &self.playbook,
-                    self.clock.now(),
-                    &req,
-                )
-                .await?
-                {
-                    RouteOutcome::Routed(d) => tracing::info!(
-                        lead_id = %req.lead_id, stage = %d.stage, route = %d.route,
-                        owner = %d.owner.display_name(), "routed"
-                    ),
+                let now = self.clock.now();
+                match route_lead(&self.store, &self.publisher, &self.playbook, now, &req).await? {
+                    RouteOutcome::Routed(d) => {
+                        tracing::info!(
+                            lead_id = %req.lead_id, stage = %d.stage, route = %d.route,
+                            owner = %d.owner.display_name(), "routed"
+                        );
+                        routed(&d).emit(now);
+                    }
                     RouteOutcome::AlreadyRouted => {
                         tracing::info!(lead_id = %req.lead_id, "duplicate delivery; already routed")
                     }
@@ -56,4 +55,14 @@ impl<S: LeadStore, P: Publisher, C: Clock, Q: BatchQueues> Router<S, P, C, Q> {
         )
         .await
     }
+}
+
+/// `LeadsRouted`: one lead, by route, by stage and in all (a duplicate
+/// delivery routes nothing and counts nothing).
+pub fn routed(decision: &Decision) -> Emf {
+    Emf::leadflow()
+        .by("Route", decision.route.as_str())
+        .by("Stage", decision.stage.as_str())
+        .and_total()
+        .count("LeadsRouted", 1)
 }

@@ -93,6 +93,17 @@ async fn routes_a_lead_records_why_and_hands_it_to_fulfillment() {
         ]
     );
     assert_eq!(d.score.total, 125);
+    // Counted once, by route, by stage and in all.
+    let doc = router::routed(d).document(h.clock.now()).unwrap();
+    assert_eq!(
+        emf_shape(&doc),
+        (
+            sets(&[&["Route"], &["Stage"], &[]]),
+            counts(&[("LeadsRouted", 1)])
+        )
+    );
+    assert_eq!(doc["Route"], "hot");
+    assert_eq!(doc["Stage"], "qualified_opportunity");
     assert_eq!(
         d.follow_up_by.unwrap().to_rfc3339(),
         "2026-11-23T13:00:00+00:00"
@@ -381,4 +392,47 @@ async fn records_not_started_before_the_deadline_are_left_for_the_next_delivery(
         )
         .await;
     assert!(resp.batch_item_failures.is_empty());
+}
+
+/// An emission's dimension sets (less the `Stack` each carries when
+/// `STACK_NAME` is set) and its metrics with their values.
+#[allow(clippy::type_complexity)]
+fn emf_shape(doc: &serde_json::Value) -> (Vec<Vec<String>>, Vec<(String, serde_json::Value)>) {
+    let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+    assert_eq!(directive["Namespace"], "Leadflow");
+    let sets = directive["Dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|set| {
+            set.as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|d| d.as_str().filter(|d| *d != "Stack").map(String::from))
+                .collect()
+        })
+        .collect();
+    let metrics = directive["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            let name = m["Name"].as_str().unwrap().to_string();
+            (name.clone(), doc[&name].clone())
+        })
+        .collect();
+    (sets, metrics)
+}
+
+fn sets(sets: &[&[&str]]) -> Vec<Vec<String>> {
+    sets.iter()
+        .map(|s| s.iter().map(|d| d.to_string()).collect())
+        .collect()
+}
+
+fn counts(pairs: &[(&str, u64)]) -> Vec<(String, serde_json::Value)> {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), serde_json::json!(v)))
+        .collect()
 }

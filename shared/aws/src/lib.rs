@@ -1,12 +1,14 @@
 //! leadflow's AWS adapters: the domain crate's ports over DynamoDB, SQS and
 //! SES, the Lambda SQS batch loop, and what every function sets up at cold
-//! start (settings from the environment, the SDK's configuration, logs).
+//! start (settings from the environment, the SDK's configuration, logs), and
+//! the functions' CloudWatch metrics (`metrics`: Embedded Metric Format lines).
 //!
 //! Each SDK is behind a feature of its name, so a function links only the
 //! SDKs it uses: `dynamodb`, `sqs`, `ses`.
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
+pub mod metrics;
 #[cfg(feature = "ses")]
 pub mod ses;
 #[cfg(feature = "sqs")]
@@ -70,7 +72,9 @@ pub fn sdk_timeouts() -> aws_config::timeout::TimeoutConfig {
         .build()
 }
 
-/// Structured logs for CloudWatch; `RUST_LOG` sets the level.
+/// Structured logs for CloudWatch; `RUST_LOG` sets the level. One JSON record
+/// per line on stdout, each written whole, so [`metrics::Emf`] lines written
+/// to stdout beside them stay lines of their own.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));

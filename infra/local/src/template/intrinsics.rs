@@ -28,6 +28,7 @@ pub const SUPPORTED_PSEUDO_PARAMETERS: &[&str] = &[
     "AWS::AccountId",
     "AWS::Partition",
     "AWS::URLSuffix",
+    "AWS::StackName",
     "AWS::NoValue",
 ];
 
@@ -188,6 +189,8 @@ impl Resolver<'_> {
             "AWS::AccountId" => s(LOCAL_ACCOUNT_ID),
             "AWS::Partition" => s("aws"),
             "AWS::URLSuffix" => s("amazonaws.com"),
+            // The local stack's own name (`leadflow-dev`): the prefix of every physical name.
+            "AWS::StackName" => s(&self.settings.stack_name),
             _ => None,
         }
     }

@@ -96,6 +96,11 @@ fn ignored_type(ty: &str) -> bool {
         "AWS::XRay::",
         "AWS::SSM::",
         "AWS::Budgets::",
+        // Ad-hoc analysis (DynamoDB exports in S3, queried with Athena):
+        // nothing a function uses.
+        "AWS::S3::",
+        "AWS::Athena::",
+        "AWS::Glue::",
     ];
     const TYPES: &[&str] = &[
         "AWS::SQS::QueuePolicy",
@@ -513,9 +518,14 @@ impl<'a> Resolver<'a> {
                         (Some("sqs"), Some(topic), Some(queue_arn)) => {
                             subscriptions.push((topic, queue_arn))
                         }
+                        // People subscribed to a topic (the alarms'): nothing
+                        // publishes to it locally, so nobody is mailed.
+                        (Some("email" | "email-json"), Some(_), Some(_)) => {
+                            tracing::debug!(resource = %logical_id, "email subscription: not delivered locally");
+                        }
                         _ => return Err(at(
                             logical_id,
-                            "only SQS subscriptions (Protocol sqs, TopicArn, Endpoint) run locally",
+                            "only SQS subscriptions (Protocol sqs, TopicArn, Endpoint) run locally, and email ones are ignored",
                         )),
                     }
                 }

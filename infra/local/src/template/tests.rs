@@ -205,6 +205,16 @@ fn real_template_functions_and_environment() {
         "leads@example.com"
     );
 
+    // Every function's metrics: the namespace, and the stack's name as a dimension.
+    for f in &model.functions {
+        assert_eq!(
+            f.environment["METRICS_NAMESPACE"], "Leadflow",
+            "{}",
+            f.logical_id
+        );
+        assert_eq!(f.environment["STACK_NAME"], "t1", "{}", f.logical_id);
+    }
+
     let outbox = model.function("OutboxFunction").unwrap();
     let EventSource::Schedule(schedule) = &outbox.events[0].source else {
         panic!("outbox runs on a schedule");
@@ -302,6 +312,8 @@ Resources:
           STACK: !Select [0, !Split ["-", !GetAtt Q.QueueName]]
           SPLIT: !Select [2, !Split [",", "p,q,r"]]
           URL: !GetAtt Q.QueueUrl
+          STACK_NAME: !Ref AWS::StackName
+          STACK_SUB: !Sub "${AWS::StackName}-x"
       Events:
         Get:
           Type: HttpApi
@@ -337,6 +349,8 @@ fn intrinsic_functions() {
     assert_eq!(env["STACK"], "t1");
     assert_eq!(env["SPLIT"], "r");
     assert_eq!(env["URL"], q.url);
+    assert_eq!(env["STACK_NAME"], "t1");
+    assert_eq!(env["STACK_SUB"], "t1-x");
     // The implicit API and its route; the disabled schedule is not run.
     assert_eq!(model.http_apis[0].logical_id, "ServerlessHttpApi");
     assert_eq!(f.events.len(), 2);
@@ -426,7 +440,10 @@ fn other_intrinsics_and_pseudo_parameters_are_refused_naming_where() {
             "Fn::ImportValue",
         ),
         ("LONG: {\"Fn::ToJsonString\": {a: 1}}", "Fn::ToJsonString"),
-        ("STACK_NAME: !Ref AWS::StackName", "AWS::StackName"),
+        (
+            "NOTIFY: !Ref AWS::NotificationARNs",
+            "AWS::NotificationARNs",
+        ),
         ("IN_SUB: !Sub \"${AWS::StackId}-x\"", "AWS::StackId"),
     ] {
         let text = SMALL.replace("GONE: ", &format!("{line}\n          GONE: "));
@@ -546,5 +563,46 @@ fn consumers_are_capped_and_the_intake_keeps_its_own_concurrency() {
     assert_eq!(
         doc["Parameters"]["FulfillmentMaxConcurrency"]["Default"].as_u64(),
         Some(2)
+    );
+}
+
+#[test]
+fn operations_resources_are_skipped_locally_even_with_an_alarm_email() {
+    let mut s = settings();
+    s.parameter_overrides
+        .insert("AlarmEmail".into(), "ops@example.com".into());
+    let model = StackModel::resolve(&real_template(), &s).unwrap();
+    assert!(model.conditions["HasAlarmEmail"]);
+    assert!(
+        !StackModel::resolve(&real_template(), &settings())
+            .unwrap()
+            .conditions["HasAlarmEmail"]
+    );
+    // The SES events' route is the only one: the alarm topic's subscriber is a person.
+    assert_eq!(model.ses_event_routes.len(), 1);
+    assert_eq!(
+        model.ses_event_routes[0].queue_urls,
+        [model.queue("EmailEventsQueue").unwrap().url.clone()]
+    );
+    let template = real_template();
+    for (id, ty) in [
+        ("PipelineDashboard", "AWS::CloudWatch::Dashboard"),
+        ("SlaBreachAlarm", "AWS::CloudWatch::Alarm"),
+        ("RoutingDeadLetterAlarm", "AWS::CloudWatch::Alarm"),
+        ("AlarmTopic", "AWS::SNS::Topic"),
+        ("AnalyticsBucket", "AWS::S3::Bucket"),
+        ("AnalyticsWorkGroup", "AWS::Athena::WorkGroup"),
+        ("AnalyticsDatabase", "AWS::Glue::Database"),
+    ] {
+        assert_eq!(template.resources[id].ty, ty, "{id}");
+    }
+    // A subscription by another protocol is still refused, naming the resource.
+    let lambda = format!(
+        "{SMALL}\n  T:\n    Type: AWS::SNS::Topic\n  Sub:\n    Type: AWS::SNS::Subscription\n    Properties: {{ Protocol: lambda, TopicArn: !Ref T, Endpoint: x }}\n"
+    );
+    let err = resolve(&lambda).unwrap_err().to_string();
+    assert!(
+        err.contains("Sub") && err.contains("SQS subscriptions"),
+        "{err}"
     );
 }
