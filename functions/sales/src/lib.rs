@@ -21,6 +21,7 @@ use aws_lambda_events::http::{HeaderValue, Method};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use leadflow::app::reports::{ReportError, ReportName};
+use leadflow_aws::metrics::{Emf, Unit};
 use leadflow::app::sales::{self, LinkFailure, LinkResult};
 use leadflow::domain::ids::LeadId;
 use leadflow::domain::playbook::Rep;
@@ -42,6 +43,19 @@ pub struct Sales<S, P, C, D> {
     pub dead_letters: D,
     /// How the workspace signs people in.
     pub workspace: workspace::SignIn,
+}
+
+/// A first touch made just now (`FirstTouchMinutes`, by the lead's route
+/// after it, and in all): the dashboard's time-to-first-touch percentiles.
+fn first_touch_metric(lead: &leadflow::Lead, now: chrono::DateTime<chrono::Utc>) {
+    if let Some(ft) = lead.first_touch.as_ref().filter(|ft| ft.at == now) {
+        let route = lead.routing.as_ref().map(|d| d.route.as_str()).unwrap_or("none");
+        Emf::leadflow()
+            .dimension("Route", route)
+            .value("FirstTouchMinutes", ft.minutes_to_touch as f64, Unit::None)
+            .and_total()
+            .emit(now);
+    }
 }
 
 /// The most rows one CSV export answers (a Lambda answer is at most 6 MB).
@@ -287,6 +301,7 @@ impl<S: LeadStore, P: Publisher, C: Clock, D: DeadLetters> Sales<S, P, C, D> {
         };
         match result {
             Ok(applied) => {
+                first_touch_metric(&applied.lead, now);
                 let mut r = json(200, &views::applied(&applied));
                 if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", applied.lead.version)) {
                     r.headers.insert("etag", v);
@@ -333,7 +348,10 @@ impl<S: LeadStore, P: Publisher, C: Clock, D: DeadLetters> Sales<S, P, C, D> {
                     detail: Some("unsubscribe link".into()),
                 };
                 match self.store.suppress(&email, &entry).await {
-                    Ok(()) => answer::html(200, pages::unsubscribed(company)),
+                    Ok(()) => {
+                        Emf::leadflow().count("Unsubscribes", 1).emit(entry.at);
+                        answer::html(200, pages::unsubscribed(company))
+                    }
                     Err(e) => {
                         tracing::error!(error = %e, "unsubscribe failed");
                         answer::html(
@@ -391,7 +409,10 @@ impl<S: LeadStore, P: Publisher, C: Clock, D: DeadLetters> Sales<S, P, C, D> {
                         lead,
                         action,
                         reasons,
-                    }) => answer::html(200, pages::done(&lead, action, &reasons, false)),
+                    }) => {
+                        first_touch_metric(&lead, now);
+                        answer::html(200, pages::done(&lead, action, &reasons, false))
+                    }
                     Ok(LinkResult::AlreadyApplied { lead, action }) => {
                         answer::html(200, pages::done(&lead, action, &[], true))
                     }
