@@ -3,7 +3,7 @@
 
 mod common;
 
-use chrono::{Duration, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use common::{emails_to, Resources};
 use leadflow::app::intake::{submit, Submission};
 use leadflow::app::outbox::sweep;
@@ -959,4 +959,127 @@ async fn dynamo_store_keeps_tasks_indexed_by_owner_while_open_and_lists_owners_l
         .filter(|id| leads.iter().any(|l| &l.id == *id))
         .collect();
     assert_eq!(mine, vec![&leads[2].id, &leads[1].id, &leads[0].id]);
+}
+
+/// The report counters on DynamoDB: a commit moves them in its own
+/// transaction, a failed commit moves nothing, shards add up on read, a
+/// period reads only its days, and many values page through.
+#[tokio::test]
+async fn dynamo_store_keeps_report_counters_in_the_commits_transaction() {
+    use leadflow::domain::outcome::LeadStatus;
+    use leadflow::domain::stats::Dim;
+    let r = Resources::new().await;
+    let store = r.store();
+    let pb = Playbook::default_playbook().unwrap();
+    let day = Utc.with_ymd_and_hms(2026, 11, 30, 10, 0, 0).unwrap();
+    let mut ids = Vec::new();
+    // 30 leads over 30 campaigns (more values than one shard's page of a few
+    // items, and spread over the shards), on one day.
+    for i in 0..30 {
+        let email =
+            EmailAddress::parse(&format!("{}-{i}@example.com", common::unique("c"))).unwrap();
+        let mut lead = Lead::new(LeadId::generate(), email, day);
+        let campaign = format!("campaign-{i:02}");
+        let rec = lead.apply_response(
+            &inquiry(
+                &pb,
+                &[
+                    ("email", "x@example.com"),
+                    ("campaign", &campaign),
+                    ("country", "DE"),
+                ],
+            ),
+            &ResponseId::generate(),
+            day,
+        );
+        let entry = HistoryEntry::new(&lead.id, day, Event::Response(rec));
+        lead.version = 1;
+        store
+            .commit(Commit {
+                lead: Some((lead.clone(), Expect::New)),
+                events: vec![entry],
+                ..Commit::default()
+            })
+            .await
+            .unwrap();
+        ids.push(lead.id);
+    }
+    let all = store
+        .day_counts(Dim::All, day.date_naive(), day.date_naive())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].metrics["reached_suspect"], 30);
+    assert_eq!(all[0].metrics["responses"], 30);
+    let by_campaign = store
+        .day_counts(Dim::Campaign, day.date_naive(), day.date_naive())
+        .await
+        .unwrap();
+    assert_eq!(by_campaign.len(), 30);
+    assert!(by_campaign
+        .iter()
+        .all(|r| r.metrics["reached_suspect"] == 1));
+    // Another period reads nothing; a period across the month reads the same.
+    let before = day.date_naive() - Duration::days(1);
+    assert!(store
+        .day_counts(Dim::All, before, before)
+        .await
+        .unwrap()
+        .is_empty());
+    let across = store
+        .day_counts(Dim::All, before, day.date_naive() + Duration::days(5))
+        .await
+        .unwrap();
+    assert_eq!(across[0].metrics["reached_suspect"], 30);
+
+    // A stale write moves no counter; the one that wins moves them once.
+    let mut lead = store.lead(&ids[0]).await.unwrap().unwrap();
+    lead.status = LeadStatus::Won;
+    lead.version = 2;
+    let stale = Commit {
+        lead: Some((lead.clone(), Expect::Version(7))),
+        ..Commit::default()
+    };
+    assert_eq!(store.commit(stale).await, Err(StoreError::Conflict));
+    let all = store
+        .day_counts(Dim::All, day.date_naive(), day.date_naive())
+        .await
+        .unwrap();
+    assert_eq!(all[0].metrics.get("reached_won"), None);
+    store
+        .commit(Commit {
+            lead: Some((lead, Expect::Version(1))),
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    let all = store
+        .day_counts(Dim::All, day.date_naive(), day.date_naive())
+        .await
+        .unwrap();
+    for m in [
+        "reached_prospect",
+        "reached_sales_ready",
+        "reached_quote",
+        "reached_won",
+    ] {
+        assert_eq!(all[0].metrics[m], 1, "{m}: {all:?}");
+    }
+    // The lead remembers what it is counted as: a further write adds nothing.
+    let mut again = store.lead(&ids[0]).await.unwrap().unwrap();
+    again.version = 3;
+    store
+        .commit(Commit {
+            lead: Some((again, Expect::Version(2))),
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    let all = store
+        .day_counts(Dim::All, day.date_naive(), day.date_naive())
+        .await
+        .unwrap();
+    assert_eq!(all[0].metrics["reached_won"], 1);
+    // No lead here is owned (not routed): no open-lead gauges.
+    assert!(store.gauges(Dim::All).await.unwrap().is_empty());
 }

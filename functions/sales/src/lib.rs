@@ -21,7 +21,6 @@ use aws_lambda_events::http::{HeaderValue, Method};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use leadflow::app::reports::{ReportError, ReportName};
-use leadflow_aws::metrics::{Emf, Unit};
 use leadflow::app::sales::{self, LinkFailure, LinkResult};
 use leadflow::domain::ids::LeadId;
 use leadflow::domain::playbook::Rep;
@@ -29,6 +28,7 @@ use leadflow::identity::{self, PERSON_CLAIM};
 use leadflow::links::{LinkError, LinkKey};
 use leadflow::ports::{Clock, DeadLetters, LeadStore, Publisher};
 use leadflow::Playbook;
+use leadflow_aws::metrics::{Emf, Unit};
 use requests::BadRequest;
 use serde_json::json;
 
@@ -49,7 +49,11 @@ pub struct Sales<S, P, C, D> {
 /// after it, and in all): the dashboard's time-to-first-touch percentiles.
 fn first_touch_metric(lead: &leadflow::Lead, now: chrono::DateTime<chrono::Utc>) {
     if let Some(ft) = lead.first_touch.as_ref().filter(|ft| ft.at == now) {
-        let route = lead.routing.as_ref().map(|d| d.route.as_str()).unwrap_or("none");
+        let route = lead
+            .routing
+            .as_ref()
+            .map(|d| d.route.as_str())
+            .unwrap_or("none");
         Emf::leadflow()
             .dimension("Route", route)
             .value("FirstTouchMinutes", ft.minutes_to_touch as f64, Unit::None)
