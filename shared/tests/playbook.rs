@@ -477,3 +477,19 @@ fn an_outcome_the_playbook_leaves_out_does_what_seed_000_says() {
         OutcomeFlow::seed(Outcome::WantsOnsite)
     );
 }
+
+#[test]
+fn report_assumptions_are_probabilities_and_shares() {
+    assert_problem(
+        "proposal_sent: 0.5 }",
+        "proposal_sent: 1.5 }",
+        "reports.forecast.proposal_sent: a probability from 0 to 1, got 1.5",
+        "forecast:",
+    );
+    assert_problem(
+        "max_bounce_rate: 0.05",
+        "max_bounce_rate: 5",
+        "reports.max_bounce_rate: a share from 0 to 1, got 5",
+        "max_bounce_rate:",
+    );
+}
