@@ -515,6 +515,18 @@ impl RunningStack {
                 "  curl -s {}/tasks -H \"authorization: Bearer $TOKEN\"",
                 self.api_url()
             );
+            if self
+                .model
+                .routes()
+                .iter()
+                .any(|(r, _)| r.path.starts_with("/app"))
+            {
+                let _ = writeln!(
+                    out,
+                    "or open the web workspace and pick a person: {}/app/",
+                    self.api_url()
+                );
+            }
         }
         let _ = writeln!(out);
         let _ = writeln!(out, "Ctrl-C stops everything.");
