@@ -51,6 +51,10 @@ try {
   const taskLabel = (await task.locator('strong').first().innerText()).trim();
   await page.screenshot({ path: join(shots, '1-rep-today.png'), fullPage: true });
   // Keyboard: the outcome buttons are reachable and pressable.
+  // What the call learned: a B.A.N.T. answer and a note, on the same card.
+  await task.locator('summary').click();
+  await task.getByRole('combobox', { name: 'Need' }).selectOption('established');
+  await task.getByRole('textbox', { name: 'Notes' }).fill('Dashboards for 40 plants');
   const onsite = task.getByRole('button', { name: 'reached: wants an on-site visit' });
   await onsite.focus();
   await page.keyboard.press('Enter');
@@ -62,6 +66,8 @@ try {
     status: await page.locator('#lead-status').innerText(),
     flash: await page.locator('[data-testid="flash"]').innerText().catch(() => ''),
     history: await page.locator('[data-testid="history"] li').count(),
+    notes: await page.locator('[data-testid="history"]').innerText().then((t) => t.includes('Dashboards for 40 plants')),
+    need: await page.locator('[data-testid="qualifying"]').innerText(),
   };
   await page.screenshot({ path: join(shots, '2-lead-moved.png'), fullPage: true });
   // Her day no longer lists the task.

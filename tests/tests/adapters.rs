@@ -78,7 +78,14 @@ async fn dynamo_store_commits_all_or_nothing_with_its_conditions() {
         store.lead_id_by_email(&email).await.unwrap(),
         Some(lead.id.clone())
     );
-    assert_eq!(store.lead(&lead.id).await.unwrap().unwrap(), lead);
+    // The store also brought the lead's report tally up to date in the same write.
+    let mut stored = store.lead(&lead.id).await.unwrap().unwrap();
+    assert!(stored
+        .tally
+        .reached
+        .contains(&leadflow::domain::stats::Milestone::Suspect));
+    stored.tally = lead.tally.clone();
+    assert_eq!(stored, lead);
     let history = store.history(&lead.id).await.unwrap();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].event, Event::Response(rec));

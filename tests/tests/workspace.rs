@@ -145,6 +145,14 @@ async fn a_rep_completes_a_task_and_a_manager_sees_the_reports_in_a_real_browser
     let owner = seen["lead"]["owner"].as_str().unwrap_or_default();
     assert!(["Ana Ruiz", "Jonas Weber"].contains(&owner), "{seen}");
     assert_eq!(seen["still_listed"], 0, "{seen}");
+    // The answer and the note she gave on the card were recorded with the outcome.
+    assert_eq!(seen["lead"]["notes"], true, "{seen}");
+    assert!(
+        seen["lead"]["need"]
+            .as_str()
+            .is_some_and(|t| t.contains("need: established (sales:lena.fischer")),
+        "{seen}"
+    );
     assert_eq!(seen["errors"], json!([]), "{seen}");
 
     // The manager's page shows what the reports API says, and the API says

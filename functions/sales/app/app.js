@@ -263,11 +263,32 @@ function taskCard(task) {
         h('a', { href: `#/lead/${encodeURIComponent(task.lead_id)}` }, lead ? lead.name : task.lead_id)),
       h('span', { class: `badge ${overdue ? 'bad' : 'warn'}` }, until(task.due_at))),
     h('div', { class: 'muted' }, task.reason),
+    callDetails(task.task_id),
     h('div', { class: 'outcomes', role: 'group', 'aria-label': 'Record what the call found' },
       outcomes.map((o) => h('button', {
         type: 'button', 'data-outcome': o.id, class: o.id === 'no_interest' ? 'danger' : '',
         onclick: (e) => quickOutcome(e.currentTarget, task, o.id),
       }, o.label))));
+}
+
+// B.A.N.T. answers and notes learned on the call, sent with the outcome button.
+function callDetails(id) {
+  return h('details', {},
+    h('summary', {}, 'B.A.N.T. answers and notes'),
+    h('div', { class: 'grid' }, Object.entries(state.me.bant).map(([field, c]) => h('div', {},
+      h('label', { for: `${id}-${field}` }, c.label),
+      h('select', { id: `${id}-${field}`, 'data-bant': field }, h('option', { value: '' }, '(no change)'),
+        c.values.map((x) => h('option', { value: x }, words(x))))))),
+    h('label', { for: `${id}-notes` }, 'Notes'), h('textarea', { id: `${id}-notes`, 'data-notes': true, maxlength: 4000 }));
+}
+
+function details(card, body) {
+  const bant = {};
+  for (const sel of card.querySelectorAll('[data-bant]')) if (sel.value) bant[sel.dataset.bant] = sel.value;
+  if (Object.keys(bant).length) body.bant = bant;
+  const notes = card.querySelector('[data-notes]')?.value.trim();
+  if (notes) body.notes = notes;
+  return body;
 }
 
 async function quickOutcome(button, task, outcome) {
@@ -276,7 +297,7 @@ async function quickOutcome(button, task, outcome) {
     const { body: lead } = await api(`/leads/${encodeURIComponent(task.lead_id)}`);
     const { body } = await api(`/leads/${encodeURIComponent(task.lead_id)}/outcomes`, {
       method: 'POST', headers: { 'if-match': `"${lead.version}"` },
-      json: { reached: outcome !== 'not_reached', outcome, task_id: task.task_id },
+      json: details(button.closest('.card'), { reached: outcome !== 'not_reached', outcome, task_id: task.task_id }),
     });
     flash(`Recorded. ${(body.reasons || []).join(' ')}`);
     location.hash = `#/lead/${encodeURIComponent(task.lead_id)}`;
@@ -338,7 +359,7 @@ async function leadPage(id) {
   const pkg = h('div', { class: 'card' }, h('h2', {}, 'Lead package'),
     h('p', {}, `Campaign: ${l.first_attribution?.campaign || '(none)'}; latest: ${l.attribution?.campaign || '(none)'} via ${words(l.attribution?.source || 'web')}`),
     h('p', {}, sent.length ? `Fulfilment sent: ${sent.map((e) => `${e.event.kit || e.event.subject} on ${when(e.at)}`).join(', ')}` : 'No fulfilment sent yet.'),
-    h('div', {}, h('strong', {}, 'Qualifying answers'), bant.length ? bant : h('p', { class: 'muted' }, 'None yet.')),
+    h('div', { testid: 'qualifying' }, h('strong', {}, 'Qualifying answers'), bant.length ? bant : h('p', { class: 'muted' }, 'None yet.')),
     h('p', {}, `Responses: ${responses.length}`),
     h('ul', {}, responses.slice(-20).map((r) => h('li', {}, `${when(r.at)}: ${words(r.event.request_type)} from ${words(r.event.source)}${r.event.attribution?.campaign ? ` (${r.event.attribution.campaign})` : ''}`))),
     h('p', { class: 'muted' }, (v.reasons || []).join('; ')));

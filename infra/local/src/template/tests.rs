@@ -159,13 +159,17 @@ fn real_template_functions_and_environment() {
     assert!(routes.contains(&("POST /inquiries".into(), "IntakeFunction".into())));
     assert!(routes.contains(&("OPTIONS /inquiries".into(), "IntakeFunction".into())));
     assert!(routes.contains(&("GET /leads/{lead_id}".into(), "SalesFunction".into())));
-    assert_eq!(routes.len(), 12);
-    // Sign-in on every route but the public intake and the signed links.
+    assert!(routes.contains(&("GET /reports/{name}".into(), "SalesFunction".into())));
+    assert_eq!(routes.len(), 16);
+    // Sign-in on every route but the public intake, the signed links and the
+    // workspace's static files (the page signs in, then calls the API).
     for (route, _) in model.routes() {
         let key = route.route_key();
         let public = key.ends_with(" /inquiries")
             || key.ends_with(" /actions/{token}")
-            || key.ends_with(" /unsubscribe");
+            || key.ends_with(" /unsubscribe")
+            || key == "GET /app"
+            || key == "GET /app/{file+}";
         assert_eq!(route.authorizer.is_none(), public, "{key}");
         if !public {
             assert_eq!(route.authorizer.as_deref(), Some("RepJwt"));
