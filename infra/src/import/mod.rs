@@ -533,3 +533,163 @@ fn send_row(job: &Job, shared: &Shared, intake: &Intake) -> Outcome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read};
+    use std::net::TcpListener;
+    use std::sync::Arc;
+
+    /// An intake on 127.0.0.1 that answers by the row's email: `limited…` gets
+    /// one 429 first, `flaky…` one 500 and then a replay (its first try was
+    /// recorded after all), `down…` always 503, `bad…` 422; the rest 202 (a
+    /// replay for a key it has recorded).
+    fn fake_intake() -> (String, Arc<Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = seen.clone();
+        let recorded: Mutex<Vec<String>> = Mutex::default();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let (mut length, mut key) = (0, String::new());
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    let lower = line.to_ascii_lowercase();
+                    if let Some(v) = lower.strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap();
+                    }
+                    if let Some(v) = lower.strip_prefix("idempotency-key:") {
+                        key = v.trim().to_string();
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).unwrap();
+                let body = String::from_utf8(body).unwrap();
+                let email = body.split("\"email\":\"").nth(1).unwrap_or("").to_string();
+                let mut seen = seen.lock().unwrap();
+                let tries = seen.iter().filter(|k| **k == key).count();
+                seen.push(key.clone());
+                let mut recorded = recorded.lock().unwrap();
+                let error = |code: &str, field: &str| {
+                    format!(
+                        r#"{{"error":{{"code":"{code}","message":"{code} here","field":"{field}"}}}}"#
+                    )
+                };
+                let (status, extra, text) = if email.starts_with("limited") && tries == 0 {
+                    (429, "retry-after: 1\r\n", r#"{"error":{"code":"rate_limited","message":"too many inquiries from this network address; nothing was recorded — try again in 1 s"}}"#.to_string())
+                } else if email.starts_with("flaky") && tries == 0 {
+                    recorded.push(key);
+                    (
+                        500,
+                        "",
+                        r#"{"message":"Internal Server Error"}"#.to_string(),
+                    )
+                } else if email.starts_with("down") {
+                    (503, "", error("unavailable", ""))
+                } else if email.starts_with("bad") {
+                    (422, "", error("invalid_email", "email"))
+                } else if recorded.contains(&key) {
+                    (202, "idempotent-replayed: true\r\n", "{}".to_string())
+                } else {
+                    recorded.push(key);
+                    (202, "", r#"{"status":"received"}"#.to_string())
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n{text}",
+                    text.len()
+                );
+            }
+        });
+        (url, log)
+    }
+
+    #[test]
+    fn rate_limits_are_waited_out_errors_retried_and_rejections_written() {
+        let (url, requests) = fake_intake();
+        let dir = std::env::temp_dir().join(format!("leadflow-import-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("list.csv");
+        std::fs::write(
+            &file,
+            "email,company\nok@example.com,A\nlimited@example.com,B\nflaky@example.com,C\nbad@example.com,D\ndown@example.com,E\n",
+        )
+        .unwrap();
+        let mut args = ImportArgs::new(&file, "purchased_list", Some("list-2026"));
+        args.api = Some(url);
+        args.concurrency = 2;
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        assert_eq!(run(&args, &mut out, &mut err), 1, "a failed row: exit 1");
+        let (out, err) = (
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        );
+        for line in [
+            "  rows read        5",
+            "  accepted         3  new responses recorded",
+            "  replayed         0",
+            "  rejected         1  rows and reasons in",
+            "  failed           1  not recorded: run the same command again",
+        ] {
+            assert!(out.contains(line), "{line:?} in\n{out}");
+        }
+        assert!(
+            out.contains("waited out 1 rate-limit answers (429)"),
+            "{out}"
+        );
+        assert!(
+            err.contains(
+                "waiting 1 s: rate limited (too many inquiries from this network address)"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("line 6 failed: answered 503: unavailable here (unavailable) (4 tries)"),
+            "{err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("list.rejected.csv")).unwrap(),
+            "email,company,line,error_code,error_message,error_field\n\
+             bad@example.com,D,5,invalid_email,invalid_email here,email\n"
+        );
+        // Each row's key; the limited and flaky rows went twice, the down one 4 times.
+        assert_eq!(requests.lock().unwrap().len(), 5 + 1 + 1 + 3);
+
+        // Run again without the bad and the down row: replays, and the stale
+        // rejected-rows file goes.
+        std::fs::write(
+            &file,
+            "email,company\nok@example.com,A\nlimited@example.com,B\nflaky@example.com,C\n",
+        )
+        .unwrap();
+        let report = import(&args, &mut Vec::new(), false).unwrap();
+        assert_eq!(
+            (
+                report.accepted,
+                report.replayed,
+                report.rejected,
+                report.failed
+            ),
+            (0, 3, 0, 0)
+        );
+        assert_eq!(report.removed_stale, Some(dir.join("list.rejected.csv")));
+        assert!(!dir.join("list.rejected.csv").exists());
+
+        // Someone else's file where the rejected rows would go: refused, nothing sent.
+        std::fs::write(dir.join("list.rejected.csv"), "mine\n").unwrap();
+        let before = requests.lock().unwrap().len();
+        assert!(matches!(
+            import(&args, &mut Vec::new(), false),
+            Err(Fatal::Usage(m)) if m.contains("is not a rejected-rows file")
+        ));
+        assert_eq!(requests.lock().unwrap().len(), before);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

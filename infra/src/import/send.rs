@@ -18,8 +18,10 @@ pub enum Attempt {
         per_address: bool,
         message: String,
     },
-    /// 5xx or no answer: worth trying again. `maybe_recorded` when the
-    /// intake may have recorded it all the same (no answer, or not its own 503).
+    /// 5xx or no answer: worth trying again. `maybe_recorded` unless the
+    /// request surely never reached the intake (nothing listening, no such
+    /// host): even the intake's own 503 may follow a write that timed out
+    /// after the store applied it.
     Transient {
         reason: String,
         retry_after: Option<Duration>,
@@ -124,8 +126,7 @@ pub fn classify(status: u16, replayed: bool, retry_after: Option<&str>, body: &s
                 None => format!("answered {status}: {}", snippet(body)),
             },
             retry_after: wait,
-            // The intake's own 503 says nothing was recorded; a gateway's may not know.
-            maybe_recorded: !(status == 503 && error_json(body).is_some()),
+            maybe_recorded: true,
         },
     }
 }
@@ -223,7 +224,7 @@ mod tests {
             Attempt::Transient {
                 reason: "answered 503: try again (unavailable)".into(),
                 retry_after: Some(Duration::from_secs(1)),
-                maybe_recorded: false
+                maybe_recorded: true
             }
         );
         assert!(matches!(
