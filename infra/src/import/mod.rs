@@ -260,7 +260,7 @@ struct Job {
     key: String,
 }
 
-/// What the senders share: the next job, the import-wide pause a per-IP 429
+/// What the senders share: the next person's rows, the import-wide pause a per-IP 429
 /// asks for, and whether to stop.
 struct Shared {
     next: AtomicUsize,
@@ -340,13 +340,21 @@ pub fn import(args: &ImportArgs, err: &mut dyn Write, tty: bool) -> Result<Repor
 
     let started = Instant::now();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; sheet.rows.len()];
-    let mut jobs = Vec::new();
+    // One person's rows go in file order, by one sender: their responses
+    // are recorded in the order the list has them.
+    let mut jobs: Vec<Vec<Job>> = Vec::new();
+    let mut person: BTreeMap<String, usize> = BTreeMap::new();
     for (i, row) in sheet.rows.iter().enumerate() {
         match sheet.fields(row, &stamp) {
             Ok(fields) => {
+                let email = fields.get("email").map_or("", |e| e.as_str());
+                let group = *person.entry(email.to_lowercase()).or_insert_with(|| {
+                    jobs.push(Vec::new());
+                    jobs.len() - 1
+                });
                 let body = rows::body(&fields);
                 let key = rows::idempotency_key(&body);
-                jobs.push(Job { row: i, body, key });
+                jobs[group].push(Job { row: i, body, key });
             }
             Err(why) => outcomes[i] = Some(Outcome::Rejected(why)),
         }
@@ -456,30 +464,41 @@ fn count(c: &mut Counts, o: &Outcome) {
     }
 }
 
-/// One sender: takes the next job until there is none (or the import stops).
+/// One sender: takes the next person's rows until there are none (or the
+/// import stops), and sends them one after the other.
 fn sender(
-    jobs: &[Job],
+    jobs: &[Vec<Job>],
     shared: &Shared,
     intake: &Intake,
     tx: std::sync::mpsc::Sender<(usize, Outcome)>,
 ) {
-    while !shared.stop.load(Ordering::Relaxed) {
-        let Some(job) = jobs.get(shared.next.fetch_add(1, Ordering::Relaxed)) else {
-            return;
-        };
-        let outcome = send_row(job, shared, intake);
-        if matches!(outcome, Outcome::Failed(_)) {
-            let in_a_row = shared.failed_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
-            if in_a_row >= shared.stop_after {
-                shared.stop.store(true, Ordering::Relaxed);
+    while let Some(rows) = jobs.get(shared.next.fetch_add(1, Ordering::Relaxed)) {
+        for job in rows {
+            if shared.stop.load(Ordering::Relaxed) {
+                return;
             }
-        } else {
-            shared.failed_in_a_row.store(0, Ordering::Relaxed);
-        }
-        if tx.send((job.row, outcome)).is_err() {
-            return;
+            let outcome = send_row(job, shared, intake);
+            report(job, outcome, shared, &tx);
         }
     }
+}
+
+/// Passes a row's outcome on, and stops the import after too many failed rows in a row.
+fn report(
+    job: &Job,
+    outcome: Outcome,
+    shared: &Shared,
+    tx: &std::sync::mpsc::Sender<(usize, Outcome)>,
+) {
+    if matches!(outcome, Outcome::Failed(_)) {
+        let in_a_row = shared.failed_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+        if in_a_row >= shared.stop_after {
+            shared.stop.store(true, Ordering::Relaxed);
+        }
+    } else {
+        shared.failed_in_a_row.store(0, Ordering::Relaxed);
+    }
+    let _ = tx.send((job.row, outcome));
 }
 
 /// Sends one row until it is answered for good: waits out 429s for as long
