@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::import::ImportArgs;
 use crate::operator::SimulateArgs;
 
 /// `leadflow`: the operator's command.
@@ -17,7 +18,7 @@ use crate::operator::SimulateArgs;
 #[command(
     name = "leadflow",
     version,
-    about = "The operator's command: check a playbook, simulate leads through it; \
+    about = "The operator's command: check a playbook, simulate leads through it, import a list; \
              dev, emulator and tools run the local AWS (leadflow-local)."
 )]
 pub struct Cli {
@@ -59,6 +60,11 @@ pub enum Command {
     /// Replay leads (CSV columns = intake field names, optional received_at)
     /// through the real qualification, scoring, routing and assignment; no AWS.
     Simulate(SimulateArgs),
+    /// Send a list (trade show, reply cards, a purchased list) through the
+    /// intake API row by row: dedupe, qualification and routing as for a
+    /// landing page; rejected rows and their reasons to FILE.rejected.csv.
+    /// Safe to run twice.
+    Import(ImportArgs),
     /// Print a bearer token the local stack (`make dev`) accepts for a
     /// playbook person, signed with this checkout's local key.
     Token {

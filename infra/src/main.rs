@@ -34,6 +34,11 @@ fn main() -> ExitCode {
             &mut std::io::stdout().lock(),
             &mut std::io::stderr(),
         )),
+        Command::Import(args) => code(leadflow_infra::import::run(
+            &args,
+            &mut std::io::stdout(),
+            &mut std::io::stderr(),
+        )),
         Command::Token { rep, hours } => code(leadflow_infra::cli::token(
             &rep,
             hours,
