@@ -10,12 +10,24 @@ vanished under a burst of posts). Real DynamoDB does neither. Serialising the
 DynamoDB requests (and only those: SQS long polls must not wait behind them)
 makes the emulator's answers ones DynamoDB could give.
 
+moto's TransactWriteItems also takes that copy of the whole table before every
+transaction (to restore it if a condition fails): its cost grows with the
+table, and the copies pile up faster than Python frees them (a local stack
+reached 15 GB after a few hundred leads). Since requests are applied one at a
+time here, the transaction instead keeps the items it touches (at most 100)
+and puts just those back when it is cancelled: the same all-or-nothing, at
+the cost of the transaction, not of the table.
+
 Usage is moto_server's: python moto_server.py -H 127.0.0.1 -p 4566
 """
 
+import copy
 import threading
+import types
 
+import moto.dynamodb.models as dynamodb_models
 import moto.server as server
+from moto.dynamodb.models.table import Table
 
 _dynamodb = threading.Lock()
 
@@ -30,6 +42,63 @@ def _one_dynamodb_request_at_a_time(app):
 
     return wsgi
 
+
+def _touched_items(backend, transact_items):
+    """(table, key, the item's attributes or None) for every item a transaction touches."""
+    kept = []
+    for entry in transact_items:
+        _, op = next(iter(entry.items()))
+        name = op.get("TableName")
+        table = backend.tables.get(name)
+        if table is None:
+            continue
+        if "Item" in op:
+            attrs = op["Item"]
+            key = {table.hash_key_attr: attrs.get(table.hash_key_attr)}
+            if table.range_key_attr is not None:
+                key[table.range_key_attr] = attrs.get(table.range_key_attr)
+        else:
+            key = op.get("Key")
+        if not key or any(v is None for v in key.values()):
+            continue
+        try:
+            current = backend.get_item(name, key)
+        except Exception:  # a malformed key: moto's own code refuses it below
+            continue
+        kept.append((name, key, copy.deepcopy(current.to_json()["Attributes"]) if current else None))
+    return kept
+
+
+def _put_back(backend, kept):
+    for name, key, attrs in reversed(kept):
+        if attrs is None:
+            if backend.get_item(name, key) is not None:
+                backend.delete_item(name, key)
+        else:
+            backend.put_item(name, attrs, overwrite=True)
+
+
+# moto's transaction, with its whole-table copy made a no-op (the copy module
+# it sees is this one while the transaction runs, under the DynamoDB lock).
+_no_table_copy = types.SimpleNamespace(
+    deepcopy=lambda obj, memo=None: obj if isinstance(obj, Table) else copy.deepcopy(obj, memo)
+)
+_transact_write_items = dynamodb_models.DynamoDBBackend.transact_write_items
+
+
+def _transact_write_items_keeping_touched_items(self, transact_items):
+    kept = _touched_items(self, transact_items)
+    dynamodb_models.copy = _no_table_copy
+    try:
+        return _transact_write_items(self, transact_items)
+    except Exception:
+        _put_back(self, kept)
+        raise
+    finally:
+        dynamodb_models.copy = copy
+
+
+dynamodb_models.DynamoDBBackend.transact_write_items = _transact_write_items_keeping_touched_items
 
 _run_simple = server.run_simple
 
