@@ -90,22 +90,45 @@ pub struct Run {
 }
 
 /// Run every row of `csv` through `playbook`. Bad rows are reported, never fatal.
+/// `keep`: collect the simulated leads in [`Run::leads`].
 pub fn run(playbook: &Playbook, csv: &str, now: DateTime<Utc>, keep: bool) -> Result<Run, String> {
+    let mut leads = Vec::new();
+    let (bad_rows, summary) = replay(playbook, csv, now, |lead| {
+        if keep {
+            leads.push(lead)
+        }
+    })?;
+    Ok(Run {
+        leads,
+        bad_rows,
+        summary,
+    })
+}
+
+/// What [`replay`] leaves besides the leads: the bad rows and the summary.
+pub type Replayed = (Vec<(usize, String)>, leadflow::app::simulate::Summary);
+
+/// [`run`], handing each simulated lead to `each` in input order as soon as it
+/// is decided (so `--format json` streams instead of holding every lead).
+pub fn replay(
+    playbook: &Playbook,
+    csv: &str,
+    now: DateTime<Utc>,
+    mut each: impl FnMut(SimulatedLead),
+) -> Result<Replayed, String> {
     // RFC 4180 (quoted fields, doubled quotes, CRLF, newlines inside quotes,
     // a byte-order mark); rows of any length, checked against the header below.
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(csv.as_bytes());
-    let mut records = reader.records().map(|r| {
-        r.map(|rec| rec.iter().map(str::to_string).collect::<Vec<_>>())
-            .map_err(|e| e.to_string())
-    });
-    let header = match records.next() {
-        None => return Err("the CSV file is empty".into()),
-        Some(Err(e)) => return Err(e),
-        Some(Ok(h)) => h
-            .into_iter()
+    // One record, reused for every row: no allocation per field.
+    let mut record = csv::StringRecord::new();
+    let header = match reader.read_record(&mut record) {
+        Ok(false) => return Err("the CSV file is empty".into()),
+        Err(e) => return Err(e.to_string()),
+        Ok(true) => record
+            .iter()
             .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
             .collect::<Vec<_>>(),
     };
@@ -113,45 +136,44 @@ pub fn run(playbook: &Playbook, csv: &str, now: DateTime<Utc>, keep: bool) -> Re
         return Err("the CSV header has no `email` column".into());
     }
     let mut sim = Simulator::new(playbook, now);
-    let mut leads = Vec::new();
     let mut bad_rows = Vec::new();
     let mut row = 0;
-    for record in records {
+    loop {
+        let read = reader.read_record(&mut record);
+        if let Ok(false) = read {
+            break;
+        }
         row += 1;
-        let fields = match record {
-            Ok(f) if f.len() == header.len() => f,
-            Ok(f) => {
+        match read {
+            Ok(_) if record.len() == header.len() => {}
+            Ok(_) => {
                 bad_rows.push((
                     row,
-                    format!("has {} columns; the header has {}", f.len(), header.len()),
+                    format!(
+                        "has {} columns; the header has {}",
+                        record.len(),
+                        header.len()
+                    ),
                 ));
                 sim.bad_row();
                 continue;
             }
             Err(e) => {
-                bad_rows.push((row, e));
+                bad_rows.push((row, e.to_string()));
                 sim.bad_row();
                 continue;
             }
-        };
-        let pairs: Vec<(String, String)> = header.iter().cloned().zip(fields).collect();
+        }
+        let pairs: Vec<(&str, &str)> = header.iter().map(String::as_str).zip(&record).collect();
         match sim.row(row, &pairs) {
-            Ok(lead) => {
-                if keep {
-                    leads.push(lead)
-                }
-            }
+            Ok(lead) => each(lead),
             Err(bad) => {
                 bad_rows.push((bad.row, format!("{}: {}", bad.field, bad.message)));
                 sim.bad_row();
             }
         }
     }
-    Ok(Run {
-        leads,
-        bad_rows,
-        summary: sim.summary,
-    })
+    Ok((bad_rows, sim.summary))
 }
 
 /// `leadflow simulate ...`: 0 on success (bad rows included), 1 when it cannot run.
@@ -170,13 +192,42 @@ pub fn simulate(args: &SimulateArgs, out: &mut impl Write, err: &mut impl Write)
             return 1;
         }
     };
+    let now = args.now.unwrap_or_else(Utc::now);
+    if args.json {
+        // One JSON object per lead as it is decided, through one buffer: a
+        // line-buffered stdout would make a system call per lead.
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+        let mut failed = None;
+        let replayed = replay(&playbook, &csv, now, |lead| {
+            if failed.is_some() {
+                return;
+            }
+            let written = serde_json::to_writer(&mut out, &lead)
+                .map_err(std::io::Error::from)
+                .and_then(|()| out.write_all(b"\n"));
+            if let Err(e) = written {
+                failed = Some(e);
+            }
+        });
+        let flushed = out.flush();
+        let bad_rows = match replayed {
+            Ok((bad_rows, _)) => bad_rows,
+            Err(e) => {
+                let _ = writeln!(err, "{}: {e}", args.leads);
+                return 1;
+            }
+        };
+        for (row, message) in &bad_rows {
+            let _ = writeln!(err, "{}: row {row}: {message} (skipped)", args.leads);
+        }
+        if let Some(e) = failed.or(flushed.err()) {
+            let _ = writeln!(err, "cannot write the leads: {e}");
+            return 1;
+        }
+        return 0;
+    }
     let started = std::time::Instant::now();
-    let result = match run(
-        &playbook,
-        &csv,
-        args.now.unwrap_or_else(Utc::now),
-        args.json,
-    ) {
+    let result = match run(&playbook, &csv, now, false) {
         Ok(r) => r,
         Err(e) => {
             let _ = writeln!(err, "{}: {e}", args.leads);
@@ -186,19 +237,6 @@ pub fn simulate(args: &SimulateArgs, out: &mut impl Write, err: &mut impl Write)
     let elapsed = started.elapsed();
     for (row, message) in &result.bad_rows {
         let _ = writeln!(err, "{}: row {row}: {message} (skipped)", args.leads);
-    }
-    if args.json {
-        for lead in &result.leads {
-            match serde_json::to_string(lead) {
-                Ok(line) => {
-                    let _ = writeln!(out, "{line}");
-                }
-                Err(e) => {
-                    let _ = writeln!(err, "row {}: {e}", lead.row);
-                }
-            }
-        }
-        return 0;
     }
     let s = &result.summary;
     let _ = writeln!(

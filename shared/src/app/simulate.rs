@@ -48,6 +48,16 @@ pub struct Summary {
     pub pools: BTreeMap<String, BTreeMap<String, usize>>,
 }
 
+/// One more under `key`, allocating the key only the first time it is seen.
+fn count(counts: &mut BTreeMap<String, usize>, key: &str) {
+    match counts.get_mut(key) {
+        Some(n) => *n += 1,
+        None => {
+            counts.insert(key.to_string(), 1);
+        }
+    }
+}
+
 /// Runs rows through the playbook, keeping the state a real deployment would:
 /// the same person is one lead, pools take turns, reps' loads grow.
 pub struct Simulator<'p> {
@@ -72,10 +82,10 @@ impl<'p> Simulator<'p> {
     }
 
     /// One row: (column, value) pairs as a form would post them.
-    pub fn row(
+    pub fn row<K: AsRef<str>, V: AsRef<str>>(
         &mut self,
         row: usize,
-        fields: &[(String, String)],
+        fields: &[(K, V)],
     ) -> Result<SimulatedLead, BadRow> {
         let bad = |field: &str, message: String| BadRow {
             row,
@@ -85,6 +95,7 @@ impl<'p> Simulator<'p> {
         let mut at = self.now;
         let mut posted = Vec::with_capacity(fields.len());
         for (k, v) in fields {
+            let (k, v) = (k.as_ref(), v.as_ref());
             if k == RECEIVED_AT {
                 if !v.trim().is_empty() {
                     at = DateTime::parse_from_rfc3339(v.trim())
@@ -94,16 +105,17 @@ impl<'p> Simulator<'p> {
                         .with_timezone(&Utc);
                 }
             } else if !v.is_empty() {
-                posted.push((k.clone(), v.clone()));
+                posted.push((k, v));
             }
         }
         let inquiry =
             Inquiry::parse(&posted, &self.playbook.bant).map_err(|e| bad(&e.field, e.message))?;
-        let email = inquiry.email.clone();
-        let (lead, history) = self
-            .leads
-            .entry(email.clone())
-            .or_insert_with(|| (Lead::new(LeadId::generate(), email.clone(), at), Vec::new()));
+        let email = &inquiry.email;
+        if !self.leads.contains_key(email) {
+            let new = (Lead::new(LeadId::generate(), email.clone(), at), Vec::new());
+            self.leads.insert(email.clone(), new);
+        }
+        let (lead, history) = self.leads.get_mut(email).expect("inserted above");
         let record = lead.apply_response(&inquiry, &ResponseId::generate(), at);
         history.push(HistoryEntry::new(&lead.id, at, Event::Response(record)));
 
@@ -130,33 +142,33 @@ impl<'p> Simulator<'p> {
         for (rep, delta) in decision.load_changes(lead.owner()) {
             *self.loads.entry(rep).or_default() += delta;
         }
-        lead.apply_decision(decision.clone(), at);
-
-        let s = &mut self.summary;
-        s.leads += 1;
-        s.people = self.leads.len();
-        *s.by_stage.entry(decision.stage.to_string()).or_default() += 1;
-        *s.by_route.entry(decision.route.to_string()).or_default() += 1;
-        *s.by_owner
-            .entry(decision.owner.display_name().to_string())
-            .or_default() += 1;
-        if let Some(pool) = &decision.pool {
-            *s.pools
-                .entry(pool.clone())
-                .or_default()
-                .entry(decision.owner.display_name().to_string())
-                .or_default() += 1;
-        }
-        Ok(SimulatedLead {
+        let owner = decision.owner.display_name();
+        let simulated = SimulatedLead {
             row,
             email: email.to_string(),
             bant_met: decision.bant_met.len(),
-            stage: decision.stage.to_string(),
-            route: decision.route.to_string(),
-            owner: decision.owner.display_name().to_string(),
+            stage: decision.stage.as_str().to_string(),
+            route: decision.route.as_str().to_string(),
+            owner: owner.to_string(),
             score: decision.score.total,
-            reasons: decision.reasons,
-        })
+            reasons: decision.reasons.clone(),
+        };
+        let s = &mut self.summary;
+        s.leads += 1;
+        count(&mut s.by_stage, &simulated.stage);
+        count(&mut s.by_route, &simulated.route);
+        count(&mut s.by_owner, owner);
+        if let Some(pool) = &decision.pool {
+            if let Some(reps) = s.pools.get_mut(pool) {
+                count(reps, owner);
+            } else {
+                s.pools
+                    .insert(pool.clone(), BTreeMap::from([(owner.to_string(), 1)]));
+            }
+        }
+        lead.apply_decision(decision, at);
+        s.people = self.leads.len();
+        Ok(simulated)
     }
 
     pub fn bad_row(&mut self) {

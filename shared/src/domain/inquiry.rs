@@ -95,7 +95,13 @@ const ISO_3166_ALPHA2: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ B
 impl Country {
     pub fn parse(raw: &str) -> Option<Self> {
         let code = raw.trim().to_ascii_uppercase();
-        (code.len() == 2 && ISO_3166_ALPHA2.split(' ').any(|c| c == code)).then_some(Self(code))
+        // Bytes, two letters and a space each: a tenth of the work of splitting the text.
+        let known = code.len() == 2
+            && ISO_3166_ALPHA2
+                .as_bytes()
+                .chunks(3)
+                .any(|c| c[..2] == *code.as_bytes());
+        known.then_some(Self(code))
     }
 
     pub fn as_str(&self) -> &str {
@@ -252,11 +258,16 @@ pub mod limits {
 pub const CONTROL_FIELDS: &[&str] = &["redirect"];
 
 impl Inquiry {
-    /// Parse the (name, value) pairs of a form or a flat JSON object.
-    pub fn parse(fields: &[(String, String)], bant: &BantDefinition) -> Result<Self, InquiryError> {
+    /// Parse the (name, value) pairs of a form or a flat JSON object (owned
+    /// strings or borrowed: the simulator lends its CSV row's fields).
+    pub fn parse<K: AsRef<str>, V: AsRef<str>>(
+        fields: &[(K, V)],
+        bant: &BantDefinition,
+    ) -> Result<Self, InquiryError> {
         let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
         for (name, value) in fields {
-            if seen.insert(name.as_str(), value.as_str()).is_some() {
+            let name = name.as_ref();
+            if seen.insert(name, value.as_ref()).is_some() {
                 return Err(InquiryError::new(
                     "duplicate_field",
                     name,

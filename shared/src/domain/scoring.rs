@@ -86,7 +86,10 @@ pub fn score(
             .fit
             .title
             .iter()
-            .filter(|(k, _)| words.iter().any(|w| w == &k.to_lowercase()))
+            .filter(|(k, _)| {
+                let k = k.to_lowercase();
+                words.contains(&k)
+            })
             .max_by_key(|(_, p)| **p);
         if let Some((k, p)) = best.filter(|(_, p)| **p != 0) {
             fit += *p as f64;
