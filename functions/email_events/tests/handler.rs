@@ -7,6 +7,7 @@ use leadflow::domain::lead::Event;
 use leadflow::ports::{Clock, LeadStore, SuppressionReason};
 use leadflow::testing::{routed_lead, FixedClock, MemoryBatchQueues, MemoryPublisher, MemoryStore};
 use leadflow::{EmailAddress, LeadId, Playbook};
+use leadflow_aws::metrics::shape::{counts, emf_shape, sets};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -204,47 +205,4 @@ fn each_event_counts_once_under_its_kind() {
         ..Default::default()
     };
     assert!(email_events::event_metrics("Complaint", &again).is_none());
-}
-
-/// An emission's dimension sets (less the `Stack` each carries when
-/// `STACK_NAME` is set) and its metrics with their values.
-#[allow(clippy::type_complexity)]
-fn emf_shape(doc: &serde_json::Value) -> (Vec<Vec<String>>, Vec<(String, serde_json::Value)>) {
-    let directive = &doc["_aws"]["CloudWatchMetrics"][0];
-    assert_eq!(directive["Namespace"], "Leadflow");
-    let sets = directive["Dimensions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|set| {
-            set.as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|d| d.as_str().filter(|d| *d != "Stack").map(String::from))
-                .collect()
-        })
-        .collect();
-    let metrics = directive["Metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            let name = m["Name"].as_str().unwrap().to_string();
-            (name.clone(), doc[&name].clone())
-        })
-        .collect();
-    (sets, metrics)
-}
-
-fn sets(sets: &[&[&str]]) -> Vec<Vec<String>> {
-    sets.iter()
-        .map(|s| s.iter().map(|d| d.to_string()).collect())
-        .collect()
-}
-
-fn counts(pairs: &[(&str, u64)]) -> Vec<(String, serde_json::Value)> {
-    pairs
-        .iter()
-        .map(|(n, v)| (n.to_string(), serde_json::json!(v)))
-        .collect()
 }

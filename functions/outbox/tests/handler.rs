@@ -5,6 +5,7 @@ use leadflow::messages::RouteRequest;
 use leadflow::ports::{Clock, Commit, LeadStore};
 use leadflow::testing::{FixedClock, MemoryPublisher, MemoryStore};
 use leadflow::{LeadId, ResponseId};
+use leadflow_aws::metrics::shape::{counts, emf_shape, sets};
 use outbox::Sweeper;
 use std::sync::Arc;
 
@@ -109,47 +110,4 @@ fn a_sweep_counts_what_it_republished() {
             ])
         )
     );
-}
-
-/// An emission's dimension sets (less the `Stack` each carries when
-/// `STACK_NAME` is set) and its metrics with their values.
-#[allow(clippy::type_complexity)]
-fn emf_shape(doc: &serde_json::Value) -> (Vec<Vec<String>>, Vec<(String, serde_json::Value)>) {
-    let directive = &doc["_aws"]["CloudWatchMetrics"][0];
-    assert_eq!(directive["Namespace"], "Leadflow");
-    let sets = directive["Dimensions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|set| {
-            set.as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|d| d.as_str().filter(|d| *d != "Stack").map(String::from))
-                .collect()
-        })
-        .collect();
-    let metrics = directive["Metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            let name = m["Name"].as_str().unwrap().to_string();
-            (name.clone(), doc[&name].clone())
-        })
-        .collect();
-    (sets, metrics)
-}
-
-fn sets(sets: &[&[&str]]) -> Vec<Vec<String>> {
-    sets.iter()
-        .map(|s| s.iter().map(|d| d.to_string()).collect())
-        .collect()
-}
-
-fn counts(pairs: &[(&str, u64)]) -> Vec<(String, serde_json::Value)> {
-    pairs
-        .iter()
-        .map(|(n, v)| (n.to_string(), serde_json::json!(v)))
-        .collect()
 }

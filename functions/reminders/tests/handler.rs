@@ -8,6 +8,7 @@ use leadflow::domain::lead::Event;
 use leadflow::ports::{Clock, LeadStore};
 use leadflow::testing::{routed_lead, FixedClock, MemoryMailer, MemoryPublisher, MemoryStore};
 use leadflow::{LeadId, Playbook};
+use leadflow_aws::metrics::shape::{counts, emf_shape, sets};
 use reminders::Reminders;
 use std::sync::Arc;
 
@@ -265,47 +266,4 @@ fn reminders_report() -> leadflow::app::reminders::TickReport {
         tasks_escalated: 2,
         ..Default::default()
     }
-}
-
-/// An emission's dimension sets (less the `Stack` each carries when
-/// `STACK_NAME` is set) and its metrics with their values.
-#[allow(clippy::type_complexity)]
-fn emf_shape(doc: &serde_json::Value) -> (Vec<Vec<String>>, Vec<(String, serde_json::Value)>) {
-    let directive = &doc["_aws"]["CloudWatchMetrics"][0];
-    assert_eq!(directive["Namespace"], "Leadflow");
-    let sets = directive["Dimensions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|set| {
-            set.as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|d| d.as_str().filter(|d| *d != "Stack").map(String::from))
-                .collect()
-        })
-        .collect();
-    let metrics = directive["Metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            let name = m["Name"].as_str().unwrap().to_string();
-            (name.clone(), doc[&name].clone())
-        })
-        .collect();
-    (sets, metrics)
-}
-
-fn sets(sets: &[&[&str]]) -> Vec<Vec<String>> {
-    sets.iter()
-        .map(|s| s.iter().map(|d| d.to_string()).collect())
-        .collect()
-}
-
-fn counts(pairs: &[(&str, u64)]) -> Vec<(String, serde_json::Value)> {
-    pairs
-        .iter()
-        .map(|(n, v)| (n.to_string(), serde_json::json!(v)))
-        .collect()
 }

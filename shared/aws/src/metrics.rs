@@ -357,3 +357,55 @@ mod tests {
         }
     }
 }
+
+/// What an emission says, for tests to compare: its dimension sets (less the
+/// `Stack` each carries when `STACK_NAME` is set) and its metrics with their
+/// values. One copy for every function's tests.
+pub mod shape {
+    use serde_json::Value;
+
+    /// Dimension sets, and `(metric, value)` pairs.
+    pub type Shape = (Vec<Vec<String>>, Vec<(String, Value)>);
+
+    /// The shape of one EMF document (panics on a document that is not one:
+    /// for tests).
+    pub fn emf_shape(doc: &Value) -> Shape {
+        let directive = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "Leadflow");
+        let sets = directive["Dimensions"]
+            .as_array()
+            .expect("Dimensions")
+            .iter()
+            .map(|set| {
+                set.as_array()
+                    .expect("a dimension set")
+                    .iter()
+                    .filter_map(|d| d.as_str().filter(|d| *d != "Stack").map(String::from))
+                    .collect()
+            })
+            .collect();
+        let metrics = directive["Metrics"]
+            .as_array()
+            .expect("Metrics")
+            .iter()
+            .map(|m| {
+                let name = m["Name"].as_str().expect("a metric name").to_string();
+                (name.clone(), doc[&name].clone())
+            })
+            .collect();
+        (sets, metrics)
+    }
+
+    pub fn sets(sets: &[&[&str]]) -> Vec<Vec<String>> {
+        sets.iter()
+            .map(|s| s.iter().map(|d| d.to_string()).collect())
+            .collect()
+    }
+
+    pub fn counts(pairs: &[(&str, u64)]) -> Vec<(String, Value)> {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), serde_json::json!(v)))
+            .collect()
+    }
+}
