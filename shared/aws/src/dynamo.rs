@@ -361,12 +361,16 @@ impl DynamoStore {
             .expression_attribute_values(":k", s("stat"))
             .expression_attribute_values(":dim", s(dim.as_str()))
             .expression_attribute_values(":v", s(value.as_str()));
+        // Every name through a placeholder: DynamoDB reserves many words.
         let mut set = vec![
-            "kind = :k".to_string(),
-            "dim = :dim".into(),
+            "#kind = :k".to_string(),
+            "#dim = :dim".into(),
             "#value = :v".into(),
         ];
-        builder = builder.expression_attribute_names("#value", "value");
+        builder = builder
+            .expression_attribute_names("#kind", "kind")
+            .expression_attribute_names("#dim", "dim")
+            .expression_attribute_names("#value", "value");
         if let Some(day) = day {
             set.push("#day = :day".into());
             builder = builder
