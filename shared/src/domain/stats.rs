@@ -12,8 +12,9 @@
 //! - **day counters**: `(day, dimension, value) → {metric: n}`. The funnel and
 //!   first-touch metrics are counted on the lead's *arrival* day (a cohort:
 //!   of the leads that came in during a period, how many got how far); what
-//!   happens at a moment (responses, SLA breaches, wins and losses, nurture
-//!   sends and exits) on the day it happened.
+//!   happens at a moment (responses, SLA breaches — counted when the
+//!   escalation is recorded on the lead —, wins and losses, nurture sends and
+//!   exits) on the day it happened.
 //! - **gauges**: `(dimension, value) → {metric: n}`: how many open leads
 //!   stand where right now (by status, untouched, breached).
 //!
@@ -418,6 +419,27 @@ pub fn settle(lead: Option<&mut Lead>, events: &[HistoryEntry]) -> Vec<Count> {
             }),
             _ => None,
         };
+        // An SLA breach, counted once when its escalation is recorded (on
+        // that day), whoever writes it.
+        let was_breached = old.open.as_ref().is_some_and(|o| o.breached);
+        if let (Some(slot), false) = (&new.open, was_breached) {
+            if slot.breached {
+                let at = l.sla.and_then(|s| s.escalated_at).unwrap_or(l.updated_at);
+                let mut dims = vec![
+                    (Dim::All, "all".to_string()),
+                    (Dim::Rep, slot.owner.clone()),
+                ];
+                if let Some(p) = &pool {
+                    dims.push((Dim::Pool, p.clone()));
+                }
+                if let Some(t) = &slot.territory {
+                    dims.push((Dim::Territory, t.clone()));
+                }
+                for (dim, value) in &dims {
+                    c.day(at.date_naive(), *dim, value, "sla_breaches", 1);
+                }
+            }
+        }
         if old.open != new.open {
             if let Some(s) = &old.open {
                 c.open_slot(s, -1);
@@ -469,13 +491,6 @@ pub fn settle(lead: Option<&mut Lead>, events: &[HistoryEntry]) -> Vec<Count> {
                             c.day(arrived, *dim, value, "within_sla", 1);
                         }
                     }
-                }
-            }
-            Event::SlaEscalated { owner: o, .. } => {
-                c.day(today, Dim::All, "all", "sla_breaches", 1);
-                c.day(today, Dim::Rep, &owner_value(o), "sla_breaches", 1);
-                if let Some(p) = &pool {
-                    c.day(today, Dim::Pool, p, "sla_breaches", 1);
                 }
             }
             Event::StatusChanged {
@@ -610,6 +625,49 @@ mod tests {
         }
         assert_eq!(metric(&c, Dim::All, "reached_won"), 0);
         assert_eq!(metric(&c, Dim::All, "reached_suspect"), 0);
+    }
+
+    #[test]
+    fn an_sla_breach_is_counted_once_when_its_escalation_is_recorded() {
+        use crate::domain::decision::Owner;
+        use crate::domain::lead::SlaClock;
+        let mut l = lead();
+        l.routing = Some(crate::domain::decision::Decision {
+            bant_met: vec![],
+            stage: Stage::Inquiry,
+            score: crate::domain::decision::Score {
+                total: 0,
+                explicit: 0.0,
+                fit: 0.0,
+                behaviour: 0.0,
+                at: l.created_at,
+                reasons: vec![],
+            },
+            route: Route::NeedInformation,
+            rule: "r".into(),
+            owner: Owner::Rep {
+                id: "lena.fischer".into(),
+                name: "Lena".into(),
+                email: "lena@example.com".into(),
+            },
+            pool: Some("emea-inside".into()),
+            follow_up_by: None,
+            decided_at: l.created_at,
+            reasons: vec![],
+            cursor: None,
+        });
+        l.sla = Some(SlaClock::new(l.created_at + chrono::Duration::hours(24)));
+        let c = settle(Some(&mut l), &[]);
+        assert_eq!(metric(&c, Dim::Rep, "untouched"), 1);
+        assert_eq!(metric(&c, Dim::All, "sla_breaches"), 0);
+        let mut clock = l.sla.unwrap();
+        clock.escalated_at = Some(l.created_at + chrono::Duration::hours(25));
+        l.sla = Some(clock);
+        let c = settle(Some(&mut l), &[]);
+        assert_eq!(metric(&c, Dim::All, "sla_breaches"), 1);
+        assert_eq!(metric(&c, Dim::Pool, "sla_breaches"), 1);
+        assert_eq!(metric(&c, Dim::All, "breached"), 1);
+        assert_eq!(settle(Some(&mut l), &[]), Vec::new());
     }
 
     #[test]
