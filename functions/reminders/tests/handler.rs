@@ -123,6 +123,16 @@ async fn an_untouched_lead_is_escalated_at_its_sla_then_reassigned_and_overdue_t
     // Ticks in the window: nothing more.
     h.handle(at(t0() + Duration::hours(30))).await.unwrap();
     assert_eq!(mails_to(&h, "nina.kovac@example.com").len(), 1);
+    // The reports count the breach once, on the day it was escalated.
+    let breach_day = (t0() + Duration::hours(24)).date_naive();
+    let counted = h
+        .store
+        .day_counts(leadflow::domain::stats::Dim::Pool, breach_day, breach_day)
+        .await
+        .unwrap();
+    assert_eq!(counted.len(), 1, "{counted:?}");
+    assert_eq!(counted[0].value, "emea-inside");
+    assert_eq!(counted[0].metrics["sla_breaches"], 1, "{counted:?}");
     assert_eq!(
         h.store
             .lead(&id)
