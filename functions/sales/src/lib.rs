@@ -62,6 +62,22 @@ fn first_touch_metric(lead: &leadflow::Lead, now: chrono::DateTime<chrono::Utc>)
     }
 }
 
+/// A `next` cursor this API gave (the base64 of an activity key).
+fn cursor(next: Option<String>) -> Result<Option<String>, BadRequest> {
+    next.map(|n| {
+        B64.decode(n)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or(BadRequest {
+                status: 422,
+                code: "invalid_field",
+                message: "next is not a cursor this API gave".into(),
+                field: Some("next"),
+            })
+    })
+    .transpose()
+}
+
 /// The most rows one CSV export answers (a Lambda answer is at most 6 MB).
 pub const EXPORT_MAX: usize = 5000;
 
@@ -138,18 +154,7 @@ impl<S: LeadStore, P: Publisher, C: Clock, D: DeadLetters> Sales<S, P, C, D> {
     ) -> ApiGatewayV2httpResponse {
         let (filter, next) = read!(requests::lead_filter(req));
         let limit = read!(requests::limit(req, 50, 200));
-        let after = match next.map(|n| B64.decode(n).ok().and_then(|b| String::from_utf8(b).ok())) {
-            None => None,
-            Some(Some(a)) => Some(a),
-            Some(None) => {
-                return error(
-                    422,
-                    "invalid_field",
-                    "next is not a cursor this API gave",
-                    Some("next"),
-                )
-            }
-        };
+        let after = read!(cursor(next));
         match sales::list_leads(
             &self.store,
             &self.playbook,
@@ -179,8 +184,7 @@ impl<S: LeadStore, P: Publisher, C: Clock, D: DeadLetters> Sales<S, P, C, D> {
         caller: &Rep,
     ) -> ApiGatewayV2httpResponse {
         let (filter, next) = read!(requests::lead_filter(req));
-        let mut after =
-            next.and_then(|n| B64.decode(n).ok().and_then(|b| String::from_utf8(b).ok()));
+        let mut after = read!(cursor(next));
         let mut rows = Vec::new();
         loop {
             let page = match sales::list_leads(
