@@ -84,7 +84,7 @@ impl SimulateArgs {
 
 /// The outcome of a run, for the CLI and the benchmark.
 pub struct Run {
-    pub leads: Vec<SimulatedLead>,
+    pub leads: Vec<SimulatedLead<'static>>,
     pub bad_rows: Vec<(usize, String)>,
     pub summary: leadflow::app::simulate::Summary,
 }
@@ -95,7 +95,7 @@ pub fn run(playbook: &Playbook, csv: &str, now: DateTime<Utc>, keep: bool) -> Re
     let mut leads = Vec::new();
     let (bad_rows, summary) = replay(playbook, csv, now, |lead| {
         if keep {
-            leads.push(lead)
+            leads.push(lead.into_owned())
         }
     })?;
     Ok(Run {
@@ -114,7 +114,7 @@ pub fn replay(
     playbook: &Playbook,
     csv: &str,
     now: DateTime<Utc>,
-    mut each: impl FnMut(SimulatedLead),
+    mut each: impl FnMut(SimulatedLead<'_>),
 ) -> Result<Replayed, String> {
     // RFC 4180 (quoted fields, doubled quotes, CRLF, newlines inside quotes,
     // a byte-order mark); rows of any length, checked against the header below.

@@ -7,9 +7,9 @@ use super::decision::{
     Assignment, CursorAdvance, Decision, Owner, PoolState, Qualification, Route, RouteDecision,
     Score,
 };
-use super::lead::{HistoryEntry, Lead};
+use super::lead::Lead;
 use super::playbook::{AssignmentRule, Playbook, Strategy, Target};
-use super::scoring::score;
+use super::scoring::{score, Behaviour};
 use crate::domain::bant::Criterion;
 use chrono::{DateTime, Duration, Utc};
 
@@ -220,9 +220,9 @@ pub struct Assessment<'p> {
 
 /// Qualify, score and route by the rules alone: what a rep's report is
 /// weighed against (a rep may move a lead either way).
-pub fn assess_by_rules<'p>(
+pub fn assess_by_rules<'p, H: Behaviour + ?Sized>(
     lead: &Lead,
-    history: &[HistoryEntry],
+    history: &H,
     playbook: &'p Playbook,
     now: DateTime<Utc>,
 ) -> Assessment<'p> {
@@ -246,9 +246,9 @@ fn pool_of<'p>(lead: &Lead, route: Route, playbook: &'p Playbook) -> Option<&'p 
 
 /// What a new response makes of the lead: [`assess_by_rules`], except that a
 /// form never hands a lead down the value chain.
-pub fn assess<'p>(
+pub fn assess<'p, H: Behaviour + ?Sized>(
     lead: &Lead,
-    history: &[HistoryEntry],
+    history: &H,
     playbook: &'p Playbook,
     now: DateTime<Utc>,
 ) -> Assessment<'p> {
@@ -286,9 +286,9 @@ pub fn assess<'p>(
 }
 
 /// Qualify, score, route and assign. `state_of` gives a pool's state.
-pub fn decide(
+pub fn decide<H: Behaviour + ?Sized>(
     lead: &Lead,
-    history: &[HistoryEntry],
+    history: &H,
     playbook: &Playbook,
     now: DateTime<Utc>,
     state_of: impl Fn(&str) -> PoolState,

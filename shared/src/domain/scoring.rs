@@ -11,19 +11,36 @@ use super::lead::{Event, HistoryEntry, Lead};
 use super::playbook::Playbook;
 use chrono::{DateTime, Utc};
 
-/// The behaviour a history shows: each response is a form submission; other
-/// activity (visits, downloads, clicks, events) is recorded as it arrives.
-fn behaviours(history: &[HistoryEntry]) -> impl Iterator<Item = (&str, DateTime<Utc>)> {
-    history.iter().filter_map(|h| match &h.event {
-        Event::Response(_) => Some(("form_submission", h.at)),
-        Event::Activity { kind, .. } => Some((kind.as_str(), h.at)),
-        _ => None,
-    })
+/// What scoring reads of a lead's past: the behaviour it shows, as (kind,
+/// when) oldest first. Each response is a form submission; other activity
+/// (visits, downloads, clicks, events) is recorded as it arrives. A history
+/// is the router's source; the simulator keeps only its responses' times.
+pub trait Behaviour {
+    fn behaviours(&self) -> impl Iterator<Item = (&str, DateTime<Utc>)>;
 }
 
-pub fn score(
+impl Behaviour for [HistoryEntry] {
+    fn behaviours(&self) -> impl Iterator<Item = (&str, DateTime<Utc>)> {
+        self.iter().filter_map(|h| match &h.event {
+            Event::Response(_) => Some((FORM_SUBMISSION, h.at)),
+            Event::Activity { kind, .. } => Some((kind.as_str(), h.at)),
+            _ => None,
+        })
+    }
+}
+
+impl Behaviour for Vec<HistoryEntry> {
+    fn behaviours(&self) -> impl Iterator<Item = (&str, DateTime<Utc>)> {
+        self.as_slice().behaviours()
+    }
+}
+
+/// The behaviour kind of a response.
+pub const FORM_SUBMISSION: &str = "form_submission";
+
+pub fn score<H: Behaviour + ?Sized>(
     lead: &Lead,
-    history: &[HistoryEntry],
+    history: &H,
     playbook: &Playbook,
     at: DateTime<Utc>,
 ) -> Score {
@@ -100,7 +117,7 @@ pub fn score(
     let half_life = model.behaviour.half_life_days.max(0.001);
     let mut behaviour = 0.0;
     let mut counted: std::collections::BTreeMap<&str, (usize, f64)> = Default::default();
-    for (kind, when) in behaviours(history) {
+    for (kind, when) in history.behaviours() {
         if when > at {
             continue;
         }
