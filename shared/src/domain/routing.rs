@@ -11,29 +11,27 @@ use super::lead::Lead;
 use super::playbook::{AssignmentRule, Playbook, Strategy, Target};
 use super::scoring::{score, Behaviour};
 use crate::domain::bant::Criterion;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
+use std::fmt::Write as _;
 
 pub fn qualify(lead: &Lead, playbook: &Playbook) -> Qualification {
     let met = lead.bant.met(&playbook.bant);
     let stage = playbook.stages.stage_for(met.len());
-    let detail: Vec<String> = Criterion::ALL
-        .iter()
-        .map(|c| {
-            let v = lead.bant.value(*c);
-            let mark = if met.contains(c) { "met" } else { "not met" };
-            format!("{} {v} ({mark})", c.field())
-        })
-        .collect();
-    Qualification {
-        reason: format!(
-            "{}: {} of 4 B.A.N.T. criteria met — {}",
-            stage.label(),
-            met.len(),
-            detail.join(", ")
-        ),
-        stage,
-        met,
+    let mut reason = String::with_capacity(160);
+    let _ = write!(
+        reason,
+        "{}: {} of 4 B.A.N.T. criteria met — ",
+        stage.label(),
+        met.len()
+    );
+    for (i, c) in Criterion::ALL.iter().enumerate() {
+        let mark = if met.contains(c) { "met" } else { "not met" };
+        if i > 0 {
+            reason.push_str(", ");
+        }
+        let _ = write!(reason, "{} {} ({mark})", c.field(), lead.bant.value(*c));
     }
+    Qualification { reason, stage, met }
 }
 
 /// The first route rule whose conditions hold.
@@ -200,6 +198,24 @@ pub fn assign(
     }
 }
 
+/// Appends `t` as `t.format("%Y-%m-%d %H:%M UTC")` would, without parsing
+/// the format each time (chrono's format is the costlier part of a reason).
+fn write_minute(out: &mut String, t: DateTime<Utc>) {
+    if (0..=9999).contains(&t.year()) {
+        let _ = write!(
+            out,
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute()
+        );
+    } else {
+        let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M UTC"));
+    }
+}
+
 fn territory(lead: &Lead) -> String {
     match (&lead.contact.country, &lead.contact.region) {
         (Some(c), Some(r)) => format!("territory {c}/{r}"),
@@ -256,8 +272,9 @@ pub fn assess<'p, H: Behaviour + ?Sized>(
         qualification,
         score,
         mut route,
-        ..
+        pool,
     } = assess_by_rules(lead, history, playbook, now);
+    let rule_route = route.route;
     // A response (a form) never hands a lead down the value chain: a field
     // seller's lead does not go back to inside sales because the prospect
     // later downloaded a brochure. Only a rep's outcome moves a lead down.
@@ -278,7 +295,12 @@ pub fn assess<'p, H: Behaviour + ?Sized>(
         }
     }
     Assessment {
-        pool: pool_of(lead, route.route, playbook),
+        // The rules' pool, unless the lead was kept on its route.
+        pool: if route.route == rule_route {
+            pool
+        } else {
+            pool_of(lead, route.route, playbook)
+        },
         qualification,
         score,
         route,
@@ -364,16 +386,17 @@ impl Assessment<'_> {
             .slas
             .get(&r.route)
             .map(|h| now + Duration::hours(*h as i64));
-        let owner_reason = match follow_up_by {
-            Some(t) => format!(
-                "{}; follow up by {} ({} SLA {} h)",
-                a.reason,
-                t.format("%Y-%m-%d %H:%M UTC"),
+        let mut owner_reason = a.reason;
+        if let Some(t) = follow_up_by {
+            owner_reason.push_str("; follow up by ");
+            write_minute(&mut owner_reason, t);
+            let _ = write!(
+                owner_reason,
+                " ({} SLA {} h)",
                 r.route,
                 playbook.slas.get(&r.route).copied().unwrap_or_default()
-            ),
-            None => a.reason,
-        };
+            );
+        }
         Decision {
             bant_met: q.met,
             stage: q.stage,
@@ -386,6 +409,26 @@ impl Assessment<'_> {
             follow_up_by,
             decided_at: now,
             cursor: a.cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod minute_tests {
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn minutes_are_written_as_chrono_formats_them() {
+        for t in [
+            Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(999, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(9999, 2, 3, 4, 5, 6).unwrap(),
+            Utc.with_ymd_and_hms(10000, 2, 3, 4, 5, 6).unwrap(),
+            Utc.with_ymd_and_hms(-1, 2, 3, 4, 5, 6).unwrap(),
+        ] {
+            let mut out = String::new();
+            super::write_minute(&mut out, t);
+            assert_eq!(out, t.format("%Y-%m-%d %H:%M UTC").to_string());
         }
     }
 }

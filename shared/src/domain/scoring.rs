@@ -6,7 +6,7 @@
 //! at: recomputing it from the history gives the same answer.
 
 use super::bant::Criterion;
-use super::decision::{round1, Score};
+use super::decision::{round1, write_number, Score};
 use super::lead::{Event, HistoryEntry, Lead};
 use super::playbook::Playbook;
 use chrono::{DateTime, Utc};
@@ -38,10 +38,10 @@ impl Behaviour for Vec<HistoryEntry> {
 /// The behaviour kind of a response.
 pub const FORM_SUBMISSION: &str = "form_submission";
 
-pub fn score<H: Behaviour + ?Sized>(
+pub fn score<'p, H: Behaviour + ?Sized>(
     lead: &Lead,
     history: &H,
-    playbook: &Playbook,
+    playbook: &'p Playbook,
     at: DateTime<Utc>,
 ) -> Score {
     let model = &playbook.scoring;
@@ -53,7 +53,9 @@ pub fn score<H: Behaviour + ?Sized>(
         let points = playbook.bant.answer(c, value).map_or(0, |a| a.points) as f64;
         if points != 0.0 {
             explicit += points;
-            parts.push((points, format!("{} {value} {points:+}", c.field())));
+            let mut reason = format!("{} {value} ", c.field());
+            write_number(&mut reason, points, true);
+            parts.push((points, reason));
         }
     }
     if let Some(p) = model
@@ -68,23 +70,22 @@ pub fn score<H: Behaviour + ?Sized>(
 
     let mut fit = 0.0;
     let c = &lead.contact;
-    let lookup = |table: &std::collections::BTreeMap<String, i64>, v: &Option<String>| {
-        v.as_ref()
-            .and_then(|v| table.iter().find(|(k, _)| k.eq_ignore_ascii_case(v)))
-            .map(|(k, p)| (k.clone(), *p))
+    let lookup = |table: &'p std::collections::BTreeMap<String, i64>, v: Option<&str>| {
+        v.and_then(|v| table.iter().find(|(k, _)| k.eq_ignore_ascii_case(v)))
+            .map(|(k, p)| (k.as_str(), *p))
     };
     for (label, hit) in [
-        ("industry", lookup(&model.fit.industry, &c.industry)),
+        (
+            "industry",
+            lookup(&model.fit.industry, c.industry.as_deref()),
+        ),
         (
             "company size",
-            lookup(&model.fit.company_size, &c.company_size),
+            lookup(&model.fit.company_size, c.company_size.as_deref()),
         ),
         (
             "country",
-            lookup(
-                &model.fit.country,
-                &c.country.as_ref().map(|c| c.to_string()),
-            ),
+            lookup(&model.fit.country, c.country.as_ref().map(|c| c.as_str())),
         ),
     ] {
         if let Some((k, p)) = hit.filter(|(_, p)| *p != 0) {
@@ -94,18 +95,22 @@ pub fn score<H: Behaviour + ?Sized>(
     }
     // A title scores its best keyword once: "VP, Director of IT" is a VP.
     if let Some(title) = &c.title {
-        let words: Vec<String> = title
-            .split(|ch: char| !ch.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect();
+        // Compared as `to_lowercase` would, without allocating for ASCII.
+        let same = |word: &str, keyword: &str| {
+            if word.is_ascii() && keyword.is_ascii() {
+                word.eq_ignore_ascii_case(keyword)
+            } else {
+                word.to_lowercase() == keyword.to_lowercase()
+            }
+        };
         let best = model
             .fit
             .title
             .iter()
             .filter(|(k, _)| {
-                let k = k.to_lowercase();
-                words.contains(&k)
+                title
+                    .split(|ch: char| !ch.is_alphanumeric())
+                    .any(|w| !w.is_empty() && same(w, k))
             })
             .max_by_key(|(_, p)| **p);
         if let Some((k, p)) = best.filter(|(_, p)| **p != 0) {
@@ -133,10 +138,11 @@ pub fn score<H: Behaviour + ?Sized>(
     }
     for (kind, (n, p)) in counted {
         if p.abs() >= 0.05 {
-            parts.push((
-                p,
-                format!("{n}× {} {:+}", kind.replace('_', " "), round1(p)),
-            ));
+            let mut reason = format!("{n}× ");
+            reason.extend(kind.chars().map(|c| if c == '_' { ' ' } else { c }));
+            reason.push(' ');
+            write_number(&mut reason, round1(p), true);
+            parts.push((p, reason));
         }
     }
 
