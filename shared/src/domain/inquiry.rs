@@ -388,16 +388,21 @@ impl Inquiry {
                 None => Ok(None),
                 Some(v) => {
                     let v = v.trim();
-                    if v.chars()
-                        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-                    {
+                    let control = |c: char| c.is_control() && c != '\n' && c != '\r' && c != '\t';
+                    // ASCII (most fields): a byte is a character.
+                    let (has_control, chars) = if v.is_ascii() {
+                        (v.bytes().any(|b| control(b as char)), v.len())
+                    } else {
+                        (v.chars().any(control), v.chars().count())
+                    };
+                    if has_control {
                         return Err(InquiryError::new(
                             "invalid_value",
                             name,
                             "contains control characters",
                         ));
                     }
-                    if v.chars().count() > max {
+                    if chars > max {
                         return Err(InquiryError::new(
                             "too_long",
                             name,
@@ -410,7 +415,9 @@ impl Inquiry {
         };
         let single_line = |name: &str| -> Result<Option<String>, InquiryError> {
             let v = text(name, limits::SHORT_FIELD)?;
-            if v.as_deref().is_some_and(|v| v.contains(['\n', '\r'])) {
+            if v.as_deref()
+                .is_some_and(|v| v.bytes().any(|b| b == b'\n' || b == b'\r'))
+            {
                 return Err(InquiryError::new(
                     "invalid_value",
                     name,

@@ -4,8 +4,8 @@
 //! simulator alike.
 
 use super::decision::{
-    Assignment, CursorAdvance, Decision, Owner, PoolState, Qualification, Route, RouteDecision,
-    Score,
+    concat, write_int, Assignment, CursorAdvance, Decision, Owner, PoolState, Qualification, Route,
+    RouteDecision, Score,
 };
 use super::lead::Lead;
 use super::playbook::{AssignmentRule, Playbook, Strategy, Target};
@@ -17,19 +17,24 @@ use std::fmt::Write as _;
 pub fn qualify(lead: &Lead, playbook: &Playbook) -> Qualification {
     let met = lead.bant.met(&playbook.bant);
     let stage = playbook.stages.stage_for(met.len());
-    let mut reason = String::with_capacity(160);
-    let _ = write!(
-        reason,
-        "{}: {} of 4 B.A.N.T. criteria met — ",
-        stage.label(),
-        met.len()
-    );
+    let mut reason = concat(&[stage.label(), ": "]);
+    reason.reserve(160);
+    write_int(&mut reason, met.len() as i64, false);
+    reason.push_str(" of 4 B.A.N.T. criteria met — ");
     for (i, c) in Criterion::ALL.iter().enumerate() {
         let mark = if met.contains(c) { "met" } else { "not met" };
-        if i > 0 {
-            reason.push_str(", ");
+        let separator = if i > 0 { ", " } else { "" };
+        for piece in [
+            separator,
+            c.field(),
+            " ",
+            lead.bant.value(*c),
+            " (",
+            mark,
+            ")",
+        ] {
+            reason.push_str(piece);
         }
-        let _ = write!(reason, "{} {} ({mark})", c.field(), lead.bant.value(*c));
     }
     Qualification { reason, stage, met }
 }
@@ -41,7 +46,13 @@ pub fn route(lead: &Lead, q: &Qualification, score: &Score, playbook: &Playbook)
             return RouteDecision {
                 route: rule.route,
                 rule: rule.name.clone(),
-                reason: format!("{}: {} → {}", rule.route, rule.name, rule.route.channel()),
+                reason: concat(&[
+                    rule.route.as_str(),
+                    ": ",
+                    &rule.name,
+                    " → ",
+                    rule.route.channel(),
+                ]),
             };
         }
     }
@@ -113,7 +124,13 @@ pub fn assign(
         Target::Queue(name) => {
             let owner = playbook.queue_owner(name);
             Assignment {
-                reason: format!("{rule_name}: {territory} → queue {}", owner.display_name()),
+                reason: concat(&[
+                    rule_name,
+                    ": ",
+                    &territory,
+                    " → queue ",
+                    owner.display_name(),
+                ]),
                 owner,
                 pool: None,
                 cursor: None,
@@ -164,7 +181,7 @@ pub fn assign(
             let start = (state.cursor % n as u64) as usize;
             let in_turn = (0..n).map(|i| available[(start + i) % n]);
             let (rep, how) = match pool.strategy {
-                Strategy::RoundRobin => (available[start], "round-robin".to_string()),
+                Strategy::RoundRobin => (available[start], "round-robin".into()),
                 Strategy::LeastLoaded => {
                     let load = |id: &str| state.loads.get(id).copied().unwrap_or(0);
                     let min = available.iter().map(|r| load(&r.id)).min().unwrap_or(0);
@@ -172,9 +189,10 @@ pub fn assign(
                         .clone()
                         .find(|r| load(&r.id) == min)
                         .unwrap_or(available[start]);
-                    (rep, format!("least-loaded ({min} open)"))
+                    (rep, format!("least-loaded ({min} open)").into())
                 }
             };
+            let how: std::borrow::Cow<str> = how;
             let skipped = pool.reps.len() - n;
             let away = if skipped > 0 {
                 format!(" ({skipped} away skipped)")
@@ -182,10 +200,18 @@ pub fn assign(
                 String::new()
             };
             Assignment {
-                reason: format!(
-                    "{rule_name}: {territory} → pool {pool_name} → {how}{away} → {}",
-                    rep.name
-                ),
+                reason: concat(&[
+                    rule_name,
+                    ": ",
+                    &territory,
+                    " → pool ",
+                    pool_name,
+                    " → ",
+                    &how,
+                    &away,
+                    " → ",
+                    &rep.name,
+                ]),
                 owner: rep.owner(),
                 pool: Some(pool_name.clone()),
                 cursor: Some(CursorAdvance {
@@ -202,15 +228,21 @@ pub fn assign(
 /// the format each time (chrono's format is the costlier part of a reason).
 fn write_minute(out: &mut String, t: DateTime<Utc>) {
     if (0..=9999).contains(&t.year()) {
-        let _ = write!(
-            out,
-            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-            t.year(),
-            t.month(),
-            t.day(),
-            t.hour(),
-            t.minute()
-        );
+        let mut text = *b"0000-00-00 00:00 UTC";
+        for (at, n, width) in [
+            (0, t.year() as u32, 4),
+            (5, t.month(), 2),
+            (8, t.day(), 2),
+            (11, t.hour(), 2),
+            (14, t.minute(), 2),
+        ] {
+            let mut n = n;
+            for i in (at..at + width).rev() {
+                text[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        }
+        out.push_str(std::str::from_utf8(&text).unwrap_or_default());
     } else {
         let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M UTC"));
     }
@@ -218,8 +250,8 @@ fn write_minute(out: &mut String, t: DateTime<Utc>) {
 
 fn territory(lead: &Lead) -> String {
     match (&lead.contact.country, &lead.contact.region) {
-        (Some(c), Some(r)) => format!("territory {c}/{r}"),
-        (Some(c), None) => format!("territory {c}"),
+        (Some(c), Some(r)) => concat(&["territory ", c.as_str(), "/", r]),
+        (Some(c), None) => concat(&["territory ", c.as_str()]),
         _ => "no territory given".to_string(),
     }
 }
@@ -390,12 +422,12 @@ impl Assessment<'_> {
         if let Some(t) = follow_up_by {
             owner_reason.push_str("; follow up by ");
             write_minute(&mut owner_reason, t);
-            let _ = write!(
-                owner_reason,
-                " ({} SLA {} h)",
-                r.route,
-                playbook.slas.get(&r.route).copied().unwrap_or_default()
-            );
+            owner_reason.push_str(" (");
+            owner_reason.push_str(r.route.as_str());
+            owner_reason.push_str(" SLA ");
+            let hours = playbook.slas.get(&r.route).copied().unwrap_or_default();
+            write_int(&mut owner_reason, hours.into(), false);
+            owner_reason.push_str(" h)");
         }
         Decision {
             bant_met: q.met,

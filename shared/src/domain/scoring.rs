@@ -6,7 +6,7 @@
 //! at: recomputing it from the history gives the same answer.
 
 use super::bant::Criterion;
-use super::decision::{round1, write_number, Score};
+use super::decision::{concat, round1, write_int, write_number, Score};
 use super::lead::{Event, HistoryEntry, Lead};
 use super::playbook::Playbook;
 use chrono::{DateTime, Utc};
@@ -53,7 +53,7 @@ pub fn score<'p, H: Behaviour + ?Sized>(
         let points = playbook.bant.answer(c, value).map_or(0, |a| a.points) as f64;
         if points != 0.0 {
             explicit += points;
-            let mut reason = format!("{} {value} ", c.field());
+            let mut reason = concat(&[c.field(), " ", value, " "]);
             write_number(&mut reason, points, true);
             parts.push((points, reason));
         }
@@ -65,7 +65,9 @@ pub fn score<'p, H: Behaviour + ?Sized>(
         .filter(|p| *p != 0)
     {
         explicit += p as f64;
-        parts.push((p as f64, format!("request {} {:+}", lead.request_type, p)));
+        let mut reason = concat(&["request ", lead.request_type.as_str(), " "]);
+        write_int(&mut reason, p, true);
+        parts.push((p as f64, reason));
     }
 
     let mut fit = 0.0;
@@ -90,7 +92,9 @@ pub fn score<'p, H: Behaviour + ?Sized>(
     ] {
         if let Some((k, p)) = hit.filter(|(_, p)| *p != 0) {
             fit += p as f64;
-            parts.push((p as f64, format!("{label} {k} {p:+}")));
+            let mut reason = concat(&[label, " ", k, " "]);
+            write_int(&mut reason, p, true);
+            parts.push((p as f64, reason));
         }
     }
     // A title scores its best keyword once: "VP, Director of IT" is a VP.
@@ -103,19 +107,21 @@ pub fn score<'p, H: Behaviour + ?Sized>(
                 word.to_lowercase() == keyword.to_lowercase()
             }
         };
+        let words: Vec<&str> = title
+            .split(|ch: char| !ch.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
         let best = model
             .fit
             .title
             .iter()
-            .filter(|(k, _)| {
-                title
-                    .split(|ch: char| !ch.is_alphanumeric())
-                    .any(|w| !w.is_empty() && same(w, k))
-            })
+            .filter(|(k, _)| words.iter().any(|w| same(w, k)))
             .max_by_key(|(_, p)| **p);
         if let Some((k, p)) = best.filter(|(_, p)| **p != 0) {
             fit += *p as f64;
-            parts.push((*p as f64, format!("title {k} {p:+}")));
+            let mut reason = concat(&["title ", k, " "]);
+            write_int(&mut reason, *p, true);
+            parts.push((*p as f64, reason));
         }
     }
 
@@ -138,7 +144,9 @@ pub fn score<'p, H: Behaviour + ?Sized>(
     }
     for (kind, (n, p)) in counted {
         if p.abs() >= 0.05 {
-            let mut reason = format!("{n}× ");
+            let mut reason = String::with_capacity(32);
+            write_int(&mut reason, n as i64, false);
+            reason.push_str("× ");
             reason.extend(kind.chars().map(|c| if c == '_' { ' ' } else { c }));
             reason.push(' ');
             write_number(&mut reason, round1(p), true);
