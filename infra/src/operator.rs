@@ -386,7 +386,7 @@ mod tests {
         let text = "\u{feff}email,company,message\r\n\"a@example.com\",\"Acme, Inc.\",\"say \"\"hi\"\"\"\n\nb@example.com,,\"multi\nline\"\n";
         let run = run(&playbook, text, now, true).unwrap();
         assert!(run.bad_rows.is_empty(), "{:?}", run.bad_rows);
-        let emails: Vec<&str> = run.leads.iter().map(|l| l.email.as_str()).collect();
+        let emails: Vec<&str> = run.leads.iter().map(|l| l.email.as_ref()).collect();
         assert_eq!(emails, ["a@example.com", "b@example.com"]);
         let short = run_rows("email,company\nc@example.com\n");
         assert_eq!(short, [(1, "has 1 columns; the header has 2".to_string())]);

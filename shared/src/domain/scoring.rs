@@ -29,6 +29,12 @@ impl Behaviour for [HistoryEntry] {
     }
 }
 
+impl<const N: usize> Behaviour for [HistoryEntry; N] {
+    fn behaviours(&self) -> impl Iterator<Item = (&str, DateTime<Utc>)> {
+        self.as_slice().behaviours()
+    }
+}
+
 impl Behaviour for Vec<HistoryEntry> {
     fn behaviours(&self) -> impl Iterator<Item = (&str, DateTime<Utc>)> {
         self.as_slice().behaviours()
