@@ -84,7 +84,7 @@ impl SimulateArgs {
 
 /// The outcome of a run, for the CLI and the benchmark.
 pub struct Run {
-    pub leads: Vec<SimulatedLead>,
+    pub leads: Vec<SimulatedLead<'static>>,
     pub bad_rows: Vec<(usize, String)>,
     pub summary: leadflow::app::simulate::Summary,
 }
@@ -95,7 +95,7 @@ pub fn run(playbook: &Playbook, csv: &str, now: DateTime<Utc>, keep: bool) -> Re
     let mut leads = Vec::new();
     let (bad_rows, summary) = replay(playbook, csv, now, |lead| {
         if keep {
-            leads.push(lead)
+            leads.push(lead.into_owned())
         }
     })?;
     Ok(Run {
@@ -114,7 +114,7 @@ pub fn replay(
     playbook: &Playbook,
     csv: &str,
     now: DateTime<Utc>,
-    mut each: impl FnMut(SimulatedLead),
+    mut each: impl FnMut(SimulatedLead<'_>),
 ) -> Result<Replayed, String> {
     // RFC 4180 (quoted fields, doubled quotes, CRLF, newlines inside quotes,
     // a byte-order mark); rows of any length, checked against the header below.
@@ -386,7 +386,7 @@ mod tests {
         let text = "\u{feff}email,company,message\r\n\"a@example.com\",\"Acme, Inc.\",\"say \"\"hi\"\"\"\n\nb@example.com,,\"multi\nline\"\n";
         let run = run(&playbook, text, now, true).unwrap();
         assert!(run.bad_rows.is_empty(), "{:?}", run.bad_rows);
-        let emails: Vec<&str> = run.leads.iter().map(|l| l.email.as_str()).collect();
+        let emails: Vec<&str> = run.leads.iter().map(|l| l.email.as_ref()).collect();
         assert_eq!(emails, ["a@example.com", "b@example.com"]);
         let short = run_rows("email,company\nc@example.com\n");
         assert_eq!(short, [(1, "has 1 columns; the header has 2".to_string())]);

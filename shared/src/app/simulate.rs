@@ -5,28 +5,44 @@
 use crate::domain::decision::{Decision, PoolState};
 use crate::domain::ids::{LeadId, ResponseId};
 use crate::domain::inquiry::Inquiry;
-use crate::domain::lead::{Event, HistoryEntry, Lead};
-use crate::domain::playbook::Playbook;
+use crate::domain::lead::Lead;
+use crate::domain::playbook::{Playbook, Strategy};
 use crate::domain::routing::decide;
+use crate::domain::scoring::{Behaviour, FORM_SUBMISSION};
 use crate::EmailAddress;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 /// Columns the simulator reads besides the intake's fields.
 pub const RECEIVED_AT: &str = "received_at";
 
+/// One decided row. It borrows from the simulator (the lead's latest
+/// decision holds the owner and the reasons): [`SimulatedLead::into_owned`]
+/// keeps it past the next row.
 #[derive(Debug, Clone, Serialize)]
-pub struct SimulatedLead {
+pub struct SimulatedLead<'a> {
     /// 1-based data row (the header is row 0).
     pub row: usize,
-    pub email: String,
+    pub email: Cow<'a, str>,
     pub bant_met: usize,
-    pub stage: String,
-    pub route: String,
-    pub owner: String,
+    pub stage: &'static str,
+    pub route: &'static str,
+    pub owner: Cow<'a, str>,
     pub score: i64,
-    pub reasons: Vec<String>,
+    pub reasons: Cow<'a, [String]>,
+}
+
+impl SimulatedLead<'_> {
+    pub fn into_owned(self) -> SimulatedLead<'static> {
+        SimulatedLead {
+            email: Cow::Owned(self.email.into_owned()),
+            owner: Cow::Owned(self.owner.into_owned()),
+            reasons: Cow::Owned(self.reasons.into_owned()),
+            ..self
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -58,12 +74,33 @@ fn count(counts: &mut BTreeMap<String, usize>, key: &str) {
     }
 }
 
+/// What later rows of one person need to be decided as the router would
+/// decide them: the lead as the responses so far left it (with its latest
+/// decision), and when each response came (its behaviour, for the score).
+/// Nothing else of the router's history feeds a decision.
+struct Person {
+    lead: Lead,
+    responses: Responses,
+}
+
+/// A person's responses, oldest first: each a form submission at its time.
+struct Responses(Vec<DateTime<Utc>>);
+
+impl Behaviour for Responses {
+    fn behaviours(&self) -> impl Iterator<Item = (&str, DateTime<Utc>)> {
+        self.0.iter().map(|at| (FORM_SUBMISSION, *at))
+    }
+}
+
 /// Runs rows through the playbook, keeping the state a real deployment would:
 /// the same person is one lead, pools take turns, reps' loads grow.
 pub struct Simulator<'p> {
     playbook: &'p Playbook,
     now: DateTime<Utc>,
-    leads: HashMap<EmailAddress, (Lead, Vec<HistoryEntry>)>,
+    /// Every row's response id: nothing a decision reads depends on it, and
+    /// the simulator keeps no history where responses must be told apart.
+    response_id: ResponseId,
+    people: HashMap<EmailAddress, Person>,
     cursors: HashMap<String, u64>,
     loads: HashMap<String, i64>,
     pub summary: Summary,
@@ -74,7 +111,8 @@ impl<'p> Simulator<'p> {
         Simulator {
             playbook,
             now,
-            leads: HashMap::new(),
+            response_id: ResponseId::generate(),
+            people: HashMap::new(),
             cursors: HashMap::new(),
             loads: HashMap::new(),
             summary: Summary::default(),
@@ -86,7 +124,7 @@ impl<'p> Simulator<'p> {
         &mut self,
         row: usize,
         fields: &[(K, V)],
-    ) -> Result<SimulatedLead, BadRow> {
+    ) -> Result<SimulatedLead<'_>, BadRow> {
         let bad = |field: &str, message: String| BadRow {
             row,
             field: field.to_string(),
@@ -111,52 +149,53 @@ impl<'p> Simulator<'p> {
         let inquiry =
             Inquiry::parse(&posted, &self.playbook.bant).map_err(|e| bad(&e.field, e.message))?;
         let email = &inquiry.email;
-        if !self.leads.contains_key(email) {
-            let new = (Lead::new(LeadId::generate(), email.clone(), at), Vec::new());
-            self.leads.insert(email.clone(), new);
+        if !self.people.contains_key(email) {
+            let person = Person {
+                lead: Lead::new(LeadId::generate(), email.clone(), at),
+                responses: Responses(Vec::new()),
+            };
+            self.people.insert(email.clone(), person);
         }
-        let (lead, history) = self.leads.get_mut(email).expect("inserted above");
-        let record = lead.apply_response(&inquiry, &ResponseId::generate(), at);
-        history.push(HistoryEntry::new(&lead.id, at, Event::Response(record)));
+        self.summary.people = self.people.len();
+        let person = self.people.get_mut(email).expect("inserted above");
+        let Person { lead, responses } = person;
+        lead.apply_response(&inquiry, &self.response_id, at);
+        responses.0.push(at);
 
         // The state the router keeps in the store: a cursor per pool, open leads per rep.
         let (cursors, loads) = (&self.cursors, &self.loads);
         let playbook = self.playbook;
-        let decision: Decision = decide(lead, history, playbook, at.max(self.now), |pool| {
+        let decision: Decision = decide(lead, responses, playbook, at.max(self.now), |name| {
+            let pool = playbook.pool(name);
             PoolState {
-                cursor: cursors.get(pool).copied().unwrap_or(0),
-                loads: playbook
-                    .pool(pool)
-                    .map(|p| {
-                        p.reps
-                            .iter()
-                            .map(|r| (r.clone(), loads.get(r).copied().unwrap_or(0).max(0) as u64))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
+                cursor: cursors.get(name).copied().unwrap_or(0),
+                // Only a least-loaded pool reads its reps' loads.
+                loads: match pool {
+                    Some(p) if p.strategy == Strategy::LeastLoaded => p
+                        .reps
+                        .iter()
+                        .map(|r| (r.clone(), loads.get(r).copied().unwrap_or(0).max(0) as u64))
+                        .collect(),
+                    _ => BTreeMap::new(),
+                },
             }
         });
         if let Some(c) = &decision.cursor {
-            self.cursors.insert(c.pool.clone(), c.to);
+            match self.cursors.get_mut(&c.pool) {
+                Some(cursor) => *cursor = c.to,
+                None => {
+                    self.cursors.insert(c.pool.clone(), c.to);
+                }
+            }
         }
         for (rep, delta) in decision.load_changes(lead.owner()) {
             *self.loads.entry(rep).or_default() += delta;
         }
-        let owner = decision.owner.display_name();
-        let simulated = SimulatedLead {
-            row,
-            email: email.to_string(),
-            bant_met: decision.bant_met.len(),
-            stage: decision.stage.as_str().to_string(),
-            route: decision.route.as_str().to_string(),
-            owner: owner.to_string(),
-            score: decision.score.total,
-            reasons: decision.reasons.clone(),
-        };
         let s = &mut self.summary;
         s.leads += 1;
-        count(&mut s.by_stage, &simulated.stage);
-        count(&mut s.by_route, &simulated.route);
+        let owner = decision.owner.display_name();
+        count(&mut s.by_stage, decision.stage.as_str());
+        count(&mut s.by_route, decision.route.as_str());
         count(&mut s.by_owner, owner);
         if let Some(pool) = &decision.pool {
             if let Some(reps) = s.pools.get_mut(pool) {
@@ -166,9 +205,24 @@ impl<'p> Simulator<'p> {
                     .insert(pool.clone(), BTreeMap::from([(owner.to_string(), 1)]));
             }
         }
+        let (bant_met, stage, route, score) = (
+            decision.bant_met.len(),
+            decision.stage.as_str(),
+            decision.route.as_str(),
+            decision.score.total,
+        );
         lead.apply_decision(decision, at);
-        s.people = self.leads.len();
-        Ok(simulated)
+        let decided = lead.routing.as_ref().expect("decided above");
+        Ok(SimulatedLead {
+            row,
+            email: Cow::Borrowed(lead.email.as_str()),
+            bant_met,
+            stage,
+            route,
+            owner: Cow::Borrowed(decided.owner.display_name()),
+            score,
+            reasons: Cow::Borrowed(&decided.reasons),
+        })
     }
 
     pub fn bad_row(&mut self) {

@@ -60,19 +60,21 @@ impl EmailAddress {
         if local.len() + 1 + domain.len() > Self::MAX_LEN {
             return Err(InvalidEmail("is longer than 254 characters"));
         }
-        let labels: Vec<&str> = domain.split('.').collect();
-        if labels.len() < 2
-            || labels.iter().any(|l| {
-                l.is_empty()
-                    || l.len() > 63
-                    || l.starts_with('-')
-                    || l.ends_with('-')
-                    || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            })
-        {
+        let bad_label = |l: &str| {
+            l.is_empty()
+                || l.len() > 63
+                || l.starts_with('-')
+                || l.ends_with('-')
+                || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        };
+        if !domain.contains('.') || domain.split('.').any(bad_label) {
             return Err(InvalidEmail("has an invalid domain"));
         }
-        Ok(Self(format!("{local}@{domain}")))
+        let mut address = String::with_capacity(local.len() + 1 + domain.len());
+        address.push_str(local);
+        address.push('@');
+        address.push_str(&domain);
+        Ok(Self(address))
     }
 
     pub fn as_str(&self) -> &str {

@@ -259,8 +259,12 @@ impl Lead {
                 continue;
             }
             answers.insert(criterion, value.clone());
-            let old = self.bant.value(criterion).to_string();
-            if old != *value && self.bant.0.get(&criterion).is_some_and(|a| a.by_sales()) {
+            let old = self.bant.value(criterion);
+            if old == value {
+                continue;
+            }
+            let old = old.to_string();
+            if self.bant.0.get(&criterion).is_some_and(|a| a.by_sales()) {
                 // What a rep learned on the phone outranks a form: keep it, and
                 // keep what the form said in the history for the owner to see.
                 conflicts.push(Conflict {
@@ -269,7 +273,7 @@ impl Lead {
                     offered: value.clone(),
                     why: "recorded by sales".into(),
                 });
-            } else if old != *value {
+            } else {
                 changes.push(FieldChange {
                     field: criterion.field().to_string(),
                     from: (old != UNKNOWN).then_some(old),

@@ -4,36 +4,39 @@
 //! simulator alike.
 
 use super::decision::{
-    Assignment, CursorAdvance, Decision, Owner, PoolState, Qualification, Route, RouteDecision,
-    Score,
+    concat, write_int, Assignment, CursorAdvance, Decision, Owner, PoolState, Qualification, Route,
+    RouteDecision, Score,
 };
-use super::lead::{HistoryEntry, Lead};
+use super::lead::Lead;
 use super::playbook::{AssignmentRule, Playbook, Strategy, Target};
-use super::scoring::score;
+use super::scoring::{score, Behaviour};
 use crate::domain::bant::Criterion;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
+use std::fmt::Write as _;
 
 pub fn qualify(lead: &Lead, playbook: &Playbook) -> Qualification {
     let met = lead.bant.met(&playbook.bant);
     let stage = playbook.stages.stage_for(met.len());
-    let detail: Vec<String> = Criterion::ALL
-        .iter()
-        .map(|c| {
-            let v = lead.bant.value(*c);
-            let mark = if met.contains(c) { "met" } else { "not met" };
-            format!("{} {v} ({mark})", c.field())
-        })
-        .collect();
-    Qualification {
-        reason: format!(
-            "{}: {} of 4 B.A.N.T. criteria met — {}",
-            stage.label(),
-            met.len(),
-            detail.join(", ")
-        ),
-        stage,
-        met,
+    let mut reason = concat(&[stage.label(), ": "]);
+    reason.reserve(160);
+    write_int(&mut reason, met.len() as i64, false);
+    reason.push_str(" of 4 B.A.N.T. criteria met — ");
+    for (i, c) in Criterion::ALL.iter().enumerate() {
+        let mark = if met.contains(c) { "met" } else { "not met" };
+        let separator = if i > 0 { ", " } else { "" };
+        for piece in [
+            separator,
+            c.field(),
+            " ",
+            lead.bant.value(*c),
+            " (",
+            mark,
+            ")",
+        ] {
+            reason.push_str(piece);
+        }
     }
+    Qualification { reason, stage, met }
 }
 
 /// The first route rule whose conditions hold.
@@ -43,7 +46,13 @@ pub fn route(lead: &Lead, q: &Qualification, score: &Score, playbook: &Playbook)
             return RouteDecision {
                 route: rule.route,
                 rule: rule.name.clone(),
-                reason: format!("{}: {} → {}", rule.route, rule.name, rule.route.channel()),
+                reason: concat(&[
+                    rule.route.as_str(),
+                    ": ",
+                    &rule.name,
+                    " → ",
+                    rule.route.channel(),
+                ]),
             };
         }
     }
@@ -115,7 +124,13 @@ pub fn assign(
         Target::Queue(name) => {
             let owner = playbook.queue_owner(name);
             Assignment {
-                reason: format!("{rule_name}: {territory} → queue {}", owner.display_name()),
+                reason: concat(&[
+                    rule_name,
+                    ": ",
+                    &territory,
+                    " → queue ",
+                    owner.display_name(),
+                ]),
                 owner,
                 pool: None,
                 cursor: None,
@@ -166,7 +181,7 @@ pub fn assign(
             let start = (state.cursor % n as u64) as usize;
             let in_turn = (0..n).map(|i| available[(start + i) % n]);
             let (rep, how) = match pool.strategy {
-                Strategy::RoundRobin => (available[start], "round-robin".to_string()),
+                Strategy::RoundRobin => (available[start], "round-robin".into()),
                 Strategy::LeastLoaded => {
                     let load = |id: &str| state.loads.get(id).copied().unwrap_or(0);
                     let min = available.iter().map(|r| load(&r.id)).min().unwrap_or(0);
@@ -174,9 +189,10 @@ pub fn assign(
                         .clone()
                         .find(|r| load(&r.id) == min)
                         .unwrap_or(available[start]);
-                    (rep, format!("least-loaded ({min} open)"))
+                    (rep, format!("least-loaded ({min} open)").into())
                 }
             };
+            let how: std::borrow::Cow<str> = how;
             let skipped = pool.reps.len() - n;
             let away = if skipped > 0 {
                 format!(" ({skipped} away skipped)")
@@ -184,10 +200,18 @@ pub fn assign(
                 String::new()
             };
             Assignment {
-                reason: format!(
-                    "{rule_name}: {territory} → pool {pool_name} → {how}{away} → {}",
-                    rep.name
-                ),
+                reason: concat(&[
+                    rule_name,
+                    ": ",
+                    &territory,
+                    " → pool ",
+                    pool_name,
+                    " → ",
+                    &how,
+                    &away,
+                    " → ",
+                    &rep.name,
+                ]),
                 owner: rep.owner(),
                 pool: Some(pool_name.clone()),
                 cursor: Some(CursorAdvance {
@@ -200,10 +224,34 @@ pub fn assign(
     }
 }
 
+/// Appends `t` as `t.format("%Y-%m-%d %H:%M UTC")` would, without parsing
+/// the format each time (chrono's format is the costlier part of a reason).
+fn write_minute(out: &mut String, t: DateTime<Utc>) {
+    if (0..=9999).contains(&t.year()) {
+        let mut text = *b"0000-00-00 00:00 UTC";
+        for (at, n, width) in [
+            (0, t.year() as u32, 4),
+            (5, t.month(), 2),
+            (8, t.day(), 2),
+            (11, t.hour(), 2),
+            (14, t.minute(), 2),
+        ] {
+            let mut n = n;
+            for i in (at..at + width).rev() {
+                text[i] = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        }
+        out.push_str(std::str::from_utf8(&text).unwrap_or_default());
+    } else {
+        let _ = write!(out, "{}", t.format("%Y-%m-%d %H:%M UTC"));
+    }
+}
+
 fn territory(lead: &Lead) -> String {
     match (&lead.contact.country, &lead.contact.region) {
-        (Some(c), Some(r)) => format!("territory {c}/{r}"),
-        (Some(c), None) => format!("territory {c}"),
+        (Some(c), Some(r)) => concat(&["territory ", c.as_str(), "/", r]),
+        (Some(c), None) => concat(&["territory ", c.as_str()]),
         _ => "no territory given".to_string(),
     }
 }
@@ -220,9 +268,9 @@ pub struct Assessment<'p> {
 
 /// Qualify, score and route by the rules alone: what a rep's report is
 /// weighed against (a rep may move a lead either way).
-pub fn assess_by_rules<'p>(
+pub fn assess_by_rules<'p, H: Behaviour + ?Sized>(
     lead: &Lead,
-    history: &[HistoryEntry],
+    history: &H,
     playbook: &'p Playbook,
     now: DateTime<Utc>,
 ) -> Assessment<'p> {
@@ -246,9 +294,9 @@ fn pool_of<'p>(lead: &Lead, route: Route, playbook: &'p Playbook) -> Option<&'p 
 
 /// What a new response makes of the lead: [`assess_by_rules`], except that a
 /// form never hands a lead down the value chain.
-pub fn assess<'p>(
+pub fn assess<'p, H: Behaviour + ?Sized>(
     lead: &Lead,
-    history: &[HistoryEntry],
+    history: &H,
     playbook: &'p Playbook,
     now: DateTime<Utc>,
 ) -> Assessment<'p> {
@@ -256,8 +304,9 @@ pub fn assess<'p>(
         qualification,
         score,
         mut route,
-        ..
+        pool,
     } = assess_by_rules(lead, history, playbook, now);
+    let rule_route = route.route;
     // A response (a form) never hands a lead down the value chain: a field
     // seller's lead does not go back to inside sales because the prospect
     // later downloaded a brochure. Only a rep's outcome moves a lead down.
@@ -278,7 +327,12 @@ pub fn assess<'p>(
         }
     }
     Assessment {
-        pool: pool_of(lead, route.route, playbook),
+        // The rules' pool, unless the lead was kept on its route.
+        pool: if route.route == rule_route {
+            pool
+        } else {
+            pool_of(lead, route.route, playbook)
+        },
         qualification,
         score,
         route,
@@ -286,9 +340,9 @@ pub fn assess<'p>(
 }
 
 /// Qualify, score, route and assign. `state_of` gives a pool's state.
-pub fn decide(
+pub fn decide<H: Behaviour + ?Sized>(
     lead: &Lead,
-    history: &[HistoryEntry],
+    history: &H,
     playbook: &Playbook,
     now: DateTime<Utc>,
     state_of: impl Fn(&str) -> PoolState,
@@ -364,16 +418,17 @@ impl Assessment<'_> {
             .slas
             .get(&r.route)
             .map(|h| now + Duration::hours(*h as i64));
-        let owner_reason = match follow_up_by {
-            Some(t) => format!(
-                "{}; follow up by {} ({} SLA {} h)",
-                a.reason,
-                t.format("%Y-%m-%d %H:%M UTC"),
-                r.route,
-                playbook.slas.get(&r.route).copied().unwrap_or_default()
-            ),
-            None => a.reason,
-        };
+        let mut owner_reason = a.reason;
+        if let Some(t) = follow_up_by {
+            owner_reason.push_str("; follow up by ");
+            write_minute(&mut owner_reason, t);
+            owner_reason.push_str(" (");
+            owner_reason.push_str(r.route.as_str());
+            owner_reason.push_str(" SLA ");
+            let hours = playbook.slas.get(&r.route).copied().unwrap_or_default();
+            write_int(&mut owner_reason, hours.into(), false);
+            owner_reason.push_str(" h)");
+        }
         Decision {
             bant_met: q.met,
             stage: q.stage,
@@ -386,6 +441,26 @@ impl Assessment<'_> {
             follow_up_by,
             decided_at: now,
             cursor: a.cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod minute_tests {
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn minutes_are_written_as_chrono_formats_them() {
+        for t in [
+            Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap(),
+            Utc.with_ymd_and_hms(999, 12, 31, 23, 59, 59).unwrap(),
+            Utc.with_ymd_and_hms(9999, 2, 3, 4, 5, 6).unwrap(),
+            Utc.with_ymd_and_hms(10000, 2, 3, 4, 5, 6).unwrap(),
+            Utc.with_ymd_and_hms(-1, 2, 3, 4, 5, 6).unwrap(),
+        ] {
+            let mut out = String::new();
+            super::write_minute(&mut out, t);
+            assert_eq!(out, t.format("%Y-%m-%d %H:%M UTC").to_string());
         }
     }
 }

@@ -6,25 +6,48 @@
 //! at: recomputing it from the history gives the same answer.
 
 use super::bant::Criterion;
-use super::decision::{round1, Score};
+use super::decision::{concat, round1, write_int, write_number, Score};
 use super::lead::{Event, HistoryEntry, Lead};
 use super::playbook::Playbook;
 use chrono::{DateTime, Utc};
 
-/// The behaviour a history shows: each response is a form submission; other
-/// activity (visits, downloads, clicks, events) is recorded as it arrives.
-fn behaviours(history: &[HistoryEntry]) -> impl Iterator<Item = (&str, DateTime<Utc>)> {
-    history.iter().filter_map(|h| match &h.event {
-        Event::Response(_) => Some(("form_submission", h.at)),
-        Event::Activity { kind, .. } => Some((kind.as_str(), h.at)),
-        _ => None,
-    })
+/// What scoring reads of a lead's past: the behaviour it shows, as (kind,
+/// when) oldest first. Each response is a form submission; other activity
+/// (visits, downloads, clicks, events) is recorded as it arrives. A history
+/// is the router's source; the simulator keeps only its responses' times.
+pub trait Behaviour {
+    fn behaviours(&self) -> impl Iterator<Item = (&str, DateTime<Utc>)>;
 }
 
-pub fn score(
+impl Behaviour for [HistoryEntry] {
+    fn behaviours(&self) -> impl Iterator<Item = (&str, DateTime<Utc>)> {
+        self.iter().filter_map(|h| match &h.event {
+            Event::Response(_) => Some((FORM_SUBMISSION, h.at)),
+            Event::Activity { kind, .. } => Some((kind.as_str(), h.at)),
+            _ => None,
+        })
+    }
+}
+
+impl<const N: usize> Behaviour for [HistoryEntry; N] {
+    fn behaviours(&self) -> impl Iterator<Item = (&str, DateTime<Utc>)> {
+        self.as_slice().behaviours()
+    }
+}
+
+impl Behaviour for Vec<HistoryEntry> {
+    fn behaviours(&self) -> impl Iterator<Item = (&str, DateTime<Utc>)> {
+        self.as_slice().behaviours()
+    }
+}
+
+/// The behaviour kind of a response.
+pub const FORM_SUBMISSION: &str = "form_submission";
+
+pub fn score<'p, H: Behaviour + ?Sized>(
     lead: &Lead,
-    history: &[HistoryEntry],
-    playbook: &Playbook,
+    history: &H,
+    playbook: &'p Playbook,
     at: DateTime<Utc>,
 ) -> Score {
     let model = &playbook.scoring;
@@ -36,7 +59,9 @@ pub fn score(
         let points = playbook.bant.answer(c, value).map_or(0, |a| a.points) as f64;
         if points != 0.0 {
             explicit += points;
-            parts.push((points, format!("{} {value} {points:+}", c.field())));
+            let mut reason = concat(&[c.field(), " ", value, " "]);
+            write_number(&mut reason, points, true);
+            parts.push((points, reason));
         }
     }
     if let Some(p) = model
@@ -46,61 +71,70 @@ pub fn score(
         .filter(|p| *p != 0)
     {
         explicit += p as f64;
-        parts.push((p as f64, format!("request {} {:+}", lead.request_type, p)));
+        let mut reason = concat(&["request ", lead.request_type.as_str(), " "]);
+        write_int(&mut reason, p, true);
+        parts.push((p as f64, reason));
     }
 
     let mut fit = 0.0;
     let c = &lead.contact;
-    let lookup = |table: &std::collections::BTreeMap<String, i64>, v: &Option<String>| {
-        v.as_ref()
-            .and_then(|v| table.iter().find(|(k, _)| k.eq_ignore_ascii_case(v)))
-            .map(|(k, p)| (k.clone(), *p))
+    let lookup = |table: &'p std::collections::BTreeMap<String, i64>, v: Option<&str>| {
+        v.and_then(|v| table.iter().find(|(k, _)| k.eq_ignore_ascii_case(v)))
+            .map(|(k, p)| (k.as_str(), *p))
     };
     for (label, hit) in [
-        ("industry", lookup(&model.fit.industry, &c.industry)),
+        (
+            "industry",
+            lookup(&model.fit.industry, c.industry.as_deref()),
+        ),
         (
             "company size",
-            lookup(&model.fit.company_size, &c.company_size),
+            lookup(&model.fit.company_size, c.company_size.as_deref()),
         ),
         (
             "country",
-            lookup(
-                &model.fit.country,
-                &c.country.as_ref().map(|c| c.to_string()),
-            ),
+            lookup(&model.fit.country, c.country.as_ref().map(|c| c.as_str())),
         ),
     ] {
         if let Some((k, p)) = hit.filter(|(_, p)| *p != 0) {
             fit += p as f64;
-            parts.push((p as f64, format!("{label} {k} {p:+}")));
+            let mut reason = concat(&[label, " ", k, " "]);
+            write_int(&mut reason, p, true);
+            parts.push((p as f64, reason));
         }
     }
     // A title scores its best keyword once: "VP, Director of IT" is a VP.
     if let Some(title) = &c.title {
-        let words: Vec<String> = title
+        // Compared as `to_lowercase` would, without allocating for ASCII.
+        let same = |word: &str, keyword: &str| {
+            if word.is_ascii() && keyword.is_ascii() {
+                word.eq_ignore_ascii_case(keyword)
+            } else {
+                word.to_lowercase() == keyword.to_lowercase()
+            }
+        };
+        let words: Vec<&str> = title
             .split(|ch: char| !ch.is_alphanumeric())
             .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
             .collect();
         let best = model
             .fit
             .title
             .iter()
-            .filter(|(k, _)| {
-                let k = k.to_lowercase();
-                words.contains(&k)
-            })
+            .filter(|(k, _)| words.iter().any(|w| same(w, k)))
             .max_by_key(|(_, p)| **p);
         if let Some((k, p)) = best.filter(|(_, p)| **p != 0) {
             fit += *p as f64;
-            parts.push((*p as f64, format!("title {k} {p:+}")));
+            let mut reason = concat(&["title ", k, " "]);
+            write_int(&mut reason, *p, true);
+            parts.push((*p as f64, reason));
         }
     }
 
     let half_life = model.behaviour.half_life_days.max(0.001);
     let mut behaviour = 0.0;
     let mut counted: std::collections::BTreeMap<&str, (usize, f64)> = Default::default();
-    for (kind, when) in behaviours(history) {
+    for (kind, when) in history.behaviours() {
         if when > at {
             continue;
         }
@@ -116,10 +150,13 @@ pub fn score(
     }
     for (kind, (n, p)) in counted {
         if p.abs() >= 0.05 {
-            parts.push((
-                p,
-                format!("{n}× {} {:+}", kind.replace('_', " "), round1(p)),
-            ));
+            let mut reason = String::with_capacity(32);
+            write_int(&mut reason, n as i64, false);
+            reason.push_str("× ");
+            reason.extend(kind.chars().map(|c| if c == '_' { ' ' } else { c }));
+            reason.push(' ');
+            write_number(&mut reason, round1(p), true);
+            parts.push((p, reason));
         }
     }
 
