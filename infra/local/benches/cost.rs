@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use leadflow::domain::lead::Event;
 use leadflow::ports::LeadStore;
-use leadflow::EmailAddress;
+use leadflow::{EmailAddress, ResponseId};
 use leadflow_aws::dynamo::DynamoStore;
 use leadflow_local::dev::EVENT_SOURCE_MAPPING;
 use leadflow_local::emulator::http_request;
@@ -103,20 +103,34 @@ async fn settled(store: &DynamoStore, email: &str, responses: usize) -> bool {
     let (Ok(Some(lead)), Ok(history)) = (store.lead(&id).await, store.history(&id).await) else {
         return false;
     };
-    let count = |f: &dyn Fn(&Event) -> bool| history.iter().filter(|h| f(&h.event)).count();
-    let routed = count(&|e| matches!(e, Event::Routed { .. }));
-    let notified = count(&|e| {
-        matches!(
-            e,
-            Event::EmailSent { .. } | Event::EmailCoalesced { .. } | Event::EmailRejected { .. }
-        )
-    });
-    let per_response = if lead.owner().and_then(|o| o.email()).is_some() {
+    let mut notified: BTreeMap<&ResponseId, usize> = BTreeMap::new();
+    let mut routed = 0;
+    let mut last = None;
+    for h in &history {
+        match &h.event {
+            Event::Response(r) => {
+                notified.entry(&r.response_id).or_default();
+                last = Some(&r.response_id);
+            }
+            Event::Routed { .. } => routed += 1,
+            Event::EmailSent { response_id, .. }
+            | Event::EmailCoalesced { response_id, .. }
+            | Event::EmailRejected { response_id, .. } => {
+                *notified.entry(response_id).or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+    // The latest response: the prospect's email, and the owner's when the owner has a mailbox.
+    let wants = if lead.owner().and_then(|o| o.email()).is_some() {
         2
     } else {
         1
     };
-    routed == responses && notified >= per_response * responses
+    routed == responses
+        && notified.len() == responses
+        && notified.values().all(|n| *n >= 1)
+        && last.is_some_and(|id| notified[id] >= wants)
 }
 
 #[tokio::main]

@@ -46,6 +46,8 @@ pub struct Proxy {
     schemas: Schemas,
     usage: Mutex<Usage>,
     listeners: Mutex<Vec<AbortOnDrop>>,
+    /// `LEADFLOW_PROXY_TRACE=1`: each DynamoDB write's items, sizes and units on stderr.
+    trace: bool,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -80,6 +82,7 @@ impl Proxy {
             schemas: capacity::schemas(tables),
             usage: Mutex::new(Usage::default()),
             listeners: Mutex::new(Vec::new()),
+            trace: std::env::var("LEADFLOW_PROXY_TRACE").is_ok_and(|v| v == "1"),
         })
     }
 
@@ -258,6 +261,21 @@ impl Proxy {
                         change.after = self.get_item(&change.table, &change.key, headers).await;
                     }
                     used.write_units = capacity::write_cost(&changes, &self.schemas);
+                    if self.trace {
+                        for c in &changes {
+                            let key =
+                                |k: &str| c.key.get(k).and_then(|v| v["S"].as_str()).unwrap_or("");
+                            eprintln!(
+                                "proxy: {caller} {} {} {}: {} -> {} bytes, {} WCU",
+                                operation.operation,
+                                key("pk"),
+                                key("sk"),
+                                c.before.as_ref().map_or(0, capacity::item_size),
+                                c.after.as_ref().map_or(0, capacity::item_size),
+                                capacity::write_cost(std::slice::from_ref(c), &self.schemas),
+                            );
+                        }
+                    }
                 }
             }
             "sqs" => {
