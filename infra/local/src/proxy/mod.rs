@@ -375,3 +375,52 @@ fn plain(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     *r.status_mut() = status;
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_protocols_are_named_by_their_target_and_query_ones_by_action_and_scope() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-amz-target",
+            http::HeaderValue::from_static("DynamoDB_20120810.PutItem"),
+        );
+        let call = classify(&headers, &Bytes::from_static(b"{\"TableName\":\"t\"}"));
+        assert_eq!(
+            (
+                call.operation.service.as_str(),
+                call.operation.operation.as_str()
+            ),
+            ("dynamodb", "PutItem")
+        );
+        assert_eq!(call.json["TableName"], "t");
+
+        headers.insert(
+            "x-amz-target",
+            http::HeaderValue::from_static("AmazonSQS.SendMessage"),
+        );
+        assert_eq!(classify(&headers, &Bytes::new()).operation.service, "sqs");
+
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static(
+                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ses/aws4_request, SignedHeaders=host, Signature=x",
+            ),
+        );
+        let body = Bytes::from_static(
+            b"Action=SendEmail&Destination.ToAddresses.member.1=a%40x.example&Destination.CcAddresses.member.1=b%40x.example",
+        );
+        let call = classify(&headers, &body);
+        assert_eq!(
+            (
+                call.operation.service.as_str(),
+                call.operation.operation.as_str()
+            ),
+            ("ses", "SendEmail")
+        );
+        assert_eq!(recipients(&body), 2);
+    }
+}
