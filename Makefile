@@ -52,6 +52,7 @@ bench:
 	cargo bench -p leadflow-infra --bench simulate
 	$(LOCAL) emulator -- cargo bench -p leadflow-local --bench outbox
 	$(LOCAL) emulator -- cargo bench -p leadflow-local --bench due
+	$(LOCAL) emulator -- cargo bench -p leadflow-local --bench cost
 
 # Cross-compile the functions for Lambda (arm64) without SAM; needs cargo-lambda + zig:
 #   $(VENV)/bin/pip install cargo-lambda ziglang

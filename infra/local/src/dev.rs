@@ -15,6 +15,7 @@ use crate::emulator::{Emulator, EmulatorError};
 use crate::events::{spawn_schedule, SqsPoller};
 use crate::gateway::{Gateway, GatewayConfig, RouteTable, SesEvents};
 use crate::provision::{provision, sdk_config, ProvisionError};
+use crate::proxy::Proxy;
 use crate::runtime::{
     binary_path, build_packages, function_binary, BuildError, FunctionConfig, FunctionHost,
     Functions, InvokeError,
@@ -70,6 +71,9 @@ pub struct DevOptions {
     pub binaries: BTreeMap<String, PathBuf>,
     /// How long a function process may take to ask for its first invocation.
     pub ready_timeout: Duration,
+    /// Put the metering [`Proxy`] between the functions (and the SQS pollers)
+    /// and the emulator; [`RunningStack::usage`] then reports what they used.
+    pub metered: bool,
 }
 
 impl Default for DevOptions {
@@ -86,6 +90,7 @@ impl Default for DevOptions {
             template: None,
             binaries: BTreeMap::new(),
             ready_timeout: Duration::from_secs(30),
+            metered: false,
         }
     }
 }
@@ -185,15 +190,32 @@ impl DevStack {
 
         let forward_logs =
             !options.quiet || std::env::var("LEADFLOW_DEV_LOGS").is_ok_and(|v| v == "1");
-        let hosts = model.functions.iter().map(|f| {
+        let proxy = options
+            .metered
+            .then(|| Proxy::new(emulator.endpoint(), &model.tables));
+        let mut hosts = Vec::new();
+        for f in &model.functions {
             let exe = executables.get(&f.logical_id).cloned().unwrap_or_default();
-            let mut config = FunctionConfig::from_spec(f, exe, emulator.endpoint(), forward_logs);
+            let endpoint = match &proxy {
+                Some(proxy) => proxy
+                    .endpoint_for(&f.logical_id)
+                    .await
+                    .map_err(|source| DevError::Listen { port: 0, source })?,
+                None => emulator.endpoint().to_string(),
+            };
+            let mut config = FunctionConfig::from_spec(f, exe, &endpoint, forward_logs);
             config.working_dir = Some(root.clone());
-            FunctionHost::new(config)
-        });
+            hosts.push(FunctionHost::new(config));
+        }
         let functions = Functions::new(hosts);
         functions.start_all(options.ready_timeout).await?;
-        let invoker: Arc<dyn crate::runtime::Invoker> = Arc::new(functions.clone());
+        let invoker: Arc<dyn crate::runtime::Invoker> = match &proxy {
+            Some(proxy) => Arc::new(MeteredInvoker {
+                inner: functions.clone(),
+                proxy: proxy.clone(),
+            }),
+            None => Arc::new(functions.clone()),
+        };
 
         let routes = RouteTable::new(model.routes()).map_err(DevError::Routes)?;
         let landing = crate::root::landing_dir(&root);
@@ -221,7 +243,18 @@ impl DevStack {
         )
         .map_err(|source| DevError::Listen { port, source })?;
 
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        // The pollers stand for Lambda's event source mappings, whose SQS
+        // requests the account pays for: metered under their own name.
+        let sqs = match &proxy {
+            Some(proxy) => {
+                let endpoint = proxy
+                    .endpoint_for(EVENT_SOURCE_MAPPING)
+                    .await
+                    .map_err(|source| DevError::Listen { port: 0, source })?;
+                aws_sdk_sqs::Client::new(&sdk_config(&endpoint).await)
+            }
+            None => aws_sdk_sqs::Client::new(&sdk),
+        };
         let mut tasks = Vec::new();
         for function in &model.functions {
             for event in &function.events {
@@ -254,6 +287,29 @@ impl DevStack {
             gateway: Some(gateway),
             tasks,
             schedule_period: options.schedule_period,
+            proxy,
+        })
+    }
+}
+
+/// The caller name the SQS pollers' requests are metered under.
+pub const EVENT_SOURCE_MAPPING: &str = "EventSourceMapping";
+
+/// Counts each invocation and its duration for the [`Proxy`]'s usage.
+struct MeteredInvoker {
+    inner: Functions,
+    proxy: Arc<Proxy>,
+}
+
+impl crate::runtime::Invoker for MeteredInvoker {
+    fn invoke(&self, function: &str, payload: Value) -> crate::runtime::InvokeFuture {
+        let (inner, proxy, function) =
+            (self.inner.clone(), self.proxy.clone(), function.to_string());
+        Box::pin(async move {
+            let started = std::time::Instant::now();
+            let result = crate::runtime::Invoker::invoke(&inner, &function, payload).await;
+            proxy.record_invocation(&function, started.elapsed());
+            result
         })
     }
 }
@@ -327,6 +383,7 @@ pub struct RunningStack {
     gateway: Option<Gateway>,
     tasks: Vec<AbortOnDrop>,
     schedule_period: Option<Duration>,
+    proxy: Option<Arc<Proxy>>,
 }
 
 impl std::fmt::Debug for RunningStack {
@@ -391,6 +448,12 @@ impl RunningStack {
         payload: Value,
     ) -> Result<Value, InvokeError> {
         self.functions.invoke(function_logical_id, &payload).await
+    }
+
+    /// What the functions and the SQS pollers used so far, when the stack was
+    /// started [`metered`](DevOptions::metered).
+    pub fn usage(&self) -> Option<crate::proxy::Usage> {
+        self.proxy.as_ref().map(|p| p.usage())
     }
 
     /// The emails the emulator recorded (every stack's: they share the emulator).

@@ -8,7 +8,9 @@
 //! - [`runtime`] builds every function and runs it as its own process behind an
 //!   in-process Lambda Runtime API;
 //! - [`gateway`] serves the HTTP API (payload format 2.0) and the landing page;
-//! - [`events`] drives SQS event source mappings and schedules.
+//! - [`events`] drives SQS event source mappings and schedules;
+//! - [`proxy`] (when asked, for the cost benchmark) stands between the functions
+//!   and the emulator and meters every AWS request.
 //!
 //! [`cli`] is the `leadflow-local` command (`dev`, `emulator`, `tools`), which
 //! `leadflow dev|emulator|tools` runs.
@@ -19,6 +21,7 @@ pub mod emulator;
 pub mod events;
 pub mod gateway;
 pub mod provision;
+pub mod proxy;
 pub mod root;
 pub mod runtime;
 pub mod task;

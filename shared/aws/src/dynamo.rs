@@ -23,7 +23,10 @@
 //! kind has its own `due_pk`, and `due_sk` starts with the due time.
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+    Update,
+};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use leadflow::domain::decision::PoolState;
@@ -858,13 +861,15 @@ impl LeadStore for DynamoStore {
             .expression_attribute_names("#st", "state")
             .expression_attribute_values(":pending", s("pending"))
             .expression_attribute_values(":now", s(timestamp(now)))
+            // A refusal answers with the claim as it is: no second request to read it.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
             Ok(_) => Ok(SendClaim::Claimed),
             Err(e) => match e.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(_) => {
-                    let item = self.get(lead_pk(lead), &sk).await?.unwrap_or_default();
+                PutItemError::ConditionalCheckFailedException(refused) => {
+                    let item = refused.item.unwrap_or_default();
                     match item
                         .get("state")
                         .and_then(|v| v.as_s().ok())
@@ -941,13 +946,15 @@ impl LeadStore for DynamoStore {
             .expression_attribute_values(":sent", s("sent"))
             .expression_attribute_values(":now", s(timestamp(now)))
             .expression_attribute_values(":window_start", s(timestamp(window_start)))
+            // A refusal answers with the slot as it is: no second request to read it.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
             Ok(_) => Ok(SlotClaim::Claimed),
             Err(e) => match e.into_service_error() {
-                PutItemError::ConditionalCheckFailedException(_) => {
-                    let item = self.get(lead_pk(lead), &sk).await?.unwrap_or_default();
+                PutItemError::ConditionalCheckFailedException(refused) => {
+                    let item = refused.item.unwrap_or_default();
                     let by = ResponseId::parse(get_s(&item, "holder")?).map_err(corrupt)?;
                     Ok(SlotClaim::Taken { by })
                 }

@@ -92,10 +92,14 @@ pub async fn fulfill<S: LeadStore, M: Mailer>(
     let mut prospect_failure = None;
 
     // A hard bounce or a complaint gets nothing at all, not even what was asked for.
-    let blocked = store
-        .suppression(&lead.email)
-        .await?
-        .filter(|s| s.blocks_everything());
+    // Only a part that mails the prospect needs to know (the owner's part does not).
+    let blocked = match req.part {
+        FulfillPart::Owner => None,
+        _ => store
+            .suppression(&lead.email)
+            .await?
+            .filter(|s| s.blocks_everything()),
+    };
     if let Some(s) = &blocked {
         tracing::info!(lead_id = %lead.id, reason = ?s.reason, "the prospect's address is suppressed: no kit");
         outcome.skipped.push(EmailKind::Fulfillment);
