@@ -293,28 +293,39 @@ struct Counts {
     items: BTreeMap<CountKey, BTreeMap<String, i64>>,
 }
 
+/// The longest value a counter is kept under (a sort key holds 1 KB; a lost
+/// reason may be 1,000 characters): longer ones are cut, on a character boundary.
+pub const MAX_VALUE_CHARS: usize = 200;
+
 impl Counts {
     fn day(&mut self, day: NaiveDate, dim: Dim, value: &str, metric: &str, n: i64) {
-        let key = CountKey::Day {
-            day,
-            dim,
-            value: value.to_string(),
-            shard: self.shard,
-        };
-        *self
-            .items
-            .entry(key)
-            .or_default()
-            .entry(metric.to_string())
-            .or_default() += n;
+        let value = value.chars().take(MAX_VALUE_CHARS).collect();
+        self.add(
+            CountKey::Day {
+                day,
+                dim,
+                value,
+                shard: self.shard,
+            },
+            metric,
+            n,
+        );
     }
 
     fn gauge(&mut self, dim: Dim, value: &str, metric: &str, n: i64) {
-        let key = CountKey::Gauge {
-            dim,
-            value: value.to_string(),
-            shard: self.shard,
-        };
+        let value = value.chars().take(MAX_VALUE_CHARS).collect();
+        self.add(
+            CountKey::Gauge {
+                dim,
+                value,
+                shard: self.shard,
+            },
+            metric,
+            n,
+        );
+    }
+
+    fn add(&mut self, key: CountKey, metric: &str, n: i64) {
         *self
             .items
             .entry(key)
@@ -668,6 +679,40 @@ mod tests {
         assert_eq!(metric(&c, Dim::Pool, "sla_breaches"), 1);
         assert_eq!(metric(&c, Dim::All, "breached"), 1);
         assert_eq!(settle(Some(&mut l), &[]), Vec::new());
+    }
+
+    #[test]
+    fn a_long_value_is_cut_to_fit_a_key() {
+        let mut l = lead();
+        settle(Some(&mut l), &[]);
+        let why = "ü".repeat(1000);
+        let lost = HistoryEntry::new(
+            &l.id,
+            l.created_at,
+            Event::StatusChanged {
+                from: LeadStatus::Accepted,
+                to: LeadStatus::Lost,
+                by: "ana.ruiz".into(),
+                reason: Some(why.clone()),
+                amount: None,
+                lost_to: None,
+                via_link: false,
+            },
+        );
+        let c = settle(None, &[lost]);
+        let value = c
+            .iter()
+            .find_map(|c| match &c.key {
+                CountKey::Day {
+                    dim: Dim::LostReason,
+                    value,
+                    ..
+                } => Some(value.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(value.chars().count(), MAX_VALUE_CHARS);
+        assert!(why.starts_with(&value));
     }
 
     #[test]
