@@ -148,12 +148,14 @@ pub fn local_key(root: &std::path::Path) -> std::io::Result<String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let mut bytes = [0u8; 32];
+    let mut bytes = [0u8; 40];
     std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    let key: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = |b: &[u8]| b.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let key = hex(&bytes[..32]);
     // Written aside, then linked into place: whoever links first wins, and
-    // nobody ever reads a half-written key.
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    // nobody ever reads a half-written key. The aside file is this call's own
+    // (threads of one process, tests say, make the key at the same moment).
+    let tmp = path.with_extension(format!("tmp{}-{}", std::process::id(), hex(&bytes[32..])));
     std::fs::File::create(&tmp)?.write_all(key.as_bytes())?;
     let linked = std::fs::hard_link(&tmp, &path);
     let _ = std::fs::remove_file(&tmp);
@@ -205,5 +207,27 @@ mod tests {
         assert_eq!(bearer(Some("Bearer abc")), Ok("abc"));
         assert_eq!(bearer(None), Err(TokenError::Missing));
         assert_eq!(bearer(Some("Basic abc")), Err(TokenError::Malformed));
+    }
+
+    /// A fresh checkout: many tests of one process make the key at once, and
+    /// every one of them gets the same key.
+    #[test]
+    fn the_local_key_is_made_once_whoever_asks_at_the_same_moment() {
+        let root = std::env::temp_dir().join(format!("leadflow-key-{}", ulid::Ulid::new()));
+        let keys: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..16).map(|_| s.spawn(|| local_key(&root))).collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap().unwrap())
+                .collect()
+        });
+        assert_eq!(keys[0].len(), 64);
+        assert!(keys.iter().all(|k| *k == keys[0]));
+        let left: Vec<_> = std::fs::read_dir(root.join(".tools"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("local-signing-key")]);
+        let _ = std::fs::remove_dir_all(&root);
     }
 }
