@@ -968,6 +968,17 @@ async fn dynamo_store_keeps_tasks_indexed_by_owner_while_open_and_lists_owners_l
     assert_eq!(mine, vec![&leads[2].id, &leads[1].id, &leads[0].id]);
 }
 
+/// The whole company's day counters of the scenario's day (30 Nov 2026).
+async fn day_all(
+    store: &leadflow_aws::dynamo::DynamoStore,
+) -> Vec<leadflow::domain::stats::DayRow> {
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+    store
+        .day_counts(leadflow::domain::stats::Dim::All, day, day)
+        .await
+        .unwrap()
+}
+
 /// The report counters on DynamoDB: a commit moves them in its own
 /// transaction, a failed commit moves nothing, shards add up on read, a
 /// period reads only its days, and many values page through.
@@ -1011,10 +1022,7 @@ async fn dynamo_store_keeps_report_counters_in_the_commits_transaction() {
             .unwrap();
         ids.push(lead.id);
     }
-    let all = store
-        .day_counts(Dim::All, day.date_naive(), day.date_naive())
-        .await
-        .unwrap();
+    let all = day_all(&store).await;
     assert_eq!(all.len(), 1, "{all:?}");
     assert_eq!(all[0].metrics["reached_suspect"], 30);
     assert_eq!(all[0].metrics["responses"], 30);
@@ -1048,10 +1056,7 @@ async fn dynamo_store_keeps_report_counters_in_the_commits_transaction() {
         ..Commit::default()
     };
     assert_eq!(store.commit(stale).await, Err(StoreError::Conflict));
-    let all = store
-        .day_counts(Dim::All, day.date_naive(), day.date_naive())
-        .await
-        .unwrap();
+    let all = day_all(&store).await;
     assert_eq!(all[0].metrics.get("reached_won"), None);
     store
         .commit(Commit {
@@ -1060,10 +1065,7 @@ async fn dynamo_store_keeps_report_counters_in_the_commits_transaction() {
         })
         .await
         .unwrap();
-    let all = store
-        .day_counts(Dim::All, day.date_naive(), day.date_naive())
-        .await
-        .unwrap();
+    let all = day_all(&store).await;
     for m in [
         "reached_prospect",
         "reached_sales_ready",
@@ -1082,10 +1084,7 @@ async fn dynamo_store_keeps_report_counters_in_the_commits_transaction() {
         })
         .await
         .unwrap();
-    let all = store
-        .day_counts(Dim::All, day.date_naive(), day.date_naive())
-        .await
-        .unwrap();
+    let all = day_all(&store).await;
     assert_eq!(all[0].metrics["reached_won"], 1);
     // No lead here is owned (not routed): no open-lead gauges.
     assert!(store.gauges(Dim::All).await.unwrap().is_empty());

@@ -5,11 +5,10 @@
 
 mod common;
 
-use common::{emails_to, eventually, request, unique};
+use common::{emails_to, eventually, request, store, unique};
 use leadflow::domain::lead::{EmailKind, Event};
 use leadflow::ports::LeadStore;
 use leadflow::{EmailAddress, Lead, LeadId, RequestType};
-use leadflow_aws::dynamo::DynamoStore;
 use leadflow_local::{DevOptions, DevStack, RunningStack};
 use serde_json::{json, Value};
 
@@ -19,13 +18,6 @@ async fn stack() -> RunningStack {
     DevStack::start(DevOptions::for_tests(unique("e2e")))
         .await
         .expect("the local stack starts")
-}
-
-fn store(s: &RunningStack) -> DynamoStore {
-    DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(s.sdk_config()),
-        s.table_name("LeadsTable").unwrap(),
-    )
 }
 
 async fn post_json(s: &RunningStack, body: &Value, extra: &[(&str, &str)]) -> common::Response {

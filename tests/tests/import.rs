@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{eventually, unique};
+use common::{eventually, store, unique};
 use leadflow::domain::lead::Event;
 use leadflow::ports::LeadStore;
 use leadflow::{EmailAddress, Lead, LeadId, RequestType, Source};
@@ -18,13 +18,6 @@ async fn stack() -> RunningStack {
     DevStack::start(DevOptions::for_tests(unique("import")))
         .await
         .expect("the local stack starts")
-}
-
-fn store(s: &RunningStack) -> DynamoStore {
-    DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(s.sdk_config()),
-        s.table_name("LeadsTable").unwrap(),
-    )
 }
 
 /// Runs the import as `leadflow import FILE --source event --campaign C --api URL` does

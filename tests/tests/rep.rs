@@ -4,12 +4,11 @@
 
 mod common;
 
-use common::{emails_to, eventually, request, unique, Response};
+use common::{emails_to, eventually, request, store, unique, Response};
 use leadflow::domain::lead::{EmailKind, Event};
 use leadflow::identity::{local_key, LocalTokens};
 use leadflow::ports::LeadStore;
 use leadflow::{EmailAddress, LeadId};
-use leadflow_aws::dynamo::DynamoStore;
 use leadflow_local::{root, DevOptions, DevStack, RunningStack};
 use serde_json::{json, Value};
 
@@ -17,13 +16,6 @@ use serde_json::{json, Value};
 /// after its visibility timeout (180 s) when a delivery failed on a loaded
 /// machine, as the pipeline is built to.
 const REDELIVERY: u64 = 420;
-
-fn store(s: &RunningStack) -> DynamoStore {
-    DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(s.sdk_config()),
-        s.table_name("LeadsTable").unwrap(),
-    )
-}
 
 /// A token as `leadflow token --rep ID` prints it.
 fn token_for(email: &str, hours: i64) -> String {

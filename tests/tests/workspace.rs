@@ -6,21 +6,13 @@
 
 mod common;
 
-use common::{eventually, request, unique};
+use common::{eventually, request, store, unique};
 use leadflow::ports::LeadStore;
 use leadflow::EmailAddress;
-use leadflow_aws::dynamo::DynamoStore;
 use leadflow_local::{root, DevOptions, DevStack, RunningStack};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::time::Duration;
-
-fn store(s: &RunningStack) -> DynamoStore {
-    DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(s.sdk_config()),
-        s.table_name("LeadsTable").unwrap(),
-    )
-}
 
 async fn post_inquiry(s: &RunningStack, email: &str, first_name: &str) {
     let body = json!({

@@ -134,3 +134,11 @@ pub async fn emails_to(endpoint: &str, to: &str) -> Vec<Value> {
         })
         .collect()
 }
+
+/// The lead store of a running local stack (its LeadsTable in the emulator).
+pub fn store(s: &leadflow_local::RunningStack) -> DynamoStore {
+    DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(s.sdk_config()),
+        s.table_name("LeadsTable").unwrap(),
+    )
+}
