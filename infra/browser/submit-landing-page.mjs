@@ -3,7 +3,7 @@
 // Prints {"url": …, "title": …} of the page the form lands on; exits 1 on any failure.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launch } from './launch.mjs';
 
 const [url, email, screenshot] = process.argv.slice(2);
 if (!url || !email || !screenshot) {
@@ -14,11 +14,7 @@ if (!url || !email || !screenshot) {
 let browser;
 let page;
 try {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
   page = await browser.newPage();
   page.setDefaultTimeout(30_000);
   const opened = await page.goto(`${url.replace(/\/$/, '')}/`);

@@ -9,7 +9,7 @@
 // Prints one JSON line with what it saw; exits 1 on any failure.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { launch } from './launch.mjs';
 
 const [url, leadName, shots] = process.argv.slice(2);
 if (!url || !leadName || !shots) {
@@ -22,11 +22,7 @@ const base = url.replace(/\/$/, '');
 let browser;
 let page;
 try {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
   // A phone-sized window: the workspace must work there too.
   page = await browser.newPage({ viewport: { width: 412, height: 915 } });
   page.setDefaultTimeout(30_000);
