@@ -550,6 +550,12 @@ pub trait BatchQueues: Send + Sync {
         body: &str,
         delay: std::time::Duration,
     ) -> impl Future<Output = Result<(), PublishError>> + Send;
+    /// The queue's `maxReceiveCount`, when known: a message failing on its
+    /// last receive is buried with its error rather than left for the queue's
+    /// redrive policy to move without one (so `leadflow dlq` can say why).
+    fn max_receives(&self) -> Option<u32> {
+        None
+    }
 }
 
 /// How many messages sit in each dead-letter queue (for the health report).
@@ -823,6 +829,9 @@ mod shared {
             delay: std::time::Duration,
         ) -> impl Future<Output = Result<(), PublishError>> + Send {
             (**self).defer(body, delay)
+        }
+        fn max_receives(&self) -> Option<u32> {
+            (**self).max_receives()
         }
     }
 

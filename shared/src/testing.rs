@@ -719,11 +719,19 @@ impl Mailer for MemoryMailer {
 pub struct MemoryBatchQueues {
     buried: Mutex<Vec<(String, String)>>,
     deferred: Mutex<Vec<(String, std::time::Duration)>>,
+    max_receives: Option<u32>,
 }
 
 impl MemoryBatchQueues {
     pub fn new() -> Self {
         Self::default()
+    }
+    /// As a queue whose redrive policy moves a message after `n` receives.
+    pub fn with_max_receives(n: u32) -> Self {
+        Self {
+            max_receives: Some(n),
+            ..Self::default()
+        }
     }
     /// (body, reason) of each message sent to the dead-letter queue.
     pub fn buried(&self) -> Vec<(String, String)> {
@@ -746,6 +754,9 @@ impl BatchQueues for MemoryBatchQueues {
             d.push((body.to_string(), delay));
         }
         Ok(())
+    }
+    fn max_receives(&self) -> Option<u32> {
+        self.max_receives
     }
 }
 

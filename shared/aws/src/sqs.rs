@@ -160,14 +160,20 @@ pub struct SqsBatchQueues {
     client: Client,
     source_url: String,
     dead_letter_url: String,
+    max_receives: Option<u32>,
 }
 
 impl SqsBatchQueues {
+    /// The source queue's `maxReceiveCount` comes from `MAX_RECEIVE_COUNT`
+    /// (template.yaml sets it beside the redrive policy); without it a message
+    /// failing to the end is moved by SQS, without its error.
     pub fn new(client: Client, source_url: String, dead_letter_url: String) -> Self {
+        let max_receives = crate::env_opt("MAX_RECEIVE_COUNT").and_then(|v| v.parse().ok());
         Self {
             client,
             source_url,
             dead_letter_url,
+            max_receives,
         }
     }
 }
@@ -201,6 +207,10 @@ impl leadflow::ports::BatchQueues for SqsBatchQueues {
             .await
             .map_err(|e| PublishError(format!("{e:?}")))?;
         Ok(())
+    }
+
+    fn max_receives(&self) -> Option<u32> {
+        self.max_receives
     }
 }
 
