@@ -1,6 +1,7 @@
 //! The `leadflow` command line (clap).
 //!
-//! `dev`, `emulator` and `tools` belong to the local AWS: they run
+//! `dev`, `emulator`, `tools`, `dlq` and `load` need the AWS SDK, which this
+//! crate does not link: they run
 //! `cargo run -p leadflow-local --bin leadflow-local -- <the same arguments>`
 //! from the workspace root, in place of this process (same terminal, same
 //! process group, so Ctrl-C and the exit code are the local stack's own).
@@ -49,6 +50,20 @@ pub enum Command {
     /// (leadflow-local tools).
     #[command(disable_help_flag = true)]
     Tools {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<OsString>,
+    },
+    /// What sits in the stack's dead-letter queues and why; `dlq redrive`
+    /// puts it back on its queue (leadflow-local dlq; `leadflow dlq --help`).
+    #[command(disable_help_flag = true)]
+    Dlq {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<OsString>,
+    },
+    /// Post N inquiries at a rate and concurrency, wait for the pipeline to
+    /// drain and reconcile every one (leadflow-local load; `leadflow load --help`).
+    #[command(disable_help_flag = true)]
+    Load {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
         args: Vec<OsString>,
     },

@@ -22,6 +22,8 @@ fn main() -> ExitCode {
         Command::Dev { .. } => pass_through("dev", &raw_args_after_subcommand()),
         Command::Emulator { .. } => pass_through("emulator", &raw_args_after_subcommand()),
         Command::Tools { .. } => pass_through("tools", &raw_args_after_subcommand()),
+        Command::Dlq { .. } => pass_through("dlq", &raw_args_after_subcommand()),
+        Command::Load { .. } => pass_through("load", &raw_args_after_subcommand()),
         Command::Playbook {
             command: PlaybookCommand::Check { file },
         } => code(operator::playbook_check(

@@ -42,6 +42,82 @@ pub enum Command {
     /// Install the pinned Python tools (moto, SAM CLI, cfn-lint) of
     /// infra/requirements.txt into .tools/venv; nothing when they are current.
     Tools,
+    /// What sits in the stack's dead-letter queues and why (`redrive` puts it
+    /// back). Local (`make dev`'s emulator) unless --aws or --endpoint.
+    Dlq(DlqCommand),
+}
+
+/// `dlq [redrive]`.
+#[derive(Debug, Clone, Args)]
+pub struct DlqCommand {
+    #[command(subcommand)]
+    action: Option<DlqAction>,
+    #[command(flatten)]
+    target: AwsTarget,
+    /// At most this many messages per queue (shown: default 20; moved by
+    /// redrive: default all).
+    #[arg(long, global = true)]
+    max: Option<usize>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+enum DlqAction {
+    /// Put what a dead-letter queue holds back on the queue it came from
+    /// (each message sent there first, then deleted here: nothing is lost, and
+    /// the consumers are idempotent, so a copy is handled once).
+    Redrive {
+        /// Only this dead-letter queue (its name, or its logical id such as
+        /// RoutingDeadLetterQueue); default: every one.
+        #[arg(long, value_name = "NAME")]
+        queue: Option<String>,
+    },
+}
+
+/// Which AWS a command talks to.
+#[derive(Debug, Clone, Args)]
+pub struct AwsTarget {
+    /// The stack whose queues and table to use (its name prefixes them).
+    #[arg(long, default_value = "leadflow-dev", global = true)]
+    stack_name: String,
+    /// The AWS endpoint (default: AWS_ENDPOINT_URL, else make dev's emulator
+    /// at http://127.0.0.1:4566).
+    #[arg(long, value_name = "URL", global = true, conflicts_with = "aws")]
+    endpoint: Option<String>,
+    /// Use real AWS (the default credential chain and region) instead of the emulator.
+    #[arg(long, global = true)]
+    aws: bool,
+}
+
+impl AwsTarget {
+    /// The SDK configuration, and where it points (for messages).
+    pub async fn sdk(&self) -> (aws_config::SdkConfig, String) {
+        if self.aws {
+            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .load()
+                .await;
+            let region = config
+                .region()
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "(no region)".into());
+            return (config, format!("AWS {region}"));
+        }
+        let endpoint = self
+            .endpoint
+            .clone()
+            .or_else(|| {
+                std::env::var("AWS_ENDPOINT_URL")
+                    .ok()
+                    .filter(|e| !e.is_empty())
+            })
+            .unwrap_or_else(|| "http://127.0.0.1:4566".into());
+        (
+            crate::provision::sdk_config(&endpoint).await,
+            endpoint.clone(),
+        )
+    }
 }
 
 /// The options of `dev`, as clap reads them.
@@ -278,6 +354,93 @@ pub async fn tools() -> ExitCode {
         Err(e) => {
             eprintln!("leadflow: {e}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `leadflow-local dlq [redrive]` (`leadflow dlq ...`): exit 0 when done (and,
+/// for a listing, the queues are empty), 1 when messages wait, 2 on errors.
+pub async fn dlq(args: DlqCommand) -> ExitCode {
+    let (config, place) = args.target.sdk().await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let queues = match crate::dlq::find(&sqs, &args.target.stack_name).await {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!(
+                "leadflow dlq: {e} (stack {} at {place}; is it running?)",
+                args.target.stack_name
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match args.action {
+        None => {
+            let mut listing = Vec::new();
+            for queue in queues {
+                match crate::dlq::peek(&sqs, &queue, args.max.unwrap_or(20)).await {
+                    Ok(letters) => listing.push((queue, letters)),
+                    Err(e) => {
+                        eprintln!("leadflow dlq: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            if args.json {
+                let json: Vec<_> = listing
+                    .iter()
+                    .map(|(q, l)| serde_json::json!({"queue": q, "messages": l}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(json));
+            } else {
+                print!("{}", crate::dlq::render(&listing));
+            }
+            if listing.iter().any(|(q, _)| q.depth > 0) {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Some(DlqAction::Redrive { queue }) => {
+            let chosen: Vec<_> = queues
+                .into_iter()
+                .filter(|q| {
+                    queue
+                        .as_deref()
+                        .is_none_or(|want| q.name == want || q.name.ends_with(&format!("-{want}")))
+                })
+                .collect();
+            if chosen.is_empty() {
+                eprintln!(
+                    "leadflow dlq redrive: no dead-letter queue {}in stack {} at {place}",
+                    queue.map(|q| format!("{q:?} ")).unwrap_or_default(),
+                    args.target.stack_name
+                );
+                return ExitCode::from(2);
+            }
+            let mut done = Vec::new();
+            for q in &chosen {
+                match crate::dlq::redrive(&sqs, q, args.max.unwrap_or(usize::MAX)).await {
+                    Ok(r) => done.push(r),
+                    Err(e) => {
+                        eprintln!("leadflow dlq redrive: {e}");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            if args.json {
+                println!("{}", serde_json::json!(done));
+            } else {
+                for r in &done {
+                    println!(
+                        "{}: {} message{} back on {}",
+                        r.queue,
+                        r.moved,
+                        if r.moved == 1 { "" } else { "s" },
+                        r.to
+                    );
+                }
+            }
+            ExitCode::SUCCESS
         }
     }
 }

@@ -450,6 +450,26 @@ impl RunningStack {
         self.functions.invoke(function_logical_id, &payload).await
     }
 
+    /// The proxy between the functions (and the SQS pollers) and the
+    /// emulator, when the stack was started [`metered`](DevOptions::metered):
+    /// tests inject faults through it.
+    pub fn proxy(&self) -> Option<&Arc<Proxy>> {
+        self.proxy.as_ref()
+    }
+
+    /// Kills a function's process at once, as a crashed Lambda sandbox: an
+    /// invocation in flight fails (an SQS batch comes back after its
+    /// visibility timeout) and the next invocation starts a fresh process.
+    pub fn kill_function(&self, logical_id: &str) -> bool {
+        match self.functions.get(logical_id) {
+            Some(host) => {
+                host.kill_now();
+                true
+            }
+            None => false,
+        }
+    }
+
     /// What the functions and the SQS pollers used so far, when the stack was
     /// started [`metered`](DevOptions::metered).
     pub fn usage(&self) -> Option<crate::proxy::Usage> {

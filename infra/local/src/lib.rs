@@ -12,11 +12,13 @@
 //! - [`proxy`] (when asked, for the cost benchmark) stands between the functions
 //!   and the emulator and meters every AWS request.
 //!
-//! [`cli`] is the `leadflow-local` command (`dev`, `emulator`, `tools`), which
-//! `leadflow dev|emulator|tools` runs.
+//! [`cli`] is the `leadflow-local` command (`dev`, `emulator`, `tools`, `dlq`,
+//! `load`), which `leadflow dev|emulator|tools|dlq|load` runs; [`dlq`] and
+//! [`load`] are the operator's tools for a bad day and for proof under load.
 
 pub mod cli;
 pub mod dev;
+pub mod dlq;
 pub mod emulator;
 pub mod events;
 pub mod gateway;

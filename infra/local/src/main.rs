@@ -18,5 +18,6 @@ async fn main() -> ExitCode {
         Command::Dev(args) => cli::dev(args.into()).await,
         Command::Emulator { command } => cli::emulator(&command).await,
         Command::Tools => cli::tools().await,
+        Command::Dlq(args) => cli::dlq(args).await,
     }
 }

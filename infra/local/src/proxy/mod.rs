@@ -7,12 +7,12 @@
 //! operation, DynamoDB read and write units by DynamoDB's size rules
 //! ([`capacity`]), SQS requests as billed, SES emails.
 //!
-//! The request path is [`Proxy::handle`]: classify, then forward. A test that
-//! wants faults (refuse, delay, a 5xx, a throttling error) would decide them
-//! there, between classifying and forwarding, from the caller and the
-//! [`Operation`]; none is built yet.
+//! The request path is [`Proxy::handle`]: classify, apply the [`faults`] a
+//! test injected for this caller and [`Operation`] (drop the connection,
+//! delay, a 5xx, a throttling or rejection error), then forward.
 
 pub mod capacity;
+pub mod faults;
 pub mod usage;
 
 use std::sync::{Arc, Mutex};
@@ -28,7 +28,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-use crate::runtime::serve;
+use crate::runtime::serve_or_drop;
 use crate::task::AbortOnDrop;
 use crate::template::TableSpec;
 use capacity::{Change, Schemas};
@@ -48,6 +48,7 @@ pub struct Proxy {
     listeners: Mutex<Vec<AbortOnDrop>>,
     /// `LEADFLOW_PROXY_TRACE=1`: each DynamoDB write's items, sizes and units on stderr.
     trace: bool,
+    faults: faults::Faults,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -83,6 +84,7 @@ impl Proxy {
             usage: Mutex::new(Usage::default()),
             listeners: Mutex::new(Vec::new()),
             trace: std::env::var("LEADFLOW_PROXY_TRACE").is_ok_and(|v| v == "1"),
+            faults: faults::Faults::default(),
         })
     }
 
@@ -92,7 +94,7 @@ impl Proxy {
         let addr = listener.local_addr()?;
         let proxy = self.clone();
         let caller: Arc<str> = caller.into();
-        let task = serve(listener, move |request, _peer| {
+        let task = serve_or_drop(listener, move |request, _peer| {
             let (proxy, caller) = (proxy.clone(), caller.clone());
             async move { proxy.handle(&caller, request).await }
         });
@@ -101,6 +103,11 @@ impl Proxy {
             .unwrap_or_else(|e| e.into_inner())
             .push(task);
         Ok(format!("http://{addr}"))
+    }
+
+    /// The faults in force: tests add and remove them while the stack runs.
+    pub fn faults(&self) -> &faults::Faults {
+        &self.faults
     }
 
     /// What was counted so far.
@@ -116,14 +123,29 @@ impl Proxy {
         entry.duration += took;
     }
 
-    async fn handle(&self, caller: &str, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    /// Answers the request, or `None` to drop the connection (a fault).
+    async fn handle(
+        &self,
+        caller: &str,
+        request: Request<Incoming>,
+    ) -> Option<Response<Full<Bytes>>> {
         let (parts, body) = request.into_parts();
         let body = match http_body_util::Limited::new(body, MAX_BODY).collect().await {
             Ok(b) => b.to_bytes(),
-            Err(e) => return plain(StatusCode::BAD_REQUEST, &format!("request body: {e}")),
+            Err(e) => {
+                return Some(plain(
+                    StatusCode::BAD_REQUEST,
+                    &format!("request body: {e}"),
+                ))
+            }
         };
         let call = classify(&parts.headers, &body);
-        // A fault-injecting step would go here, deciding from `caller` and `call.operation`.
+        match self.faults.take(caller, &call.operation) {
+            None => {}
+            Some(faults::Fault::Drop) => return None,
+            Some(faults::Fault::Delay(d)) => self.faults.hold(d).await,
+            Some(fault) => return Some(faults::answer(&call.operation.service, &fault)),
+        }
         let changes = self.before_images(&call, &parts.headers).await;
         let path = parts
             .uri
@@ -135,7 +157,7 @@ impl Proxy {
             .await
         {
             Ok(answer) => answer,
-            Err(e) => return plain(StatusCode::BAD_GATEWAY, &e),
+            Err(e) => return Some(plain(StatusCode::BAD_GATEWAY, &e)),
         };
         let exchange = Exchange {
             headers: &parts.headers,
@@ -144,7 +166,7 @@ impl Proxy {
             response: &answer_body,
         };
         self.meter(caller, call, changes, exchange).await;
-        Response::from_parts(answer, Full::new(answer_body))
+        Some(Response::from_parts(answer, Full::new(answer_body)))
     }
 
     async fn send(

@@ -10,7 +10,6 @@
 //! (and port), so nothing of a dead process can take a later invocation.
 
 use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -365,6 +364,19 @@ where
     F: Fn(Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<Full<Bytes>>> + Send + 'static,
 {
+    serve_or_drop(listener, move |request, peer| {
+        let answer = handler(request, peer);
+        async move { Some(answer.await) }
+    })
+}
+
+/// As [`serve`], but a handler answering `None` drops the connection without
+/// a response (a fault the proxy injects: the client sees a reset).
+pub fn serve_or_drop<F, Fut>(listener: TcpListener, handler: F) -> AbortOnDrop
+where
+    F: Fn(Request<Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Option<Response<Full<Bytes>>>> + Send + 'static,
+{
     AbortOnDrop::new(tokio::spawn(async move {
         let mut connections = JoinSet::new();
         loop {
@@ -384,7 +396,11 @@ where
             connections.spawn(async move {
                 let service = service_fn(move |request| {
                     let handler = handler.clone();
-                    async move { Ok::<_, Infallible>(handler(request, peer).await) }
+                    async move {
+                        handler(request, peer)
+                            .await
+                            .ok_or_else(|| std::io::Error::other("connection dropped"))
+                    }
                 });
                 if let Err(e) = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
