@@ -45,6 +45,48 @@ pub enum Command {
     /// What sits in the stack's dead-letter queues and why (`redrive` puts it
     /// back). Local (`make dev`'s emulator) unless --aws or --endpoint.
     Dlq(DlqCommand),
+    /// Post N inquiries at a rate and concurrency, wait for the pipeline to
+    /// drain and reconcile every one; the last line reads
+    /// `reconciled N inquiries: D differences` (exit 1 when D > 0).
+    Load(LoadCommand),
+}
+
+/// `load`.
+#[derive(Debug, Clone, Args)]
+pub struct LoadCommand {
+    /// The API to post to (http:// or https://); default: the local stack at
+    /// http://127.0.0.1:3000 if one answers, else one started for the run.
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// How many inquiries to post.
+    #[arg(long, short = 'n', default_value_t = 10_000)]
+    inquiries: usize,
+    /// Clients posting at once.
+    #[arg(long, short = 'c', default_value_t = 50)]
+    concurrency: usize,
+    /// Posts per second at most (default: as fast as the clients go).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Share of posts by a person who posted before.
+    #[arg(long, default_value_t = 0.2)]
+    repeat_share: f64,
+    /// Share of posts sent at the same moment as another by the same person.
+    #[arg(long, default_value_t = 0.05)]
+    concurrent_share: f64,
+    /// Share of JSON posts sent again with the same Idempotency-Key.
+    #[arg(long, default_value_t = 0.05)]
+    retry_share: f64,
+    /// Share of form posts (the rest are JSON).
+    #[arg(long, default_value_t = 0.2)]
+    form_share: f64,
+    /// How long to wait for the pipeline to drain, in seconds.
+    #[arg(long, default_value_t = 1800)]
+    drain_timeout: u64,
+    /// The plan's seed (the same seed, the same posts).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[command(flatten)]
+    target: AwsTarget,
 }
 
 /// `dlq [redrive]`.
@@ -442,6 +484,102 @@ pub async fn dlq(args: DlqCommand) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+    }
+}
+
+/// `leadflow-local load` (`leadflow load`, `make load`).
+pub async fn load(args: LoadCommand) -> ExitCode {
+    let options = crate::load::LoadOptions {
+        url: args.url.clone(),
+        inquiries: args.inquiries,
+        concurrency: args.concurrency,
+        rate: args.rate,
+        repeat_share: args.repeat_share,
+        concurrent_share: args.concurrent_share,
+        retry_share: args.retry_share,
+        form_share: args.form_share,
+        drain_timeout: Duration::from_secs(args.drain_timeout),
+        seed: args.seed,
+    };
+    let running_locally = args.url.is_none()
+        && tokio::net::TcpStream::connect(("127.0.0.1", 3000))
+            .await
+            .is_ok();
+    let mut own_stack = None;
+    let (url, state) = match args.url.clone() {
+        Some(url) => {
+            let (sdk, place) = args.target.sdk().await;
+            let emulator = (!args.target.aws).then_some(place);
+            (
+                url,
+                crate::load::StackState {
+                    sdk,
+                    stack_name: args.target.stack_name.clone(),
+                    emulator,
+                },
+            )
+        }
+        None if running_locally => {
+            eprintln!(
+                "leadflow load: using the local stack at http://127.0.0.1:3000 (stack {})",
+                args.target.stack_name
+            );
+            let (sdk, place) = args.target.sdk().await;
+            (
+                "http://127.0.0.1:3000".to_string(),
+                crate::load::StackState {
+                    sdk,
+                    stack_name: args.target.stack_name.clone(),
+                    emulator: Some(place),
+                },
+            )
+        }
+        None => {
+            eprintln!("leadflow load: no stack answers on 127.0.0.1:3000; starting one ...");
+            let options = DevOptions {
+                port: 0,
+                stack_name: format!(
+                    "leadflow-load-{}",
+                    &ulid::Ulid::new().to_string().to_lowercase()[..6]
+                ),
+                quiet: true,
+                ..DevOptions::default()
+            };
+            let stack = match DevStack::start(options).await {
+                Ok(stack) => stack,
+                Err(e) => {
+                    eprintln!("leadflow load: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            let state = crate::load::StackState {
+                sdk: stack.sdk_config().clone(),
+                stack_name: stack.stack_name().to_string(),
+                emulator: Some(stack.endpoint().to_string()),
+            };
+            let url = stack.api_url();
+            own_stack = Some(stack);
+            (url, state)
+        }
+    };
+    eprintln!(
+        "leadflow load: {} inquiries, {} clients{} to {url}",
+        options.inquiries,
+        options.concurrency,
+        options
+            .rate
+            .map(|r| format!(", at most {r}/s"))
+            .unwrap_or_default()
+    );
+    let report = crate::load::run(&url, &state, &options).await;
+    println!("{}", report.render());
+    if let Some(stack) = own_stack {
+        stack.shutdown().await;
+    }
+    if report.differences.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -358,6 +358,24 @@ pub async fn sent_emails(endpoint: &str) -> Result<Vec<serde_json::Value>, Emula
     Ok(emails)
 }
 
+/// The addresses an email recorded by the emulator went to (`SendEmail`
+/// names them by field, `SendRawEmail` as a list).
+pub fn recipients(message: &serde_json::Value) -> Vec<String> {
+    let d = &message["destinations"];
+    let mut all = Vec::new();
+    for list in [&d["ToAddresses"], &d["CcAddresses"], &d["BccAddresses"], d] {
+        if let Some(items) = list.as_array() {
+            all.extend(
+                items
+                    .iter()
+                    .filter_map(serde_json::Value::as_str)
+                    .map(str::to_string),
+            );
+        }
+    }
+    all
+}
+
 /// A plain-HTTP GET with a 10 s timeout.
 pub async fn http_get(url: &str) -> Result<(http::StatusCode, bytes::Bytes), String> {
     let r = http_request(

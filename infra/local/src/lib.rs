@@ -22,6 +22,7 @@ pub mod dlq;
 pub mod emulator;
 pub mod events;
 pub mod gateway;
+pub mod load;
 pub mod provision;
 pub mod proxy;
 pub mod root;

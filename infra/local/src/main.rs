@@ -19,5 +19,6 @@ async fn main() -> ExitCode {
         Command::Emulator { command } => cli::emulator(&command).await,
         Command::Tools => cli::tools().await,
         Command::Dlq(args) => cli::dlq(args).await,
+        Command::Load(args) => cli::load(args).await,
     }
 }

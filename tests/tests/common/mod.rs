@@ -121,16 +121,9 @@ pub async fn emails_to(endpoint: &str, to: &str) -> Vec<Value> {
         .unwrap_or_default()
         .into_iter()
         .filter(|m| {
-            let d = &m["destinations"];
-            let listed = |k: &str| {
-                d[k].as_array()
-                    .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(to)))
-            };
-            listed("ToAddresses")
-                || listed("CcAddresses")
-                || listed("BccAddresses")
-                || d.as_array()
-                    .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(to)))
+            leadflow_local::emulator::recipients(m)
+                .iter()
+                .any(|r| r == to)
         })
         .collect()
 }

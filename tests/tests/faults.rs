@@ -1,0 +1,380 @@
+//! Faults mid-flight, over the local stack as `make dev` runs it: the
+//! functions reach the emulator through the local proxy, and these tests make
+//! it drop connections, answer 503 or throttle; they kill function processes
+//! mid-batch, deliver poison messages, and use `leadflow dlq` and
+//! `leadflow dlq redrive` as an operator would. Each test checks that nothing
+//! was lost and nothing sent twice.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use common::{emails_to, eventually, store, unique};
+use leadflow::domain::lead::{EmailKind, Event};
+use leadflow::ports::LeadStore;
+use leadflow::{EmailAddress, LeadId, ResponseId};
+use leadflow_local::proxy::faults::{Fault, Matcher};
+use leadflow_local::{DevOptions, DevStack, RunningStack};
+use serde_json::json;
+
+/// A metered stack (its functions behind the proxy), the outbox swept every 2 s,
+/// and its queues' messages back 2 s after a failed delivery instead of 180.
+async fn stack(name: &str) -> RunningStack {
+    let mut options = DevOptions::for_tests(unique(name));
+    options.metered = true;
+    options.schedule_period = Some(Duration::from_secs(2));
+    let s = DevStack::start(options)
+        .await
+        .expect("the local stack starts");
+    let sqs = aws_sdk_sqs::Client::new(s.sdk_config());
+    for queue in ["RoutingQueue", "FulfillmentQueue", "EmailEventsQueue"] {
+        sqs.set_queue_attributes()
+            .queue_url(s.queue_url(queue).expect(queue))
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+                "2",
+            )
+            .send()
+            .await
+            .expect("visibility timeout set");
+    }
+    s
+}
+
+const COUNTRIES: [&str; 4] = ["DE", "US", "FR", "GB"];
+const REQUESTS: [&str; 3] = ["demo", "info", "onsite_demo"];
+
+fn inquiry(email: &str, i: usize) -> serde_json::Value {
+    json!({
+        "email": email,
+        "first_name": format!("F{i}"),
+        "last_name": "Fault",
+        "company": "Fault Tolerant GmbH",
+        "country": COUNTRIES[i % 4],
+        "request_type": REQUESTS[i % 3],
+        "budget": "defined_fits",
+        "authority": "decision_maker",
+        "need": "established",
+        "timeframe": "within_3_months",
+    })
+}
+
+async fn post(s: &RunningStack, email: &str, i: usize) -> u16 {
+    let r = leadflow_local::emulator::http_request(
+        http::Method::POST,
+        &format!("{}/inquiries", s.api_url()),
+        &[("content-type", "application/json")],
+        inquiry(email, i).to_string(),
+        Duration::from_secs(60),
+    )
+    .await;
+    match r {
+        Ok(r) => r.status.as_u16(),
+        Err(_) => 0,
+    }
+}
+
+/// The history of the lead for `email`, when there is one.
+async fn history(s: &RunningStack, email: &str) -> Option<Vec<Event>> {
+    let store = store(s);
+    let id = store
+        .lead_id_by_email(&EmailAddress::parse(email).ok()?)
+        .await
+        .ok()??;
+    Some(
+        store
+            .history(&id)
+            .await
+            .ok()?
+            .into_iter()
+            .map(|h| h.event)
+            .collect(),
+    )
+}
+
+/// Outcomes (sent, coalesced, refused) per email kind in a history.
+fn outcomes(history: &[Event]) -> BTreeMap<EmailKind, usize> {
+    let mut n = BTreeMap::new();
+    for e in history {
+        match e {
+            Event::EmailSent { kind, .. }
+            | Event::EmailCoalesced { kind, .. }
+            | Event::EmailRejected { kind, .. } => *n.entry(*kind).or_default() += 1,
+            _ => {}
+        }
+    }
+    n
+}
+
+fn routed(history: &[Event]) -> usize {
+    history
+        .iter()
+        .filter(|e| matches!(e, Event::Routed { .. }))
+        .count()
+}
+
+/// Waits until the lead of `email` is routed once and its prospect email settled.
+async fn settled(s: &RunningStack, email: &str, secs: u64) -> Vec<Event> {
+    eventually(secs, &format!("{email} routed and answered"), || async {
+        let h = history(s, email).await?;
+        (routed(&h) == 1 && outcomes(&h).get(&EmailKind::Fulfillment) == Some(&1)).then_some(h)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn cut_off_from_aws_mid_burst_every_post_is_refused_or_reaches_the_pipeline() {
+    let s = stack("cut").await;
+    let faults = s.proxy().expect("metered").faults();
+    let emails: Vec<String> = (0..24)
+        .map(|i| format!("{}@cut.example.com", unique(&format!("p{i}"))))
+        .collect();
+    let mut answers = Vec::new();
+    for (i, email) in emails.iter().enumerate() {
+        // Posts 6..12: the intake cannot reach AWS at all; 12..18: it can
+        // write the store but not publish (the outbox sweeper must).
+        match i {
+            6 => {
+                faults.add(Matcher::caller("IntakeFunction"), Fault::Drop, None);
+            }
+            12 => {
+                faults.add(
+                    Matcher::caller("IntakeFunction").service("sqs"),
+                    Fault::Unavailable,
+                    None,
+                );
+            }
+            _ => {}
+        }
+        let status = post(&s, email, i).await;
+        answers.push(status);
+        if i == 11 || i == 17 {
+            faults.clear();
+        }
+    }
+    assert!(faults.injected() > 0, "the faults were hit");
+    let refused: Vec<usize> = (0..24).filter(|i| answers[*i] != 202).collect();
+    assert!(
+        refused.iter().all(|i| (6..12).contains(i)),
+        "only posts that could not reach the store are refused: {answers:?}"
+    );
+    assert!(!refused.is_empty(), "some posts met the cut: {answers:?}");
+    for i in &refused {
+        assert!(answers[*i] >= 500, "a refusal is a 5xx: {answers:?}");
+        assert!(
+            history(&s, &emails[*i]).await.is_none(),
+            "post {i} was refused but is stored"
+        );
+    }
+    for (i, email) in emails.iter().enumerate() {
+        if answers[i] == 202 {
+            let h = settled(&s, email, 120).await;
+            assert_eq!(routed(&h), 1, "{email}");
+            assert_eq!(
+                emails_to(s.endpoint(), email).await.len(),
+                1,
+                "{email} got its kit once"
+            );
+        }
+    }
+}
+
+/// The function's logical ids in template.yaml.
+const ROUTER: &str = "RouterFunction";
+const FULFILLMENT: &str = "FulfillmentFunction";
+
+#[tokio::test]
+async fn a_function_killed_mid_batch_finishes_by_redelivery_with_no_duplicate_email() {
+    let s = stack("kill").await;
+    let faults = s.proxy().expect("metered").faults();
+    for function in [ROUTER, FULFILLMENT] {
+        // Its next store write waits 3 s in the proxy; the process is killed
+        // meanwhile (the write still lands, as one in flight would).
+        let write = if function == ROUTER {
+            "TransactWriteItems"
+        } else {
+            "PutItem"
+        };
+        let rule = faults.add(
+            Matcher::caller(function)
+                .service("dynamodb")
+                .operation(write),
+            Fault::Delay(Duration::from_secs(3)),
+            Some(1),
+        );
+        let emails: Vec<String> = (0..4)
+            .map(|i| format!("{}@kill.example.com", unique(&format!("k{i}"))))
+            .collect();
+        for (i, email) in emails.iter().enumerate() {
+            assert_eq!(post(&s, email, i).await, 202);
+        }
+        eventually(60, "a write held in the proxy", || async {
+            (faults.held() > 0).then_some(())
+        })
+        .await;
+        assert!(s.kill_function(function));
+        faults.remove(rule);
+        for email in &emails {
+            let h = settled(&s, email, 120).await;
+            assert_eq!(routed(&h), 1, "{function}: {email} routed once");
+            let sent = emails_to(s.endpoint(), email).await.len();
+            assert_eq!(sent, 1, "{function}: {email} got its kit exactly once");
+        }
+    }
+}
+
+#[tokio::test]
+async fn ses_throttling_delays_mail_and_a_permanent_refusal_is_recorded_not_retried() {
+    let s = stack("ses").await;
+    let faults = s.proxy().expect("metered").faults();
+    // Throttled through the SDK's own retries: the message is deferred and sent later, once.
+    faults.add(
+        Matcher::caller(FULFILLMENT).service("ses"),
+        Fault::Throttle,
+        Some(3),
+    );
+    let slow = format!("{}@throttle.example.com", unique("t"));
+    assert_eq!(post(&s, &slow, 1).await, 202);
+    let h = settled(&s, &slow, 240).await;
+    assert!(faults.injected() >= 3);
+    assert_eq!(emails_to(s.endpoint(), &slow).await.len(), 1);
+    assert!(h.iter().any(
+        |e| matches!(e, Event::EmailSent { kind: EmailKind::Fulfillment, to, .. } if *to == slow)
+    ));
+
+    // Refused for good: recorded, and never tried again.
+    let before = faults.injected();
+    faults.add(
+        Matcher::caller(FULFILLMENT).service("ses"),
+        Fault::Reject,
+        Some(1),
+    );
+    let refused = format!("{}@reject.example.com", unique("r"));
+    assert_eq!(post(&s, &refused, 2).await, 202);
+    let h = eventually(120, "the refusal recorded and the rest sent", || async {
+        let h = history(&s, &refused).await?;
+        let o = outcomes(&h);
+        (routed(&h) == 1 && o.get(&EmailKind::Fulfillment) == Some(&1) && o.len() == 2).then_some(h)
+    })
+    .await;
+    assert_eq!(faults.injected(), before + 1);
+    let rejected: Vec<_> = h
+        .iter()
+        .filter(|e| matches!(e, Event::EmailRejected { .. }))
+        .collect();
+    assert_eq!(rejected.len(), 1, "{h:?}");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let again = history(&s, &refused).await.unwrap();
+    assert_eq!(outcomes(&again), outcomes(&h), "not retried");
+}
+
+/// `leadflow dlq` and `leadflow dlq redrive`, as the operator runs them.
+fn leadflow_dlq(s: &RunningStack, args: &[&str]) -> (i32, String) {
+    let root = leadflow_local::root::workspace_root();
+    let exe = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("debug/leadflow-local");
+    let out = std::process::Command::new(&exe)
+        .arg("dlq")
+        .args(args)
+        .args(["--stack-name", s.stack_name(), "--endpoint", s.endpoint()])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (cargo build --workspace --bins)", exe.display()));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn poison_messages_alone_go_to_the_dead_letter_queues_and_a_redrive_is_safe() {
+    let s = stack("poison").await;
+    let sqs = aws_sdk_sqs::Client::new(s.sdk_config());
+    let send = |queue: &str, body: String| {
+        let (sqs, url) = (sqs.clone(), s.queue_url(queue).expect(queue).to_string());
+        async move {
+            sqs.send_message()
+                .queue_url(url)
+                .message_body(body)
+                .send()
+                .await
+                .expect("sent");
+        }
+    };
+    let email = format!("{}@poison.example.com", unique("ok"));
+    assert_eq!(post(&s, &email, 0).await, 202);
+    // Poison beside good work: each queue gets one its consumer can never handle.
+    send("RoutingQueue", "not json".into()).await;
+    send(
+        "RoutingQueue",
+        json!({"lead_id": LeadId::generate(), "response_id": ResponseId::generate()}).to_string(),
+    )
+    .await;
+    send("FulfillmentQueue", "{\"lead_id\": 7}".into()).await;
+    send("EmailEventsQueue", "<xml/>".into()).await;
+    let second = format!("{}@poison.example.com", unique("ok2"));
+    assert_eq!(post(&s, &second, 1).await, 202);
+    settled(&s, &email, 120).await;
+    settled(&s, &second, 120).await;
+    // The owner's package follows the prospect's kit (it waits for repeats to settle).
+    let first = eventually(120, "the owner's package too", || async {
+        let h = history(&s, &email).await?;
+        (outcomes(&h).len() == 2).then_some(h)
+    })
+    .await;
+
+    let (code, listing) = eventually(60, "4 messages in the dead-letter queues", || async {
+        let (code, out) = leadflow_dlq(&s, &[]);
+        out.contains("4 messages in 3 dead-letter queues")
+            .then_some((code, out))
+    })
+    .await;
+    assert_eq!(code, 1, "messages wait: exit 1\n{listing}");
+    assert!(listing.contains("RoutingDeadLetterQueue  <- "), "{listing}");
+    assert!(listing.contains("reason: malformed message"), "{listing}");
+    assert!(listing.contains("does not exist"), "{listing}");
+    assert!(listing.contains("body:   <xml/>"), "{listing}");
+
+    // A message that failed for a cause since fixed: a copy of one already
+    // handled, put in the dead-letter queues by hand. Redriving everything
+    // must handle it again harmlessly, and the poison comes back with its reason.
+    let store = store(&s);
+    let lead = store
+        .lead_id_by_email(&EmailAddress::parse(&email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let response = first
+        .iter()
+        .find_map(|e| match e {
+            Event::Response(r) => Some(r.response_id.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let redo = json!({"lead_id": lead, "response_id": response}).to_string();
+    send("RoutingDeadLetterQueue", redo.clone()).await;
+    send("FulfillmentDeadLetterQueue", redo).await;
+    let (code, out) = leadflow_dlq(&s, &["redrive"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("3 messages back on"), "{out}");
+    eventually(
+        60,
+        "the poison back in the dead-letter queues, alone",
+        || async {
+            let (_, out) = leadflow_dlq(&s, &[]);
+            out.contains("4 messages in 3 dead-letter queues")
+                .then_some(())
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = history(&s, &email).await.unwrap();
+    assert_eq!(routed(&after), 1, "the redriven copy did not route again");
+    assert_eq!(outcomes(&after), outcomes(&first), "nor send again");
+    assert_eq!(emails_to(s.endpoint(), &email).await.len(), 1);
+    let (_, json_out) = leadflow_dlq(&s, &["--json"]);
+    let listed: serde_json::Value = serde_json::from_str(&json_out).expect("JSON");
+    assert_eq!(listed.as_array().map(Vec::len), Some(3));
+}
