@@ -378,3 +378,95 @@ async fn poison_messages_alone_go_to_the_dead_letter_queues_and_a_redrive_is_saf
     let listed: serde_json::Value = serde_json::from_str(&json_out).expect("JSON");
     assert_eq!(listed.as_array().map(Vec::len), Some(3));
 }
+
+#[tokio::test]
+async fn a_reminders_tick_killed_midway_is_finished_by_the_next_with_one_email_each() {
+    let s = stack("remind").await;
+    let faults = s.proxy().expect("metered").faults();
+    // An inside-sales lead whose pre-qualification call falls due and whose
+    // 24 h first-touch SLA runs out a day later (as in tests/tests/rep.rs).
+    let email = format!("{}@stadtwerke.example", unique("late"));
+    let body = json!({"email": email, "request_type": "info", "country": "DE", "company": "Stadtwerke Nord"});
+    let r = leadflow_local::emulator::http_request(
+        http::Method::POST,
+        &format!("{}/inquiries", s.api_url()),
+        &[("content-type", "application/json")],
+        body.to_string(),
+        Duration::from_secs(60),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(r.status, 202);
+    eventually(120, "the owner's package", || async {
+        let h = history(&s, &email).await?;
+        outcomes(&h)
+            .contains_key(&EmailKind::OwnerNotice)
+            .then_some(())
+    })
+    .await;
+    let id = store(&s)
+        .lead_id_by_email(&EmailAddress::parse(&email).unwrap())
+        .await
+        .unwrap()
+        .expect("the lead")
+        .to_string();
+    let fire = |at: chrono::DateTime<chrono::Utc>| {
+        let url = format!("{}/_local/schedules/RemindersFunction", s.api_url());
+        async move {
+            leadflow_local::emulator::http_request(
+                http::Method::POST,
+                &url,
+                &[("content-type", "application/json")],
+                json!({ "time": at.to_rfc3339() }).to_string(),
+                Duration::from_secs(120),
+            )
+            .await
+            .expect("answered")
+        }
+    };
+    let day_later = chrono::Utc::now() + chrono::Duration::hours(25);
+    // The tick's first claim is held in the proxy; the process dies meanwhile.
+    faults.add(
+        Matcher::caller("RemindersFunction")
+            .service("dynamodb")
+            .operation("UpdateItem"),
+        Fault::Delay(Duration::from_secs(3)),
+        Some(1),
+    );
+    let killed = tokio::spawn(fire(day_later));
+    eventually(60, "the tick's claim held in the proxy", || async {
+        (faults.held() > 0).then_some(())
+    })
+    .await;
+    assert!(s.kill_function("RemindersFunction"));
+    let r = killed.await.expect("joined");
+    assert_eq!(r.status.as_u16(), 502, "the killed tick failed");
+    // The next ticks, after the claim's lease: everything owed, once.
+    for minutes in [4, 5] {
+        let r = fire(day_later + chrono::Duration::minutes(minutes)).await;
+        assert_eq!(r.status.as_u16(), 200);
+    }
+    let mentions = |to: &'static str| {
+        let (endpoint, id) = (s.endpoint().to_string(), id.clone());
+        async move {
+            emails_to(&endpoint, to)
+                .await
+                .into_iter()
+                .filter(|m| {
+                    m.to_string().contains(&id)
+                        && !m["subject"].as_str().unwrap_or("").starts_with("Your day")
+                })
+                .count()
+        }
+    };
+    assert_eq!(
+        mentions("lena.fischer@example.com").await,
+        2,
+        "the package and one reminder"
+    );
+    assert_eq!(
+        mentions("nina.kovac@example.com").await,
+        1,
+        "one escalation"
+    );
+}
