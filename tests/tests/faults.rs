@@ -180,6 +180,39 @@ async fn cut_off_from_aws_mid_burst_every_post_is_refused_or_reaches_the_pipelin
     }
 }
 
+#[tokio::test]
+async fn a_throttled_router_and_an_unreachable_fulfillment_store_finish_late_and_once() {
+    let s = stack("throttle").await;
+    let faults = s.proxy().expect("metered").faults();
+    faults.add(
+        Matcher::caller(ROUTER).service("dynamodb"),
+        Fault::Throttle,
+        Some(12),
+    );
+    faults.add(
+        Matcher::caller(FULFILLMENT).service("dynamodb"),
+        Fault::Unavailable,
+        Some(12),
+    );
+    faults.add(
+        Matcher::caller(leadflow_local::dev::EVENT_SOURCE_MAPPING).service("sqs"),
+        Fault::Drop,
+        Some(3),
+    );
+    let emails: Vec<String> = (0..5)
+        .map(|i| format!("{}@throttled.example.com", unique(&format!("t{i}"))))
+        .collect();
+    for (i, email) in emails.iter().enumerate() {
+        assert_eq!(post(&s, email, i).await, 202);
+    }
+    for email in &emails {
+        let h = settled(&s, email, 180).await;
+        assert_eq!(routed(&h), 1, "{email}");
+        assert_eq!(emails_to(s.endpoint(), email).await.len(), 1, "{email}");
+    }
+    assert!(faults.injected() >= 12, "the faults were met");
+}
+
 /// The function's logical ids in template.yaml.
 const ROUTER: &str = "RouterFunction";
 const FULFILLMENT: &str = "FulfillmentFunction";
