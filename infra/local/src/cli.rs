@@ -409,7 +409,7 @@ pub async fn dlq(args: DlqCommand) -> ExitCode {
         Ok(q) => q,
         Err(e) => {
             eprintln!(
-                "leadflow dlq: {e} (stack {} at {place}; is it running?)",
+                "leadflow dlq: {e} (stack {} at {place}; is it running? `make dev` locally, or --aws / --endpoint)",
                 args.target.stack_name
             );
             return ExitCode::from(2);

@@ -72,7 +72,13 @@ pub async fn find(sqs: &Client, stack: &str) -> Result<Vec<DeadLetterQueue>, Dlq
             .max_results(1000)
             .send()
             .await
-            .map_err(|e| fail("listing the queues", DisplayErrorContext(e)))?;
+            .map_err(|e| match e {
+                aws_sdk_sqs::error::SdkError::DispatchFailure(_)
+                | aws_sdk_sqs::error::SdkError::TimeoutError(_) => {
+                    DlqError("nothing answers there".into())
+                }
+                e => fail("listing the queues", DisplayErrorContext(e)),
+            })?;
         urls.extend(out.queue_urls.unwrap_or_default());
         match out.next_token {
             Some(t) if !t.is_empty() => next = Some(t),
