@@ -1,88 +1,20 @@
 //! The intake handler with in-memory ports.
 
+mod common;
+
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
-use chrono::{Duration, TimeZone, Utc};
-use intake::{Config, Intake, MAX_BODY_BYTES};
+use chrono::{Duration, TimeZone};
+use common::{body, handler, header, post_form, post_json, request, Handler};
+use intake::MAX_BODY_BYTES;
 use leadflow::app::outbox::sweep;
 use leadflow::domain::lead::Event;
 use leadflow::messages::RouteRequest;
 use leadflow::ports::{Clock, LeadStore};
-use leadflow::testing::{FixedClock, MemoryPublisher, MemoryStore};
-use leadflow::{LeadId, Playbook, RequestType};
+use leadflow::{LeadId, RequestType};
 use leadflow_aws::metrics::shape::{counts, emf_shape, sets};
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-type Handler = Intake<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>>;
-
-fn handler() -> Handler {
-    Intake {
-        store: Arc::new(MemoryStore::new()),
-        publisher: Arc::new(MemoryPublisher::new()),
-        clock: Arc::new(FixedClock::at(
-            Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
-        )),
-        playbook: Playbook::default_playbook().unwrap(),
-        config: Config {
-            allowed_origins: vec!["https://www.example.com".into()],
-            thank_you_url: "https://www.example.com/thanks".into(),
-            redirect_allowlist: vec!["https://www.example.com/".into()],
-        },
-    }
-}
-
-fn request(
-    method: &str,
-    headers: Value,
-    body: Option<&str>,
-    base64: bool,
-) -> ApiGatewayV2httpRequest {
-    serde_json::from_value(json!({
-        "version": "2.0",
-        "routeKey": format!("{method} /inquiries"),
-        "rawPath": "/inquiries",
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "requestId": "req", "stage": "$default",
-            "routeKey": format!("{method} /inquiries"), "timeEpoch": 0,
-            "http": { "method": method, "path": "/inquiries", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "test" }
-        },
-        "body": body,
-        "isBase64Encoded": base64
-    }))
-    .unwrap()
-}
-
-fn post_json(body: &Value) -> ApiGatewayV2httpRequest {
-    request(
-        "POST",
-        json!({"content-type": "application/json"}),
-        Some(&body.to_string()),
-        false,
-    )
-}
-
-fn post_form(body: &str) -> ApiGatewayV2httpRequest {
-    request(
-        "POST",
-        json!({"content-type": "application/x-www-form-urlencoded"}),
-        Some(body),
-        false,
-    )
-}
-
-fn body(r: &ApiGatewayV2httpResponse) -> Value {
-    match &r.body {
-        Some(Body::Text(t)) => serde_json::from_str(t).unwrap_or(Value::String(t.clone())),
-        _ => Value::Null,
-    }
-}
-
-fn header(r: &ApiGatewayV2httpResponse, name: &str) -> Option<String> {
-    r.headers.get(name).map(|v| v.to_str().unwrap().to_string())
-}
 
 /// The lead the store holds for `email` (the intake's answer never names it).
 async fn lead_of(h: &Handler, email: &str) -> LeadId {
