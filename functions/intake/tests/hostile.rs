@@ -10,7 +10,7 @@
 mod common;
 
 use base64::Engine;
-use common::hostile::{assert_sane, Post};
+use common::hostile::{assert_sane, Post, Written};
 use common::{handler, with_playbook};
 use leadflow::Playbook;
 use proptest::collection::vec;
@@ -155,8 +155,9 @@ proptest! {
     #[test]
     fn any_request_gets_a_sane_answer_and_a_refusal_writes_nothing(p in post()) {
         let (rt, h) = (runtime(), with_playbook(playbook()));
+        let before = Written::of(&h);
         let r = rt.block_on(h.handle(p.request()));
-        assert_sane(&h, &p, &r)?;
+        assert_sane(&h, &before, &p, &r)?;
     }
 
     /// Bytes that are not UTF-8 (only base64 can carry them) in a form or JSON.
@@ -177,8 +178,9 @@ proptest! {
             ..Post::default()
         };
         let h = handler();
+        let before = Written::of(&h);
         let r = runtime().block_on(h.handle(p.request()));
-        assert_sane(&h, &p, &r)?;
+        assert_sane(&h, &before, &p, &r)?;
         prop_assert_eq!(r.status_code, 400);
     }
 }
@@ -222,8 +224,9 @@ fn nesting_and_size_at_the_edges_are_refused_cleanly() {
             ..Post::default()
         };
         let h = handler();
+        let before = Written::of(&h);
         let r = rt.block_on(h.handle(p.request()));
-        assert_sane(&h, &p, &r).unwrap();
+        assert_sane(&h, &before, &p, &r).unwrap();
         assert_eq!(r.status_code, status, "{}", &body[..body.len().min(60)]);
     }
 }

@@ -13,7 +13,8 @@ const THANKS: &str = "https://www.example.com/thanks";
 /// Where the handler (allowlist `https://www.example.com/`) sends a form
 /// whose `redirect` field is `field`.
 fn location_for(field: &str) -> String {
-    let form = serde_urlencoded::to_string([("email", "r@example.com"), ("redirect", field)]).unwrap();
+    let form =
+        serde_urlencoded::to_string([("email", "r@example.com"), ("redirect", field)]).unwrap();
     let r = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap()
@@ -26,10 +27,19 @@ fn location_for(field: &str) -> String {
 fn a_redirect_goes_to_the_allowlist_whatever_the_encoding_tricks() {
     for (field, expected) in [
         ("https://www.example.com/ok", "https://www.example.com/ok"),
-        (" https://www.example.com/ok\t", "https://www.example.com/ok"),
+        (
+            " https://www.example.com/ok\t",
+            "https://www.example.com/ok",
+        ),
         // Answered as parsed: a header carries ASCII only.
-        ("https://www.example.com/café", "https://www.example.com/caf%C3%A9"),
-        ("https://www.example.com/a b", "https://www.example.com/a%20b"),
+        (
+            "https://www.example.com/café",
+            "https://www.example.com/caf%C3%A9",
+        ),
+        (
+            "https://www.example.com/a b",
+            "https://www.example.com/a%20b",
+        ),
         ("HTTPS://WWW.EXAMPLE.COM/X", "https://www.example.com/X"),
         ("https://www.example.com:443/x", "https://www.example.com/x"),
         ("https:/www.example.com/x", "https://www.example.com/x"),
@@ -37,8 +47,14 @@ fn a_redirect_goes_to_the_allowlist_whatever_the_encoding_tricks() {
         // Full-width letters are the same host to a browser (IDNA mapping).
         ("https://ｗｗｗ.example.com/x", "https://www.example.com/x"),
         // A backslash is a slash in an http(s) URL: the host stays ours.
-        ("https://www.example.com\\@evil.example.net", "https://www.example.com/@evil.example.net"),
-        ("https://www.example.com/../../x", "https://www.example.com/x"),
+        (
+            "https://www.example.com\\@evil.example.net",
+            "https://www.example.com/@evil.example.net",
+        ),
+        (
+            "https://www.example.com/../../x",
+            "https://www.example.com/x",
+        ),
         // Elsewhere, however it is written: the thank-you page.
         ("https://evil.example.net/", THANKS),
         ("//evil.example.net/", THANKS),
@@ -87,9 +103,34 @@ fn near_miss() -> impl Strategy<Value = String> {
         Just("evil.example.net".to_string()),
         prop::sample::select(
             &[
-                "@", "\\", "/", "//", ":", "%", "%2F", "%40", "%2E", "%252F", ".", "。", "#", "?",
-                "\t", " ", "\u{0}", "\u{202e}", "ｗ", "а", "javascript:", "https:", "HTTPS://",
-                ":443", ":80", "[::1]", "xn--", "..",
+                "@",
+                "\\",
+                "/",
+                "//",
+                ":",
+                "%",
+                "%2F",
+                "%40",
+                "%2E",
+                "%252F",
+                ".",
+                "。",
+                "#",
+                "?",
+                "\t",
+                " ",
+                "\u{0}",
+                "\u{202e}",
+                "ｗ",
+                "а",
+                "javascript:",
+                "https:",
+                "HTTPS://",
+                ":443",
+                ":80",
+                "[::1]",
+                "xn--",
+                "..",
             ][..]
         )
         .prop_map(str::to_string),
