@@ -316,6 +316,46 @@ fn repeats_and_limits_are_checked() {
 }
 
 #[test]
+fn the_spam_guard_uses_fields_of_its_own_and_a_humane_minimum() {
+    assert_problem(
+        "honeypot_field: hp_website",
+        "honeypot_field: email",
+        "spam.honeypot_field: `email` must be a form field of its own",
+        "honeypot_field: email",
+    );
+    assert_problem(
+        "fill_time_field: form_fill_ms",
+        "fill_time_field: redirect",
+        "spam.fill_time_field: `redirect` must be a form field of its own",
+        "fill_time_field: redirect",
+    );
+    assert_problem(
+        "fill_time_field: form_fill_ms",
+        "fill_time_field: \"fill time\"",
+        "spam.fill_time_field: `fill time` must be a form field of its own",
+        "fill_time_field:",
+    );
+    assert_problem(
+        "fill_time_field: form_fill_ms",
+        "fill_time_field: hp_website",
+        "spam: the honeypot and the fill time must be two fields",
+        "fill_time_field:",
+    );
+    assert_problem(
+        "min_fill_seconds: 3",
+        "min_fill_seconds: 90",
+        "spam.min_fill_seconds: at most 60",
+        "min_fill_seconds:",
+    );
+    // Absent: on, with the defaults the landing page uses.
+    let start = DEFAULT_PLAYBOOK.find("\nspam:\n").unwrap();
+    let end = DEFAULT_PLAYBOOK[start + 1..].find("\n\n").unwrap() + start + 1;
+    let without = format!("{}{}", &DEFAULT_PLAYBOOK[..start], &DEFAULT_PLAYBOOK[end..]);
+    let pb = Playbook::parse(&without, "custom.yaml").unwrap();
+    assert_eq!(pb.spam, Playbook::default_playbook().unwrap().spam);
+}
+
+#[test]
 fn rate_limit_windows_are_fixed_and_say_when_to_retry() {
     use chrono::TimeZone;
     use leadflow::domain::playbook::{QuotaScope, RateLimit};

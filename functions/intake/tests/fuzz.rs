@@ -108,14 +108,18 @@ const TRICKY: &[&str] = &[
     "\u{0}",
     "\t",
     "line\nbreak",
+    "2999",
+    "3000",
+    "120000",
 ];
 
 /// A field-level mutation of an inquiry.
 fn mutate_fields(rng: &mut Rng, fields: &mut Fields, corpus: &[Fields]) {
     let name = |rng: &mut Rng| -> String {
-        match rng.below(5) {
+        match rng.below(6) {
             0 => rng.pick(&KNOWN_FIELDS[..]).to_string(),
             1 => "redirect".into(),
+            5 => rng.pick(&["hp_website", "form_fill_ms"]).to_string(),
             2 => rng.pick(MAGIC).to_string(),
             3 => "k".repeat(1 + rng.below(80)),
             _ => format!("custom_{}", rng.below(40)),

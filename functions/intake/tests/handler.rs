@@ -987,3 +987,98 @@ fn a_recorded_post_counts_by_source_by_request_type_and_in_all() {
     assert_eq!(doc["RequestType"], "onsite_demo");
     assert_eq!(doc["_aws"]["Timestamp"], 1_796_198_400_000_i64);
 }
+
+#[tokio::test]
+async fn a_filled_honeypot_is_thanked_as_a_person_would_be_and_records_nothing() {
+    let h = handler();
+    // What a person is told, for comparison.
+    let person = h
+        .handle(post_form(
+            "email=p%40example.com&hp_website=&redirect=https%3A%2F%2Fwww.example.com%2Fdemo-thanks",
+        ))
+        .await;
+    assert_eq!(h.store.lead_count(), 1);
+    let bot = h
+        .handle(post_form(
+            "email=bot%40example.com&hp_website=http%3A%2F%2Fspam.example&redirect=https%3A%2F%2Fwww.example.com%2Fdemo-thanks",
+        ))
+        .await;
+    assert_eq!(bot.status_code, person.status_code);
+    assert_eq!(bot.headers, person.headers);
+    assert_eq!(bot.body, person.body);
+    // Even a post that would be refused is thanked: the bot learns nothing.
+    let r = h
+        .handle(post_json(
+            &json!({"email": "not an address", "hp_website": "x"}),
+        ))
+        .await;
+    assert_eq!(r.status_code, 202);
+    let b = body(&r);
+    assert_eq!(b["status"], "received");
+    assert!(b["response_id"].as_str().unwrap().starts_with("rs_"));
+    assert_eq!(h.store.lead_count(), 1, "no lead for a bot");
+    assert_eq!(h.publisher.published().len(), 1, "nothing routed for a bot");
+}
+
+#[tokio::test]
+async fn a_form_sent_faster_than_a_person_fills_it_is_spam_only_when_it_says_so() {
+    let h = handler();
+    let min_ms = u64::from(h.playbook.spam.min_fill_seconds) * 1000;
+    assert!(min_ms > 0);
+    let post = |email: &str, fill: Option<String>| {
+        let mut form = format!("email={email}%40example.com&first_name=Fay");
+        if let Some(ms) = fill {
+            form.push_str(&format!("&form_fill_ms={ms}"));
+        }
+        post_form(&form)
+    };
+    for (email, fill, recorded) in [
+        ("fast", Some((min_ms - 1).to_string()), false),
+        ("garbled", Some("soon".to_string()), false),
+        ("person", Some((min_ms + 2500).to_string()), true),
+        // The page's script did not run: nothing to hold it to.
+        ("noscript", Some(String::new()), true),
+        // API clients and imports do not send it.
+        ("client", None, true),
+    ] {
+        let r = h.handle(post(email, fill)).await;
+        assert_eq!(r.status_code, 303, "{email}");
+        assert_eq!(
+            header(&r, "location").as_deref(),
+            Some("https://www.example.com/thanks")
+        );
+        let address = leadflow::EmailAddress::parse(&format!("{email}@example.com")).unwrap();
+        let id = h.store.lead_id_by_email(&address).await.unwrap();
+        assert_eq!(id.is_some(), recorded, "{email}");
+        if let Some(id) = id {
+            let lead = h.store.lead(&id).await.unwrap().unwrap();
+            assert!(
+                !lead.custom.contains_key("form_fill_ms")
+                    && !lead.custom.contains_key("hp_website"),
+                "the guard's fields are never stored: {:?}",
+                lead.custom
+            );
+        }
+    }
+    // JSON is held to it the same way when it carries the field.
+    let r = h
+        .handle(post_json(
+            &json!({"email": "quick@example.com", "form_fill_ms": 10}),
+        ))
+        .await;
+    assert_eq!(r.status_code, 202);
+    assert_eq!(h.store.lead_count(), 3);
+}
+
+#[test]
+fn spam_counts_by_sign_and_in_all() {
+    use leadflow::domain::spam::SpamSign;
+    let doc = intake::spam(SpamSign::TooFast)
+        .document(chrono::Utc.with_ymd_and_hms(2026, 12, 2, 8, 0, 0).unwrap())
+        .unwrap();
+    assert_eq!(
+        emf_shape(&doc),
+        (sets(&[&["Sign"], &[]]), counts(&[("Spam", 1)]))
+    );
+    assert_eq!(doc["Sign"], "too_fast");
+}
