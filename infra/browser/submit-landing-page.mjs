@@ -1,6 +1,7 @@
 // Submits the sample landing page in a real headless Chromium, as a person would.
 //   node infra/browser/submit-landing-page.mjs <stack url> <email> <screenshot.png>
-// Prints {"url": …, "title": …} of the page the form lands on; exits 1 on any failure.
+// Prints {"url": …, "title": …, "posted": …} of the page the form lands on (and
+// the body the form posted); exits 1 on any failure.
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { launch } from './launch.mjs';
@@ -17,8 +18,13 @@ try {
   browser = await launch();
   page = await browser.newPage();
   page.setDefaultTimeout(30_000);
+  let posted = null;
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === '/inquiries') posted = r.postData();
+  });
   const opened = await page.goto(`${url.replace(/\/$/, '')}/`);
   if (!opened?.ok()) throw new Error(`GET ${url}/ answered ${opened?.status()}`);
+  const openedAt = Date.now();
 
   const type = async (name, text) => {
     const box = page.getByRole('textbox', { name, exact: true });
@@ -37,13 +43,16 @@ try {
   await choose('Need', 'identified');
   await choose('Timeframe', 'within_3_months');
   await page.getByLabel(/Email me product news/).check();
+  // A person takes longer than the playbook's spam.min_fill_seconds (3 s); a
+  // form sent sooner is thanked but counted as spam, and no lead is recorded.
+  await page.waitForTimeout(Math.max(0, 4_000 - (Date.now() - openedAt)));
 
   await Promise.all([
     page.waitForURL(/\/thanks\.html$/, { waitUntil: 'load' }),
     page.getByRole('button', { name: 'Send request' }).click(),
   ]);
   await page.screenshot({ path: mkdir(screenshot), fullPage: true });
-  console.log(JSON.stringify({ url: page.url(), title: await page.title() }));
+  console.log(JSON.stringify({ url: page.url(), title: await page.title(), posted }));
 } catch (err) {
   const where = page ? ` (page at ${page.url()})` : '';
   console.error(`submit-landing-page: ${err.message.split('\n').slice(0, 6).join('\n')}${where}`);

@@ -316,6 +316,46 @@ fn repeats_and_limits_are_checked() {
 }
 
 #[test]
+fn the_spam_guard_uses_fields_of_its_own_and_a_humane_minimum() {
+    assert_problem(
+        "honeypot_field: hp_website",
+        "honeypot_field: email",
+        "spam.honeypot_field: `email` must be a form field of its own",
+        "honeypot_field: email",
+    );
+    assert_problem(
+        "fill_time_field: form_fill_ms",
+        "fill_time_field: redirect",
+        "spam.fill_time_field: `redirect` must be a form field of its own",
+        "fill_time_field: redirect",
+    );
+    assert_problem(
+        "fill_time_field: form_fill_ms",
+        "fill_time_field: \"fill time\"",
+        "spam.fill_time_field: `fill time` must be a form field of its own",
+        "fill_time_field:",
+    );
+    assert_problem(
+        "fill_time_field: form_fill_ms",
+        "fill_time_field: hp_website",
+        "spam: the honeypot and the fill time must be two fields",
+        "fill_time_field:",
+    );
+    assert_problem(
+        "min_fill_seconds: 3",
+        "min_fill_seconds: 90",
+        "spam.min_fill_seconds: at most 60",
+        "min_fill_seconds:",
+    );
+    // Absent: on, with the defaults the landing page uses.
+    let start = DEFAULT_PLAYBOOK.find("\nspam:\n").unwrap();
+    let end = DEFAULT_PLAYBOOK[start + 1..].find("\n\n").unwrap() + start + 1;
+    let without = format!("{}{}", &DEFAULT_PLAYBOOK[..start], &DEFAULT_PLAYBOOK[end..]);
+    let pb = Playbook::parse(&without, "custom.yaml").unwrap();
+    assert_eq!(pb.spam, Playbook::default_playbook().unwrap().spam);
+}
+
+#[test]
 fn rate_limit_windows_are_fixed_and_say_when_to_retry() {
     use chrono::TimeZone;
     use leadflow::domain::playbook::{QuotaScope, RateLimit};
@@ -492,4 +532,155 @@ fn report_assumptions_are_probabilities_and_shares() {
         "reports.max_bounce_rate: a share from 0 to 1, got 5",
         "max_bounce_rate:",
     );
+}
+
+/// Hostile playbooks (issue 11): whatever the file holds — any text, or the
+/// shipped playbook cut, shuffled or spliced with odd YAML — loading it is a
+/// result, never a panic, and a refusal names at least one problem, each
+/// with a message and a line inside the file.
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn check(text: &str) -> Result<(), TestCaseError> {
+        match Playbook::parse(text, "hostile.yaml") {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                prop_assert_eq!(&e.file, "hostile.yaml");
+                prop_assert!(!e.problems.is_empty());
+                let lines = text.lines().count() + 1;
+                for p in &e.problems {
+                    prop_assert!(!p.message.trim().is_empty(), "{:?}", e.problems);
+                    prop_assert!(p.line.is_none_or(|l| (1..=lines).contains(&l)), "{p:?}");
+                }
+                prop_assert!(e.to_string().starts_with("hostile.yaml: invalid playbook"));
+                Ok(())
+            }
+        }
+    }
+
+    /// YAML that stresses a parser: aliases, merges, tags, deep nesting, odd scalars.
+    const SPLICES: &[&str] = &[
+        "*undefined_alias",
+        "&a [1, 2]",
+        "<<: *a",
+        "!!binary aGVsbG8=",
+        "!custom {x: 1}",
+        "? complex key\n: value",
+        "---\n",
+        "...\n",
+        "%YAML 1.1\n",
+        "~",
+        "null",
+        ".nan",
+        "-.inf",
+        "0x7fffffffffffffffffff",
+        "-1",
+        "99999999999999999999999",
+        "1e400",
+        "\"\\u0000\"",
+        "'",
+        "\t",
+        "{",
+        "[",
+        "|\n  block",
+        "\u{feff}",
+        "é",
+        "\u{202e}",
+    ];
+
+    fn mutation() -> impl Strategy<Value = String> {
+        let text = DEFAULT_PLAYBOOK;
+        let n = text.lines().count();
+        prop_oneof![
+            // Cut at any byte (kept on a character boundary).
+            (0..=text.len()).prop_map(move |at| {
+                let at = (0..=at)
+                    .rev()
+                    .find(|&i| text.is_char_boundary(i))
+                    .unwrap_or(0);
+                text[..at].to_string()
+            }),
+            // Drop, repeat or swap lines.
+            (0..n, 1..8usize).prop_map(move |(at, k)| {
+                let mut l: Vec<&str> = text.lines().collect();
+                l.drain(at..(at + k).min(n));
+                l.join("\n")
+            }),
+            (0..n, 0..n).prop_map(move |(a, b)| {
+                let mut l: Vec<&str> = text.lines().collect();
+                l.swap(a, b);
+                l.join("\n")
+            }),
+            (0..n).prop_map(move |at| {
+                let mut l: Vec<&str> = text.lines().collect();
+                l.insert(at, l[at]);
+                l.join("\n")
+            }),
+            // A line's value replaced by odd YAML, or by any text.
+            (0..n, prop::sample::select(SPLICES)).prop_map(move |(at, s)| splice(text, at, s)),
+            (0..n, any::<String>()).prop_map(move |(at, s)| splice(text, at, &s)),
+            // Deep nesting at the top or inside.
+            (1..5000usize).prop_map(|d| format!("{}{}", "[".repeat(d), "]".repeat(d))),
+            (1..2000usize).prop_map(move |d| format!(
+                "{text}\nextra: {}1{}",
+                "{a: ".repeat(d),
+                "}".repeat(d)
+            )),
+        ]
+    }
+
+    /// `text` with line `at`'s value (after its first `:`) replaced by `value`.
+    fn splice(text: &str, at: usize, value: &str) -> String {
+        text.lines()
+            .enumerate()
+            .map(|(i, l)| match (i == at, l.find(':')) {
+                (true, Some(c)) => format!("{} {value}", &l[..=c]),
+                (true, None) => value.to_string(),
+                _ => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_text_is_refused_with_problems_never_a_panic(bytes in prop::collection::vec(any::<u8>(), 0..2000)) {
+            // The loader takes text; bytes that are not UTF-8 are refused when the file is read.
+            check(&String::from_utf8_lossy(&bytes))?;
+        }
+
+        #[test]
+        fn a_mangled_playbook_is_a_result_never_a_panic(text in mutation()) {
+            check(&text)?;
+        }
+    }
+
+    #[test]
+    /// 10^9 strings if the aliases were expanded: serde_yaml refuses instead.
+    fn alias_bombs_and_deep_nesting_are_refused() {
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (name, prev) in ["b", "c", "d", "e", "f", "g", "h", "i"]
+            .iter()
+            .zip(["a", "b", "c", "d", "e", "f", "g", "h"])
+        {
+            bomb.push_str(&format!(
+                "{name}: &{name} [{}]\n",
+                vec![format!("*{prev}"); 10].join(", ")
+            ));
+        }
+        for text in [
+            bomb,
+            format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+            format!("company: {}1{}", "{a: ".repeat(10_000), "}".repeat(10_000)),
+        ] {
+            let e = Playbook::parse(&text, "hostile.yaml").unwrap_err();
+            assert!(
+                !e.problems.is_empty() && !e.problems[0].message.is_empty(),
+                "{e}"
+            );
+        }
+    }
 }

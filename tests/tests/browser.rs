@@ -84,6 +84,22 @@ async fn a_person_submits_the_landing_page_in_a_real_browser() {
         "{landed}"
     );
     assert!(screenshot.is_file(), "{}", screenshot.display());
+    // The page sent the spam guard's fields: the honeypot empty, and how long
+    // the form was open (the script waits past the playbook's minimum).
+    let posted: Vec<(String, String)> =
+        serde_urlencoded::from_str(landed["posted"].as_str().unwrap_or_default()).unwrap();
+    let field = |name: &str| {
+        posted
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(field("hp_website"), Some(""), "{posted:?}");
+    let fill_ms: u64 = field("form_fill_ms")
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or(0);
+    assert!(fill_ms >= 3_000, "form_fill_ms {fill_ms}: {posted:?}");
 
     let store = DynamoStore::new(
         aws_sdk_dynamodb::Client::new(s.sdk_config()),
@@ -119,6 +135,11 @@ async fn a_person_submits_the_landing_page_in_a_real_browser() {
         lead.attribution.campaign.as_deref(),
         Some("spring-launch"),
         "the form's hidden fields came along"
+    );
+    assert!(
+        !lead.custom.contains_key("hp_website") && !lead.custom.contains_key("form_fill_ms"),
+        "the spam guard's fields are never stored: {:?}",
+        lead.custom
     );
     let decision = lead.routing.as_ref().expect("routed");
     assert_eq!(decision.bant_met.len(), 4, "{}", decision.summary());

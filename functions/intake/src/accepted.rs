@@ -1,6 +1,7 @@
 //! What an accepted post is told: 202 with `{"response_id","status"}` for
 //! JSON, or 303 to the thank-you page for a form. A replay of an earlier
-//! answer says so in `Idempotent-Replayed`.
+//! answer says so in `Idempotent-Replayed`. A post taken for spam is told
+//! the same, with a response id of its own that names nothing stored.
 
 use crate::response;
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
@@ -8,18 +9,32 @@ use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::HeaderValue;
 use leadflow::app::intake::Accepted;
 use leadflow::ports::Answer;
+use leadflow::ResponseId;
 use serde_json::json;
 
 pub fn answer(accepted: Accepted) -> ApiGatewayV2httpResponse {
-    let mut resp = response(match accepted.answer {
+    thank(accepted.answer, accepted.replayed, accepted.response_id)
+}
+
+/// What an accepted post would have been told, for one that was not recorded.
+pub fn as_if_accepted(answer: Answer) -> ApiGatewayV2httpResponse {
+    thank(answer, false, Some(ResponseId::generate()))
+}
+
+fn thank(
+    answer: Answer,
+    replayed: bool,
+    response_id: Option<ResponseId>,
+) -> ApiGatewayV2httpResponse {
+    let mut resp = response(match answer {
         Answer::Received => 202,
         Answer::Redirect { .. } => 303,
     });
-    if accepted.replayed {
+    if replayed {
         resp.headers
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-    let (content_type, text) = match accepted.answer {
+    let (content_type, text) = match answer {
         Answer::Redirect { location: loc } => {
             if let Ok(v) = HeaderValue::from_str(&loc) {
                 resp.headers.insert("location", v);
@@ -30,7 +45,7 @@ pub fn answer(accepted: Accepted) -> ApiGatewayV2httpResponse {
             // The response's id, never the lead's: the answer must not tell
             // a stranger whether (or since when) a person is known.
             let mut answer = json!({ "status": "received" });
-            if let Some(id) = &accepted.response_id {
+            if let Some(id) = &response_id {
                 answer["response_id"] = json!(id);
             }
             ("application/json", answer.to_string())
@@ -45,7 +60,7 @@ pub fn answer(accepted: Accepted) -> ApiGatewayV2httpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use leadflow::{LeadId, ResponseId};
+    use leadflow::LeadId;
 
     fn accepted(location: Option<&str>, response_id: Option<ResponseId>) -> Accepted {
         Accepted {

@@ -15,12 +15,34 @@ impl Config {
     /// `ALLOWED_ORIGINS` and `REDIRECT_ALLOWLIST` are comma-separated lists
     /// (empty when unset); `THANK_YOU_URL` is required.
     pub fn from_env() -> Result<Self, ConfigError> {
+        let allowed_origins = list(&env_opt("ALLOWED_ORIGINS").unwrap_or_default());
+        for o in &allowed_origins {
+            origin(o).map_err(|why| ConfigError(format!("ALLOWED_ORIGINS: {why}")))?;
+        }
         Ok(Config {
-            allowed_origins: list(&env_opt("ALLOWED_ORIGINS").unwrap_or_default()),
+            allowed_origins,
             thank_you_url: env("THANK_YOU_URL")?,
             redirect_allowlist: list(&env_opt("REDIRECT_ALLOWLIST").unwrap_or_default()),
         })
     }
+}
+
+/// An allowed origin is compared exactly with what a browser sends, so it
+/// must be written as one: `scheme://host[:port]`, lower-case, no path. An
+/// entry that could never match (`https://x.com/`), or that would let in
+/// every page (`*`) or sandboxed ones (`null`), is a clear error at start.
+pub fn origin(entry: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(entry).map_err(|_| format!("`{entry}` is not an origin"))?;
+    let serialised = parsed.origin().ascii_serialization();
+    if !matches!(parsed.scheme(), "https" | "http") || serialised == "null" {
+        return Err(format!("`{entry}` is not an http(s) origin"));
+    }
+    if serialised != entry {
+        return Err(format!(
+            "`{entry}` is not written as a browser sends it: `{serialised}`"
+        ));
+    }
+    Ok(())
 }
 
 fn list(v: &str) -> Vec<String> {
@@ -33,7 +55,7 @@ fn list(v: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::list;
+    use super::{list, origin};
 
     #[test]
     fn lists_are_comma_separated_and_skip_blanks() {
@@ -42,5 +64,29 @@ mod tests {
             ["https://a.example.com", "https://b.example.com"]
         );
         assert!(list("").is_empty());
+    }
+
+    #[test]
+    fn allowed_origins_are_written_as_browsers_send_them() {
+        for ok in [
+            "https://www.example.com",
+            "http://127.0.0.1:3000",
+            "http://localhost:3000",
+        ] {
+            assert_eq!(origin(ok), Ok(()), "{ok}");
+        }
+        for (bad, says) in [
+            ("*", "is not an origin"),
+            ("null", "is not an origin"),
+            ("file:///tmp/x.html", "is not an http(s) origin"),
+            ("https://www.example.com/", "`https://www.example.com`"),
+            ("https://WWW.example.com", "`https://www.example.com`"),
+            ("https://www.example.com:443", "`https://www.example.com`"),
+            ("https://www.example.com/page", "`https://www.example.com`"),
+            ("https://user@www.example.com", "`https://www.example.com`"),
+        ] {
+            let err = origin(bad).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 }

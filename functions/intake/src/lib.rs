@@ -4,7 +4,9 @@
 //! parse it, records it through `leadflow::app::intake`, and answers 202 (JSON)
 //! or 303 (forms). CORS is answered here so it behaves the same everywhere.
 //! Each post recorded counts in `LeadsIn` (by source, by request type, in
-//! all; `NewLeads` when it is a new person); a replay counts nothing.
+//! all; `NewLeads` when it is a new person); a replay counts nothing. A post
+//! the playbook's spam guard takes for a bot's is thanked as any other but
+//! counts in `Spam` (by sign) and records nothing.
 //! Each concern has its module; `handle` reads as the steps.
 
 mod accepted;
@@ -24,8 +26,9 @@ pub use refusal::{Explanation, Refusal};
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::http::{HeaderMap, Method};
 use body::{Format, MediaType};
-use leadflow::app::intake::{self, Accepted, Submission};
+use leadflow::app::intake::{self, Submission};
 use leadflow::domain::inquiry::{Inquiry, RequestType, Source};
+use leadflow::domain::spam::SpamSign;
 use leadflow::ports::{Answer, Clock, LeadStore, Publisher};
 use leadflow::Playbook;
 use leadflow_aws::metrics::Emf;
@@ -59,7 +62,7 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
         let page = media.format == Format::Form
             && header(&req.headers, "accept").is_some_and(|a| a.contains("text/html"));
         match self.accept(req, &media).await {
-            Ok(done) => accepted::answer(done),
+            Ok(done) => done,
             Err(refusal) => refusal.answer(page),
         }
     }
@@ -68,12 +71,9 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
         &self,
         req: &ApiGatewayV2httpRequest,
         media: &MediaType,
-    ) -> Result<Accepted, Refusal> {
+    ) -> Result<ApiGatewayV2httpResponse, Refusal> {
         let bytes = body::read(req.body.as_deref(), req.is_base64_encoded)?;
         let fields = body::fields(media.format, &bytes)?;
-        let source_ip = req.request_context.http.source_ip.as_deref();
-        let key = idempotency::key(&req.headers, source_ip)?;
-        let inquiry = Inquiry::parse(&fields, &self.playbook.bant)?;
         let answer = match media.format {
             Format::Json => Answer::Received,
             Format::Form => Answer::Redirect {
@@ -81,6 +81,19 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
             },
         };
         let now = self.clock.now();
+        // Before anything else is checked: a bot is told what a person would be.
+        if let Some(sign) = self.playbook.spam.sign(&fields) {
+            tracing::info!(
+                sign = sign.as_str(),
+                "inquiry counted as spam, not recorded"
+            );
+            spam(sign).emit(now);
+            return Ok(accepted::as_if_accepted(answer));
+        }
+        let fields = self.playbook.spam.strip(fields);
+        let source_ip = req.request_context.http.source_ip.as_deref();
+        let key = idempotency::key(&req.headers, source_ip)?;
+        let inquiry = Inquiry::parse(&fields, &self.playbook.bant)?;
         let (source, request_type) = (inquiry.attribution.source(), inquiry.request_type);
         let submission = Submission {
             quotas: self.playbook.limits.quotas(&inquiry.email, source_ip, now),
@@ -96,8 +109,16 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
         if !accepted.replayed {
             leads_in(source, request_type, accepted.new_lead).emit(now);
         }
-        Ok(accepted)
+        Ok(accepted::answer(accepted))
     }
+}
+
+/// `Spam`: one post taken for a bot's, by what gave it away and in all.
+pub fn spam(sign: SpamSign) -> Emf {
+    Emf::leadflow()
+        .by("Sign", sign.as_str())
+        .and_total()
+        .count("Spam", 1)
 }
 
 /// `LeadsIn`: one response recorded, by source, by request type and in all

@@ -4,20 +4,23 @@
 
 use crate::Config;
 
-/// The form's own `redirect` when it is on the allowlist, else the configured page.
+/// The form's own `redirect` when it is on the allowlist, else the configured
+/// page. The answer is the URL as parsed and checked, re-serialised: what the
+/// browser follows is exactly what was compared (ASCII, punycode host,
+/// percent-encoded path), never the raw text a header could not carry.
 pub fn target(fields: &[(String, String)], config: &Config) -> String {
     fields
         .iter()
         .find(|(k, _)| k == "redirect")
         .map(|(_, v)| v.trim())
-        .filter(|v| {
-            !v.contains(char::is_control)
-                && config
-                    .redirect_allowlist
-                    .iter()
-                    .any(|allowed| redirect_allowed(allowed, v))
+        .filter(|v| !v.contains(char::is_control))
+        .and_then(|v| {
+            config
+                .redirect_allowlist
+                .iter()
+                .find_map(|allowed| allowed_url(allowed, v))
         })
-        .map(str::to_string)
+        .map(String::from)
         .unwrap_or_else(|| config.thank_you_url.clone())
 }
 
@@ -25,19 +28,25 @@ pub fn target(fields: &[(String, String)], config: &Config) -> String {
 /// (compared as parsed URLs, never as strings: `https://good.com.evil.com/`
 /// is not `https://good.com`), no credentials, and under the entry's path.
 pub fn redirect_allowed(allowed: &str, target: &str) -> bool {
-    let (Ok(a), Ok(t)) = (url::Url::parse(allowed), url::Url::parse(target)) else {
-        return false;
-    };
+    allowed_url(allowed, target).is_some()
+}
+
+fn allowed_url(allowed: &str, target: &str) -> Option<url::Url> {
+    let (a, t) = (
+        url::Url::parse(allowed).ok()?,
+        url::Url::parse(target).ok()?,
+    );
     let dir = a.path().trim_end_matches('/');
     let under = t.path() == dir || t.path().starts_with(&format!("{dir}/"));
-    matches!(t.scheme(), "https" | "http")
+    let ok = matches!(t.scheme(), "https" | "http")
         && a.scheme() == t.scheme()
         && a.host().is_some()
         && a.host() == t.host()
         && a.port_or_known_default() == t.port_or_known_default()
         && t.username().is_empty()
         && t.password().is_none()
-        && under
+        && under;
+    ok.then_some(t)
 }
 
 #[cfg(test)]

@@ -1,88 +1,20 @@
 //! The intake handler with in-memory ports.
 
+mod common;
+
 use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use aws_lambda_events::encodings::Body;
-use chrono::{Duration, TimeZone, Utc};
-use intake::{Config, Intake, MAX_BODY_BYTES};
+use chrono::{Duration, TimeZone};
+use common::{body, handler, header, post_form, post_json, request, Handler};
+use intake::MAX_BODY_BYTES;
 use leadflow::app::outbox::sweep;
 use leadflow::domain::lead::Event;
 use leadflow::messages::RouteRequest;
 use leadflow::ports::{Clock, LeadStore};
-use leadflow::testing::{FixedClock, MemoryPublisher, MemoryStore};
-use leadflow::{LeadId, Playbook, RequestType};
+use leadflow::{LeadId, RequestType};
 use leadflow_aws::metrics::shape::{counts, emf_shape, sets};
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-type Handler = Intake<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>>;
-
-fn handler() -> Handler {
-    Intake {
-        store: Arc::new(MemoryStore::new()),
-        publisher: Arc::new(MemoryPublisher::new()),
-        clock: Arc::new(FixedClock::at(
-            Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
-        )),
-        playbook: Playbook::default_playbook().unwrap(),
-        config: Config {
-            allowed_origins: vec!["https://www.example.com".into()],
-            thank_you_url: "https://www.example.com/thanks".into(),
-            redirect_allowlist: vec!["https://www.example.com/".into()],
-        },
-    }
-}
-
-fn request(
-    method: &str,
-    headers: Value,
-    body: Option<&str>,
-    base64: bool,
-) -> ApiGatewayV2httpRequest {
-    serde_json::from_value(json!({
-        "version": "2.0",
-        "routeKey": format!("{method} /inquiries"),
-        "rawPath": "/inquiries",
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "api", "requestId": "req", "stage": "$default",
-            "routeKey": format!("{method} /inquiries"), "timeEpoch": 0,
-            "http": { "method": method, "path": "/inquiries", "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "test" }
-        },
-        "body": body,
-        "isBase64Encoded": base64
-    }))
-    .unwrap()
-}
-
-fn post_json(body: &Value) -> ApiGatewayV2httpRequest {
-    request(
-        "POST",
-        json!({"content-type": "application/json"}),
-        Some(&body.to_string()),
-        false,
-    )
-}
-
-fn post_form(body: &str) -> ApiGatewayV2httpRequest {
-    request(
-        "POST",
-        json!({"content-type": "application/x-www-form-urlencoded"}),
-        Some(body),
-        false,
-    )
-}
-
-fn body(r: &ApiGatewayV2httpResponse) -> Value {
-    match &r.body {
-        Some(Body::Text(t)) => serde_json::from_str(t).unwrap_or(Value::String(t.clone())),
-        _ => Value::Null,
-    }
-}
-
-fn header(r: &ApiGatewayV2httpResponse, name: &str) -> Option<String> {
-    r.headers.get(name).map(|v| v.to_str().unwrap().to_string())
-}
 
 /// The lead the store holds for `email` (the intake's answer never names it).
 async fn lead_of(h: &Handler, email: &str) -> LeadId {
@@ -1054,4 +986,99 @@ fn a_recorded_post_counts_by_source_by_request_type_and_in_all() {
     assert_eq!(doc["Source"], "event");
     assert_eq!(doc["RequestType"], "onsite_demo");
     assert_eq!(doc["_aws"]["Timestamp"], 1_796_198_400_000_i64);
+}
+
+#[tokio::test]
+async fn a_filled_honeypot_is_thanked_as_a_person_would_be_and_records_nothing() {
+    let h = handler();
+    // What a person is told, for comparison.
+    let person = h
+        .handle(post_form(
+            "email=p%40example.com&hp_website=&redirect=https%3A%2F%2Fwww.example.com%2Fdemo-thanks",
+        ))
+        .await;
+    assert_eq!(h.store.lead_count(), 1);
+    let bot = h
+        .handle(post_form(
+            "email=bot%40example.com&hp_website=http%3A%2F%2Fspam.example&redirect=https%3A%2F%2Fwww.example.com%2Fdemo-thanks",
+        ))
+        .await;
+    assert_eq!(bot.status_code, person.status_code);
+    assert_eq!(bot.headers, person.headers);
+    assert_eq!(bot.body, person.body);
+    // Even a post that would be refused is thanked: the bot learns nothing.
+    let r = h
+        .handle(post_json(
+            &json!({"email": "not an address", "hp_website": "x"}),
+        ))
+        .await;
+    assert_eq!(r.status_code, 202);
+    let b = body(&r);
+    assert_eq!(b["status"], "received");
+    assert!(b["response_id"].as_str().unwrap().starts_with("rs_"));
+    assert_eq!(h.store.lead_count(), 1, "no lead for a bot");
+    assert_eq!(h.publisher.published().len(), 1, "nothing routed for a bot");
+}
+
+#[tokio::test]
+async fn a_form_sent_faster_than_a_person_fills_it_is_spam_only_when_it_says_so() {
+    let h = handler();
+    let min_ms = u64::from(h.playbook.spam.min_fill_seconds) * 1000;
+    assert!(min_ms > 0);
+    let post = |email: &str, fill: Option<String>| {
+        let mut form = format!("email={email}%40example.com&first_name=Fay");
+        if let Some(ms) = fill {
+            form.push_str(&format!("&form_fill_ms={ms}"));
+        }
+        post_form(&form)
+    };
+    for (email, fill, recorded) in [
+        ("fast", Some((min_ms - 1).to_string()), false),
+        ("garbled", Some("soon".to_string()), false),
+        ("person", Some((min_ms + 2500).to_string()), true),
+        // The page's script did not run: nothing to hold it to.
+        ("noscript", Some(String::new()), true),
+        // API clients and imports do not send it.
+        ("client", None, true),
+    ] {
+        let r = h.handle(post(email, fill)).await;
+        assert_eq!(r.status_code, 303, "{email}");
+        assert_eq!(
+            header(&r, "location").as_deref(),
+            Some("https://www.example.com/thanks")
+        );
+        let address = leadflow::EmailAddress::parse(&format!("{email}@example.com")).unwrap();
+        let id = h.store.lead_id_by_email(&address).await.unwrap();
+        assert_eq!(id.is_some(), recorded, "{email}");
+        if let Some(id) = id {
+            let lead = h.store.lead(&id).await.unwrap().unwrap();
+            assert!(
+                !lead.custom.contains_key("form_fill_ms")
+                    && !lead.custom.contains_key("hp_website"),
+                "the guard's fields are never stored: {:?}",
+                lead.custom
+            );
+        }
+    }
+    // JSON is held to it the same way when it carries the field.
+    let r = h
+        .handle(post_json(
+            &json!({"email": "quick@example.com", "form_fill_ms": 10}),
+        ))
+        .await;
+    assert_eq!(r.status_code, 202);
+    assert_eq!(h.store.lead_count(), 3);
+}
+
+#[test]
+fn spam_counts_by_sign_and_in_all() {
+    use leadflow::domain::spam::SpamSign;
+    let doc = intake::spam(SpamSign::TooFast)
+        .document(chrono::Utc.with_ymd_and_hms(2026, 12, 2, 8, 0, 0).unwrap())
+        .unwrap();
+    assert_eq!(
+        emf_shape(&doc),
+        (sets(&[&["Sign"], &[]]), counts(&[("Spam", 1)]))
+    );
+    assert_eq!(doc["Sign"], "too_fast");
 }

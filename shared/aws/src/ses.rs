@@ -4,6 +4,7 @@
 
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 use aws_sdk_ses::Client;
+use leadflow::email::without_addresses;
 use leadflow::ports::{MailError, Mailer, OutgoingEmail};
 
 #[derive(Debug, Clone)]
@@ -39,10 +40,11 @@ where
     use aws_sdk_ses::error::SdkError;
     let SdkError::ServiceError(service) = &e else {
         // Timeouts, dispatch and response failures: the service may have it or not.
-        return MailError::Uncertain(format!("{e:?}"));
+        return MailError::Uncertain(without_addresses(&format!("{e:?}")));
     };
     let e = service.err();
-    let text = e.message().unwrap_or_default().to_string();
+    // Its words reach logs and the lead's history: never the addresses it names.
+    let text = without_addresses(e.message().unwrap_or_default());
     match e.code() {
         // "Email address is not verified": the sender, or (in the sandbox) any
         // recipient; either way the account must be fixed, not the prospect.
@@ -63,7 +65,7 @@ where
         Some("InvalidParameterValue") => MailError::Rejected(text),
         Some("AccessDenied" | "AccessDeniedException") => MailError::Sender(text),
         Some("Throttling" | "ThrottlingException") => MailError::Throttled(text),
-        _ => MailError::Unavailable(format!("{e:?}")),
+        _ => MailError::Unavailable(without_addresses(&format!("{e:?}"))),
     }
 }
 

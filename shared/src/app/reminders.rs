@@ -525,7 +525,8 @@ async fn send<M: Mailer>(
         Ok(_) => Ok(()),
         // A refused address will not take it later either: counted as told.
         Err(MailError::Rejected(reason)) => {
-            tracing::warn!(to, %reason, "reminder refused by the mail service");
+            // Not the address: a person's, and logs keep none.
+            tracing::warn!(template, reason = %crate::email::without_addresses(&reason), "reminder refused by the mail service");
             Ok(())
         }
         Err(e) => Err(e),

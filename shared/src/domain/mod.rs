@@ -2,7 +2,7 @@
 //!
 //! Dependencies point down this list: the leaves (`ids`, `email`, `bant`,
 //! `inquiry`), then what a decision is (`decision`), the lead and its history
-//! (`lead`), the company's rules as data (`playbook`), and what evaluates them
+//! (`lead`), the company's rules as data (`playbook`, with `spam`'s guard), and what evaluates them
 //! (`scoring`, `routing`), and the follow-up flows a rep's
 //! outcomes drive (`outcome` and `task` as data, `followup` evaluating them);
 //! `stats` keeps the counters reports read, and `reports` turns them into figures.
@@ -22,5 +22,6 @@ pub mod reminders;
 pub mod reports;
 pub mod routing;
 pub mod scoring;
+pub mod spam;
 pub mod stats;
 pub mod task;

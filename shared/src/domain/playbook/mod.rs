@@ -50,6 +50,10 @@ pub struct Playbook {
     /// Limits on the public intake; none when absent.
     #[serde(default)]
     pub limits: IntakeLimits,
+    /// How the public form tells a bot's post from a person's (on, with its
+    /// defaults, when absent).
+    #[serde(default)]
+    pub spam: crate::domain::spam::SpamGuard,
     /// What each outcome a rep reports does, and the tasks the flows create
     /// (seed 000 when absent).
     #[serde(default)]

@@ -363,6 +363,37 @@ impl Playbook {
                 }
             }
         }
+        let spam = &self.spam;
+        for (key, name) in [
+            ("honeypot_field", &spam.honeypot_field),
+            ("fill_time_field", &spam.fill_time_field),
+        ] {
+            let taken = crate::domain::inquiry::KNOWN_FIELDS.contains(&name.as_str())
+                || crate::domain::inquiry::CONTROL_FIELDS.contains(&name.as_str());
+            let well_formed = !name.is_empty()
+                && name.len() <= crate::domain::inquiry::limits::CUSTOM_NAME
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+            if taken || !well_formed {
+                problem(
+                    &format!("{key}:"),
+                    format!("spam.{key}: `{name}` must be a form field of its own (letters, digits, '_', '-' or '.'; not one the inquiry reads)"),
+                );
+            }
+        }
+        if spam.honeypot_field == spam.fill_time_field {
+            problem(
+                "fill_time_field:",
+                "spam: the honeypot and the fill time must be two fields".into(),
+            );
+        }
+        if spam.min_fill_seconds > 60 {
+            problem(
+                "min_fill_seconds:",
+                format!("spam.min_fill_seconds: at most 60 (got {}): a person who types fast must not be taken for a bot", spam.min_fill_seconds),
+            );
+        }
         for rt in RequestType::ALL {
             match self.kits.get(rt) {
                 None => problem("kits:", format!("kits: request type `{rt}` has no kit")),
