@@ -15,10 +15,10 @@ impl Config {
     /// `ALLOWED_ORIGINS` and `REDIRECT_ALLOWLIST` are comma-separated lists
     /// (empty when unset); `THANK_YOU_URL` is required.
     pub fn from_env() -> Result<Self, ConfigError> {
-        let allowed_origins = list(&env_opt("ALLOWED_ORIGINS").unwrap_or_default());
-        for o in &allowed_origins {
-            origin(o).map_err(|why| ConfigError(format!("ALLOWED_ORIGINS: {why}")))?;
-        }
+        let allowed_origins = list(&env_opt("ALLOWED_ORIGINS").unwrap_or_default())
+            .iter()
+            .map(|o| origin(o).map_err(|why| ConfigError(format!("ALLOWED_ORIGINS: {why}"))))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             allowed_origins,
             thank_you_url: env("THANK_YOU_URL")?,
@@ -27,22 +27,29 @@ impl Config {
     }
 }
 
-/// An allowed origin is compared exactly with what a browser sends, so it
-/// must be written as one: `scheme://host[:port]`, lower-case, no path. An
-/// entry that could never match (`https://x.com/`), or that would let in
-/// every page (`*`) or sandboxed ones (`null`), is a clear error at start.
-pub fn origin(entry: &str) -> Result<(), String> {
+/// An allowed origin is compared exactly with what a browser sends
+/// (`scheme://host[:port]`, lower-case, no default port, no path), so each
+/// entry is written that way: `https://WWW.example.com/` becomes
+/// `https://www.example.com`. An entry that names more than an origin (a
+/// path, a user, a query), or that would let in every page (`*`) or
+/// sandboxed ones (`null`), is a clear error at start.
+pub fn origin(entry: &str) -> Result<String, String> {
     let parsed = url::Url::parse(entry).map_err(|_| format!("`{entry}` is not an origin"))?;
     let serialised = parsed.origin().ascii_serialization();
     if !matches!(parsed.scheme(), "https" | "http") || serialised == "null" {
         return Err(format!("`{entry}` is not an http(s) origin"));
     }
-    if serialised != entry {
+    if !matches!(parsed.path(), "" | "/")
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+        || !parsed.username().is_empty()
+        || parsed.password().is_some()
+    {
         return Err(format!(
-            "`{entry}` is not written as a browser sends it: `{serialised}`"
+            "`{entry}` is more than an origin: write it as a browser sends it, `{serialised}`"
         ));
     }
-    Ok(())
+    Ok(serialised)
 }
 
 fn list(v: &str) -> Vec<String> {
@@ -68,22 +75,23 @@ mod tests {
 
     #[test]
     fn allowed_origins_are_written_as_browsers_send_them() {
-        for ok in [
-            "https://www.example.com",
-            "http://127.0.0.1:3000",
-            "http://localhost:3000",
+        for (entry, origin_is) in [
+            ("https://www.example.com", "https://www.example.com"),
+            ("http://127.0.0.1:3000", "http://127.0.0.1:3000"),
+            ("http://localhost:3000", "http://localhost:3000"),
+            ("https://www.example.com/", "https://www.example.com"),
+            ("https://WWW.example.com", "https://www.example.com"),
+            ("https://www.example.com:443", "https://www.example.com"),
         ] {
-            assert_eq!(origin(ok), Ok(()), "{ok}");
+            assert_eq!(origin(entry).as_deref(), Ok(origin_is), "{entry}");
         }
         for (bad, says) in [
             ("*", "is not an origin"),
             ("null", "is not an origin"),
             ("file:///tmp/x.html", "is not an http(s) origin"),
-            ("https://www.example.com/", "`https://www.example.com`"),
-            ("https://WWW.example.com", "`https://www.example.com`"),
-            ("https://www.example.com:443", "`https://www.example.com`"),
             ("https://www.example.com/page", "`https://www.example.com`"),
             ("https://user@www.example.com", "`https://www.example.com`"),
+            ("https://www.example.com/?a=1", "more than an origin"),
         ] {
             let err = origin(bad).unwrap_err();
             assert!(err.contains(says), "{bad}: {err}");
