@@ -405,6 +405,12 @@ pub trait LeadStore: Send + Sync {
     /// The day counters of `dim` from `from` to `to` (inclusive), summed
     /// over shards: one row per day and value. Every `commit` keeps them
     /// ([`crate::domain::stats::settle`], in the same transaction).
+    /// Add to report counters outside a lead's commit (what is not a lead:
+    /// posts taken for spam).
+    fn add_counts(
+        &self,
+        counts: &[crate::domain::stats::Count],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn day_counts(
         &self,
         dim: Dim,
@@ -774,6 +780,12 @@ mod shared {
         }
         fn finish_once(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).finish_once(key)
+        }
+        fn add_counts(
+            &self,
+            counts: &[crate::domain::stats::Count],
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).add_counts(counts)
         }
         fn day_counts(
             &self,

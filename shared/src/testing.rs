@@ -563,6 +563,18 @@ impl LeadStore for MemoryStore {
         Ok(())
     }
 
+    async fn add_counts(&self, counts: &[stats::Count]) -> Result<(), StoreError> {
+        self.with(|s| {
+            for count in counts {
+                let metrics = s.counters.entry(count.key.clone()).or_default();
+                for (m, n) in &count.add {
+                    *metrics.entry(m.clone()).or_default() += n;
+                }
+            }
+        });
+        Ok(())
+    }
+
     async fn day_counts(
         &self,
         dim: Dim,

@@ -1047,6 +1047,24 @@ async fn dynamo_store_keeps_report_counters_in_the_commits_transaction() {
         .unwrap();
     assert_eq!(across[0].metrics["reached_suspect"], 30);
 
+    // Counters of what is not a lead (spam posts) add up over their shards too.
+    let today = day.date_naive();
+    let spam = |sign: &str, shard| leadflow::domain::stats::spam(today, sign, shard);
+    store
+        .add_counts(&[
+            spam("honeypot", 3),
+            spam("honeypot", 11),
+            spam("too_fast", 3),
+        ])
+        .await
+        .unwrap();
+    let seen = store.day_counts(Dim::Spam, today, today).await.unwrap();
+    let seen: Vec<(&str, i64)> = seen
+        .iter()
+        .map(|r| (r.value.as_str(), r.metrics["spam"]))
+        .collect();
+    assert_eq!(seen, vec![("honeypot", 2), ("too_fast", 1)]);
+
     // A stale write moves no counter; the one that wins moves them once.
     let mut lead = store.lead(&ids[0]).await.unwrap().unwrap();
     lead.status = LeadStatus::Won;

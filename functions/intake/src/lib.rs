@@ -29,6 +29,7 @@ use body::{Format, MediaType};
 use leadflow::app::intake::{self, Submission};
 use leadflow::domain::inquiry::{Inquiry, RequestType, Source};
 use leadflow::domain::spam::SpamSign;
+use leadflow::domain::stats;
 use leadflow::ports::{Answer, Clock, LeadStore, Publisher};
 use leadflow::Playbook;
 use leadflow_aws::metrics::Emf;
@@ -88,6 +89,13 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
                 "inquiry counted as spam, not recorded"
             );
             spam(sign).emit(now);
+            // Counted for the health report; a store that cannot count it
+            // does not change what the bot is told.
+            let shard = now.timestamp_subsec_nanos();
+            let count = stats::spam(now.date_naive(), sign.as_str(), shard);
+            if let Err(e) = self.store.add_counts(&[count]).await {
+                tracing::warn!(error = %e, "could not count a spam post");
+            }
             return Ok(accepted::as_if_accepted(answer));
         }
         let fields = self.playbook.spam.strip(fields);

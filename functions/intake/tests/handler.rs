@@ -1068,6 +1068,18 @@ async fn a_form_sent_faster_than_a_person_fills_it_is_spam_only_when_it_says_so(
         .await;
     assert_eq!(r.status_code, 202);
     assert_eq!(h.store.lead_count(), 3);
+    // Recorded as spam for the health report: three posts too fast, on the handler's day.
+    let day = h.clock.now().date_naive();
+    let rows = h
+        .store
+        .day_counts(leadflow::domain::stats::Dim::Spam, day, day)
+        .await
+        .unwrap();
+    let counted: Vec<(String, i64)> = rows
+        .iter()
+        .map(|r| (r.value.clone(), r.metrics["spam"]))
+        .collect();
+    assert_eq!(counted, vec![("too_fast".to_string(), 3)]);
 }
 
 #[test]

@@ -1217,6 +1217,17 @@ async fn the_health_report_names_what_rots() {
         messages: 3,
     }]);
     let c = isr_lead(&api, "c@stadtwerke.example").await;
+    // Bots the intake's spam guard turned away, counted but never leads.
+    let today = api.clock.now().date_naive();
+    let spam = |sign: &str, shard| leadflow::domain::stats::spam(today, sign, shard);
+    api.store
+        .add_counts(&[
+            spam("honeypot", 1),
+            spam("honeypot", 6),
+            spam("too_fast", 2),
+        ])
+        .await
+        .unwrap();
     // A week later the lead is still untouched and its tasks are overdue.
     let later = api.clock.now() + Duration::days(7);
     let api = Sales {
@@ -1230,6 +1241,12 @@ async fn the_health_report_names_what_rots() {
     assert_eq!(
         h["dead_letters"],
         json!([{"queue": "RoutingDLQ", "messages": 3}])
+    );
+    assert_eq!(
+        h["spam"],
+        json!({"total": 3, "by_sign": {"honeypot": 2, "too_fast": 1},
+               "per_day": [{"day": today.to_string(), "count": 3}]}),
+        "{h}"
     );
     let problems = h["problems"].to_string();
     assert!(problems.contains("overdue task"), "{problems}");

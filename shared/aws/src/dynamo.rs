@@ -963,6 +963,25 @@ impl LeadStore for DynamoStore {
         }
     }
 
+    async fn add_counts(&self, counts: &[Count]) -> Result<(), StoreError> {
+        // Each counter on its own: an ADD is safe to repeat only as a count
+        // of something that happened again, which is what these count.
+        for count in counts {
+            let update = self.count_update(count)?;
+            self.client
+                .update_item()
+                .table_name(update.table_name())
+                .set_key(Some(update.key().clone()))
+                .update_expression(update.update_expression())
+                .set_expression_attribute_names(update.expression_attribute_names().cloned())
+                .set_expression_attribute_values(update.expression_attribute_values().cloned())
+                .send()
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("{:?}", e.into_service_error())))?;
+        }
+        Ok(())
+    }
+
     async fn take_quota(&self, quotas: &[Quota]) -> Result<Option<Quota>, StoreError> {
         use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
         // One conditional increment per counter (a hot counter never conflicts

@@ -193,11 +193,12 @@ pub async fn report<S: LeadStore, D: DeadLetters>(
             Report::Lost(reports::lost(from, to, &to_whom, &why))
         }
         ReportName::Health => {
-            let (open_all, open_rep, breaches, series) = tokio::try_join!(
+            let (open_all, open_rep, breaches, series, spam) = tokio::try_join!(
                 store.gauges(Dim::All),
                 store.gauges(Dim::Rep),
                 store.day_counts(Dim::All, from, to),
                 store.day_counts(Dim::Series, from, to),
+                store.day_counts(Dim::Spam, from, to),
             )?;
             let mut overdue = Vec::new();
             for key in access::all_owner_keys(playbook) {
@@ -230,6 +231,7 @@ pub async fn report<S: LeadStore, D: DeadLetters>(
                     overdue,
                     stranded,
                     dead_letters: dead_letters.depths().await,
+                    spam: &spam,
                     limits: reports::SeriesLimits {
                         unsubscribe_rate: s.max_unsubscribe_rate,
                         bounce_rate: s.max_bounce_rate,

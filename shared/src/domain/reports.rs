@@ -640,8 +640,20 @@ pub struct Health {
     pub nurture: Vec<SeriesHealth>,
     /// Messages in each dead-letter queue (none when unknown).
     pub dead_letters: Vec<QueueDepth>,
+    /// Posts of the period the spam guard took for a bot's (thanked, never
+    /// recorded as leads), by what gave them away.
+    pub spam: SpamSeen,
     /// What needs a look, in words; empty when all is well.
     pub problems: Vec<String>,
+}
+
+/// Spam posts in a period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SpamSeen {
+    pub total: i64,
+    /// `honeypot`, `too_fast` → posts.
+    pub by_sign: BTreeMap<String, i64>,
+    pub per_day: Vec<DayCount>,
 }
 
 /// Thresholds above which a nurture series is flagged.
@@ -658,6 +670,8 @@ pub struct HealthInput<'a> {
     pub overdue: Vec<(String, i64)>,
     pub stranded: Vec<Stranded>,
     pub dead_letters: Vec<QueueDepth>,
+    /// The period's `Dim::Spam` day counters.
+    pub spam: &'a [DayRow],
     pub limits: SeriesLimits,
 }
 
@@ -746,6 +760,18 @@ pub fn health(from: NaiveDate, to: NaiveDate, input: HealthInput) -> Health {
             q.messages, q.queue
         ));
     }
+    let mut spam = SpamSeen::default();
+    let mut spam_days: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+    for r in input.spam {
+        let n = get(&r.metrics, "spam");
+        spam.total += n;
+        *spam.by_sign.entry(r.value.clone()).or_default() += n;
+        *spam_days.entry(r.day).or_default() += n;
+    }
+    spam.per_day = spam_days
+        .into_iter()
+        .map(|(day, count)| DayCount { day, count })
+        .collect();
     Health {
         report: "health",
         from,
@@ -761,6 +787,7 @@ pub fn health(from: NaiveDate, to: NaiveDate, input: HealthInput) -> Health {
         stranded: input.stranded,
         nurture,
         dead_letters: input.dead_letters,
+        spam,
         problems,
     }
 }
@@ -797,6 +824,14 @@ impl Health {
         }
         for s in &self.stranded {
             rows.push(vec!["stranded".into(), s.owner.clone(), s.open.to_string()]);
+        }
+        rows.push(vec![
+            "spam".into(),
+            "all".into(),
+            self.spam.total.to_string(),
+        ]);
+        for (sign, n) in &self.spam.by_sign {
+            rows.push(vec!["spam".into(), sign.clone(), n.to_string()]);
         }
         for s in &self.nurture {
             rows.push(vec![

@@ -55,6 +55,9 @@ pub enum Dim {
     Series,
     LostTo,
     LostReason,
+    /// Posts the spam guard took for a bot's, by what gave them away (never
+    /// a report's `by=`: they are not leads).
+    Spam,
 }
 
 impl Dim {
@@ -81,11 +84,26 @@ impl Dim {
             Dim::Series => "series",
             Dim::LostTo => "lost_to",
             Dim::LostReason => "lost_reason",
+            Dim::Spam => "spam",
         }
     }
 
     pub fn parse(s: &str) -> Option<Dim> {
         Dim::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// One post counted as spam on `day`, by its sign (`honeypot`, `too_fast`),
+/// on a shard of its own choosing (spread, as every counter, over 8).
+pub fn spam(day: NaiveDate, sign: &str, shard: u32) -> Count {
+    Count {
+        key: CountKey::Day {
+            day,
+            dim: Dim::Spam,
+            value: sign.to_string(),
+            shard: shard % STAT_SHARDS,
+        },
+        add: BTreeMap::from([("spam".to_string(), 1)]),
     }
 }
 
