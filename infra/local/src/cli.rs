@@ -490,7 +490,6 @@ pub async fn dlq(args: DlqCommand) -> ExitCode {
 /// `leadflow-local load` (`leadflow load`, `make load`).
 pub async fn load(args: LoadCommand) -> ExitCode {
     let options = crate::load::LoadOptions {
-        url: args.url.clone(),
         inquiries: args.inquiries,
         concurrency: args.concurrency,
         rate: args.rate,

@@ -48,12 +48,9 @@ use leadflow::{EmailAddress, ResponseId};
 use leadflow_aws::dynamo::DynamoStore;
 use serde_json::Value;
 
-/// What to post and where.
+/// What to post (where is `run`'s `url`).
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
-    /// The API's base URL; `None`: the local stack at 127.0.0.1:3000 if one
-    /// answers, else one started for the run.
-    pub url: Option<String>,
     pub inquiries: usize,
     pub concurrency: usize,
     /// Posts per second at most; `None`: as fast as the clients go.
@@ -69,7 +66,6 @@ pub struct LoadOptions {
 impl Default for LoadOptions {
     fn default() -> Self {
         Self {
-            url: None,
             inquiries: 10_000,
             concurrency: 50,
             rate: None,
