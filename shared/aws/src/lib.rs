@@ -9,11 +9,14 @@
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 pub mod metrics;
+pub mod prime;
 #[cfg(feature = "ses")]
 pub mod ses;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 pub mod sqs_batch;
+
+pub use prime::{prime, Prime};
 
 /// A required setting from the environment that template.yaml sets.
 pub fn env(name: &str) -> Result<String, ConfigError> {
