@@ -12,12 +12,8 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 use std::future::Future;
 
-/// The SDK's configuration as the functions load it (`leadflow_aws::aws_config`).
-pub async fn config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await
-}
+/// The SDK's configuration, as the functions load it.
+pub use leadflow_aws::aws_config as config;
 
 pub fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_default()

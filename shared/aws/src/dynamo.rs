@@ -170,7 +170,6 @@ impl crate::Prime for DynamoStore {
 }
 
 impl DynamoStore {
-
     /// The item a lead is stored as (for tests of the stored shape).
     pub fn lead_item_for(lead: &Lead) -> Result<Item, StoreError> {
         Self::lead_item(lead)
