@@ -1,4 +1,5 @@
-//! Cold start (issue 9, "fast"): runs each function's release binary behind
+//! Cold start (issue 9, "fast"): runs each function's binary (x86_64, the
+//! release profile's code: profile `coldstart`) behind
 //! the local stack's Lambda Runtime API (`runtime::FunctionHost`, the one
 //! `make dev` uses) against the emulator, and prints its init time (process
 //! start → its first `GET /runtime/invocation/next`) beside hello-world
@@ -33,20 +34,33 @@ use serde_json::{json, Value};
 const WARM: usize = 5;
 const READY_WITHIN: Duration = Duration::from_secs(30);
 
-/// `cargo build --release` of the functions and the floors: one run, one feature set.
-async fn build_release(root: &Path, packages: &[String]) -> PathBuf {
+/// Builds the functions and the floors in one run (one feature set) with the
+/// `coldstart` profile: the release profile's code without its whole-program
+/// link steps (see Cargo.toml), so the bench builds in minutes.
+async fn build_release(root: &Path, packages: &[String], bins: &[String]) -> PathBuf {
     let mut command = tokio::process::Command::new("cargo");
-    command
-        .current_dir(root)
-        .args(["build", "--release", "-q", "-p", "leadflow-bench-floors"]);
+    command.current_dir(root).args([
+        "build",
+        "--profile",
+        "coldstart",
+        "-q",
+        "-p",
+        "leadflow-bench-floors",
+    ]);
     for p in packages {
         command.args(["-p", p]);
     }
+    for b in bins.iter().map(String::as_str).chain(FLOORS) {
+        command.args(["--bin", b]);
+    }
     without_package_env(&mut command);
     let status = command.status().await.expect("cargo runs");
-    assert!(status.success(), "the release build failed");
-    target_dir(root).join("release")
+    assert!(status.success(), "the build failed");
+    target_dir(root).join("coldstart")
 }
+
+/// The floors this bench runs (infra/bench-floors).
+const FLOORS: [&str; 2] = ["hello", "hello-dynamodb"];
 
 fn median(mut xs: Vec<Duration>) -> Option<Duration> {
     xs.sort();
@@ -133,8 +147,9 @@ async fn main() {
         .map(|f| (f, function_binary(&root, f).expect("a function binary")))
         .collect();
     let packages: Vec<String> = binaries.iter().map(|(_, b)| b.package.clone()).collect();
-    eprintln!("building the functions and the floors (release) ...");
-    let release = build_release(&root, &packages).await;
+    let bins: Vec<String> = binaries.iter().map(|(_, b)| b.bin.clone()).collect();
+    eprintln!("building the functions and the floors (profile coldstart) ...");
+    let release = build_release(&root, &packages, &bins).await;
 
     let configs: Vec<FunctionConfig> = binaries
         .iter()
@@ -244,7 +259,7 @@ async fn main() {
     let sdk_floor = init_of("hello-dynamodb");
     let primed_floor = init_of("hello-dynamodb primed");
     println!(
-        "\ncold start: median of {samples} process starts (x86_64 release, emulator at {}); \
+        "\ncold start: median of {samples} process starts (x86_64, profile coldstart, emulator at {}); \
          init = process start -> first GET /next",
         emulator.endpoint()
     );

@@ -202,7 +202,13 @@ async fn main() {
         .await
         .expect("provisioned")
         .queue_urls;
-    let there = provision(&model, &west)
+    // The copy's queues without their redrive policies (which name the first region's queues).
+    let mut copy = model.clone();
+    for queue in &mut copy.queues {
+        queue.attributes.remove("RedrivePolicy");
+        queue.redrive = None;
+    }
+    let there = provision(&copy, &west)
         .await
         .expect("provisioned")
         .queue_urls;
