@@ -11,7 +11,7 @@ VENV := $(TOOLS)/venv
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test tools browser lint check-template bench load build-lambda deploy clean-tools
+.PHONY: dev test tools browser lint check-template bench bench-size bench-dev lambda-tools load build-lambda deploy clean-tools
 
 # The local AWS is the leadflow-local command (infra/local/); `leadflow dev`,
 # `leadflow emulator -- ...` and `leadflow tools` run the same through cargo.
@@ -28,8 +28,9 @@ browser:
 	npm ci --prefix infra/browser --no-audit --no-fund
 
 # `leadflow dev` (issue 2's contract), which runs `leadflow-local dev`.
+# DEV_ARGS: more options of `leadflow dev` (e.g. --port 3001).
 dev: tools
-	cargo run --quiet -p leadflow-infra --bin leadflow -- dev
+	cargo run --quiet -p leadflow-infra --bin leadflow -- dev $(DEV_ARGS)
 
 test: tools browser
 	cargo fmt --all --check
@@ -48,11 +49,14 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 # Benchmarks print figures and ratios; they assert nothing about time.
-bench:
+bench: bench-size
 	cargo bench -p leadflow-infra --bench simulate
 	$(LOCAL) emulator -- cargo bench -p leadflow-local --bench outbox
 	$(LOCAL) emulator -- cargo bench -p leadflow-local --bench due
 	$(LOCAL) emulator -- cargo bench -p leadflow-local --bench cost
+	$(LOCAL) emulator -- cargo bench -p leadflow-local --bench cold_start
+	$(LOCAL) emulator -- cargo bench -p leadflow-local --bench intake_warm
+	$(MAKE) --no-print-directory bench-dev
 
 # Load with zero-loss accounting: 10,000 inquiries from 50 clients through the
 # local stack (started for the run unless `make dev` is up), then every one
@@ -61,9 +65,20 @@ bench:
 load: tools
 	$(LOCAL) load $(LOAD_ARGS)
 
-# Cross-compile the functions for Lambda (arm64) without SAM; needs cargo-lambda + zig:
-#   $(VENV)/bin/pip install cargo-lambda ziglang
-build-lambda: tools
+# Each function's Lambda bootstrap (arm64, release) beside its hello-world floor.
+bench-size: lambda-tools
+	infra/bench-floors/size.sh
+
+# `make dev` from a warm build: seconds from the port opening to the first answer.
+bench-dev: tools
+	infra/bench-floors/dev.sh
+
+# cargo-lambda and zig (infra/bench-requirements.txt), into .tools/venv.
+lambda-tools: tools
+	$(VENV)/bin/pip install --quiet -r infra/bench-requirements.txt
+
+# Cross-compile the functions for Lambda (arm64) without SAM, with cargo-lambda + zig.
+build-lambda: lambda-tools
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --arm64
 
 deploy: tools

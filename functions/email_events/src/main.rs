@@ -26,6 +26,8 @@ async fn main() -> Result<(), Error> {
         ),
         playbook: Playbook::default_playbook()?,
     };
+    // The first request must not pay for connection set-up (issue 9).
+    leadflow_aws::prime((&handler.store, &handler.queues)).await;
     run(service_fn(move |event: LambdaEvent<_>| async move {
         let deadline = deadline_from_epoch_ms(event.context.deadline);
         Ok::<_, Error>(handler.handle(event.payload, Some(deadline)).await)

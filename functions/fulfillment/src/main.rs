@@ -34,6 +34,8 @@ async fn main() -> Result<(), Error> {
             _ => None,
         },
     };
+    // The first request must not pay for connection set-up (issue 9).
+    leadflow_aws::prime((&fulfillment.store, &fulfillment.mailer, &fulfillment.queues)).await;
     run(service_fn(move |event: LambdaEvent<_>| async move {
         let deadline = deadline_from_epoch_ms(event.context.deadline);
         Ok::<_, Error>(

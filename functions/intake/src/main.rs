@@ -25,6 +25,8 @@ async fn main() -> Result<(), Error> {
         playbook: Playbook::default_playbook()?,
         config: Config::from_env()?,
     };
+    // The first request must not pay for connection set-up (issue 9).
+    leadflow_aws::prime((&intake.store, &intake.publisher)).await;
     run(service_fn(move |event: LambdaEvent<_>| async move {
         Ok::<_, Error>(intake.handle(event.payload).await)
     }))

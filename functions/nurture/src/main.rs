@@ -31,6 +31,8 @@ async fn main() -> Result<(), Error> {
             base_url: env("PUBLIC_API_URL")?,
         }),
     };
+    // The first request must not pay for connection set-up (issue 9).
+    leadflow_aws::prime((&nurture.store, &nurture.mailer, &nurture.publisher)).await;
     run(service_fn(move |event: LambdaEvent<_>| async move {
         Ok::<_, Error>(nurture.handle(event.payload).await?)
     }))

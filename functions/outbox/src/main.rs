@@ -22,6 +22,8 @@ async fn main() -> Result<(), Error> {
         ),
         clock: SystemClock,
     };
+    // The first request must not pay for connection set-up (issue 9).
+    leadflow_aws::prime((&sweeper.store, &sweeper.publisher)).await;
     run(service_fn(move |event: LambdaEvent<_>| async move {
         let deadline = leadflow_aws::sqs_batch::deadline_from_epoch_ms(event.context.deadline);
         Ok::<_, Error>(sweeper.handle_until(event.payload, Some(deadline)).await?)

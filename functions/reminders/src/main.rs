@@ -26,6 +26,8 @@ async fn main() -> Result<(), Error> {
         clock: SystemClock,
         playbook: Playbook::default_playbook()?,
     };
+    // The first request must not pay for connection set-up (issue 9).
+    leadflow_aws::prime((&reminders.store, &reminders.mailer, &reminders.publisher)).await;
     run(service_fn(move |event: LambdaEvent<_>| async move {
         Ok::<_, Error>(reminders.handle(event.payload).await?)
     }))

@@ -36,6 +36,8 @@ async fn main() -> Result<(), Error> {
         playbook: Playbook::default_playbook()?,
         links: LinkKey::new(env("ACTION_LINK_KEY")?.as_bytes())?,
     };
+    // The first request must not pay for connection set-up (issue 9).
+    leadflow_aws::prime((&sales.store, &sales.publisher)).await;
     run(service_fn(move |event: LambdaEvent<_>| async move {
         Ok::<_, Error>(sales.handle(event.payload).await)
     }))

@@ -146,7 +146,30 @@ impl DynamoStore {
     pub fn table(&self) -> &str {
         &self.table
     }
+}
 
+/// The key of an item that never exists, for [`DynamoStore::prime`]: a lead
+/// key (every function that reads the table may read lead keys), whose id
+/// is no ULID.
+const PRIME_LEAD: &str = "LEAD#prime";
+
+impl crate::Prime for DynamoStore {
+    /// `GetItem` of an item that does not exist (keys only): 0.5 read units.
+    async fn prime(&self) {
+        let result = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(PRIME_LEAD))
+            .key("sk", s("LEAD"))
+            .projection_expression("pk")
+            .send()
+            .await;
+        crate::prime::log_outcome("dynamodb:GetItem", result);
+    }
+}
+
+impl DynamoStore {
     /// The item a lead is stored as (for tests of the stored shape).
     pub fn lead_item_for(lead: &Lead) -> Result<Item, StoreError> {
         Self::lead_item(lead)

@@ -9,11 +9,14 @@
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 pub mod metrics;
+pub mod prime;
 #[cfg(feature = "ses")]
 pub mod ses;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 pub mod sqs_batch;
+
+pub use prime::{prime, Prime};
 
 /// A required setting from the environment that template.yaml sets.
 pub fn env(name: &str) -> Result<String, ConfigError> {
@@ -39,8 +42,27 @@ pub struct ConfigError(pub String);
 ///
 /// Every call is bounded ([`SDK_TIMEOUTS`]): a call that hangs must fail well
 /// inside the invocation's deadline margin, never outlive a claim's lease.
+///
+/// Every client made from it shares one HTTPS client, so one connection pool:
+/// a connection primed at init ([`prime`]) serves every client of that
+/// endpoint. It is the SDK's default client (hyper 1.x, rustls, proxies from
+/// the environment) with rustls on ring rather than aws-lc: the same client,
+/// a smaller binary (issue 9).
 pub async fn aws_config() -> aws_config::SdkConfig {
+    use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, ConnectorBuilder};
+    let https = Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    });
     aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(https)
         .timeout_config(sdk_timeouts())
         .load()
         .await

@@ -31,6 +31,14 @@ impl SesMailer {
     }
 }
 
+impl crate::Prime for SesMailer {
+    /// `GetSendQuota`: reads the account's sending limits, sends nothing.
+    async fn prime(&self) {
+        let result = self.client.get_send_quota().send().await;
+        crate::prime::log_outcome("ses:GetSendQuota", result);
+    }
+}
+
 /// Which side a refusal is on: only a recipient-specific refusal is permanent.
 fn classify<E, R>(e: aws_sdk_ses::error::SdkError<E, R>) -> MailError
 where

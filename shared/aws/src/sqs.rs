@@ -34,6 +34,26 @@ impl SqsPublisher {
     }
 }
 
+/// `GetQueueAttributes` (the queue's ARN only) of `url`: no message moves.
+async fn prime_queue(client: &Client, url: &str) {
+    let result = client
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await;
+    crate::prime::log_outcome("sqs:GetQueueAttributes", result);
+}
+
+impl crate::Prime for SqsPublisher {
+    /// Asks about the first queue it sends to (one SQS endpoint for all).
+    async fn prime(&self) {
+        if let Some(url) = self.routing_url.as_ref().or(self.fulfillment_url.as_ref()) {
+            prime_queue(&self.client, url).await;
+        }
+    }
+}
+
 /// `SendMessageBatch` calls in flight at once.
 const BATCHES_IN_FLIGHT: usize = 4;
 
@@ -175,6 +195,13 @@ impl SqsBatchQueues {
             dead_letter_url,
             max_receives,
         }
+    }
+}
+
+impl crate::Prime for SqsBatchQueues {
+    /// Asks about its own queue (which its event source mapping reads).
+    async fn prime(&self) {
+        prime_queue(&self.client, &self.source_url).await;
     }
 }
 
