@@ -339,7 +339,18 @@ pub async fn moto_data(endpoint: &str) -> Result<serde_json::Value, EmulatorErro
         endpoint: endpoint.to_string(),
         message,
     };
-    let (status, body) = http_get(&url).await.map_err(err)?;
+    // The whole emulator's state: tens of megabytes after a load run, and
+    // moto builds it in one go, so it gets minutes, not http_get's 10 s.
+    let response = http_request(
+        hyper::Method::GET,
+        &url,
+        &[],
+        Vec::new(),
+        Duration::from_secs(300),
+    )
+    .await
+    .map_err(err)?;
+    let (status, body) = (response.status, response.body);
     if !status.is_success() {
         return Err(err(format!("data.json: {status}")));
     }
