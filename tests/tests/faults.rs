@@ -479,19 +479,7 @@ async fn a_reminders_tick_killed_midway_is_finished_by_the_next_with_one_email_e
         let r = fire(day_later + chrono::Duration::minutes(minutes)).await;
         assert_eq!(r.status.as_u16(), 200);
     }
-    let mentions = |to: &'static str| {
-        let (endpoint, id) = (s.endpoint().to_string(), id.clone());
-        async move {
-            emails_to(&endpoint, to)
-                .await
-                .into_iter()
-                .filter(|m| {
-                    m.to_string().contains(&id)
-                        && !m["subject"].as_str().unwrap_or("").starts_with("Your day")
-                })
-                .count()
-        }
-    };
+    let mentions = |to: &'static str| common::mentions(s.endpoint(), to, &id);
     assert_eq!(
         mentions("lena.fischer@example.com").await,
         2,

@@ -319,20 +319,8 @@ async fn a_day_later_the_reminders_tick_tells_the_rep_and_escalates_the_untouche
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["result"]["tasks_reminded"], 1, "{}", r.body);
     assert_eq!(r.json()["result"]["leads_escalated"], 1, "{}", r.body);
-    let mentions = |to: &'static str| {
-        let (endpoint, id) = (s.endpoint().to_string(), id.to_string());
-        async move {
-            emails_to(&endpoint, to)
-                .await
-                .into_iter()
-                // (A morning digest may list it too, depending on the hour the test runs.)
-                .filter(|m| {
-                    m.to_string().contains(&id)
-                        && !m["subject"].as_str().unwrap_or("").starts_with("Your day")
-                })
-                .count()
-        }
-    };
+    let id_text = id.to_string();
+    let mentions = |to: &'static str| common::mentions(s.endpoint(), to, &id_text);
     // (The owner's package names the lead too.)
     assert_eq!(
         mentions("lena.fischer@example.com").await,

@@ -128,6 +128,19 @@ pub async fn emails_to(endpoint: &str, to: &str) -> Vec<Value> {
         .collect()
 }
 
+/// How many emails to `to` name the lead `id`, leaving out the morning
+/// digest ("Your day…"), which may list it too depending on the hour a test runs.
+pub async fn mentions(endpoint: &str, to: &str, id: &str) -> usize {
+    emails_to(endpoint, to)
+        .await
+        .into_iter()
+        .filter(|m| {
+            m.to_string().contains(id)
+                && !m["subject"].as_str().unwrap_or("").starts_with("Your day")
+        })
+        .count()
+}
+
 /// The lead store of a running local stack (its LeadsTable in the emulator).
 pub fn store(s: &leadflow_local::RunningStack) -> DynamoStore {
     DynamoStore::new(
