@@ -121,11 +121,7 @@ async fn cold_starts(
 
 #[tokio::main]
 async fn main() {
-    let samples: usize = std::env::var("COLD_SAMPLES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(7)
-        .max(1);
+    let samples: usize = leadflow_local::testing::env_count("COLD_SAMPLES", 7).max(1);
     let root = workspace_root();
     let emulator = emulator().await;
     let template = Template::load(&leadflow_local::root::template_path(&root)).expect("template");

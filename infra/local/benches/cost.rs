@@ -135,11 +135,7 @@ async fn settled(store: &DynamoStore, email: &str, responses: usize) -> bool {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::var("COST_LEADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100)
-        .max(1);
+    let n: usize = leadflow_local::testing::env_count("COST_LEADS", 100).max(1);
     let mut options = DevOptions::for_tests(unique("cost"));
     options.metered = true;
     // The schedules cost by the hour, not by the lead: held back.

@@ -36,10 +36,7 @@ impl Publisher for NoQueue {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::var("DUE_LEADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let n: usize = leadflow_local::testing::env_count("DUE_LEADS", 100_000);
     let due = 100.min(n);
     let mut emulator = Emulator::from_env_or_start(&root::workspace_root())
         .await

@@ -183,11 +183,7 @@ fn ms(d: Duration) -> String {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::var("WARM_LEADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100)
-        .max(1);
+    let n: usize = leadflow_local::testing::env_count("WARM_LEADS", 100).max(1);
     let root = workspace_root();
     let emulator = emulator().await;
     let template = Template::load(&template_path(&root)).expect("template");

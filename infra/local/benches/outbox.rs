@@ -62,10 +62,7 @@ async fn backlog(store: &DynamoStore, n: usize) -> Vec<OutboxMessage> {
 
 #[tokio::main]
 async fn main() {
-    let n: usize = std::env::var("OUTBOX")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2_000);
+    let n: usize = leadflow_local::testing::env_count("OUTBOX", 2_000);
     let mut emulator = Emulator::from_env_or_start(&root::workspace_root())
         .await
         .expect("the emulator starts");

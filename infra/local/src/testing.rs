@@ -15,3 +15,11 @@ pub async fn emulator() -> Emulator {
         .await
         .expect("an emulator (set AWS_ENDPOINT_URL or have .tools/venv)")
 }
+
+/// A benchmark's size from the environment (`COST_LEADS=500`), else `default`.
+pub fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
