@@ -407,8 +407,9 @@ async fn a_nurture_step_goes_out_in_its_window_and_an_unsubscribe_stops_the_next
         assert_eq!(r.status, 200, "{}", r.body);
         sent = r.json()["result"]["sent"].as_u64().unwrap_or(0);
         if sent == 1 {
-            let local =
-                (due + chrono::Duration::minutes(1)).with_timezone(&chrono_tz::America::New_York);
+            let local = leadflow::domain::tz::Zone::get("America/New_York")
+                .unwrap()
+                .local(due + chrono::Duration::minutes(1));
             use chrono::Timelike;
             assert!((9..17).contains(&local.hour()), "sent at {local}");
             break;

@@ -312,27 +312,27 @@ async fn digest<S: LeadStore, M: Mailer>(
     owner: &Owner,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    use chrono::{Datelike, TimeZone, Timelike, Weekday};
+    use crate::domain::tz::Zone;
+    use chrono::{Datelike, Timelike, Weekday};
     let Owner::Rep { id, email, .. } = owner else {
         return Ok(false);
     };
-    let tz: chrono_tz::Tz = playbook
+    let tz = playbook
         .rep(id)
         .and_then(|r| r.time_zone.as_deref())
-        .and_then(|z| z.parse().ok())
-        .unwrap_or(chrono_tz::Tz::UTC);
-    let local = now.with_timezone(&tz);
+        .and_then(Zone::get)
+        .unwrap_or_else(Zone::utc);
+    let local = tz.local(now);
     if local.hour() != playbook.reminders.digest_hour
         || matches!(local.weekday(), Weekday::Sat | Weekday::Sun)
     {
         return Ok(false);
     }
-    let date = local.date_naive();
+    let date = local.date();
     let end_of_day = date
         .succ_opt()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .and_then(|t| tz.from_local_datetime(&t).earliest())
-        .map(|t| t.with_timezone(&Utc))
+        .and_then(|t| tz.earliest(t))
         .unwrap_or(now + Duration::hours(24));
     let today = store
         .open_tasks(&owner.key(), Some(end_of_day), PER_TICK)

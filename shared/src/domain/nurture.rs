@@ -7,8 +7,8 @@ use super::lead::{Enrolment, Event, Lead};
 use super::outcome::{LeadStatus, Outcome};
 use super::playbook::{Playbook, Series};
 use super::task::business_days_after;
+use super::tz::Zone;
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Timelike, Utc, Weekday};
-use chrono_tz::Tz;
 
 /// Statuses a lead stays in a series with (rejected: sales gave it back to marketing).
 fn may_nurture(status: LeadStatus) -> bool {
@@ -116,18 +116,18 @@ pub fn reconcile(
 }
 
 /// The lead's time zone: its `time_zone` field, else its country's, else the default.
-pub fn time_zone(lead: &Lead, playbook: &Playbook) -> Tz {
+pub fn time_zone(lead: &Lead, playbook: &Playbook) -> Zone {
     let n = &playbook.nurture;
     lead.custom
         .get("time_zone")
-        .and_then(|z| z.parse().ok())
+        .and_then(|z| Zone::get(z))
         .or_else(|| {
             country(lead)
                 .and_then(|c| n.time_zones.get(&c))
-                .and_then(|z| z.parse().ok())
+                .and_then(|z| Zone::get(z))
         })
-        .or_else(|| n.default_time_zone.parse().ok())
-        .unwrap_or(Tz::UTC)
+        .or_else(|| Zone::get(&n.default_time_zone))
+        .unwrap_or_else(Zone::utc)
 }
 
 /// The first moment at or after `at` inside the lead's send window on a
@@ -135,15 +135,13 @@ pub fn time_zone(lead: &Lead, playbook: &Playbook) -> Tz {
 pub fn next_window(lead: &Lead, playbook: &Playbook, at: DateTime<Utc>) -> DateTime<Utc> {
     let tz = time_zone(lead, playbook);
     let w = playbook.nurture.send_window;
-    let local = at.with_timezone(&tz);
+    let local = tz.local(at);
     let open = |d: chrono::NaiveDate| -> Option<DateTime<Utc>> {
         let t = NaiveTime::from_hms_opt(w.from_hour, 0, 0)?;
-        tz.from_local_datetime(&d.and_time(t))
-            .earliest()
-            .map(|x| x.with_timezone(&Utc))
+        tz.earliest(d.and_time(t))
     };
     let weekday = |d: chrono::NaiveDate| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun);
-    let today = local.date_naive();
+    let today = local.date();
     if weekday(today) {
         let hour = local.hour();
         if hour >= w.from_hour && hour < w.to_hour {

@@ -436,7 +436,7 @@ impl Playbook {
         }
         for rep in &self.reps {
             if let Some(tz) = &rep.time_zone {
-                if tz.parse::<chrono_tz::Tz>().is_err() {
+                if !crate::domain::tz::Zone::exists(tz) {
                     problem(
                         &format!("id: {}", rep.id),
                         format!("reps.{}: time_zone {tz:?} is not an IANA time zone", rep.id),
@@ -504,7 +504,7 @@ impl Playbook {
             .values()
             .chain(std::iter::once(&n.default_time_zone))
         {
-            if tz.parse::<chrono_tz::Tz>().is_err() {
+            if !crate::domain::tz::Zone::exists(tz) {
                 problem(tz, format!("nurture: {tz:?} is not an IANA time zone"));
             }
         }
