@@ -94,17 +94,52 @@ pub fn sdk_timeouts() -> aws_config::timeout::TimeoutConfig {
         .build()
 }
 
-/// Structured logs for CloudWatch; `RUST_LOG` sets the level. One JSON record
-/// per line on stdout, each written whole, so [`metrics::Emf`] lines written
-/// to stdout beside them stay lines of their own.
+/// Structured logs for CloudWatch; `RUST_LOG` sets the level (`info`, or
+/// `target=level` pairs such as `warn,leadflow=debug`; `info` when unset or
+/// unreadable). One JSON record per line on stdout, each written whole, so
+/// [`metrics::Emf`] lines written to stdout beside them stay lines of their own.
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(filter)
+        .with_max_level(tracing::Level::TRACE)
         .with_current_span(false)
         .without_time()
         .with_target(false)
+        .finish()
+        .with(log_filter(std::env::var("RUST_LOG").ok().as_deref()))
         .try_init();
+}
+
+/// The filter `RUST_LOG`'s value sets: `info` when unset or unreadable.
+pub fn log_filter(value: Option<&str>) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::Targets;
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .and_then(|v| v.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO))
+}
+
+#[cfg(test)]
+mod log_filter_tests {
+    use super::log_filter;
+    use tracing::Level;
+
+    #[test]
+    fn rust_log_sets_levels_by_target() {
+        let info = log_filter(None);
+        assert!(info.would_enable("leadflow", &Level::INFO));
+        assert!(!info.would_enable("leadflow", &Level::DEBUG));
+        let debug = log_filter(Some("debug"));
+        assert!(debug.would_enable("intake", &Level::DEBUG));
+        let mixed = log_filter(Some("warn,leadflow=debug"));
+        assert!(mixed.would_enable("leadflow::app", &Level::DEBUG));
+        assert!(!mixed.would_enable("hyper", &Level::INFO));
+        assert!(mixed.would_enable("hyper", &Level::WARN));
+        let junk = log_filter(Some("=[{"));
+        assert!(junk.would_enable("leadflow", &Level::INFO));
+        assert!(!junk.would_enable("leadflow", &Level::DEBUG));
+    }
 }
