@@ -491,3 +491,102 @@ async fn a_reminders_tick_killed_midway_is_finished_by_the_next_with_one_email_e
         "one escalation"
     );
 }
+
+#[tokio::test]
+async fn a_nurture_tick_killed_midway_sends_the_step_once_after_the_lease() {
+    let s = stack("nurture").await;
+    let faults = s.proxy().expect("metered").faults();
+    // A far-off lead: enrolled in the nurture program (as in tests/tests/rep.rs).
+    let email = format!("{}@utility.example", unique("drip"));
+    let body = json!({"email": email, "country": "US", "timeframe": "over_12_months", "authority": "influencer"});
+    let r = leadflow_local::emulator::http_request(
+        http::Method::POST,
+        &format!("{}/inquiries", s.api_url()),
+        &[("content-type", "application/json")],
+        body.to_string(),
+        Duration::from_secs(60),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(r.status, 202);
+    let store = store(&s);
+    let address = EmailAddress::parse(&email).unwrap();
+    let lead = eventually(120, "the lead to be enrolled and answered", || async {
+        let id = store.lead_id_by_email(&address).await.ok()??;
+        let lead = store.lead(&id).await.ok()??;
+        lead.nurture.as_ref()?;
+        let h = history(&s, &email).await?;
+        outcomes(&h)
+            .contains_key(&EmailKind::Fulfillment)
+            .then_some(lead)
+    })
+    .await;
+    let playbook = leadflow::Playbook::default_playbook().unwrap();
+    let next_at = lead.nurture.as_ref().unwrap().next_at;
+    // A tick inside the lead's send window (New York business hours), and
+    // one after the claim's lease, also inside it.
+    let first = leadflow::domain::nurture::next_window(
+        &lead,
+        &playbook,
+        next_at + chrono::Duration::minutes(1),
+    );
+    let second = leadflow::domain::nurture::next_window(
+        &lead,
+        &playbook,
+        first + chrono::Duration::minutes(5),
+    );
+    let fire = |at: chrono::DateTime<chrono::Utc>| {
+        let url = format!("{}/_local/schedules/NurtureFunction", s.api_url());
+        async move {
+            leadflow_local::emulator::http_request(
+                http::Method::POST,
+                &url,
+                &[("content-type", "application/json")],
+                json!({ "time": at.to_rfc3339() }).to_string(),
+                Duration::from_secs(120),
+            )
+            .await
+            .expect("answered")
+        }
+    };
+    let before = emails_to(s.endpoint(), &email).await.len();
+    // The step's claim (its first write) is held in the proxy; the process dies meanwhile.
+    faults.add(
+        Matcher::caller("NurtureFunction")
+            .service("dynamodb")
+            .operation("PutItem"),
+        Fault::Delay(Duration::from_secs(3)),
+        Some(1),
+    );
+    let killed = tokio::spawn(fire(first));
+    eventually(60, "the step's claim held in the proxy", || async {
+        (faults.held() > 0).then_some(())
+    })
+    .await;
+    assert!(s.kill_function("NurtureFunction"));
+    let r = killed.await.expect("joined");
+    assert_eq!(r.status.as_u16(), 502, "the killed tick failed");
+    assert_eq!(emails_to(s.endpoint(), &email).await.len(), before);
+    // The next ticks, after the lease: the step's email once, and the step taken once.
+    for at in [second, second + chrono::Duration::minutes(1)] {
+        let r = fire(at).await;
+        assert_eq!(
+            r.status.as_u16(),
+            200,
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+    assert_eq!(
+        emails_to(s.endpoint(), &email).await.len(),
+        before + 1,
+        "the step's email exactly once"
+    );
+    let h = history(&s, &email).await.expect("history");
+    let steps = h
+        .iter()
+        .filter(|e| matches!(e, Event::NurtureStep { step: 0, .. }))
+        .count();
+    assert_eq!(steps, 1, "the first step taken once");
+    assert_eq!(outcomes(&h).get(&EmailKind::Nurture), Some(&1));
+}
