@@ -25,16 +25,37 @@ made each query hundreds of milliseconds). Here a query of the table's own
 key reads only that partition, and an index query skips the sort of the
 whole table (moto sorts what matches anyway): answers unchanged.
 
+moto's Scan sorts the whole table for every page (comparing keys through
+their DynamoType, casting each value at each comparison) and then walks it
+from the start to find where the previous page ended: a paginated scan of a
+table of n items cost O(n log n) per page, quadratic over the scan (the load
+run's reconciliation scan of 150,000 items held the emulator for minutes).
+Here the table's order is computed with each key read once, and the page
+starts after the previous one's last key by bisection: same order, same
+pages.
+
+moto's SQS counts a queue's messages (visible, delayed, in flight: a pass
+over every message, each reading the clock through datetime) whenever it
+builds a queue's attributes, and it builds them for every SendMessage (to
+read ContentBasedDeduplication) and three times for every attribute a
+ReceiveMessage reads (MessageRetentionPeriod, once per message received):
+with a backlog of n messages each call cost O(n), so a queue that fell
+behind fell further (under `make load` the emulator spent 40% of its time
+counting). Here the counts are made only when a caller asks for them, and
+SQS reads the clock with time.time(): answers unchanged.
+
 Usage is moto_server's: python moto_server.py -H 127.0.0.1 -p 4566
 """
 
 import copy
 import inspect
 import threading
+import time
 import types
 
 import moto.dynamodb.models as dynamodb_models
 import moto.server as server
+import moto.sqs.models as sqs_models
 from moto.dynamodb.models.table import Table
 
 _dynamodb = threading.Lock()
@@ -142,6 +163,104 @@ def _query_reading_what_it_needs(self, *args, **kwargs):
 
 
 Table.query = _query_reading_what_it_needs
+
+_scan = Table.scan
+_scan_signature = inspect.signature(_scan)
+
+
+def _order(table, key):
+    """An item's or a key's place in moto's order of the table (hash, then range)."""
+    hash_key = key[table.hash_key_attr]
+    if table.range_key_attr is None:
+        return (hash_key.cast_value,)
+    range_key = key.get(table.range_key_attr)
+    return (hash_key.cast_value, range_key.cast_value if range_key is not None else None)
+
+
+def _scan_from_where_it_stopped(self, *args, **kwargs):
+    bound = _scan_signature.bind(self, *args, **kwargs)
+    if bound.arguments.get("index_name"):
+        return _scan(self, *args, **kwargs)
+    items = []
+    for bucket in self.items.values():
+        if self.range_key_attr:
+            items.extend(bucket.values())
+        else:
+            items.append(bucket)
+    keyed = sorted(((_order(self, item.attrs), item) for item in items), key=lambda p: p[0])
+    start = bound.arguments.get("exclusive_start_key")
+    if start:
+        from bisect import bisect_right
+
+        after = _order(self, {k: dynamodb_models.DynamoType(v) for k, v in start.items()})
+        keyed = keyed[bisect_right([k for k, _ in keyed], after):]
+    ordered = [item for _, item in keyed]
+    # Under the DynamoDB lock: no other request sees this instance attribute.
+    self.all_items = lambda: ordered
+    try:
+        return _scan(self, *args, **kwargs)
+    finally:
+        del self.all_items
+
+
+Table.scan = _scan_from_where_it_stopped
+
+_unix_time = sqs_models.unix_time
+
+
+def _unix_time_now(dt=None):
+    return time.time() if dt is None else _unix_time(dt)
+
+
+def _unix_time_millis_now(dt=None):
+    return _unix_time_now(dt) * 1000.0
+
+
+sqs_models.unix_time = _unix_time_now
+sqs_models.unix_time_millis = _unix_time_millis_now
+
+# Whether this request's thread may skip counting a queue's messages.
+_uncounted = threading.local()
+_COUNTS = (
+    "approximate_number_of_messages",
+    "approximate_number_of_messages_delayed",
+    "approximate_number_of_messages_not_visible",
+)
+
+
+def _counted_only_when_asked(count):
+    def get(self):
+        return 0 if getattr(_uncounted, "skip", False) else count.fget(self)
+
+    return property(get)
+
+
+for _name in _COUNTS:
+    setattr(sqs_models.Queue, _name, _counted_only_when_asked(getattr(sqs_models.Queue, _name)))
+
+
+def _without_counts(method, needs_counts=lambda *args, **kwargs: False):
+    def wrapper(self, *args, **kwargs):
+        if needs_counts(*args, **kwargs):
+            return method(self, *args, **kwargs)
+        before = getattr(_uncounted, "skip", False)
+        _uncounted.skip = True
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            _uncounted.skip = before
+
+    return wrapper
+
+
+def _asks_for_counts(queue_name, attribute_names):
+    return any(n == "All" or n.startswith("ApproximateNumberOfMessages") for n in attribute_names)
+
+
+sqs_models.SQSBackend.get_queue_attributes = _without_counts(
+    sqs_models.SQSBackend.get_queue_attributes, _asks_for_counts
+)
+sqs_models.SQSBackend.send_message = _without_counts(sqs_models.SQSBackend.send_message)
 
 _run_simple = server.run_simple
 
