@@ -79,8 +79,10 @@ pub struct LoadCommand {
     /// Share of form posts (the rest are JSON).
     #[arg(long, default_value_t = 0.2)]
     form_share: f64,
-    /// How long to wait for the pipeline to drain, in seconds.
-    #[arg(long, default_value_t = 1800)]
+    /// How long, in seconds, the pipeline may go without taking a message
+    /// (or settling a difference) before the run gives up on its draining;
+    /// while it keeps moving the run waits, however slow the machine.
+    #[arg(long, default_value_t = 900)]
     drain_timeout: u64,
     /// The plan's seed (the same seed, the same posts).
     #[arg(long, default_value_t = 1)]

@@ -59,6 +59,8 @@ pub struct LoadOptions {
     pub concurrent_share: f64,
     pub retry_share: f64,
     pub form_share: f64,
+    /// How long the pipeline may go without progress (a queue shrinking or a
+    /// difference settling) before the run stops waiting for it to drain.
     pub drain_timeout: Duration,
     pub seed: u64,
 }
@@ -73,7 +75,7 @@ impl Default for LoadOptions {
             concurrent_share: 0.05,
             retry_share: 0.05,
             form_share: 0.2,
-            drain_timeout: Duration::from_secs(1800),
+            drain_timeout: Duration::from_secs(900),
             seed: 1,
         }
     }
@@ -586,35 +588,60 @@ pub async fn run(url: &str, state: &StackState, o: &LoadOptions) -> Report {
         units: units.clone(),
         answers,
     };
-    let mut differences = Vec::new();
-    let deadline = drain_started + o.drain_timeout;
+    // The pipeline may take as long as it needs while it keeps moving (the
+    // emulator's pace depends on the machine); the run gives up only when
+    // neither the backlog nor the differences have shrunk for `drain_timeout`.
+    let mut differences: Vec<String> = Vec::new();
+    let mut least_backlog = u64::MAX;
+    let mut least_differences = usize::MAX;
+    let mut moved = Instant::now();
+    let mut told = Instant::now();
     loop {
-        let idle = drained(state).await;
-        if let Ok(true) = idle {
+        let backlog = backlog(state).await;
+        if let Ok(n) = backlog {
+            if n < least_backlog {
+                least_backlog = n;
+                moved = Instant::now();
+            }
+        }
+        if let Ok(0) = backlog {
             differences = check.reconcile(state).await;
-            if differences.is_empty() || Instant::now() >= deadline {
+            if differences.is_empty() {
                 break;
             }
-            eprintln!(
-                "leadflow load: queues empty, {} differences yet (first: {}); checking again ...",
-                differences.len(),
-                differences[0]
-            );
-            tokio::time::sleep(Duration::from_secs(10)).await;
-        }
-        if Instant::now() >= deadline {
-            match idle {
-                Err(e) => differences.push(format!("could not read the queues: {e}")),
-                Ok(false) => differences.push(format!(
-                    "the pipeline did not drain in {} s",
-                    o.drain_timeout.as_secs()
-                )),
-                Ok(true) => {}
+            if differences.len() < least_differences {
+                least_differences = differences.len();
+                moved = Instant::now();
             }
-            if differences.is_empty() {
-                differences = check.reconcile(state).await;
+            if moved.elapsed() < o.drain_timeout {
+                eprintln!(
+                    "leadflow load: queues empty, {} differences yet (first: {}); checking again ...",
+                    differences.len(),
+                    differences[0]
+                );
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                continue;
             }
             break;
+        }
+        if moved.elapsed() >= o.drain_timeout {
+            differences.push(match backlog {
+                Err(e) => format!("could not read the queues: {e}"),
+                Ok(n) => format!(
+                    "the pipeline did not drain: {n} messages still queued, none taken in the last {} s",
+                    o.drain_timeout.as_secs()
+                ),
+            });
+            break;
+        }
+        if told.elapsed() >= Duration::from_secs(60) {
+            if let Ok(n) = backlog {
+                eprintln!(
+                    "leadflow load: {n} messages queued, {:.0} s since the last post ...",
+                    drain_started.elapsed().as_secs_f64()
+                );
+            }
+            told = Instant::now();
         }
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
@@ -623,9 +650,11 @@ pub async fn run(url: &str, state: &StackState, o: &LoadOptions) -> Report {
     report
 }
 
-/// The stack's main queues (not dead-letter ones) hold nothing, in flight or delayed.
-async fn drained(state: &StackState) -> Result<bool, String> {
+/// What the stack's main queues (not dead-letter ones) hold: visible, in
+/// flight and delayed messages.
+async fn backlog(state: &StackState) -> Result<u64, String> {
     let sqs = aws_sdk_sqs::Client::new(&state.sdk);
+    let mut total = 0;
     for logical in ["RoutingQueue", "FulfillmentQueue"] {
         let Some(url) = queue_url(&sqs, &state.stack_name, logical).await? else {
             continue;
@@ -645,15 +674,11 @@ async fn drained(state: &StackState) -> Result<bool, String> {
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(0)
         };
-        if n(QueueAttributeName::ApproximateNumberOfMessages)
+        total += n(QueueAttributeName::ApproximateNumberOfMessages)
             + n(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            + n(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
-            > 0
-        {
-            return Ok(false);
-        }
+            + n(QueueAttributeName::ApproximateNumberOfMessagesDelayed);
     }
-    Ok(true)
+    Ok(total)
 }
 
 async fn queue_url(
