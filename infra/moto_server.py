@@ -49,6 +49,7 @@ Usage is moto_server's: python moto_server.py -H 127.0.0.1 -p 4566
 
 import copy
 import inspect
+from bisect import bisect_right
 import threading
 import time
 import types
@@ -133,17 +134,33 @@ _query = Table.query
 _query_signature = inspect.signature(_query)
 
 
+def _every_item(table):
+    """The table's items, unsorted."""
+    items = []
+    for bucket in table.items.values():
+        if table.range_key_attr:
+            items.extend(bucket.values())
+        else:
+            items.append(bucket)
+    return items
+
+
+def _over(table, items, method, *args, **kwargs):
+    """moto's `method` of `table`, reading `items` where it reads the whole table."""
+    # Under the DynamoDB lock: no other request sees this instance attribute.
+    table.all_items = lambda: items
+    try:
+        return method(table, *args, **kwargs)
+    finally:
+        del table.all_items
+
+
 def _query_reading_what_it_needs(self, *args, **kwargs):
     bound = _query_signature.bind(self, *args, **kwargs)
     hash_key = bound.arguments.get("hash_key")
     if bound.arguments.get("index_name"):
         # The index's matches are sorted by moto itself: the whole table need not be.
-        items = []
-        for bucket in self.items.values():
-            if self.range_key_attr:
-                items.extend(bucket.values())
-            else:
-                items.append(bucket)
+        items = _every_item(self)
     elif hash_key is not None:
         bucket = self.items.get(hash_key)  # .get: `items` is a defaultdict
         if bucket is None:
@@ -154,12 +171,7 @@ def _query_reading_what_it_needs(self, *args, **kwargs):
             items = [bucket]
     else:
         return _query(self, *args, **kwargs)
-    # Under the DynamoDB lock: no other request sees this instance attribute.
-    self.all_items = lambda: items
-    try:
-        return _query(self, *args, **kwargs)
-    finally:
-        del self.all_items
+    return _over(self, items, _query, *args, **kwargs)
 
 
 Table.query = _query_reading_what_it_needs
@@ -181,26 +193,12 @@ def _scan_from_where_it_stopped(self, *args, **kwargs):
     bound = _scan_signature.bind(self, *args, **kwargs)
     if bound.arguments.get("index_name"):
         return _scan(self, *args, **kwargs)
-    items = []
-    for bucket in self.items.values():
-        if self.range_key_attr:
-            items.extend(bucket.values())
-        else:
-            items.append(bucket)
-    keyed = sorted(((_order(self, item.attrs), item) for item in items), key=lambda p: p[0])
+    keyed = sorted(((_order(self, item.attrs), item) for item in _every_item(self)), key=lambda p: p[0])
     start = bound.arguments.get("exclusive_start_key")
     if start:
-        from bisect import bisect_right
-
         after = _order(self, {k: dynamodb_models.DynamoType(v) for k, v in start.items()})
         keyed = keyed[bisect_right([k for k, _ in keyed], after):]
-    ordered = [item for _, item in keyed]
-    # Under the DynamoDB lock: no other request sees this instance attribute.
-    self.all_items = lambda: ordered
-    try:
-        return _scan(self, *args, **kwargs)
-    finally:
-        del self.all_items
+    return _over(self, [item for _, item in keyed], _scan, *args, **kwargs)
 
 
 Table.scan = _scan_from_where_it_stopped
