@@ -34,7 +34,8 @@ use leadflow_local::events::scheduled_event;
 use leadflow_local::gateway::{api_gateway_event, HttpRequestParts, RouteTable};
 use leadflow_local::provision::{provision, sdk_config};
 use leadflow_local::root::{target_dir, without_package_env, workspace_root};
-use leadflow_local::runtime::{function_binary, FunctionConfig, FunctionHost};
+use leadflow_local::runtime::{function_binary, serve, FunctionConfig, FunctionHost};
+use leadflow_local::task::AbortOnDrop;
 use leadflow_local::testing::{emulator, unique};
 use leadflow_local::{StackModel, StackSettings, Template};
 use serde_json::{json, Value};
@@ -86,51 +87,23 @@ fn opt_ms(d: Option<Duration>) -> String {
 
 /// An AWS that answers every request at once: `200` with `{}` (a JSON
 /// service's empty answer; SES's XML parser refuses it, which a priming call
-/// ignores). Keeps each connection open for the next request, as AWS does.
-async fn instant_aws() -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// ignores), on the local stack's own HTTP server. Answers for as long as the
+/// returned guard lives.
+async fn instant_aws() -> (String, AbortOnDrop) {
+    use http_body_util::{BodyExt, Full};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a local port");
     let url = format!("http://{}", listener.local_addr().expect("its address"));
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                loop {
-                    // One request: headers, then `content-length` bytes of body.
-                    let (head_end, length) = loop {
-                        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                            let length = head
-                                .lines()
-                                .find_map(|l| l.strip_prefix("content-length:"))
-                                .and_then(|v| v.trim().parse::<usize>().ok())
-                                .unwrap_or(0);
-                            break (end + 4, length);
-                        }
-                        match socket.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    };
-                    while buf.len() < head_end + length {
-                        match socket.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    buf.drain(..head_end + length);
-                    let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: 2\r\n\r\n{}";
-                    if socket.write_all(answer).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
+    let server = serve(listener, |request: http::Request<_>, _peer| async move {
+        // Read the request whole, so the connection stays open for the next.
+        let _ = request.into_body().collect().await;
+        http::Response::builder()
+            .header("content-type", "application/x-amz-json-1.0")
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .expect("a response")
     });
-    url
+    (url, server)
 }
 
 /// `config` with its AWS calls sent to `endpoint`.
@@ -275,45 +248,7 @@ async fn main() {
         .first()
         .map(|t| t.name.clone())
         .unwrap_or_default();
-    let mut rows: Vec<(String, Runs)> = Vec::new();
-    rows.push((
-        "hello".into(),
-        cold_starts(&floor("hello", &[]), samples, Some(&nothing)).await,
-    ));
-    rows.push((
-        "hello-dynamodb".into(),
-        cold_starts(
-            &floor("hello-dynamodb", &[("TABLE_NAME", &table)]),
-            samples,
-            Some(&nothing),
-        )
-        .await,
-    ));
-    rows.push((
-        "hello-dynamodb primed".into(),
-        cold_starts(
-            &floor(
-                "hello-dynamodb",
-                &[("TABLE_NAME", &table), ("FLOOR_PRIME", "1")],
-            ),
-            samples,
-            Some(&nothing),
-        )
-        .await,
-    ));
-    for config in &configs {
-        let event: Option<&dyn Fn() -> Value> = match config.logical_id.as_str() {
-            "IntakeFunction" => Some(&post),
-            "RemindersFunction" | "NurtureFunction" | "OutboxFunction" => Some(&tick),
-            _ => None,
-        };
-        let name = config.logical_id.trim_end_matches("Function").to_string();
-        rows.push((name, cold_starts(config, samples, event).await));
-    }
-
-    // The same starts against an instant AWS: the process's own init.
-    let stub = instant_aws().await;
-    let mut own: Vec<(String, Duration)> = Vec::new();
+    // The floors, started in both passes below.
     let floors = [
         ("hello", floor("hello", &[])),
         (
@@ -328,11 +263,38 @@ async fn main() {
             ),
         ),
     ];
-    for (name, config) in floors.iter().map(|(n, c)| (n.to_string(), c)).chain(
-        configs
-            .iter()
-            .map(|c| (c.logical_id.trim_end_matches("Function").to_string(), c)),
-    ) {
+    let mut rows: Vec<(String, Runs)> = Vec::new();
+    for (name, config) in &floors {
+        rows.push((
+            name.to_string(),
+            cold_starts(config, samples, Some(&nothing)).await,
+        ));
+    }
+    let functions: Vec<(String, &FunctionConfig)> = configs
+        .iter()
+        .map(|c| (c.logical_id.trim_end_matches("Function").to_string(), c))
+        .collect();
+    for (name, config) in &functions {
+        let event: Option<&dyn Fn() -> Value> = match config.logical_id.as_str() {
+            "IntakeFunction" => Some(&post),
+            "RemindersFunction" | "NurtureFunction" | "OutboxFunction" => Some(&tick),
+            _ => None,
+        };
+        rows.push((name.clone(), cold_starts(config, samples, event).await));
+    }
+
+    // The same starts against an instant AWS: the process's own init.
+    let (stub, _answering) = instant_aws().await;
+    let mut own: Vec<(String, Duration)> = Vec::new();
+    let every = floors
+        .iter()
+        .map(|(name, config)| (name.to_string(), config))
+        .chain(
+            functions
+                .iter()
+                .map(|(name, config)| (name.clone(), *config)),
+        );
+    for (name, config) in every {
         let runs = cold_starts(&against(config, &stub), samples, None).await;
         own.push((name, median(runs.init).unwrap_or_default()));
     }
