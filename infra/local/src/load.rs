@@ -589,42 +589,34 @@ pub async fn run(url: &str, state: &StackState, o: &LoadOptions) -> Report {
         answers,
     };
     // The pipeline may take as long as it needs while it keeps moving (the
-    // emulator's pace depends on the machine); the run gives up only when
-    // neither the backlog nor the differences have shrunk for `drain_timeout`.
+    // emulator's pace depends on the machine); the run gives up only when it
+    // has stalled for `drain_timeout`.
     let mut differences: Vec<String> = Vec::new();
-    let mut least_backlog = u64::MAX;
-    let mut least_differences = usize::MAX;
-    let mut moved = Instant::now();
+    let mut progress = Progress::new(Instant::now());
     let mut told = Instant::now();
     loop {
         let backlog = backlog(state).await;
         if let Ok(n) = backlog {
-            if n < least_backlog {
-                least_backlog = n;
-                moved = Instant::now();
-            }
+            progress.backlog(n, Instant::now());
         }
         if let Ok(0) = backlog {
             differences = check.reconcile(state).await;
             if differences.is_empty() {
                 break;
             }
-            if differences.len() < least_differences {
-                least_differences = differences.len();
-                moved = Instant::now();
+            progress.differences(differences.len(), Instant::now());
+            if progress.stalled(Instant::now(), o.drain_timeout) {
+                break;
             }
-            if moved.elapsed() < o.drain_timeout {
-                eprintln!(
-                    "leadflow load: queues empty, {} differences yet (first: {}); checking again ...",
-                    differences.len(),
-                    differences[0]
-                );
-                tokio::time::sleep(Duration::from_secs(10)).await;
-                continue;
-            }
-            break;
+            eprintln!(
+                "leadflow load: queues empty, {} differences yet (first: {}); checking again ...",
+                differences.len(),
+                differences[0]
+            );
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            continue;
         }
-        if moved.elapsed() >= o.drain_timeout {
+        if progress.stalled(Instant::now(), o.drain_timeout) {
             differences.push(match backlog {
                 Err(e) => format!("could not read the queues: {e}"),
                 Ok(n) => format!(
@@ -648,6 +640,44 @@ pub async fn run(url: &str, state: &StackState, o: &LoadOptions) -> Report {
     report.drained_in = drain_started.elapsed();
     report.differences.extend(differences);
     report
+}
+
+/// Whether a draining pipeline still moves: its backlog reaching a new low,
+/// or the reconciliation's differences a new low, is progress; a backlog
+/// that grows or holds is not.
+struct Progress {
+    least_backlog: u64,
+    least_differences: usize,
+    moved: Instant,
+}
+
+impl Progress {
+    fn new(now: Instant) -> Self {
+        Self {
+            least_backlog: u64::MAX,
+            least_differences: usize::MAX,
+            moved: now,
+        }
+    }
+
+    fn backlog(&mut self, queued: u64, now: Instant) {
+        if queued < self.least_backlog {
+            self.least_backlog = queued;
+            self.moved = now;
+        }
+    }
+
+    fn differences(&mut self, found: usize, now: Instant) {
+        if found < self.least_differences {
+            self.least_differences = found;
+            self.moved = now;
+        }
+    }
+
+    /// No progress for `timeout` up to `now`.
+    fn stalled(&self, now: Instant, timeout: Duration) -> bool {
+        now.saturating_duration_since(self.moved) >= timeout
+    }
 }
 
 /// What the stack's main queues (not dead-letter ones) hold: visible, in
@@ -1089,5 +1119,34 @@ mod tests {
         assert_eq!(client_ip(249), Ipv4Addr::new(127, 1, 0, 250));
         assert_eq!(client_ip(250), Ipv4Addr::new(127, 1, 1, 1));
         assert!(client_ip(999).is_loopback());
+    }
+
+    #[test]
+    fn a_draining_pipeline_stalls_only_when_nothing_moves_for_the_timeout() {
+        let start = Instant::now();
+        let at = |s: u64| start + Duration::from_secs(s);
+        let timeout = Duration::from_secs(900);
+        let mut p = Progress::new(start);
+        p.backlog(5_000, at(0));
+        // Slow but moving: an hour of draining is no stall.
+        for minute in 1..=60 {
+            p.backlog(5_000 - minute * 80, at(minute * 60));
+            assert!(
+                !p.stalled(at(minute * 60 + 899), timeout),
+                "minute {minute}"
+            );
+        }
+        // A backlog that holds or grows is not progress.
+        p.backlog(200, at(4_000));
+        p.backlog(900, at(4_300));
+        assert!(!p.stalled(at(3_600 + 899), timeout));
+        assert!(p.stalled(at(3_600 + 900), timeout));
+        // Differences settling one by one once the queues are empty are progress.
+        p.backlog(0, at(5_000));
+        p.differences(3, at(5_100));
+        p.differences(2, at(5_800));
+        p.differences(2, at(6_500));
+        assert!(!p.stalled(at(5_800 + 899), timeout));
+        assert!(p.stalled(at(5_800 + 900), timeout));
     }
 }
