@@ -49,10 +49,10 @@ Usage is moto_server's: python moto_server.py -H 127.0.0.1 -p 4566
 
 import copy
 import inspect
-from bisect import bisect_right
 import threading
 import time
 import types
+from bisect import bisect_right
 
 import moto.dynamodb.models as dynamodb_models
 import moto.server as server
@@ -182,11 +182,9 @@ _scan_signature = inspect.signature(_scan)
 
 def _order(table, key):
     """An item's or a key's place in moto's order of the table (hash, then range)."""
-    hash_key = key[table.hash_key_attr]
     if table.range_key_attr is None:
-        return (hash_key.cast_value,)
-    range_key = key.get(table.range_key_attr)
-    return (hash_key.cast_value, range_key.cast_value if range_key is not None else None)
+        return (key[table.hash_key_attr].cast_value,)
+    return (key[table.hash_key_attr].cast_value, key[table.range_key_attr].cast_value)
 
 
 def _scan_from_where_it_stopped(self, *args, **kwargs):
