@@ -181,8 +181,14 @@ impl LogTail {
     }
 }
 
-/// Reads `reader` line by line into `tail`, and to our stderr with `prefix` when `forward`.
-pub fn drain_lines<R>(reader: R, prefix: String, forward: bool, tail: LogTail)
+/// Reads `reader` line by line into `tail`, and to our stderr with `prefix` when
+/// `forward`. The task ends when the writer closes its end (the process exited).
+pub fn drain_lines<R>(
+    reader: R,
+    prefix: String,
+    forward: bool,
+    tail: LogTail,
+) -> tokio::task::JoinHandle<()>
 where
     R: AsyncRead + Unpin + Send + 'static,
 {
@@ -194,7 +200,7 @@ where
             }
             tail.push(line);
         }
-    });
+    })
 }
 
 /// A running emulator: one we started (and stop), or an external one.

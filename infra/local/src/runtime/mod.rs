@@ -184,6 +184,8 @@ struct ApiState {
 
 const RUNTIME_PREFIX: &str = "/2018-06-01/runtime/";
 const MAX_RUNTIME_BODY: usize = 20 * 1024 * 1024;
+/// How long an exit report waits for the rest of the process's output.
+const OUTPUT_AFTER_EXIT: Duration = Duration::from_secs(2);
 
 type ApiResponse = Response<Full<Bytes>>;
 
@@ -577,16 +579,22 @@ impl FunctionHost {
             .spawn()
             .map_err(|e| self.start_error(format!("cannot run {}: {e}", config.exe.display())))?;
         let prefix = format!("[{}] ", config.logical_id);
+        let mut output = Vec::new();
         if let Some(out) = child.stdout.take() {
-            drain_lines(
+            output.push(drain_lines(
                 out,
                 prefix.clone(),
                 config.forward_logs,
                 self.inner.tail.clone(),
-            );
+            ));
         }
         if let Some(err) = child.stderr.take() {
-            drain_lines(err, prefix, config.forward_logs, self.inner.tail.clone());
+            output.push(drain_lines(
+                err,
+                prefix,
+                config.forward_logs,
+                self.inner.tail.clone(),
+            ));
         }
         tracing::debug!(function = %config.logical_id, pid = ?child.id(), %addr, "process started");
 
@@ -605,6 +613,15 @@ impl FunctionHost {
                     } else {
                         tracing::warn!(function = %logical_id, "process exited ({status}); it restarts on the next invocation");
                     }
+                    // The exit is reported with the process's last words: its
+                    // output is read to the end first (bounded, as a process
+                    // it started could hold the pipes open).
+                    let _ = tokio::time::timeout(OUTPUT_AFTER_EXIT, async {
+                        for reader in output {
+                            let _ = reader.await;
+                        }
+                    })
+                    .await;
                     status
                 }
                 _ = kill_rx => {
