@@ -209,48 +209,65 @@ impl Lead {
         response_id: &ResponseId,
         now: DateTime<Utc>,
     ) -> ResponseRecord {
-        let mut changes = Vec::new();
-        let mut conflicts = Vec::new();
+        let mut journal = Record::default();
+        let first = self.merge_response(inquiry, response_id, now, &mut journal);
+        ResponseRecord {
+            response_id: response_id.clone(),
+            request_type: inquiry.request_type,
+            source: inquiry.attribution.source(),
+            attribution: inquiry.attribution.clone(),
+            interest: inquiry.interest.clone(),
+            message: inquiry.message.clone(),
+            answers: journal.answers,
+            changes: journal.changes,
+            conflicts: journal.conflicts,
+            first,
+        }
+    }
+
+    /// [`apply_response`](Self::apply_response) for one who keeps no
+    /// history (the simulator): the same merge, with no record of it made.
+    pub fn take_response(
+        &mut self,
+        inquiry: &Inquiry,
+        response_id: &ResponseId,
+        now: DateTime<Utc>,
+    ) {
+        self.merge_response(inquiry, response_id, now, &mut NoRecord);
+    }
+
+    /// The merge behind both: whether this was the person's first response.
+    fn merge_response(
+        &mut self,
+        inquiry: &Inquiry,
+        response_id: &ResponseId,
+        now: DateTime<Utc>,
+        journal: &mut impl Journal,
+    ) -> bool {
         let source = inquiry.attribution.source();
         let incoming = &inquiry.contact;
         let c = &mut self.contact;
         merge(
-            &mut changes,
+            journal,
             "first_name",
             &mut c.first_name,
             &incoming.first_name,
         );
+        merge(journal, "last_name", &mut c.last_name, &incoming.last_name);
+        merge(journal, "company", &mut c.company, &incoming.company);
+        merge(journal, "title", &mut c.title, &incoming.title);
+        merge(journal, "phone", &mut c.phone, &incoming.phone);
+        merge(journal, "country", &mut c.country, &incoming.country);
+        merge(journal, "region", &mut c.region, &incoming.region);
+        merge(journal, "industry", &mut c.industry, &incoming.industry);
         merge(
-            &mut changes,
-            "last_name",
-            &mut c.last_name,
-            &incoming.last_name,
-        );
-        merge(&mut changes, "company", &mut c.company, &incoming.company);
-        merge(&mut changes, "title", &mut c.title, &incoming.title);
-        merge(&mut changes, "phone", &mut c.phone, &incoming.phone);
-        merge(&mut changes, "country", &mut c.country, &incoming.country);
-        merge(&mut changes, "region", &mut c.region, &incoming.region);
-        merge(
-            &mut changes,
-            "industry",
-            &mut c.industry,
-            &incoming.industry,
-        );
-        merge(
-            &mut changes,
+            journal,
             "company_size",
             &mut c.company_size,
             &incoming.company_size,
         );
-        merge(
-            &mut changes,
-            "interest",
-            &mut self.interest,
-            &inquiry.interest,
-        );
+        merge(journal, "interest", &mut self.interest, &inquiry.interest);
 
-        let mut answers = BTreeMap::new();
         for criterion in Criterion::ALL {
             let Some(value) = inquiry.bant.get(&criterion) else {
                 continue;
@@ -258,25 +275,24 @@ impl Lead {
             if value == UNKNOWN {
                 continue;
             }
-            answers.insert(criterion, value.clone());
+            journal.answered(criterion, value);
             let old = self.bant.value(criterion);
             if old == value {
                 continue;
             }
-            let old = old.to_string();
             if self.bant.0.get(&criterion).is_some_and(|a| a.by_sales()) {
                 // What a rep learned on the phone outranks a form: keep it, and
                 // keep what the form said in the history for the owner to see.
-                conflicts.push(Conflict {
+                journal.conflicted(|| Conflict {
                     field: criterion.field().to_string(),
-                    kept: old,
+                    kept: old.to_string(),
                     offered: value.clone(),
                     why: "recorded by sales".into(),
                 });
             } else {
-                changes.push(FieldChange {
+                journal.changed(|| FieldChange {
                     field: criterion.field().to_string(),
-                    from: (old != UNKNOWN).then_some(old),
+                    from: (old != UNKNOWN).then(|| old.to_string()),
                     to: value.clone(),
                 });
                 self.bant.0.insert(
@@ -296,16 +312,16 @@ impl Lead {
             if !granted && current == Some(true) {
                 // Only the unsubscribe link withdraws consent: anyone can post
                 // a form in someone's name.
-                conflicts.push(Conflict {
+                journal.conflicted(|| Conflict {
                     field: "consent_email".into(),
                     kept: "true".into(),
                     offered: "false".into(),
                     why: "consent is withdrawn only by the unsubscribe link".into(),
                 });
             } else if current != Some(granted) {
-                changes.push(FieldChange {
+                journal.changed(|| FieldChange {
                     field: "consent_email".into(),
-                    from: self.consent_email.as_ref().map(|c| c.granted.to_string()),
+                    from: current.map(|c| c.to_string()),
                     to: granted.to_string(),
                 });
                 self.consent_email = Some(Consent {
@@ -327,7 +343,7 @@ impl Lead {
                 self.custom_bytes() - old.map_or(0, |o| k.len() + o.len()) + k.len() + v.len();
             let count_after = self.custom.len() + usize::from(old.is_none());
             if count_after > Lead::MAX_CUSTOM_FIELDS || bytes_after > Lead::MAX_CUSTOM_BYTES {
-                conflicts.push(Conflict {
+                journal.conflicted(|| Conflict {
                     field: k.clone(),
                     kept: old.cloned().unwrap_or_default(),
                     offered: v.clone(),
@@ -340,7 +356,7 @@ impl Lead {
                 continue;
             }
             let mut slot = old.cloned();
-            merge(&mut changes, k, &mut slot, &Some(v.clone()));
+            merge(journal, k, &mut slot, &Some(v.clone()));
             if let Some(v) = slot {
                 self.custom.insert(k.clone(), v);
             }
@@ -355,19 +371,7 @@ impl Lead {
         self.responses += 1;
         self.last_response_id = Some(response_id.clone());
         self.updated_at = now;
-
-        ResponseRecord {
-            response_id: response_id.clone(),
-            request_type: inquiry.request_type,
-            source,
-            attribution: inquiry.attribution.clone(),
-            interest: inquiry.interest.clone(),
-            message: inquiry.message.clone(),
-            answers,
-            changes,
-            conflicts,
-            first: is_first,
-        }
+        is_first
     }
 
     /// Record the router's decision; returns the earlier owner when it changed.
@@ -450,14 +454,14 @@ impl Lead {
 }
 
 fn merge<T: Clone + PartialEq + ToString>(
-    changes: &mut Vec<FieldChange>,
+    journal: &mut impl Journal,
     field: &str,
     current: &mut Option<T>,
     incoming: &Option<T>,
 ) {
     if let Some(new) = incoming {
         if current.as_ref() != Some(new) {
-            changes.push(FieldChange {
+            journal.changed(|| FieldChange {
                 field: field.to_string(),
                 from: current.as_ref().map(|v| v.to_string()),
                 to: new.to_string(),
@@ -465,6 +469,43 @@ fn merge<T: Clone + PartialEq + ToString>(
             *current = Some(new.clone());
         }
     }
+}
+
+/// Where merging a response notes what it did: the response's record for
+/// the history, or nowhere. Each note is made only when it is kept.
+trait Journal {
+    fn answered(&mut self, criterion: Criterion, value: &str);
+    fn changed(&mut self, change: impl FnOnce() -> FieldChange);
+    fn conflicted(&mut self, conflict: impl FnOnce() -> Conflict);
+}
+
+/// What a response did, for its [`ResponseRecord`].
+#[derive(Default)]
+struct Record {
+    answers: BTreeMap<Criterion, String>,
+    changes: Vec<FieldChange>,
+    conflicts: Vec<Conflict>,
+}
+
+impl Journal for Record {
+    fn answered(&mut self, criterion: Criterion, value: &str) {
+        self.answers.insert(criterion, value.to_string());
+    }
+    fn changed(&mut self, change: impl FnOnce() -> FieldChange) {
+        self.changes.push(change());
+    }
+    fn conflicted(&mut self, conflict: impl FnOnce() -> Conflict) {
+        self.conflicts.push(conflict());
+    }
+}
+
+/// No record: the simulator keeps no history.
+struct NoRecord;
+
+impl Journal for NoRecord {
+    fn answered(&mut self, _: Criterion, _: &str) {}
+    fn changed(&mut self, _: impl FnOnce() -> FieldChange) {}
+    fn conflicted(&mut self, _: impl FnOnce() -> Conflict) {}
 }
 
 /// A value a response offered that the lead did not take.

@@ -133,7 +133,9 @@ pub fn score<'p, H: Behaviour + ?Sized>(
 
     let half_life = model.behaviour.half_life_days.max(0.001);
     let mut behaviour = 0.0;
-    let mut counted: std::collections::BTreeMap<&str, (usize, f64)> = Default::default();
+    // (kind, how many, points) per behaviour kind: a few kinds at most, so a
+    // list (in kind order below, as the reasons list them).
+    let mut counted: Vec<(&str, usize, f64)> = Vec::new();
     for (kind, when) in history.behaviours() {
         if when > at {
             continue;
@@ -144,11 +146,16 @@ pub fn score<'p, H: Behaviour + ?Sized>(
         let age_days = (at - when).num_seconds() as f64 / 86_400.0;
         let p = points as f64 * 0.5f64.powf(age_days / half_life);
         behaviour += p;
-        let e = counted.entry(kind).or_default();
-        e.0 += 1;
-        e.1 += p;
+        match counted.iter_mut().find(|(k, ..)| *k == kind) {
+            Some((_, n, sum)) => {
+                *n += 1;
+                *sum += p;
+            }
+            None => counted.push((kind, 1, p)),
+        }
     }
-    for (kind, (n, p)) in counted {
+    counted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    for (kind, n, p) in counted {
         if p.abs() >= 0.05 {
             let mut reason = String::with_capacity(32);
             write_int(&mut reason, n as i64, false);
