@@ -2,7 +2,7 @@
 //! They run the same domain code the functions run, and touch no AWS.
 
 use chrono::{DateTime, Utc};
-use leadflow::app::simulate::{SimulatedLead, Simulator};
+use leadflow::app::simulate::{read_row, ReadRow, SimulatedLead, Simulator, Spent};
 use leadflow::Playbook;
 use std::io::Write;
 
@@ -110,6 +110,13 @@ pub type Replayed = (Vec<(usize, String)>, leadflow::app::simulate::Summary);
 
 /// [`run`], handing each simulated lead to `each` in input order as soon as it
 /// is decided (so `--format json` streams instead of holding every lead).
+///
+/// Three threads, rows crossing between them in batches (a few batches
+/// ahead at most, so memory stays bounded): one reads the CSV and checks each
+/// row against the intake's rules, which needs only the playbook; one
+/// decides (the people, the pools' turns and the reps' loads are one
+/// sequence, so one thread holds them); and this one hands each lead to
+/// `each` and frees what the decision no longer needs.
 pub fn replay(
     playbook: &Playbook,
     csv: &str,
@@ -135,46 +142,89 @@ pub fn replay(
     if !header.iter().any(|h| h == "email") {
         return Err("the CSV header has no `email` column".into());
     }
-    let mut sim = Simulator::new(playbook, now);
     let mut bad_rows = Vec::new();
-    let mut row = 0;
-    loop {
-        let read = reader.read_record(&mut record);
-        if let Ok(false) = read {
-            break;
-        }
-        row += 1;
-        match read {
-            Ok(_) if record.len() == header.len() => {}
-            Ok(_) => {
-                bad_rows.push((
-                    row,
-                    format!(
-                        "has {} columns; the header has {}",
-                        record.len(),
-                        header.len()
-                    ),
-                ));
-                sim.bad_row();
-                continue;
+    let summary = std::thread::scope(|scope| {
+        let (to_decide, read) = std::sync::mpsc::sync_channel::<Vec<Read>>(BATCHES_AHEAD);
+        let (to_write, decided) = std::sync::mpsc::sync_channel::<Vec<Decided>>(BATCHES_AHEAD);
+        scope.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut row = 0;
+            loop {
+                let result = reader.read_record(&mut record);
+                if let Ok(false) = result {
+                    break;
+                }
+                row += 1;
+                batch.push(match result {
+                    Ok(_) if record.len() == header.len() => {
+                        let pairs: Vec<(&str, &str)> =
+                            header.iter().map(String::as_str).zip(&record).collect();
+                        read_row(playbook, now, row, &pairs)
+                            .map_err(|bad| (bad.row, format!("{}: {}", bad.field, bad.message)))
+                    }
+                    Ok(_) => Err((
+                        row,
+                        format!(
+                            "has {} columns; the header has {}",
+                            record.len(),
+                            header.len()
+                        ),
+                    )),
+                    Err(e) => Err((row, e.to_string())),
+                });
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if to_decide.send(full).is_err() {
+                        return;
+                    }
+                }
             }
-            Err(e) => {
-                bad_rows.push((row, e.to_string()));
-                sim.bad_row();
-                continue;
+            let _ = to_decide.send(batch);
+        });
+        let decider = scope.spawn(move || {
+            let mut sim = Simulator::new(playbook, now);
+            for batch in read {
+                let mut out = Vec::with_capacity(batch.len());
+                for item in batch {
+                    out.push(
+                        item.map(|row| sim.decide(row))
+                            .inspect_err(|_| sim.bad_row()),
+                    );
+                }
+                if to_write.send(out).is_err() {
+                    break;
+                }
+            }
+            sim.finish()
+        });
+        for batch in decided {
+            for item in batch {
+                match item {
+                    Ok((lead, spent)) => {
+                        each(lead);
+                        drop(spent);
+                    }
+                    Err(bad) => bad_rows.push(bad),
+                }
             }
         }
-        let pairs: Vec<(&str, &str)> = header.iter().map(String::as_str).zip(&record).collect();
-        match sim.row(row, &pairs) {
-            Ok(lead) => each(lead),
-            Err(bad) => {
-                bad_rows.push((bad.row, format!("{}: {}", bad.field, bad.message)));
-                sim.bad_row();
-            }
-        }
-    }
-    Ok((bad_rows, sim.summary))
+        decider
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    });
+    Ok((bad_rows, summary))
 }
+
+/// A row read on the reading thread: ready to decide, or why it is skipped.
+type Read = Result<ReadRow, (usize, String)>;
+/// A row decided (with what its decision no longer needs), or why it was skipped.
+type Decided = Result<(SimulatedLead<'static>, Spent), (usize, String)>;
+/// Rows per batch, and batches in flight between two threads.
+const BATCH: usize = 256;
+const BATCHES_AHEAD: usize = 8;
+
+/// Bytes of JSON lines gathered before each write.
+const OUT_BUFFER: usize = 1 << 16;
 
 /// `leadflow simulate ...`: 0 on success (bad rows included), 1 when it cannot run.
 pub fn simulate(args: &SimulateArgs, out: &mut impl Write, err: &mut impl Write) -> i32 {
@@ -196,20 +246,19 @@ pub fn simulate(args: &SimulateArgs, out: &mut impl Write, err: &mut impl Write)
     if args.json {
         // One JSON object per lead as it is decided, through one buffer: a
         // line-buffered stdout would make a system call per lead.
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+        let mut buffer = Vec::with_capacity(OUT_BUFFER + 4096);
         let mut failed = None;
         let replayed = replay(&playbook, &csv, now, |lead| {
             if failed.is_some() {
                 return;
             }
-            let written = serde_json::to_writer(&mut out, &lead)
-                .map_err(std::io::Error::from)
-                .and_then(|()| out.write_all(b"\n"));
-            if let Err(e) = written {
-                failed = Some(e);
+            lead.write_json_line(&mut buffer);
+            if buffer.len() >= OUT_BUFFER {
+                failed = out.write_all(&buffer).err();
+                buffer.clear();
             }
         });
-        let flushed = out.flush();
+        let flushed = out.write_all(&buffer).and_then(|()| out.flush());
         let bad_rows = match replayed {
             Ok((bad_rows, _)) => bad_rows,
             Err(e) => {
