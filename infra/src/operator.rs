@@ -116,7 +116,8 @@ pub type Replayed = (Vec<(usize, String)>, leadflow::app::simulate::Summary);
 /// row against the intake's rules, which needs only the playbook; one
 /// decides (the people, the pools' turns and the reps' loads are one
 /// sequence, so one thread holds them); and this one hands each lead to
-/// `each` and frees what the decision no longer needs.
+/// `each`. The rows' inquiries go back to the reading thread to be freed:
+/// memory is freed fastest by the thread that allocated it.
 pub fn replay(
     playbook: &Playbook,
     csv: &str,
@@ -146,6 +147,7 @@ pub fn replay(
     let summary = std::thread::scope(|scope| {
         let (to_decide, read) = std::sync::mpsc::sync_channel::<Vec<Read>>(BATCHES_AHEAD);
         let (to_write, decided) = std::sync::mpsc::sync_channel::<Vec<Decided>>(BATCHES_AHEAD);
+        let (to_free, spent) = std::sync::mpsc::channel::<Vec<Spent>>();
         scope.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
             let mut row = 0;
@@ -173,6 +175,9 @@ pub fn replay(
                     Err(e) => Err((row, e.to_string())),
                 });
                 if batch.len() == BATCH {
+                    while let Ok(freed) = spent.try_recv() {
+                        drop(freed);
+                    }
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                     if to_decide.send(full).is_err() {
                         return;
@@ -198,15 +203,18 @@ pub fn replay(
             sim.finish()
         });
         for batch in decided {
+            let mut spent = Vec::with_capacity(batch.len());
             for item in batch {
                 match item {
-                    Ok((lead, spent)) => {
+                    Ok((lead, inquiry)) => {
                         each(lead);
-                        drop(spent);
+                        spent.push(inquiry);
                     }
                     Err(bad) => bad_rows.push(bad),
                 }
             }
+            // Once the reader has finished, this thread frees them.
+            let _ = to_free.send(spent);
         }
         decider
             .join()

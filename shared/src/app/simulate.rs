@@ -2,7 +2,7 @@
 //! assignment over a file of leads, touching no AWS — so an operator can replay
 //! a year of leads against a playbook change before deploying it.
 
-use crate::domain::decision::{Decision, PoolState};
+use crate::domain::decision::{Decision, PoolState, Route, Stage};
 use crate::domain::ids::{LeadId, ResponseId};
 use crate::domain::inquiry::Inquiry;
 use crate::domain::lead::Lead;
@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Columns the simulator reads besides the intake's fields.
 pub const RECEIVED_AT: &str = "received_at";
@@ -166,12 +167,73 @@ pub struct Summary {
 }
 
 /// One more under `key`, allocating the key only the first time it is seen.
-fn count(counts: &mut BTreeMap<String, usize>, key: &str) {
+fn count(counts: &mut FxMap<String, usize>, key: &str) {
     match counts.get_mut(key) {
         Some(n) => *n += 1,
         None => {
             counts.insert(key.to_string(), 1);
         }
+    }
+}
+
+/// The [`Summary`]'s counts as a replay makes them: stages and routes by
+/// index, owners by hash; the summary's sorted tables are made once, at the end.
+#[derive(Default)]
+struct Counts {
+    leads: usize,
+    bad_rows: usize,
+    by_stage: [usize; STAGES.len()],
+    by_route: [usize; Route::ALL.len()],
+    by_owner: FxMap<String, usize>,
+    pools: FxMap<String, FxMap<String, usize>>,
+}
+
+const STAGES: [Stage; 4] = [
+    Stage::Inquiry,
+    Stage::Lead,
+    Stage::Opportunity,
+    Stage::QualifiedOpportunity,
+];
+
+/// A hash map keyed by what the operator's file holds, hashed with FxHash.
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// FxHash (rustc's own): several times cheaper than the standard SipHash on
+/// short keys such as email addresses. SipHash defends a server against
+/// keys chosen to collide; the simulator hashes its operator's own file.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.add(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        self.add(byte.into());
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -205,10 +267,10 @@ pub struct Simulator<'p> {
     /// (a power of two, up to 8/7 of the people) inline and moves them all on
     /// every growth; boxed, it holds and moves pointers (issue 9: 100,000 rows
     /// over 31,700 people took 285 MB and a third of the run that way).
-    people: HashMap<EmailAddress, Box<Person>>,
-    cursors: HashMap<String, u64>,
-    loads: HashMap<String, i64>,
-    pub summary: Summary,
+    people: FxMap<EmailAddress, Box<Person>>,
+    cursors: FxMap<String, u64>,
+    loads: FxMap<String, i64>,
+    counts: Counts,
 }
 
 impl<'p> Simulator<'p> {
@@ -217,10 +279,10 @@ impl<'p> Simulator<'p> {
             playbook,
             now,
             response_id: ResponseId::generate(),
-            people: HashMap::new(),
-            cursors: HashMap::new(),
-            loads: HashMap::new(),
-            summary: Summary::default(),
+            people: FxMap::default(),
+            cursors: FxMap::default(),
+            loads: FxMap::default(),
+            counts: Counts::default(),
         }
     }
 
@@ -238,8 +300,8 @@ impl<'p> Simulator<'p> {
     /// lead it returns owns its text: the reasons move out of the decision the
     /// person keeps (no later decision reads them; the router's stored
     /// decision keeps them, and `simulate_equivalence` compares every one).
-    /// [`Spent`] is what the decision no longer needs: a caller that writes
-    /// the leads on another thread drops it there.
+    /// [`Spent`] is what the decision no longer needs: a caller that reads
+    /// rows on another thread hands it back there to be freed.
     pub fn decide(&mut self, read: ReadRow) -> (SimulatedLead<'static>, Spent) {
         let ReadRow { row, inquiry, at } = read;
         let email = &inquiry.email;
@@ -250,7 +312,6 @@ impl<'p> Simulator<'p> {
             };
             self.people.insert(email.clone(), Box::new(person));
         }
-        self.summary.people = self.people.len();
         let person = self.people.get_mut(email).expect("inserted above");
         let Person { lead, responses } = &mut **person;
         lead.take_response(&inquiry, &self.response_id, at);
@@ -285,18 +346,19 @@ impl<'p> Simulator<'p> {
         for (rep, delta) in decision.load_changes(lead.owner()) {
             *self.loads.entry(rep).or_default() += delta;
         }
-        let s = &mut self.summary;
+        let s = &mut self.counts;
         s.leads += 1;
         let owner = decision.owner.display_name();
-        count(&mut s.by_stage, decision.stage.as_str());
-        count(&mut s.by_route, decision.route.as_str());
+        s.by_stage[decision.stage as usize] += 1;
+        s.by_route[decision.route as usize] += 1;
         count(&mut s.by_owner, owner);
         if let Some(pool) = &decision.pool {
-            if let Some(reps) = s.pools.get_mut(pool) {
-                count(reps, owner);
-            } else {
-                s.pools
-                    .insert(pool.clone(), BTreeMap::from([(owner.to_string(), 1)]));
+            match s.pools.get_mut(pool) {
+                Some(reps) => count(reps, owner),
+                None => {
+                    let reps = FxMap::from_iter([(owner.to_string(), 1)]);
+                    s.pools.insert(pool.clone(), reps);
+                }
             }
         }
         let decided = SimulatedLead {
@@ -309,24 +371,59 @@ impl<'p> Simulator<'p> {
             score: decision.score.total,
             reasons: Cow::Owned(std::mem::take(&mut decision.reasons)),
         };
-        let parts = std::mem::take(&mut decision.score.reasons);
+        // The score's parts are in the summary line: the person need not keep them.
+        decision.score.reasons = Vec::new();
         lead.apply_decision(decision, at);
-        (decided, Spent(inquiry, parts))
+        (decided, Spent(inquiry))
     }
 
     pub fn bad_row(&mut self) {
-        self.summary.bad_rows += 1;
+        self.counts.bad_rows += 1;
+    }
+
+    /// The rows so far by stage, route, owner and pool.
+    pub fn summary(&self) -> Summary {
+        let c = &self.counts;
+        let sorted = |counts: &FxMap<String, usize>| {
+            counts
+                .iter()
+                .map(|(k, n)| (k.clone(), *n))
+                .collect::<BTreeMap<_, _>>()
+        };
+        Summary {
+            leads: c.leads,
+            people: self.people.len(),
+            bad_rows: c.bad_rows,
+            by_stage: STAGES
+                .iter()
+                .zip(c.by_stage)
+                .filter(|(_, n)| *n > 0)
+                .map(|(s, n)| (s.as_str().to_string(), n))
+                .collect(),
+            by_route: Route::ALL
+                .iter()
+                .zip(c.by_route)
+                .filter(|(_, n)| *n > 0)
+                .map(|(r, n)| (r.as_str().to_string(), n))
+                .collect(),
+            by_owner: sorted(&c.by_owner),
+            pools: c
+                .pools
+                .iter()
+                .map(|(pool, reps)| (pool.clone(), sorted(reps)))
+                .collect(),
+        }
     }
 
     /// The summary. The people the replay kept are freed on a thread of
     /// their own: a command that prints the summary and exits need not wait
     /// for a hundred thousand leads to be taken apart.
     pub fn finish(self) -> Summary {
+        let summary = self.summary();
         let Simulator {
             people,
             cursors,
             loads,
-            summary,
             ..
         } = self;
         if people.len() > 1024 {
@@ -336,10 +433,10 @@ impl<'p> Simulator<'p> {
     }
 }
 
-/// What a decision no longer needs once it is made: the row's inquiry and
-/// the score's parts (the summary line has them). Dropping it frees them.
+/// What a decision no longer needs once it is made: the row's inquiry.
+/// Dropping it frees it; the thread that read the row frees it fastest.
 #[derive(Debug)]
-pub struct Spent(#[allow(dead_code)] Inquiry, #[allow(dead_code)] Vec<String>);
+pub struct Spent(#[allow(dead_code)] Inquiry);
 
 /// A row read and checked against the intake's rules, not yet decided: what
 /// [`Simulator::decide`] takes. Reading needs only the playbook, so a replay
@@ -403,6 +500,16 @@ mod tests {
             owner: Cow::Borrowed(owner),
             score,
             reasons: Cow::Borrowed(reasons),
+        }
+    }
+
+    #[test]
+    fn stages_and_routes_are_counted_in_their_own_slots() {
+        for (i, stage) in STAGES.iter().enumerate() {
+            assert_eq!(*stage as usize, i);
+        }
+        for (i, route) in Route::ALL.iter().enumerate() {
+            assert_eq!(*route as usize, i);
         }
     }
 

@@ -297,15 +297,32 @@ pub(crate) fn write_int(out: &mut String, n: i64, sign: bool) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or_default());
+    out.extend(digits[i..].iter().map(|&d| char::from(d)));
 }
 
-/// Appends `x` as `{}` (or `{:+}` with `sign`) would: whole numbers as
-/// integers, several times cheaper than the float formatter.
+/// Appends `x` as `{}` (or `{:+}` with `sign`) would: whole numbers and
+/// tenths (what [`round1`] leaves) without the float formatter, which is
+/// several times dearer.
 pub(crate) fn write_number(out: &mut String, x: f64, sign: bool) {
     // Below 2^53 a whole f64 is printed as its integer; -0.0 keeps its sign.
     if x == x.trunc() && x.abs() < 9.0e15 && !(x == 0.0 && x.is_sign_negative()) {
         write_int(out, x as i64, sign);
+        return;
+    }
+    // The f64 nearest to k/10 prints as k/10 with one decimal: that string
+    // reads back as x, and no shorter one does while doubles lie closer
+    // together than a tenth (|x| below 2^49).
+    let tenths = (x * 10.0).round();
+    if x != 0.0 && tenths.abs() < 1e14 && tenths / 10.0 == x {
+        let tenths = tenths as i64;
+        if tenths < 0 {
+            out.push('-');
+        } else if sign {
+            out.push('+');
+        }
+        write_int(out, (tenths / 10).abs(), false);
+        out.push('.');
+        out.push(char::from(b'0' + (tenths % 10).unsigned_abs() as u8));
     } else if sign {
         let _ = write!(out, "{x:+}");
     } else {
@@ -319,7 +336,7 @@ pub(crate) fn round1(x: f64) -> f64 {
 
 #[cfg(test)]
 mod number_tests {
-    use super::{write_int, write_number};
+    use super::{round1, write_int, write_number};
 
     #[test]
     fn integers_are_written_as_the_formatter_writes_them() {
@@ -354,9 +371,17 @@ mod number_tests {
             -3.5,
             1e-7,
             123456.7,
+            -0.7,
+            -12.3,
+            0.30000000000000004,
+            99999999999999.9,
             f64::NAN,
             f64::INFINITY,
-        ] {
+        ]
+        .into_iter()
+        .chain((-2000..2000).map(|k| round1(k as f64 * 0.37)))
+        .chain((-300..300).map(|k| k as f64 / 10.0))
+        {
             for sign in [false, true] {
                 let mut out = String::new();
                 write_number(&mut out, x, sign);

@@ -97,8 +97,27 @@ pub fn assign(
     state: &PoolState,
     current: Option<&Owner>,
 ) -> Assignment {
+    assign_placed(
+        lead,
+        route,
+        playbook,
+        place(lead, route, playbook),
+        state,
+        current,
+    )
+}
+
+/// [`assign`] where [`place`] has already been asked.
+fn assign_placed(
+    lead: &Lead,
+    route: Route,
+    playbook: &Playbook,
+    placement: Option<Placement<'_>>,
+    state: &PoolState,
+    current: Option<&Owner>,
+) -> Assignment {
     let territory = territory(lead);
-    let Some(placement) = place(lead, route, playbook) else {
+    let Some(placement) = placement else {
         let owner = playbook.fallback_owner();
         return Assignment {
             reason: format!(
@@ -162,10 +181,15 @@ pub fn assign(
             if let Some(Owner::Rep { id, .. }) = current {
                 if let Some(rep) = available.iter().find(|r| &r.id == id) {
                     return Assignment {
-                        reason: format!(
-                            "{rule_name}: {territory} → pool {pool_name} → kept with current owner {}",
-                            rep.name
-                        ),
+                        reason: concat(&[
+                            rule_name,
+                            ": ",
+                            &territory,
+                            " → pool ",
+                            pool_name,
+                            " → kept with current owner ",
+                            &rep.name,
+                        ]),
                         owner: rep.owner(),
                         pool: Some(pool_name.clone()),
                         cursor: None,
@@ -263,6 +287,8 @@ pub struct Assessment<'p> {
     qualification: Qualification,
     score: Score,
     route: RouteDecision,
+    /// The assignment rule for the route (found once: assignment picks from it).
+    placement: Option<Placement<'p>>,
     pub pool: Option<&'p str>,
 }
 
@@ -277,16 +303,18 @@ pub fn assess_by_rules<'p, H: Behaviour + ?Sized>(
     let qualification = qualify(lead, playbook);
     let score = score(lead, history, playbook, now);
     let route = route(lead, &qualification, &score, playbook);
+    let placement = place(lead, route.route, playbook);
     Assessment {
-        pool: pool_of(lead, route.route, playbook),
+        pool: pool_of(placement.as_ref()),
+        placement,
         qualification,
         score,
         route,
     }
 }
 
-fn pool_of<'p>(lead: &Lead, route: Route, playbook: &'p Playbook) -> Option<&'p str> {
-    match place(lead, route, playbook).map(|p| p.target) {
+fn pool_of<'p>(placement: Option<&Placement<'p>>) -> Option<&'p str> {
+    match placement.map(|p| p.target) {
         Some(Target::Pool(p)) => Some(p.as_str()),
         _ => None,
     }
@@ -304,7 +332,8 @@ pub fn assess<'p, H: Behaviour + ?Sized>(
         qualification,
         score,
         mut route,
-        pool,
+        mut placement,
+        ..
     } = assess_by_rules(lead, history, playbook, now);
     let rule_route = route.route;
     // A response (a form) never hands a lead down the value chain: a field
@@ -312,27 +341,32 @@ pub fn assess<'p, H: Behaviour + ?Sized>(
     // later downloaded a brochure. Only a rep's outcome moves a lead down.
     if let Some(current) = lead.routing.as_ref() {
         if current.route.value() > route.route.value() {
+            let (kept, would) = (current.route.as_str(), route.route.as_str());
             route = RouteDecision {
-                reason: format!(
-                    "{}: kept on {} ({}) — a new response alone would route {} ({}), and only a rep hands a lead down",
-                    current.route,
-                    current.route,
+                reason: concat(&[
+                    kept,
+                    ": kept on ",
+                    kept,
+                    " (",
                     current.route.channel(),
-                    route.route,
-                    route.rule
-                ),
+                    ") — a new response alone would route ",
+                    would,
+                    " (",
+                    &route.rule,
+                    "), and only a rep hands a lead down",
+                ]),
                 route: current.route,
                 rule: current.rule.clone(),
             };
         }
     }
+    // The rules' placement, unless the lead was kept on its route.
+    if route.route != rule_route {
+        placement = place(lead, route.route, playbook);
+    }
     Assessment {
-        // The rules' pool, unless the lead was kept on its route.
-        pool: if route.route == rule_route {
-            pool
-        } else {
-            pool_of(lead, route.route, playbook)
-        },
+        pool: pool_of(placement.as_ref()),
+        placement,
         qualification,
         score,
         route,
@@ -365,8 +399,10 @@ impl<'p> Assessment<'p> {
 
     /// Send the lead on `route` instead of where the rules would (a rep's outcome).
     pub fn with_route(self, lead: &Lead, playbook: &'p Playbook, route: RouteDecision) -> Self {
+        let placement = place(lead, route.route, playbook);
         Assessment {
-            pool: pool_of(lead, route.route, playbook),
+            pool: pool_of(placement.as_ref()),
+            placement,
             route,
             ..self
         }
@@ -410,16 +446,18 @@ impl Assessment<'_> {
             qualification: q,
             score: s,
             route: r,
+            placement,
             ..
         } = self;
         let current = lead.routing.as_ref().map(|d| &d.owner);
-        let a = assign(lead, r.route, playbook, state, current);
+        let a = assign_placed(lead, r.route, playbook, placement, state, current);
         let follow_up_by = playbook
             .slas
             .get(&r.route)
             .map(|h| now + Duration::hours(*h as i64));
         let mut owner_reason = a.reason;
         if let Some(t) = follow_up_by {
+            owner_reason.reserve(64);
             owner_reason.push_str("; follow up by ");
             write_minute(&mut owner_reason, t);
             owner_reason.push_str(" (");

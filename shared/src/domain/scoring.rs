@@ -51,7 +51,7 @@ pub fn score<'p, H: Behaviour + ?Sized>(
     at: DateTime<Utc>,
 ) -> Score {
     let model = &playbook.scoring;
-    let mut parts: Vec<(f64, String)> = Vec::new();
+    let mut parts: Vec<(f64, String)> = Vec::with_capacity(8);
 
     let mut explicit = 0.0;
     for c in Criterion::ALL {
