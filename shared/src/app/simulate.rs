@@ -109,14 +109,18 @@ fn write_json_str(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
     let (mut from, mut at) = (0, 0);
     while at < bytes.len() {
-        if let Some(word) = bytes.get(at..at + 8) {
-            let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-            if !special(word) {
-                at += 8;
-                continue;
+        // Eight bytes at a time while none needs escaping.
+        while at + 8 <= bytes.len() {
+            let word = u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
+            if special(word) {
+                break;
             }
+            at += 8;
         }
-        let b = bytes[at];
+        let Some(&b) = bytes.get(at) else {
+            break;
+        };
+        at += 1;
         let escape: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -126,12 +130,9 @@ fn write_json_str(out: &mut Vec<u8>, text: &str) {
             0x08 => b"\\b",
             0x0c => b"\\f",
             0..=0x1f => b"",
-            _ => {
-                at += 1;
-                continue;
-            }
+            _ => continue,
         };
-        out.extend_from_slice(&bytes[from..at]);
+        out.extend_from_slice(&bytes[from..at - 1]);
         if escape.is_empty() {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             out.extend_from_slice(b"\\u00");
@@ -140,7 +141,6 @@ fn write_json_str(out: &mut Vec<u8>, text: &str) {
         } else {
             out.extend_from_slice(escape);
         }
-        at += 1;
         from = at;
     }
     out.extend_from_slice(&bytes[from..]);
@@ -260,9 +260,11 @@ impl Behaviour for Responses {
 pub struct Simulator<'p> {
     playbook: &'p Playbook,
     now: DateTime<Utc>,
-    /// Every row's response id: nothing a decision reads depends on it, and
-    /// the simulator keeps no history where responses must be told apart.
+    /// Every row's response id and every person's lead id: nothing a
+    /// decision reads depends on them, and the simulator keeps no history
+    /// where responses or leads must be told apart.
     response_id: ResponseId,
+    lead_id: LeadId,
     /// Boxed: a `Lead` is about 1.5 KB, and the table holds each of its slots
     /// (a power of two, up to 8/7 of the people) inline and moves them all on
     /// every growth; boxed, it holds and moves pointers (issue 9: 100,000 rows
@@ -279,6 +281,7 @@ impl<'p> Simulator<'p> {
             playbook,
             now,
             response_id: ResponseId::generate(),
+            lead_id: LeadId::generate(),
             people: FxMap::default(),
             cursors: FxMap::default(),
             loads: FxMap::default(),
@@ -307,7 +310,7 @@ impl<'p> Simulator<'p> {
         let email = &inquiry.email;
         if !self.people.contains_key(email) {
             let person = Person {
-                lead: Lead::new(LeadId::generate(), email.clone(), at),
+                lead: Lead::new(self.lead_id.clone(), email.clone(), at),
                 responses: Responses(Vec::new()),
             };
             self.people.insert(email.clone(), Box::new(person));

@@ -135,10 +135,13 @@ impl BantAnswers {
     }
 
     pub fn met(&self, def: &BantDefinition) -> Vec<Criterion> {
-        Criterion::ALL
-            .into_iter()
-            .filter(|c| def.is_met(*c, self.value(*c)))
-            .collect()
+        let mut met = Vec::with_capacity(Criterion::ALL.len());
+        met.extend(
+            Criterion::ALL
+                .into_iter()
+                .filter(|c| def.is_met(*c, self.value(*c))),
+        );
+        met
     }
 
     pub fn known_count(&self) -> usize {

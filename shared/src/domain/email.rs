@@ -40,9 +40,16 @@ impl EmailAddress {
         if local.contains('@') && !(local.starts_with('"') && local.ends_with('"')) {
             return Err(InvalidEmail("must contain exactly one @"));
         }
-        if s.chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',')
-        {
+        let forbidden =
+            |c: char| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',';
+        // In ASCII the spaces and controls are the bytes up to 0x20, and 0x7f.
+        let refused = if s.is_ascii() {
+            s.bytes()
+                .any(|b| b <= b' ' || b == 0x7f || b == b'<' || b == b'>' || b == b',')
+        } else {
+            s.chars().any(forbidden)
+        };
+        if refused {
             return Err(InvalidEmail(
                 "contains spaces or characters not allowed in an address",
             ));
@@ -52,14 +59,21 @@ impl EmailAddress {
                 "has non-ASCII characters before the @, which our mail service cannot deliver to",
             ));
         }
-        let domain = if domain.is_ascii() {
-            domain.to_ascii_lowercase()
+        let mut address = String::with_capacity(s.len());
+        address.push_str(local);
+        address.push('@');
+        if domain.is_ascii() {
+            address.push_str(domain);
+            address[local.len() + 1..].make_ascii_lowercase();
         } else {
-            idna::domain_to_ascii(domain).map_err(|_| InvalidEmail("has an invalid domain"))?
-        };
-        if local.len() + 1 + domain.len() > Self::MAX_LEN {
+            let domain =
+                idna::domain_to_ascii(domain).map_err(|_| InvalidEmail("has an invalid domain"))?;
+            address.push_str(&domain);
+        }
+        if address.len() > Self::MAX_LEN {
             return Err(InvalidEmail("is longer than 254 characters"));
         }
+        let domain = &address[local.len() + 1..];
         let bad_label = |l: &str| {
             l.is_empty()
                 || l.len() > 63
@@ -70,10 +84,6 @@ impl EmailAddress {
         if !domain.contains('.') || domain.split('.').any(bad_label) {
             return Err(InvalidEmail("has an invalid domain"));
         }
-        let mut address = String::with_capacity(local.len() + 1 + domain.len());
-        address.push_str(local);
-        address.push('@');
-        address.push_str(&domain);
         Ok(Self(address))
     }
 

@@ -234,6 +234,55 @@ pub struct Inquiry {
     pub custom: BTreeMap<String, String>,
 }
 
+/// A posted value, trimmed, or none when it is absent or blank. Refused when
+/// it holds a control character other than a line break or a tab, is longer
+/// than `max` characters, or (`single`) breaks a line — checked in that order.
+fn checked<'a>(
+    name: &str,
+    value: Option<&'a str>,
+    max: usize,
+    single: bool,
+) -> Result<Option<&'a str>, InquiryError> {
+    let Some(v) = value.map(str::trim) else {
+        return Ok(None);
+    };
+    let control = |c: char| c.is_control() && c != '\n' && c != '\r' && c != '\t';
+    let (has_control, chars, breaks) = if v.is_ascii() {
+        // Most fields: a byte is a character, and one pass sees everything.
+        let (mut has_control, mut breaks) = (false, false);
+        for &b in v.as_bytes() {
+            has_control |= (b < 0x20 || b == 0x7f) && !matches!(b, b'\n' | b'\r' | b'\t');
+            breaks |= matches!(b, b'\n' | b'\r');
+        }
+        (has_control, v.len(), breaks)
+    } else {
+        let breaks = v.bytes().any(|b| b == b'\n' || b == b'\r');
+        (v.chars().any(control), v.chars().count(), breaks)
+    };
+    if has_control {
+        return Err(InquiryError::new(
+            "invalid_value",
+            name,
+            "contains control characters",
+        ));
+    }
+    if chars > max {
+        return Err(InquiryError::new(
+            "too_long",
+            name,
+            format!("is longer than {max} characters"),
+        ));
+    }
+    if single && breaks {
+        return Err(InquiryError::new(
+            "invalid_value",
+            name,
+            "must be a single line",
+        ));
+    }
+    Ok((!v.is_empty()).then_some(v))
+}
+
 /// Why an inquiry was refused. `field` names the offending field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -327,6 +376,26 @@ fn known_field(name: &str) -> Option<usize> {
     })
 }
 
+/// Where `name` is in [`KNOWN_FIELDS`], at compile time (a name that is not
+/// there does not compile).
+const fn slot(name: &str) -> usize {
+    let mut i = 0;
+    while i < KNOWN_FIELDS.len() {
+        let known = KNOWN_FIELDS[i].as_bytes();
+        if known.len() == name.len() {
+            let mut j = 0;
+            while j < known.len() && known[j] == name.as_bytes()[j] {
+                j += 1;
+            }
+            if j == known.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a known field")
+}
+
 /// The posted (name, value) pairs: the known fields in a slot each, the others
 /// (custom and control fields) sorted by name.
 struct Posted<'a> {
@@ -383,51 +452,25 @@ impl Inquiry {
         bant: &BantDefinition,
     ) -> Result<Self, InquiryError> {
         let seen = Posted::new(fields)?;
-        let text = |name: &str, max: usize| -> Result<Option<String>, InquiryError> {
-            match seen.get(name) {
-                None => Ok(None),
-                Some(v) => {
-                    let v = v.trim();
-                    let control = |c: char| c.is_control() && c != '\n' && c != '\r' && c != '\t';
-                    // ASCII (most fields): a byte is a character.
-                    let (has_control, chars) = if v.is_ascii() {
-                        (v.bytes().any(|b| control(b as char)), v.len())
-                    } else {
-                        (v.chars().any(control), v.chars().count())
-                    };
-                    if has_control {
-                        return Err(InquiryError::new(
-                            "invalid_value",
-                            name,
-                            "contains control characters",
-                        ));
-                    }
-                    if chars > max {
-                        return Err(InquiryError::new(
-                            "too_long",
-                            name,
-                            format!("is longer than {max} characters"),
-                        ));
-                    }
-                    Ok((!v.is_empty()).then(|| v.to_string()))
-                }
-            }
+        // Each field's value, checked (see `checked`) and borrowed: only
+        // what the inquiry keeps as text is copied. Known fields by their
+        // slot (`known!("email")`, found at compile time), custom ones by name.
+        macro_rules! known {
+            ($name:literal) => {
+                const { slot($name) }
+            };
+        }
+        let line_ref =
+            |i: usize| checked(KNOWN_FIELDS[i], seen.known[i], limits::SHORT_FIELD, true);
+        let single_line = |i: usize| Ok(line_ref(i)?.map(str::to_string));
+        let text = |i: usize, max: usize| {
+            Ok(checked(KNOWN_FIELDS[i], seen.known[i], max, false)?.map(str::to_string))
         };
-        let single_line = |name: &str| -> Result<Option<String>, InquiryError> {
-            let v = text(name, limits::SHORT_FIELD)?;
-            if v.as_deref()
-                .is_some_and(|v| v.bytes().any(|b| b == b'\n' || b == b'\r'))
-            {
-                return Err(InquiryError::new(
-                    "invalid_value",
-                    name,
-                    "must be a single line",
-                ));
-            }
-            Ok(v)
+        let custom_text = |name: &str, max: usize| {
+            Ok(checked(name, seen.get(name), max, false)?.map(str::to_string))
         };
 
-        let email = match seen.get("email") {
+        let email = match seen.known[known!("email")] {
             None => return Err(InquiryError::new("missing_field", "email", "is required")),
             Some(v) if v.trim().is_empty() => {
                 return Err(InquiryError::new("missing_field", "email", "is required"))
@@ -441,9 +484,9 @@ impl Inquiry {
             })?,
         };
 
-        let country = match single_line("country")? {
+        let country = match line_ref(known!("country"))? {
             None => None,
-            Some(v) => Some(Country::parse(&v).ok_or_else(|| {
+            Some(v) => Some(Country::parse(v).ok_or_else(|| {
                 InquiryError::new(
                     "invalid_value",
                     "country",
@@ -452,9 +495,9 @@ impl Inquiry {
             })?),
         };
 
-        let request_type = match single_line("request_type")? {
+        let request_type = match line_ref(known!("request_type"))? {
             None => RequestType::Info,
-            Some(v) => RequestType::parse(&v).ok_or_else(|| {
+            Some(v) => RequestType::parse(v).ok_or_else(|| {
                 InquiryError::new(
                     "invalid_value",
                     "request_type",
@@ -462,9 +505,9 @@ impl Inquiry {
                 )
             })?,
         };
-        let source = match single_line("source")? {
+        let source = match line_ref(known!("source"))? {
             None => None,
-            Some(v) => Some(Source::parse(&v).ok_or_else(|| {
+            Some(v) => Some(Source::parse(v).ok_or_else(|| {
                 InquiryError::new(
                     "invalid_value",
                     "source",
@@ -472,11 +515,21 @@ impl Inquiry {
                 )
             })?),
         };
-        let consent_email = match single_line("consent_email")? {
+        let consent_email = match line_ref(known!("consent_email"))? {
             None => None,
-            Some(v) => Some(match v.to_ascii_lowercase().as_str() {
-                "true" | "on" | "yes" | "1" => true,
-                "false" | "off" | "no" | "0" => false,
+            Some(v) => Some(match v {
+                _ if ["true", "on", "yes", "1"]
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(v)) =>
+                {
+                    true
+                }
+                _ if ["false", "off", "no", "0"]
+                    .iter()
+                    .any(|f| f.eq_ignore_ascii_case(v)) =>
+                {
+                    false
+                }
                 _ => {
                     return Err(InquiryError::new(
                         "invalid_value",
@@ -489,15 +542,16 @@ impl Inquiry {
 
         let mut answers = BTreeMap::new();
         for c in Criterion::ALL {
-            let v = single_line(c.field())?.unwrap_or_else(|| UNKNOWN.to_string());
-            if !bant.is_allowed(c, &v) {
+            let slot = known_field(c.field()).expect("a B.A.N.T. criterion is a known field");
+            let v = line_ref(slot)?.unwrap_or(UNKNOWN);
+            if !bant.is_allowed(c, v) {
                 return Err(InquiryError::new(
                     "invalid_value",
                     c.field(),
                     format!("{v:?} is not one of: {}", bant.allowed_values(c).join(", ")),
                 ));
             }
-            answers.insert(c, v);
+            answers.insert(c, v.to_string());
         }
 
         let mut custom = BTreeMap::new();
@@ -520,7 +574,7 @@ impl Inquiry {
                     ),
                 ));
             }
-            if let Some(v) = text(name, limits::CUSTOM_VALUE)? {
+            if let Some(v) = custom_text(name, limits::CUSTOM_VALUE)? {
                 custom.insert(name.to_string(), v);
             }
         }
@@ -535,7 +589,7 @@ impl Inquiry {
             ));
         }
 
-        let phone = single_line("phone")?;
+        let phone = single_line(known!("phone"))?;
         if let Some(p) = &phone {
             if !p
                 .chars()
@@ -553,27 +607,27 @@ impl Inquiry {
         Ok(Inquiry {
             email,
             contact: Contact {
-                first_name: single_line("first_name")?,
-                last_name: single_line("last_name")?,
-                company: single_line("company")?,
-                title: single_line("title")?,
+                first_name: single_line(known!("first_name"))?,
+                last_name: single_line(known!("last_name"))?,
+                company: single_line(known!("company"))?,
+                title: single_line(known!("title"))?,
                 phone,
                 country,
-                region: single_line("region")?,
-                industry: single_line("industry")?,
-                company_size: single_line("company_size")?,
+                region: single_line(known!("region"))?,
+                industry: single_line(known!("industry"))?,
+                company_size: single_line(known!("company_size"))?,
             },
             request_type,
-            interest: single_line("interest")?,
-            message: text("message", limits::MESSAGE)?,
+            interest: single_line(known!("interest"))?,
+            message: text(known!("message"), limits::MESSAGE)?,
             attribution: Attribution {
                 source,
-                campaign: single_line("campaign")?,
-                utm_source: single_line("utm_source")?,
-                utm_medium: single_line("utm_medium")?,
-                utm_campaign: single_line("utm_campaign")?,
-                utm_term: single_line("utm_term")?,
-                utm_content: single_line("utm_content")?,
+                campaign: single_line(known!("campaign"))?,
+                utm_source: single_line(known!("utm_source"))?,
+                utm_medium: single_line(known!("utm_medium"))?,
+                utm_campaign: single_line(known!("utm_campaign"))?,
+                utm_term: single_line(known!("utm_term"))?,
+                utm_content: single_line(known!("utm_content"))?,
             },
             consent_email,
             bant: answers,

@@ -172,12 +172,13 @@ fn assign_placed(
             let Some(pool) = playbook.pool(pool_name) else {
                 return fallback(format!("{rule_name}: pool {pool_name} is not defined"));
             };
-            let available: Vec<_> = pool
-                .reps
-                .iter()
-                .filter_map(|id| playbook.rep(id))
-                .filter(|r| !r.away)
-                .collect();
+            let mut available = Vec::with_capacity(pool.reps.len());
+            available.extend(
+                pool.reps
+                    .iter()
+                    .filter_map(|id| playbook.rep(id))
+                    .filter(|r| !r.away),
+            );
             if let Some(Owner::Rep { id, .. }) = current {
                 if let Some(rep) = available.iter().find(|r| &r.id == id) {
                     return Assignment {
