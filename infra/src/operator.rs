@@ -111,13 +111,13 @@ pub type Replayed = (Vec<(usize, String)>, leadflow::app::simulate::Summary);
 /// [`run`], handing each simulated lead to `each` in input order as soon as it
 /// is decided (so `--format json` streams instead of holding every lead).
 ///
-/// Three threads, rows crossing between them in batches (a few batches
-/// ahead at most, so memory stays bounded): one reads the CSV and checks each
-/// row against the intake's rules, which needs only the playbook; one
-/// decides (the people, the pools' turns and the reps' loads are one
-/// sequence, so one thread holds them); and this one hands each lead to
-/// `each`. The rows' inquiries go back to the reading thread to be freed:
-/// memory is freed fastest by the thread that allocated it.
+/// Two threads, one a core, rows crossing between them in batches (a few
+/// batches ahead at most, so memory stays bounded): this one reads the CSV,
+/// checks each row against the intake's rules (which needs only the
+/// playbook), and hands each decided lead to `each`; the other decides (the
+/// people, the pools' turns and the reps' loads are one sequence, so one
+/// thread holds them). Each row's inquiry comes back to be freed where it
+/// was made: memory is freed fastest by the thread that allocated it.
 pub fn replay(
     playbook: &Playbook,
     csv: &str,
@@ -144,57 +144,66 @@ pub fn replay(
         return Err("the CSV header has no `email` column".into());
     }
     let mut bad_rows = Vec::new();
+    let mut row = 0;
+    // The next batch of rows, read and checked; none when the file is done.
+    let mut read_batch = || {
+        let mut batch = Vec::with_capacity(BATCH);
+        while batch.len() < BATCH {
+            let result = reader.read_record(&mut record);
+            if let Ok(false) = result {
+                break;
+            }
+            row += 1;
+            batch.push(match result {
+                Ok(_) if record.len() == header.len() => {
+                    let pairs: Vec<(&str, &str)> =
+                        header.iter().map(String::as_str).zip(&record).collect();
+                    read_row(playbook, now, row, &pairs)
+                        .map_err(|bad| (bad.row, format!("{}: {}", bad.field, bad.message)))
+                }
+                Ok(_) => Err((
+                    row,
+                    format!(
+                        "has {} columns; the header has {}",
+                        record.len(),
+                        header.len()
+                    ),
+                )),
+                Err(e) => Err((row, e.to_string())),
+            });
+        }
+        (!batch.is_empty()).then_some(batch)
+    };
+    // Each decided row to `each`, its inquiry freed here, where it was made.
+    let mut write = |batch: Vec<Decided>| {
+        for item in batch {
+            match item {
+                Ok((lead, spent)) => {
+                    each(lead);
+                    drop(spent);
+                }
+                Err(bad) => bad_rows.push(bad),
+            }
+        }
+    };
     let summary = std::thread::scope(|scope| {
         let (to_decide, read) = std::sync::mpsc::sync_channel::<Vec<Read>>(BATCHES_AHEAD);
-        let (to_write, decided) = std::sync::mpsc::sync_channel::<Vec<Decided>>(BATCHES_AHEAD);
-        let (to_free, spent) = std::sync::mpsc::channel::<Vec<Spent>>();
-        scope.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH);
-            let mut row = 0;
-            loop {
-                let result = reader.read_record(&mut record);
-                if let Ok(false) = result {
-                    break;
-                }
-                row += 1;
-                batch.push(match result {
-                    Ok(_) if record.len() == header.len() => {
-                        let pairs: Vec<(&str, &str)> =
-                            header.iter().map(String::as_str).zip(&record).collect();
-                        read_row(playbook, now, row, &pairs)
-                            .map_err(|bad| (bad.row, format!("{}: {}", bad.field, bad.message)))
-                    }
-                    Ok(_) => Err((
-                        row,
-                        format!(
-                            "has {} columns; the header has {}",
-                            record.len(),
-                            header.len()
-                        ),
-                    )),
-                    Err(e) => Err((row, e.to_string())),
-                });
-                if batch.len() == BATCH {
-                    while let Ok(freed) = spent.try_recv() {
-                        drop(freed);
-                    }
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                    if to_decide.send(full).is_err() {
-                        return;
-                    }
-                }
-            }
-            let _ = to_decide.send(batch);
-        });
+        let (to_write, decided) = std::sync::mpsc::channel::<Vec<Decided>>();
         let decider = scope.spawn(move || {
             let mut sim = Simulator::new(playbook, now);
             for batch in read {
                 let mut out = Vec::with_capacity(batch.len());
-                for item in batch {
-                    out.push(
-                        item.map(|row| sim.decide(row))
-                            .inspect_err(|_| sim.bad_row()),
-                    );
+                let mut items = batch.into_iter();
+                while !items.as_slice().is_empty() {
+                    // The people of the next few rows are read together first.
+                    let ahead = items.as_slice().iter().take(WARM);
+                    sim.warm(ahead.filter_map(|r| r.as_ref().ok()));
+                    for item in items.by_ref().take(WARM) {
+                        out.push(
+                            item.map(|row| sim.decide(row))
+                                .inspect_err(|_| sim.bad_row()),
+                        );
+                    }
                 }
                 if to_write.send(out).is_err() {
                     break;
@@ -202,19 +211,29 @@ pub fn replay(
             }
             sim.finish()
         });
-        for batch in decided {
-            let mut spent = Vec::with_capacity(batch.len());
-            for item in batch {
-                match item {
-                    Ok((lead, inquiry)) => {
-                        each(lead);
-                        spent.push(inquiry);
+        // Read a batch, hand it over, write what has been decided; when the
+        // decider is a full queue behind, wait for its next batch instead.
+        while let Some(mut batch) = read_batch() {
+            loop {
+                match to_decide.try_send(batch) {
+                    Ok(()) => break,
+                    Err(std::sync::mpsc::TrySendError::Full(back)) => {
+                        batch = back;
+                        match decided.recv() {
+                            Ok(done) => write(done),
+                            Err(_) => break,
+                        }
                     }
-                    Err(bad) => bad_rows.push(bad),
+                    Err(std::sync::mpsc::TrySendError::Disconnected(_)) => break,
                 }
             }
-            // Once the reader has finished, this thread frees them.
-            let _ = to_free.send(spent);
+            while let Ok(done) = decided.try_recv() {
+                write(done);
+            }
+        }
+        drop(to_decide);
+        for done in decided {
+            write(done);
         }
         decider
             .join()
@@ -230,6 +249,8 @@ type Decided = Result<(SimulatedLead<'static>, Spent), (usize, String)>;
 /// Rows per batch, and batches in flight between two threads.
 const BATCH: usize = 256;
 const BATCHES_AHEAD: usize = 8;
+/// Rows whose people are read ahead of deciding them, together.
+const WARM: usize = 16;
 
 /// Bytes of JSON lines gathered before each write.
 const OUT_BUFFER: usize = 1 << 16;
