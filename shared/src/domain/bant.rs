@@ -107,7 +107,75 @@ impl BantDefinition {
 /// What the lead has told us so far, criterion by criterion, each answer with
 /// when and where it came from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct BantAnswers(pub BTreeMap<Criterion, KnownAnswer>);
+pub struct BantAnswers(pub CriterionMap<KnownAnswer>);
+
+/// A value for some of the four criteria: a slot each, where a `BTreeMap`
+/// would take a kilobyte-sized node for four entries (every lead holds one;
+/// issue 9's simulator holds a hundred thousand). Stored and read as the map
+/// it replaces: `{"budget": …, "need": …}`, in criterion order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CriterionMap<V>([Option<V>; 4]);
+
+impl<V> Default for CriterionMap<V> {
+    fn default() -> Self {
+        CriterionMap([None, None, None, None])
+    }
+}
+
+impl<V> CriterionMap<V> {
+    pub fn get(&self, c: &Criterion) -> Option<&V> {
+        self.0[*c as usize].as_ref()
+    }
+
+    /// Sets `c`'s value; the one it had, if any.
+    pub fn insert(&mut self, c: Criterion, value: V) -> Option<V> {
+        self.0[c as usize].replace(value)
+    }
+
+    /// The criteria that have a value, in criterion order.
+    pub fn iter(&self) -> impl Iterator<Item = (Criterion, &V)> {
+        Criterion::ALL
+            .into_iter()
+            .zip(&self.0)
+            .filter_map(|(c, v)| Some((c, v.as_ref()?)))
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().flatten()
+    }
+
+    pub fn len(&self) -> usize {
+        self.values().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<V> std::ops::Index<&Criterion> for CriterionMap<V> {
+    type Output = V;
+    fn index(&self, c: &Criterion) -> &V {
+        self.get(c).unwrap_or_else(|| panic!("no value for {c}"))
+    }
+}
+
+impl<V: Serialize> Serialize for CriterionMap<V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for CriterionMap<V> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<Criterion, V>::deserialize(deserializer)?;
+        let mut out = CriterionMap::default();
+        for (c, v) in map {
+            out.insert(c, v);
+        }
+        Ok(out)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KnownAnswer {
@@ -149,5 +217,44 @@ impl BantAnswers {
             .into_iter()
             .filter(|c| self.value(*c) != UNKNOWN)
             .count()
+    }
+}
+
+#[cfg(test)]
+mod map_tests {
+    use super::*;
+
+    #[test]
+    fn a_criterion_map_is_stored_and_read_as_the_btree_map_it_replaces() {
+        let answer = |value: &str| KnownAnswer {
+            value: value.into(),
+            at: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            source: "web".into(),
+            campaign: Some("spring".into()),
+        };
+        for present in [
+            vec![],
+            vec![Criterion::Need],
+            vec![Criterion::Timeframe, Criterion::Budget],
+            Criterion::ALL.to_vec(),
+        ] {
+            let mut slots = CriterionMap::default();
+            let mut tree = BTreeMap::new();
+            for c in &present {
+                slots.insert(*c, answer(c.field()));
+                tree.insert(*c, answer(c.field()));
+            }
+            let stored = serde_json::to_string(&slots).unwrap();
+            assert_eq!(stored, serde_json::to_string(&tree).unwrap());
+            let read: CriterionMap<KnownAnswer> = serde_json::from_str(&stored).unwrap();
+            assert_eq!(read, slots);
+            assert_eq!(slots.len(), present.len());
+            for c in Criterion::ALL {
+                assert_eq!(slots.get(&c), tree.get(&c));
+            }
+            let order: Vec<Criterion> = slots.iter().map(|(c, _)| c).collect();
+            assert_eq!(order, tree.keys().copied().collect::<Vec<_>>());
+        }
+        assert!(serde_json::from_str::<CriterionMap<String>>(r#"{"budgets":"x"}"#).is_err());
     }
 }
