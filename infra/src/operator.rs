@@ -2,7 +2,9 @@
 //! They run the same domain code the functions run, and touch no AWS.
 
 use chrono::{DateTime, Utc};
-use leadflow::app::simulate::{read_row, ReadRow, SimulatedLead, Simulator, Spent};
+use leadflow::app::simulate::{
+    read_row, People, ReadRow, SimulatedLead, Simulator, Spent, Summary,
+};
 use leadflow::Playbook;
 use std::io::Write;
 
@@ -86,14 +88,14 @@ impl SimulateArgs {
 pub struct Run {
     pub leads: Vec<SimulatedLead<'static>>,
     pub bad_rows: Vec<(usize, String)>,
-    pub summary: leadflow::app::simulate::Summary,
+    pub summary: Summary,
 }
 
 /// Run every row of `csv` through `playbook`. Bad rows are reported, never fatal.
 /// `keep`: collect the simulated leads in [`Run::leads`].
 pub fn run(playbook: &Playbook, csv: &str, now: DateTime<Utc>, keep: bool) -> Result<Run, String> {
     let mut leads = Vec::new();
-    let (bad_rows, summary) = replay(playbook, csv, now, |lead| {
+    let (bad_rows, summary, _people) = replay(playbook, csv, now, |lead| {
         if keep {
             leads.push(lead.into_owned())
         }
@@ -105,8 +107,9 @@ pub fn run(playbook: &Playbook, csv: &str, now: DateTime<Utc>, keep: bool) -> Re
     })
 }
 
-/// What [`replay`] leaves besides the leads: the bad rows and the summary.
-pub type Replayed = (Vec<(usize, String)>, leadflow::app::simulate::Summary);
+/// What [`replay`] leaves besides the leads: the bad rows, the summary, and
+/// the people it kept (freed when dropped).
+pub type Replayed = (Vec<(usize, String)>, Summary, People);
 
 /// [`run`], handing each simulated lead to `each` in input order as soon as it
 /// is decided (so `--format json` streams instead of holding every lead).
@@ -186,7 +189,7 @@ pub fn replay(
             }
         }
     };
-    let summary = std::thread::scope(|scope| {
+    let (summary, people) = std::thread::scope(|scope| {
         let (to_decide, read) = std::sync::mpsc::sync_channel::<Vec<Read>>(BATCHES_AHEAD);
         let (to_write, decided) = std::sync::mpsc::channel::<Vec<Decided>>();
         let decider = scope.spawn(move || {
@@ -239,7 +242,7 @@ pub fn replay(
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
-    Ok((bad_rows, summary))
+    Ok((bad_rows, summary, people))
 }
 
 /// A row read on the reading thread: ready to decide, or why it is skipped.
@@ -289,7 +292,13 @@ pub fn simulate(args: &SimulateArgs, out: &mut impl Write, err: &mut impl Write)
         });
         let flushed = out.write_all(&buffer).and_then(|()| out.flush());
         let bad_rows = match replayed {
-            Ok((bad_rows, _)) => bad_rows,
+            Ok((bad_rows, _, people)) => {
+                // The process exits next and the system takes its memory
+                // back at once: freeing a hundred thousand leads one by one
+                // first would only make the user wait.
+                std::mem::forget(people);
+                bad_rows
+            }
             Err(e) => {
                 let _ = writeln!(err, "{}: {e}", args.leads);
                 return 1;

@@ -470,10 +470,9 @@ impl<'p> Simulator<'p> {
         }
     }
 
-    /// The summary. The people the replay kept are freed on a thread of
-    /// their own: a command that prints the summary and exits need not wait
-    /// for a hundred thousand leads to be taken apart.
-    pub fn finish(self) -> Summary {
+    /// The summary, and the people the replay kept: freed when the caller
+    /// drops them (a command about to exit may leave that to the system).
+    pub fn finish(self) -> (Summary, People) {
         let summary = self.summary();
         let Simulator {
             people,
@@ -481,12 +480,16 @@ impl<'p> Simulator<'p> {
             loads,
             ..
         } = self;
-        if people.len() > 1024 {
-            std::thread::spawn(move || drop((people, cursors, loads)));
-        }
-        summary
+        (summary, People(people, cursors, loads))
     }
 }
+
+/// Everything a replay keeps of its people, pools and reps.
+pub struct People(
+    #[allow(dead_code)] FxMap<EmailAddress, Box<Person>>,
+    #[allow(dead_code)] FxMap<String, u64>,
+    #[allow(dead_code)] FxMap<String, i64>,
+);
 
 /// What a decision no longer needs once it is made: the row's inquiry.
 /// Dropping it frees it; the thread that read the row frees it fastest.
