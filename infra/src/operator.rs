@@ -253,7 +253,7 @@ type Decided = Result<(SimulatedLead<'static>, Spent), (usize, String)>;
 const BATCH: usize = 256;
 const BATCHES_AHEAD: usize = 8;
 /// Rows whose people are read ahead of deciding them, together.
-const WARM: usize = 16;
+const WARM: usize = 32;
 
 /// Bytes of JSON lines gathered before each write.
 const OUT_BUFFER: usize = 1 << 16;

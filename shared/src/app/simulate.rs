@@ -252,7 +252,25 @@ fn touch(person: &Person) -> usize {
     let text = |t: &str| t.as_bytes().first().map_or(0, |b| usize::from(*b));
     let c = &lead.contact;
     let a = &lead.attribution;
-    let mut sum = text(lead.email.as_str()) + person.responses.0.len();
+    // The lead itself is a few dozen cache lines: a field or two of each
+    // that the merge and the decision read or write.
+    let mut sum = text(lead.email.as_str())
+        + person
+            .responses
+            .0
+            .last()
+            .map_or(0, |t| t.timestamp() as usize);
+    sum += lead.responses as usize + lead.request_type as usize + lead.version as usize;
+    sum += lead.updated_at.timestamp() as usize + lead.custom.len();
+    sum += lead
+        .consent_email
+        .as_ref()
+        .map_or(0, |c| usize::from(c.granted));
+    sum += lead
+        .last_response_id
+        .as_ref()
+        .map_or(0, |id| text(id.as_str()));
+    sum += lead.first_attribution.campaign.as_deref().map_or(0, text);
     for field in [
         &c.first_name,
         &c.last_name,
@@ -277,7 +295,8 @@ fn touch(person: &Person) -> usize {
     }
     if let Some(d) = &lead.routing {
         sum += text(&d.rule) + text(d.owner.display_name()) + d.bant_met.len();
-        sum += d.pool.as_deref().map_or(0, text);
+        sum += d.pool.as_deref().map_or(0, text) + d.score.total as usize;
+        sum += d.decided_at.timestamp() as usize + d.route as usize;
     }
     sum
 }
