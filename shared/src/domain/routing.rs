@@ -435,7 +435,9 @@ impl<'p> Assessment<'p> {
 }
 
 impl Assessment<'_> {
-    /// Assign with the pool's `state` (default when there is no pool) and finish the decision.
+    /// Assign with the pool's `state` (default when there is no pool) and
+    /// finish the decision. `lead` is the lead this assessment was made of:
+    /// the assignment rule found then is the one assignment picks from.
     pub fn decide(
         self,
         lead: &Lead,
