@@ -2,7 +2,7 @@
 //! assignment over a file of leads, touching no AWS — so an operator can replay
 //! a year of leads against a playbook change before deploying it.
 
-use crate::domain::decision::{Decision, PoolState, Route, Stage};
+use crate::domain::decision::{decimal, Decision, PoolState, Route, Stage};
 use crate::domain::ids::{LeadId, ResponseId};
 use crate::domain::inquiry::Inquiry;
 use crate::domain::lead::Lead;
@@ -78,18 +78,8 @@ impl SimulatedLead<'_> {
     }
 }
 
-fn write_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
+fn write_u64(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(decimal(n, &mut [0; 20]));
 }
 
 /// A JSON string as serde_json writes one: `"` and `\` escaped, the control

@@ -287,17 +287,25 @@ pub(crate) fn write_int(out: &mut String, n: i64, sign: bool) {
         out.push('+');
     }
     let mut digits = [0u8; 20];
-    let mut rest = n.unsigned_abs();
-    let mut i = digits.len();
+    out.extend(
+        decimal(n.unsigned_abs(), &mut digits)
+            .iter()
+            .map(|&d| char::from(d)),
+    );
+}
+
+/// `n`'s decimal digits (ASCII), written at the end of `buf`.
+pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
     loop {
         i -= 1;
-        digits[i] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
             break;
         }
     }
-    out.extend(digits[i..].iter().map(|&d| char::from(d)));
+    &buf[i..]
 }
 
 /// Appends `x` as `{}` (or `{:+}` with `sign`) would: whole numbers and

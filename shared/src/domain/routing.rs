@@ -182,15 +182,12 @@ fn assign_placed(
             if let Some(Owner::Rep { id, .. }) = current {
                 if let Some(rep) = available.iter().find(|r| &r.id == id) {
                     return Assignment {
-                        reason: concat(&[
+                        reason: via_pool(
                             rule_name,
-                            ": ",
                             &territory,
-                            " → pool ",
                             pool_name,
-                            " → kept with current owner ",
-                            &rep.name,
-                        ]),
+                            &["kept with current owner ", &rep.name],
+                        ),
                         owner: rep.owner(),
                         pool: Some(pool_name.clone()),
                         cursor: None,
@@ -225,18 +222,12 @@ fn assign_placed(
                 String::new()
             };
             Assignment {
-                reason: concat(&[
+                reason: via_pool(
                     rule_name,
-                    ": ",
                     &territory,
-                    " → pool ",
                     pool_name,
-                    " → ",
-                    &how,
-                    &away,
-                    " → ",
-                    &rep.name,
-                ]),
+                    &[&how, &away, " → ", &rep.name],
+                ),
                 owner: rep.owner(),
                 pool: Some(pool_name.clone()),
                 cursor: Some(CursorAdvance {
@@ -247,6 +238,18 @@ fn assign_placed(
             }
         }
     }
+}
+
+/// "{rule}: {territory} → pool {pool} → {tail…}": how a lead was placed in a
+/// pool, with room for the follow-up clause the decision appends.
+fn via_pool(rule: &str, territory: &str, pool: &str, tail: &[&str]) -> String {
+    let head = [rule, ": ", territory, " → pool ", pool, " → "];
+    let pieces = || head.iter().chain(tail);
+    let mut reason = String::with_capacity(pieces().map(|p| p.len()).sum::<usize>() + 80);
+    for piece in pieces() {
+        reason.push_str(piece);
+    }
+    reason
 }
 
 /// Appends `t` as `t.format("%Y-%m-%d %H:%M UTC")` would, without parsing
