@@ -239,16 +239,24 @@ async fn a_function_killed_mid_batch_finishes_by_redelivery_with_no_duplicate_em
         let emails: Vec<String> = (0..4)
             .map(|i| format!("{}@kill.example.com", unique(&format!("k{i}"))))
             .collect();
-        for (i, email) in emails.iter().enumerate() {
-            assert_eq!(post(&s, email, i).await, 202);
-        }
-        // The posts go through the intake, the routing queue and (for the
-        // fulfillment) the router first: give a busy machine time.
-        eventually(180, "a write held in the proxy", || async {
-            (faults.held() > 0).then_some(())
-        })
-        .await;
-        assert!(s.kill_function(function));
+        let posts = async {
+            for (i, email) in emails.iter().enumerate() {
+                assert_eq!(post(&s, email, i).await, 202);
+            }
+        };
+        // Watched while the posts go in, not after them: on a busy machine the
+        // first post reaches the function, and its write is held and let go,
+        // before the last post is answered. The posts go through the intake,
+        // the routing queue and (for the fulfillment) the router first: give
+        // a busy machine time.
+        let kill = async {
+            eventually(180, "a write held in the proxy", || async {
+                (faults.held() > 0).then_some(())
+            })
+            .await;
+            assert!(s.kill_function(function));
+        };
+        tokio::join!(posts, kill);
         faults.remove(rule);
         for email in &emails {
             let h = settled(&s, email, 120).await;
