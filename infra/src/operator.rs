@@ -86,7 +86,7 @@ impl SimulateArgs {
 
 /// The outcome of a run, for the CLI and the benchmark.
 pub struct Run {
-    pub leads: Vec<SimulatedLead<'static>>,
+    pub leads: Vec<SimulatedLead>,
     pub bad_rows: Vec<(usize, String)>,
     pub summary: Summary,
 }
@@ -97,7 +97,7 @@ pub fn run(playbook: &Playbook, csv: &str, now: DateTime<Utc>, keep: bool) -> Re
     let mut leads = Vec::new();
     let (bad_rows, summary, _people) = replay(playbook, csv, now, |lead| {
         if keep {
-            leads.push(lead.into_owned())
+            leads.push(lead)
         }
     })?;
     Ok(Run {
@@ -125,7 +125,7 @@ pub fn replay(
     playbook: &Playbook,
     csv: &str,
     now: DateTime<Utc>,
-    mut each: impl FnMut(SimulatedLead<'_>),
+    mut each: impl FnMut(SimulatedLead),
 ) -> Result<Replayed, String> {
     // RFC 4180 (quoted fields, doubled quotes, CRLF, newlines inside quotes,
     // a byte-order mark); rows of any length, checked against the header below.
@@ -248,7 +248,7 @@ pub fn replay(
 /// A row read on the reading thread: ready to decide, or why it is skipped.
 type Read = Result<ReadRow, (usize, String)>;
 /// A row decided (with what its decision no longer needs), or why it was skipped.
-type Decided = Result<(SimulatedLead<'static>, Spent), (usize, String)>;
+type Decided = Result<(SimulatedLead, Spent), (usize, String)>;
 /// Rows per batch, and batches in flight between two threads.
 const BATCH: usize = 256;
 const BATCHES_AHEAD: usize = 8;

@@ -12,39 +12,28 @@ use crate::domain::scoring::{Behaviour, FORM_SUBMISSION};
 use crate::EmailAddress;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Columns the simulator reads besides the intake's fields.
 pub const RECEIVED_AT: &str = "received_at";
 
-/// One decided row. It borrows from the simulator (the lead's latest
-/// decision holds the owner and the reasons): [`SimulatedLead::into_owned`]
-/// keeps it past the next row.
+/// One decided row. It owns its text (the reasons move out of the decision
+/// the person keeps), so it may be written on another thread.
 #[derive(Debug, Clone, Serialize)]
-pub struct SimulatedLead<'a> {
+pub struct SimulatedLead {
     /// 1-based data row (the header is row 0).
     pub row: usize,
-    pub email: Cow<'a, str>,
+    pub email: String,
     pub bant_met: usize,
     pub stage: &'static str,
     pub route: &'static str,
-    pub owner: Cow<'a, str>,
+    pub owner: String,
     pub score: i64,
-    pub reasons: Cow<'a, [String]>,
+    pub reasons: Vec<String>,
 }
 
-impl SimulatedLead<'_> {
-    pub fn into_owned(self) -> SimulatedLead<'static> {
-        SimulatedLead {
-            email: Cow::Owned(self.email.into_owned()),
-            owner: Cow::Owned(self.owner.into_owned()),
-            reasons: Cow::Owned(self.reasons.into_owned()),
-            ..self
-        }
-    }
-
+impl SimulatedLead {
     /// Appends the lead as one line of JSON, byte for byte what
     /// `serde_json::to_writer` writes for it, and a newline. `--format json`
     /// writes a lead's 700 bytes or so for every row; serde_json looks at each
@@ -340,7 +329,7 @@ impl<'p> Simulator<'p> {
         &mut self,
         row: usize,
         fields: &[(K, V)],
-    ) -> Result<SimulatedLead<'static>, BadRow> {
+    ) -> Result<SimulatedLead, BadRow> {
         let read = read_row(self.playbook, self.now, row, fields)?;
         Ok(self.decide(read).0)
     }
@@ -351,7 +340,7 @@ impl<'p> Simulator<'p> {
     /// decision keeps them, and `simulate_equivalence` compares every one).
     /// [`Spent`] is what the decision no longer needs: a caller that reads
     /// rows on another thread hands it back there to be freed.
-    pub fn decide(&mut self, read: ReadRow) -> (SimulatedLead<'static>, Spent) {
+    pub fn decide(&mut self, read: ReadRow) -> (SimulatedLead, Spent) {
         let ReadRow { row, inquiry, at } = read;
         let email = &inquiry.email;
         if !self.people.contains_key(email) {
@@ -412,13 +401,13 @@ impl<'p> Simulator<'p> {
         }
         let decided = SimulatedLead {
             row,
-            email: Cow::Owned(inquiry.email.as_str().to_string()),
+            email: inquiry.email.as_str().to_string(),
             bant_met: decision.bant_met.len(),
             stage: decision.stage.as_str(),
             route: decision.route.as_str(),
-            owner: Cow::Owned(owner.to_string()),
+            owner: owner.to_string(),
             score: decision.score.total,
-            reasons: Cow::Owned(std::mem::take(&mut decision.reasons)),
+            reasons: std::mem::take(&mut decision.reasons),
         };
         // The score's parts are in the summary line: the person need not keep them.
         decision.score.reasons = Vec::new();
@@ -553,21 +542,16 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn lead<'a>(
-        email: &'a str,
-        owner: &'a str,
-        reasons: &'a [String],
-        score: i64,
-    ) -> SimulatedLead<'a> {
+    fn lead(email: &str, owner: &str, reasons: &[String], score: i64) -> SimulatedLead {
         SimulatedLead {
             row: 12_345,
-            email: Cow::Borrowed(email),
+            email: email.to_string(),
             bant_met: 3,
             stage: "sales_ready",
             route: "high_potential",
-            owner: Cow::Borrowed(owner),
+            owner: owner.to_string(),
             score,
-            reasons: Cow::Borrowed(reasons),
+            reasons: reasons.to_vec(),
         }
     }
 
