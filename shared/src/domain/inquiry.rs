@@ -515,29 +515,18 @@ impl Inquiry {
                 )
             })?),
         };
+        let said = |v: &str, words: [&str; 4]| words.iter().any(|w| w.eq_ignore_ascii_case(v));
         let consent_email = match line_ref(known!("consent_email"))? {
             None => None,
-            Some(v) => Some(match v {
-                _ if ["true", "on", "yes", "1"]
-                    .iter()
-                    .any(|t| t.eq_ignore_ascii_case(v)) =>
-                {
-                    true
-                }
-                _ if ["false", "off", "no", "0"]
-                    .iter()
-                    .any(|f| f.eq_ignore_ascii_case(v)) =>
-                {
-                    false
-                }
-                _ => {
-                    return Err(InquiryError::new(
-                        "invalid_value",
-                        "consent_email",
-                        "must be true or false",
-                    ))
-                }
-            }),
+            Some(v) if said(v, ["true", "on", "yes", "1"]) => Some(true),
+            Some(v) if said(v, ["false", "off", "no", "0"]) => Some(false),
+            Some(_) => {
+                return Err(InquiryError::new(
+                    "invalid_value",
+                    "consent_email",
+                    "must be true or false",
+                ))
+            }
         };
 
         let mut answers = BTreeMap::new();
@@ -666,6 +655,27 @@ impl Inquiry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn consent_is_read_from_its_words_in_any_case_and_refused_otherwise() {
+        let bant = crate::Playbook::default_playbook().unwrap().bant;
+        let consent = |v: &str| {
+            Inquiry::parse(&[("email", "a@example.com"), ("consent_email", v)], &bant)
+                .map(|i| i.consent_email)
+        };
+        for yes in ["true", "ON", "Yes", "1", " yes "] {
+            assert_eq!(consent(yes), Ok(Some(true)), "{yes}");
+        }
+        for no in ["false", "Off", "NO", "0"] {
+            assert_eq!(consent(no), Ok(Some(false)), "{no}");
+        }
+        assert_eq!(consent(""), Ok(None));
+        let refused = consent("maybe").unwrap_err();
+        assert_eq!(
+            (refused.code, refused.field.as_str()),
+            ("invalid_value", "consent_email")
+        );
+    }
 
     #[test]
     fn the_country_list_is_sorted_and_every_known_field_has_its_slot() {
