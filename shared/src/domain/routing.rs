@@ -88,27 +88,10 @@ pub fn place<'p>(lead: &Lead, route: Route, playbook: &'p Playbook) -> Option<Pl
         })
 }
 
-/// Pick the owner. `state` is the target pool's (default when new);
-/// `current` is who holds the lead now: they keep it when they are still in the pool.
-pub fn assign(
-    lead: &Lead,
-    route: Route,
-    playbook: &Playbook,
-    state: &PoolState,
-    current: Option<&Owner>,
-) -> Assignment {
-    assign_placed(
-        lead,
-        route,
-        playbook,
-        place(lead, route, playbook),
-        state,
-        current,
-    )
-}
-
-/// [`assign`] where [`place`] has already been asked.
-fn assign_placed(
+/// Pick the owner from `placement` (what [`place`] found for `route`).
+/// `state` is the target pool's (default when new); `current` is who holds
+/// the lead now: they keep it when they are still in the pool.
+fn assign(
     lead: &Lead,
     route: Route,
     playbook: &Playbook,
@@ -456,7 +439,7 @@ impl Assessment<'_> {
             ..
         } = self;
         let current = lead.routing.as_ref().map(|d| &d.owner);
-        let a = assign_placed(lead, r.route, playbook, placement, state, current);
+        let a = assign(lead, r.route, playbook, placement, state, current);
         let follow_up_by = playbook
             .slas
             .get(&r.route)
