@@ -300,7 +300,7 @@ impl Lead {
                     KnownAnswer {
                         value: value.clone(),
                         at: now,
-                        source: source.to_string(),
+                        source: source.as_str().to_string(),
                         campaign: inquiry.attribution.campaign.clone(),
                     },
                 );
@@ -327,7 +327,7 @@ impl Lead {
                 self.consent_email = Some(Consent {
                     granted,
                     at: now,
-                    source: source.to_string(),
+                    source: source.as_str().to_string(),
                 });
             }
         }
@@ -376,15 +376,10 @@ impl Lead {
 
     /// Record the router's decision; returns the earlier owner when it changed.
     pub fn apply_decision(&mut self, decision: Decision, now: DateTime<Utc>) -> Option<Owner> {
-        let previous = self.owner().cloned();
-        let changed = previous.as_ref() != Some(&decision.owner);
-        self.routing = Some(decision);
+        // The earlier owner is moved out of the decision it replaces, not copied.
+        let previous = self.routing.replace(decision).map(|d| d.owner);
         self.updated_at = now;
-        if changed {
-            previous
-        } else {
-            None
-        }
+        previous.filter(|p| Some(p) != self.owner())
     }
 }
 

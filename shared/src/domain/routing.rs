@@ -17,8 +17,9 @@ use std::fmt::Write as _;
 pub fn qualify(lead: &Lead, playbook: &Playbook) -> Qualification {
     let met = lead.bant.met(&playbook.bant);
     let stage = playbook.stages.stage_for(met.len());
-    let mut reason = concat(&[stage.label(), ": "]);
-    reason.reserve(160);
+    let mut reason = String::with_capacity(192);
+    reason.push_str(stage.label());
+    reason.push_str(": ");
     write_int(&mut reason, met.len() as i64, false);
     reason.push_str(" of 4 B.A.N.T. criteria met — ");
     for (i, c) in Criterion::ALL.iter().enumerate() {
@@ -129,7 +130,10 @@ fn assign(
                 reason: concat(&[
                     rule_name,
                     ": ",
-                    &territory,
+                    territory.0[0],
+                    territory.0[1],
+                    territory.0[2],
+                    territory.0[3],
                     " → queue ",
                     owner.display_name(),
                 ]),
@@ -225,8 +229,9 @@ fn assign(
 
 /// "{rule}: {territory} → pool {pool} → {tail…}": how a lead was placed in a
 /// pool, with room for the follow-up clause the decision appends.
-fn via_pool(rule: &str, territory: &str, pool: &str, tail: &[&str]) -> String {
-    let head = [rule, ": ", territory, " → pool ", pool, " → "];
+fn via_pool(rule: &str, territory: &Territory, pool: &str, tail: &[&str]) -> String {
+    let [t0, t1, t2, t3] = territory.0;
+    let head = [rule, ": ", t0, t1, t2, t3, " → pool ", pool, " → "];
     let pieces = || head.iter().chain(tail);
     let mut reason = String::with_capacity(pieces().map(|p| p.len()).sum::<usize>() + 80);
     for piece in pieces() {
@@ -259,11 +264,21 @@ fn write_minute(out: &mut String, t: DateTime<Utc>) {
     }
 }
 
-fn territory(lead: &Lead) -> String {
-    match (&lead.contact.country, &lead.contact.region) {
-        (Some(c), Some(r)) => concat(&["territory ", c.as_str(), "/", r]),
-        (Some(c), None) => concat(&["territory ", c.as_str()]),
-        _ => "no territory given".to_string(),
+/// "territory DE/Bavaria", "territory DE" or "no territory given", in
+/// pieces (a reason is made of them without a string of its own).
+struct Territory<'a>([&'a str; 4]);
+
+fn territory(lead: &Lead) -> Territory<'_> {
+    Territory(match (&lead.contact.country, &lead.contact.region) {
+        (Some(c), Some(r)) => ["territory ", c.as_str(), "/", r],
+        (Some(c), None) => ["territory ", c.as_str(), "", ""],
+        _ => ["no territory given", "", "", ""],
+    })
+}
+
+impl std::fmt::Display for Territory<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|piece| f.write_str(piece))
     }
 }
 

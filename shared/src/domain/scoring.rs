@@ -113,15 +113,14 @@ pub fn score<'p, H: Behaviour + ?Sized>(
                 word.to_lowercase() == keyword.to_lowercase()
             }
         };
-        let words: Vec<&str> = title
+        let words = title
             .split(|ch: char| !ch.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .collect();
+            .filter(|w| !w.is_empty());
         let best = model
             .fit
             .title
             .iter()
-            .filter(|(k, _)| words.iter().any(|w| same(w, k)))
+            .filter(|(k, _)| words.clone().any(|w| same(w, k)))
             .max_by_key(|(_, p)| **p);
         if let Some((k, p)) = best.filter(|(_, p)| **p != 0) {
             fit += *p as f64;
