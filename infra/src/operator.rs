@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use leadflow::app::simulate::{
-    read_row, People, ReadRow, SimulatedLead, Simulator, Spent, Summary,
+    read_row, Decided, DecidedLead, People, ReadRow, SimulatedLead, Simulator, Spent, Summary, WARM,
 };
 use leadflow::Playbook;
 use std::io::Write;
@@ -97,7 +97,7 @@ pub fn run(playbook: &Playbook, csv: &str, now: DateTime<Utc>, keep: bool) -> Re
     let mut leads = Vec::new();
     let (bad_rows, summary, _people) = replay(playbook, csv, now, |lead| {
         if keep {
-            leads.push(lead)
+            leads.push(lead.to_owned())
         }
     })?;
     Ok(Run {
@@ -125,7 +125,7 @@ pub fn replay(
     playbook: &Playbook,
     csv: &str,
     now: DateTime<Utc>,
-    mut each: impl FnMut(SimulatedLead),
+    mut each: impl FnMut(DecidedLead<'_>),
 ) -> Result<Replayed, String> {
     // RFC 4180 (quoted fields, doubled quotes, CRLF, newlines inside quotes,
     // a byte-order mark); rows of any length, checked against the header below.
@@ -177,37 +177,38 @@ pub fn replay(
         }
         (!batch.is_empty()).then_some(batch)
     };
-    // Each decided row to `each`, its inquiry freed here, where it was made.
-    let mut write = |batch: Vec<Decided>| {
-        for item in batch {
-            match item {
-                Ok((lead, spent)) => {
-                    each(lead);
-                    drop(spent);
-                }
-                Err(bad) => bad_rows.push(bad),
-            }
-        }
+    // Each decided row to `each`, the batch and its inquiries freed here,
+    // where the inquiries were made.
+    let mut write = |(leads, spent, bad): Done| {
+        leads.iter().for_each(&mut each);
+        drop(spent);
+        bad_rows.extend(bad);
     };
     let (summary, people) = std::thread::scope(|scope| {
         let (to_decide, read) = std::sync::mpsc::sync_channel::<Vec<Read>>(BATCHES_AHEAD);
-        let (to_write, decided) = std::sync::mpsc::channel::<Vec<Decided>>();
+        let (to_write, decided) = std::sync::mpsc::channel::<Done>();
         let decider = scope.spawn(move || {
             let mut sim = Simulator::new(playbook, now);
             for batch in read {
-                let mut out = Vec::with_capacity(batch.len());
+                let mut leads = Decided::with_capacity(batch.len());
+                let mut spent = Vec::with_capacity(batch.len());
+                let mut bad = Vec::new();
                 let mut items = batch.into_iter();
                 while !items.as_slice().is_empty() {
                     // The people of the next few rows are read together first.
                     let ahead = items.as_slice().iter().take(WARM);
                     sim.warm(ahead.filter_map(|r| r.as_ref().ok()));
                     for item in items.by_ref().take(WARM) {
-                        out.push(
-                            item.map(|row| sim.decide(row))
-                                .inspect_err(|_| sim.bad_row()),
-                        );
+                        match item {
+                            Ok(row) => spent.push(sim.decide_into(row, &mut leads)),
+                            Err(why) => {
+                                sim.bad_row();
+                                bad.push(why);
+                            }
+                        }
                     }
                 }
+                let out = (leads, spent, bad);
                 if to_write.send(out).is_err() {
                     break;
                 }
@@ -247,13 +248,12 @@ pub fn replay(
 
 /// A row read on the reading thread: ready to decide, or why it is skipped.
 type Read = Result<ReadRow, (usize, String)>;
-/// A row decided (with what its decision no longer needs), or why it was skipped.
-type Decided = Result<(SimulatedLead, Spent), (usize, String)>;
+/// A batch decided: its leads, what their decisions no longer need, and the
+/// rows skipped, with why.
+type Done = (Decided, Vec<Spent>, Vec<(usize, String)>);
 /// Rows per batch, and batches in flight between two threads.
 const BATCH: usize = 256;
 const BATCHES_AHEAD: usize = 8;
-/// Rows whose people are read ahead of deciding them, together.
-const WARM: usize = 32;
 
 /// Bytes of JSON lines gathered before each write.
 const OUT_BUFFER: usize = 1 << 16;

@@ -15,6 +15,9 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
+/// Rows [`Simulator::warm`] reads ahead together, at most.
+pub const WARM: usize = 32;
+
 /// Columns the simulator reads besides the intake's fields.
 pub const RECEIVED_AT: &str = "received_at";
 
@@ -35,35 +38,190 @@ pub struct SimulatedLead {
 
 impl SimulatedLead {
     /// Appends the lead as one line of JSON, byte for byte what
-    /// `serde_json::to_writer` writes for it, and a newline. `--format json`
-    /// writes a lead's 700 bytes or so for every row; serde_json looks at each
-    /// byte of a string on its own, this looks at eight at once.
+    /// `serde_json::to_writer` writes for it, and a newline.
     pub fn write_json_line(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"{\"row\":");
-        write_u64(out, self.row as u64);
-        out.extend_from_slice(b",\"email\":");
-        write_json_str(out, &self.email);
-        out.extend_from_slice(b",\"bant_met\":");
-        write_u64(out, self.bant_met as u64);
-        out.extend_from_slice(b",\"stage\":");
-        write_json_str(out, self.stage);
-        out.extend_from_slice(b",\"route\":");
-        write_json_str(out, self.route);
-        out.extend_from_slice(b",\"owner\":");
-        write_json_str(out, &self.owner);
-        out.extend_from_slice(b",\"score\":");
-        if self.score < 0 {
-            out.push(b'-');
+        write_json_line(
+            out,
+            Line {
+                row: self.row,
+                email: &self.email,
+                bant_met: self.bant_met,
+                stage: self.stage,
+                route: self.route,
+                owner: &self.owner,
+                score: self.score,
+            },
+            self.reasons.iter().map(String::as_str),
+        );
+    }
+}
+
+/// A decided row's fields but its reasons, its text borrowed.
+#[derive(Debug, Clone, Copy)]
+struct Line<'a> {
+    row: usize,
+    email: &'a str,
+    bant_met: usize,
+    stage: &'static str,
+    route: &'static str,
+    owner: &'a str,
+    score: i64,
+}
+
+/// Appends a decided row as one line of JSON, byte for byte what
+/// `serde_json::to_writer` writes for a [`SimulatedLead`], and a newline.
+/// `--format json` writes a lead's 700 bytes or so for every row; serde_json
+/// looks at each byte of a string on its own, this looks at eight at once.
+fn write_json_line<'a>(out: &mut Vec<u8>, line: Line<'_>, reasons: impl Iterator<Item = &'a str>) {
+    out.extend_from_slice(b"{\"row\":");
+    write_u64(out, line.row as u64);
+    out.extend_from_slice(b",\"email\":");
+    write_json_str(out, line.email);
+    out.extend_from_slice(b",\"bant_met\":");
+    write_u64(out, line.bant_met as u64);
+    out.extend_from_slice(b",\"stage\":");
+    write_json_str(out, line.stage);
+    out.extend_from_slice(b",\"route\":");
+    write_json_str(out, line.route);
+    out.extend_from_slice(b",\"owner\":");
+    write_json_str(out, line.owner);
+    out.extend_from_slice(b",\"score\":");
+    if line.score < 0 {
+        out.push(b'-');
+    }
+    write_u64(out, line.score.unsigned_abs());
+    out.extend_from_slice(b",\"reasons\":[");
+    for (i, reason) in reasons.enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
-        write_u64(out, self.score.unsigned_abs());
-        out.extend_from_slice(b",\"reasons\":[");
-        for (i, reason) in self.reasons.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
+        write_json_str(out, reason);
+    }
+    out.extend_from_slice(b"]}\n");
+}
+
+/// Rows decided together, their text in one buffer. A decision's strings
+/// are copied here and freed at once by the thread that made them: its
+/// allocator takes them back without a hand-over, and their memory serves
+/// the next decision while it is still in cache. The batch crosses to the
+/// writing thread as three allocations instead of a dozen per row (issue 9:
+/// freeing each lead's strings on the writing thread cost the deciding
+/// thread about a sixth of its time in taking the memory back).
+#[derive(Debug, Default)]
+pub struct Decided {
+    text: String,
+    /// Where each piece of text ends: a lead's email, its owner, its reasons.
+    ends: Vec<usize>,
+    leads: Vec<Packed>,
+}
+
+#[derive(Debug)]
+struct Packed {
+    /// The lead's fields; its email and owner are in the text, left empty here.
+    line: Line<'static>,
+    /// This lead's pieces: `ends[first..first + 2 + reasons]`.
+    first: usize,
+    reasons: usize,
+}
+
+impl Decided {
+    pub fn with_capacity(leads: usize) -> Self {
+        Decided {
+            text: String::with_capacity(leads * 768),
+            ends: Vec::with_capacity(leads * 8),
+            leads: Vec::with_capacity(leads),
+        }
+    }
+
+    fn push(&mut self, row: usize, email: &str, decision: &Decision) {
+        let first = self.ends.len();
+        let owner = decision.owner.display_name();
+        for piece in [email, owner]
+            .into_iter()
+            .chain(decision.reasons.iter().map(String::as_str))
+        {
+            self.text.push_str(piece);
+            self.ends.push(self.text.len());
+        }
+        self.leads.push(Packed {
+            line: Line {
+                row,
+                email: "",
+                bant_met: decision.bant_met.len(),
+                stage: decision.stage.as_str(),
+                route: decision.route.as_str(),
+                owner: "",
+                score: decision.score.total,
+            },
+            first,
+            reasons: decision.reasons.len(),
+        });
+    }
+
+    pub fn len(&self) -> usize {
+        self.leads.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.leads.is_empty()
+    }
+
+    /// The rows in the order they were decided.
+    pub fn iter(&self) -> impl Iterator<Item = DecidedLead<'_>> {
+        self.leads.iter().map(|p| {
+            let start = p.first.checked_sub(1).map_or(0, |i| self.ends[i]);
+            let pieces = &self.ends[p.first..p.first + 2 + p.reasons];
+            let piece =
+                |i: usize| &self.text[if i == 0 { start } else { pieces[i - 1] }..pieces[i]];
+            DecidedLead {
+                line: Line {
+                    email: piece(0),
+                    owner: piece(1),
+                    ..p.line
+                },
+                text: &self.text,
+                reasons: &pieces[1..],
             }
-            write_json_str(out, reason);
+        })
+    }
+}
+
+/// One row of a [`Decided`] batch, borrowed from it.
+#[derive(Debug, Clone, Copy)]
+pub struct DecidedLead<'a> {
+    line: Line<'a>,
+    text: &'a str,
+    /// The end of the owner, then of each reason.
+    reasons: &'a [usize],
+}
+
+impl<'a> DecidedLead<'a> {
+    pub fn row(&self) -> usize {
+        self.line.row
+    }
+
+    pub fn reasons(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let text = self.text;
+        self.reasons.windows(2).map(move |w| &text[w[0]..w[1]])
+    }
+
+    /// Appends the lead as one line of JSON, as [`SimulatedLead::write_json_line`] does.
+    pub fn write_json_line(&self, out: &mut Vec<u8>) {
+        write_json_line(out, self.line, self.reasons());
+    }
+
+    pub fn to_owned(&self) -> SimulatedLead {
+        let l = &self.line;
+        SimulatedLead {
+            row: l.row,
+            email: l.email.to_string(),
+            bant_met: l.bant_met,
+            stage: l.stage,
+            route: l.route,
+            owner: l.owner.to_string(),
+            score: l.score,
+            reasons: self.reasons().map(str::to_string).collect(),
         }
-        out.extend_from_slice(b"]}\n");
     }
 }
 
@@ -223,23 +381,19 @@ impl Hasher for FxHasher {
 struct Person {
     lead: Lead,
     responses: Responses,
+    /// The person who came before this one with an email of the same hash.
+    next: Option<usize>,
 }
 
-/// Reads the first byte of each piece of `person` a decision reads, and a
-/// field or two of each part of the lead (a few dozen cache lines) that the
-/// merge and the decision read or write. What it returns means nothing (the
+/// What the decision reads of `lead` without following a pointer: a field
+/// or two in each of its cache lines. What it returns means nothing (the
 /// reads are combined by XOR, which cannot overflow).
-fn touch(person: &Person) -> usize {
+fn touch_inline(person: &Person) -> usize {
     let lead = &person.lead;
-    let text = |t: &str| t.as_bytes().first().map_or(0, |b| usize::from(*b));
     let c = &lead.contact;
     let a = &lead.attribution;
-    let mut sum = text(lead.email.as_str());
-    sum ^= person
-        .responses
-        .0
-        .last()
-        .map_or(0, |t| t.timestamp() as usize);
+    let len = |t: &Option<String>| t.as_ref().map_or(0, String::len);
+    let mut sum = lead.email.as_str().len() ^ person.responses.0.len();
     sum ^= lead.responses as usize ^ lead.request_type as usize ^ lead.version as usize;
     sum ^= lead.updated_at.timestamp() as usize ^ lead.custom.len();
     sum ^= lead
@@ -249,8 +403,8 @@ fn touch(person: &Person) -> usize {
     sum ^= lead
         .last_response_id
         .as_ref()
-        .map_or(0, |id| text(id.as_str()));
-    sum ^= lead.first_attribution.campaign.as_deref().map_or(0, text);
+        .map_or(0, |id| id.as_str().len());
+    sum ^= len(&lead.first_attribution.campaign);
     for field in [
         &c.first_name,
         &c.last_name,
@@ -266,19 +420,76 @@ fn touch(person: &Person) -> usize {
         &a.utm_medium,
         &a.utm_campaign,
     ] {
-        sum ^= field.as_deref().map_or(0, text);
+        sum ^= len(field);
     }
-    sum ^= c.country.as_ref().map_or(0, |c| text(c.as_str()));
+    sum ^= c.country.as_ref().map_or(0, |c| c.as_str().len());
     for answer in lead.bant.0.values() {
-        sum ^= text(&answer.value) ^ text(&answer.source);
-        sum ^= answer.campaign.as_deref().map_or(0, text);
+        sum ^= answer.value.len() ^ answer.source.len() ^ len(&answer.campaign);
     }
     if let Some(d) = &lead.routing {
-        sum ^= text(&d.rule) ^ text(d.owner.display_name()) ^ d.bant_met.len();
-        sum ^= d.pool.as_deref().map_or(0, text) ^ d.score.total as usize;
+        sum ^= d.rule.len() ^ d.bant_met.len() ^ len(&d.pool) ^ d.score.total as usize;
         sum ^= d.decided_at.timestamp() as usize ^ d.route as usize;
     }
     sum
+}
+
+/// The first byte of each piece of `person` the decision reads behind a
+/// pointer (read after [`touch_inline`] has brought the pointers in).
+fn touch_heap(person: &Person) -> usize {
+    let lead = &person.lead;
+    let text = |t: &str| t.as_bytes().first().map_or(0, |b| usize::from(*b));
+    let opt = |t: &Option<String>| t.as_deref().map_or(0, text);
+    let c = &lead.contact;
+    let a = &lead.attribution;
+    let mut sum = text(lead.email.as_str());
+    sum ^= person
+        .responses
+        .0
+        .last()
+        .map_or(0, |t| t.timestamp() as usize);
+    sum ^= lead
+        .last_response_id
+        .as_ref()
+        .map_or(0, |id| text(id.as_str()));
+    sum ^= opt(&lead.first_attribution.campaign);
+    for field in [
+        &c.first_name,
+        &c.last_name,
+        &c.company,
+        &c.title,
+        &c.phone,
+        &c.region,
+        &c.industry,
+        &c.company_size,
+        &lead.interest,
+        &a.campaign,
+        &a.utm_source,
+        &a.utm_medium,
+        &a.utm_campaign,
+    ] {
+        sum ^= opt(field);
+    }
+    sum ^= c.country.as_ref().map_or(0, |c| text(c.as_str()));
+    for answer in lead.bant.0.values() {
+        sum ^= text(&answer.value) ^ text(&answer.source) ^ opt(&answer.campaign);
+    }
+    if let Some(d) = &lead.routing {
+        sum ^= text(&d.rule) ^ text(d.owner.display_name()) ^ opt(&d.pool);
+        sum ^= d.bant_met.first().map_or(0, |c| *c as usize);
+    }
+    sum
+}
+
+/// The hash a person is found by: their email's, with FxHash. Tests keep
+/// two bits of it, so that most people share a hash with others.
+fn email_hash(email: &EmailAddress) -> u64 {
+    let mut hasher = FxHasher::default();
+    hasher.write(email.as_str().as_bytes());
+    if cfg!(test) {
+        hasher.finish() & 3
+    } else {
+        hasher.finish()
+    }
 }
 
 /// A person's responses, oldest first: each a form submission at its time.
@@ -300,11 +511,16 @@ pub struct Simulator<'p> {
     /// where responses or leads must be told apart.
     response_id: ResponseId,
     lead_id: LeadId,
-    /// Boxed: a `Lead` is about 1.5 KB, and the table holds each of its slots
-    /// (a power of two, up to 8/7 of the people) inline and moves them all on
-    /// every growth; boxed, it holds and moves pointers (issue 9: 100,000 rows
-    /// over 31,700 people took 285 MB and a third of the run that way).
-    people: FxMap<EmailAddress, Box<Person>>,
+    /// Boxed: a `Lead` is about 1.8 KB, and a growing list moves all it
+    /// holds; boxed, it moves pointers (issue 9: with the leads inline in a
+    /// table, 100,000 rows over 31,700 people took 285 MB and a third of the
+    /// run that way).
+    people: Vec<Box<Person>>,
+    /// The latest person in `people` whose email has this hash (earlier ones
+    /// follow [`Person::next`]). Keyed by the hash, not a copy of the email:
+    /// the table holds no strings, and finding a person reads one, the
+    /// lead's own email.
+    index: FxMap<u64, usize>,
     cursors: FxMap<String, u64>,
     loads: FxMap<String, i64>,
     counts: Counts,
@@ -317,7 +533,8 @@ impl<'p> Simulator<'p> {
             now,
             response_id: ResponseId::generate(),
             lead_id: LeadId::generate(),
-            people: FxMap::default(),
+            people: Vec::new(),
+            index: FxMap::default(),
             cursors: FxMap::default(),
             loads: FxMap::default(),
             counts: Counts::default(),
@@ -342,17 +559,55 @@ impl<'p> Simulator<'p> {
     /// rows on another thread hands it back there to be freed.
     pub fn decide(&mut self, read: ReadRow) -> (SimulatedLead, Spent) {
         let ReadRow { row, inquiry, at } = read;
+        let decided = self.decide_then(&inquiry, at, |decision| SimulatedLead {
+            row,
+            email: inquiry.email.as_str().to_string(),
+            bant_met: decision.bant_met.len(),
+            stage: decision.stage.as_str(),
+            route: decision.route.as_str(),
+            owner: decision.owner.display_name().to_string(),
+            score: decision.score.total,
+            reasons: std::mem::take(&mut decision.reasons),
+        });
+        (decided, Spent(inquiry))
+    }
+
+    /// [`decide`](Self::decide), the lead added to `batch`: the decision's
+    /// own strings are freed here, on the thread that made them.
+    pub fn decide_into(&mut self, read: ReadRow, batch: &mut Decided) -> Spent {
+        let ReadRow { row, inquiry, at } = read;
+        self.decide_then(&inquiry, at, |decision| {
+            batch.push(row, inquiry.email.as_str(), decision)
+        });
+        Spent(inquiry)
+    }
+
+    /// Decides `inquiry` for its person, hands the decision to `take` (which
+    /// may take its reasons), and keeps it as the person's latest.
+    fn decide_then<R>(
+        &mut self,
+        inquiry: &Inquiry,
+        at: DateTime<Utc>,
+        take: impl FnOnce(&mut Decision) -> R,
+    ) -> R {
         let email = &inquiry.email;
-        if !self.people.contains_key(email) {
-            let person = Person {
-                lead: Lead::new(self.lead_id.clone(), email.clone(), at),
-                responses: Responses(Vec::new()),
-            };
-            self.people.insert(email.clone(), Box::new(person));
-        }
-        let person = self.people.get_mut(email).expect("inserted above");
-        let Person { lead, responses } = &mut **person;
-        lead.take_response(&inquiry, &self.response_id, at);
+        let hash = email_hash(email);
+        let person = match self.find(email, hash) {
+            Some(i) => &mut self.people[i],
+            None => {
+                let next = self.index.insert(hash, self.people.len());
+                self.people.push(Box::new(Person {
+                    lead: Lead::new(self.lead_id.clone(), email.clone(), at),
+                    responses: Responses(Vec::new()),
+                    next,
+                }));
+                self.people.last_mut().expect("pushed above")
+            }
+        };
+        let Person {
+            lead, responses, ..
+        } = &mut **person;
+        lead.take_response(inquiry, &self.response_id, at);
         responses.0.push(at);
 
         // The state the router keeps in the store: a cursor per pool, open leads per rep.
@@ -399,33 +654,50 @@ impl<'p> Simulator<'p> {
                 }
             }
         }
-        let decided = SimulatedLead {
-            row,
-            email: inquiry.email.as_str().to_string(),
-            bant_met: decision.bant_met.len(),
-            stage: decision.stage.as_str(),
-            route: decision.route.as_str(),
-            owner: owner.to_string(),
-            score: decision.score.total,
-            reasons: std::mem::take(&mut decision.reasons),
-        };
-        // The score's parts are in the summary line: the person need not keep them.
+        let taken = take(&mut decision);
+        // No later decision reads the reasons, nor the score's parts (they
+        // are in the summary line): the person need not keep them.
+        decision.reasons = Vec::new();
         decision.score.reasons = Vec::new();
         lead.apply_decision(decision, at);
-        (decided, Spent(inquiry))
+        taken
+    }
+
+    /// The person with this email (and its [`email_hash`]), if any came before.
+    fn find(&self, email: &EmailAddress, hash: u64) -> Option<usize> {
+        let mut at = self.index.get(&hash).copied();
+        while let Some(i) = at {
+            let person = &self.people[i];
+            if person.lead.email == *email {
+                return Some(i);
+            }
+            at = person.next;
+        }
+        None
     }
 
     /// Reads what deciding `rows` will read of the people they come from,
     /// without deciding anything. Deciding is mostly waiting on memory: each
     /// person's lead is a few kilobytes in a table far larger than the
     /// caches, read through a few dozen pointers, and one row's decision
-    /// waits on each of its misses in turn. Read here for a few rows at once,
-    /// the misses overlap; the decisions that follow find the leads cached.
+    /// waits on each of its misses in turn. Read here a level at a time for
+    /// up to [`WARM`] rows — where the people are, then their leads, then
+    /// what the leads point to — the misses of one level overlap, and the
+    /// decisions that follow find the leads cached.
     pub fn warm<'r>(&self, rows: impl IntoIterator<Item = &'r ReadRow>) {
+        let mut rows = rows.into_iter().peekable();
         let mut sum = 0usize;
-        for row in rows {
-            if let Some(person) = self.people.get(&row.inquiry.email) {
-                sum ^= touch(person);
+        while rows.peek().is_some() {
+            let mut people = [None; WARM];
+            for (slot, row) in people.iter_mut().zip(rows.by_ref()) {
+                *slot = self.index.get(&email_hash(&row.inquiry.email)).copied();
+            }
+            let people = people.map(|i| i.map(|i| &*self.people[i]));
+            for person in people.iter().flatten() {
+                sum ^= touch_inline(person);
+            }
+            for person in people.iter().flatten() {
+                sum ^= touch_heap(person);
             }
         }
         std::hint::black_box(sum);
@@ -475,17 +747,19 @@ impl<'p> Simulator<'p> {
         let summary = self.summary();
         let Simulator {
             people,
+            index,
             cursors,
             loads,
             ..
         } = self;
-        (summary, People(people, cursors, loads))
+        (summary, People(people, index, cursors, loads))
     }
 }
 
 /// Everything a replay keeps of its people, pools and reps.
 pub struct People(
-    #[allow(dead_code)] FxMap<EmailAddress, Box<Person>>,
+    #[allow(dead_code)] Vec<Box<Person>>,
+    #[allow(dead_code)] FxMap<u64, usize>,
     #[allow(dead_code)] FxMap<String, u64>,
     #[allow(dead_code)] FxMap<String, i64>,
 );
@@ -569,6 +843,37 @@ mod tests {
         sim.warm([&again]);
         let second = sim.decide(again).0;
         assert!(second.score < 0 && sim.summary().people == 1);
+    }
+
+    #[test]
+    fn people_whose_emails_share_a_hash_are_told_apart() {
+        // Tests keep two bits of the hash: 40 people share 4 hashes.
+        let playbook = Playbook::default_playbook().unwrap();
+        let now = chrono::Utc::now();
+        let mut sim = Simulator::new(&playbook, now);
+        let email = |p: usize| format!("p{p}@company{p}.example");
+        let mut batch = Decided::default();
+        for round in 0..3 {
+            let rows: Vec<ReadRow> = (0..40)
+                .map(|p| {
+                    let fields = [("email", email(p)), ("request_type", "demo".into())];
+                    read_row(&playbook, now, round * 40 + p + 1, &fields).unwrap()
+                })
+                .collect();
+            sim.warm(&rows);
+            for row in rows {
+                sim.decide_into(row, &mut batch);
+            }
+        }
+        assert_eq!(sim.summary().people, 40);
+        assert_eq!(batch.len(), 120);
+        let emails: Vec<String> = batch.iter().map(|l| l.to_owned().email).collect();
+        assert_eq!(emails[41], email(1));
+        for person in &sim.people {
+            let at = sim.find(&person.lead.email, email_hash(&person.lead.email));
+            assert_eq!(sim.people[at.unwrap()].lead.email, person.lead.email);
+            assert_eq!(person.lead.responses, 3, "{}", person.lead.email.as_str());
+        }
     }
 
     #[test]
