@@ -132,6 +132,11 @@ impl<V> CriterionMap<V> {
         self.0[c as usize].replace(value)
     }
 
+    /// `c`'s slot, to change its value in place or fill it.
+    pub fn slot_mut(&mut self, c: Criterion) -> &mut Option<V> {
+        &mut self.0[c as usize]
+    }
+
     /// The criteria that have a value, in criterion order.
     pub fn iter(&self) -> impl Iterator<Item = (Criterion, &V)> {
         Criterion::ALL

@@ -191,7 +191,7 @@ impl Contact {
 }
 
 /// Which campaign the inquiry answers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Attribution {
     pub source: Option<Source>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -206,6 +206,32 @@ pub struct Attribution {
     pub utm_term: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utm_content: Option<String>,
+}
+
+impl Clone for Attribution {
+    fn clone(&self) -> Self {
+        Attribution {
+            source: self.source,
+            campaign: self.campaign.clone(),
+            utm_source: self.utm_source.clone(),
+            utm_medium: self.utm_medium.clone(),
+            utm_campaign: self.utm_campaign.clone(),
+            utm_term: self.utm_term.clone(),
+            utm_content: self.utm_content.clone(),
+        }
+    }
+
+    /// Field by field, each string into the one it replaces where that has
+    /// room: a lead takes every response's attribution.
+    fn clone_from(&mut self, from: &Self) {
+        self.source = from.source;
+        self.campaign.clone_from(&from.campaign);
+        self.utm_source.clone_from(&from.utm_source);
+        self.utm_medium.clone_from(&from.utm_medium);
+        self.utm_campaign.clone_from(&from.utm_campaign);
+        self.utm_term.clone_from(&from.utm_term);
+        self.utm_content.clone_from(&from.utm_content);
+    }
 }
 
 impl Attribution {

@@ -295,15 +295,25 @@ impl Lead {
                     from: (old != UNKNOWN).then(|| old.to_string()),
                     to: value.clone(),
                 });
-                self.bant.0.insert(
-                    criterion,
-                    KnownAnswer {
-                        value: value.clone(),
-                        at: now,
-                        source: source.as_str().to_string(),
-                        campaign: inquiry.attribution.campaign.clone(),
-                    },
-                );
+                let campaign = &inquiry.attribution.campaign;
+                match self.bant.0.slot_mut(criterion) {
+                    // Into the answer it replaces: its strings' room is reused.
+                    Some(answer) => {
+                        answer.value.clone_from(value);
+                        answer.at = now;
+                        answer.source.clear();
+                        answer.source.push_str(source.as_str());
+                        answer.campaign.clone_from(campaign);
+                    }
+                    none => {
+                        *none = Some(KnownAnswer {
+                            value: value.clone(),
+                            at: now,
+                            source: source.as_str().to_string(),
+                            campaign: campaign.clone(),
+                        })
+                    }
+                }
             }
         }
 
@@ -364,9 +374,9 @@ impl Lead {
 
         let is_first = self.responses == 0;
         if is_first {
-            self.first_attribution = inquiry.attribution.clone();
+            self.first_attribution.clone_from(&inquiry.attribution);
         }
-        self.attribution = inquiry.attribution.clone();
+        self.attribution.clone_from(&inquiry.attribution);
         self.request_type = inquiry.request_type;
         self.responses += 1;
         self.last_response_id = Some(response_id.clone());
@@ -461,7 +471,8 @@ fn merge<T: Clone + PartialEq + ToString>(
                 from: current.as_ref().map(|v| v.to_string()),
                 to: new.to_string(),
             });
-            *current = Some(new.clone());
+            // Into the value it replaces, where that has room.
+            current.clone_from(incoming);
         }
     }
 }
