@@ -391,7 +391,6 @@ struct Person {
 fn touch_inline(person: &Person) -> usize {
     let lead = &person.lead;
     let c = &lead.contact;
-    let a = &lead.attribution;
     let len = |t: &Option<String>| t.as_ref().map_or(0, String::len);
     let mut sum = lead.email.as_str().len() ^ person.responses.0.len();
     sum ^= lead.responses as usize ^ lead.request_type as usize ^ lead.version as usize;
@@ -405,21 +404,7 @@ fn touch_inline(person: &Person) -> usize {
         .as_ref()
         .map_or(0, |id| id.as_str().len());
     sum ^= len(&lead.first_attribution.campaign);
-    for field in [
-        &c.first_name,
-        &c.last_name,
-        &c.company,
-        &c.title,
-        &c.phone,
-        &c.region,
-        &c.industry,
-        &c.company_size,
-        &lead.interest,
-        &a.campaign,
-        &a.utm_source,
-        &a.utm_medium,
-        &a.utm_campaign,
-    ] {
+    for field in optional_texts(lead) {
         sum ^= len(field);
     }
     sum ^= c.country.as_ref().map_or(0, |c| c.as_str().len());
@@ -440,7 +425,6 @@ fn touch_heap(person: &Person) -> usize {
     let text = |t: &str| t.as_bytes().first().map_or(0, |b| usize::from(*b));
     let opt = |t: &Option<String>| t.as_deref().map_or(0, text);
     let c = &lead.contact;
-    let a = &lead.attribution;
     let mut sum = text(lead.email.as_str());
     sum ^= person
         .responses
@@ -452,7 +436,24 @@ fn touch_heap(person: &Person) -> usize {
         .as_ref()
         .map_or(0, |id| text(id.as_str()));
     sum ^= opt(&lead.first_attribution.campaign);
-    for field in [
+    for field in optional_texts(lead) {
+        sum ^= opt(field);
+    }
+    sum ^= c.country.as_ref().map_or(0, |c| text(c.as_str()));
+    for answer in lead.bant.0.values() {
+        sum ^= text(&answer.value) ^ text(&answer.source) ^ opt(&answer.campaign);
+    }
+    if let Some(d) = &lead.routing {
+        sum ^= text(&d.rule) ^ text(d.owner.display_name()) ^ opt(&d.pool);
+        sum ^= d.bant_met.first().map_or(0, |c| *c as usize);
+    }
+    sum
+}
+
+/// The lead's optional text fields a decision reads (merged or scored).
+fn optional_texts(lead: &Lead) -> [&Option<String>; 13] {
+    let (c, a) = (&lead.contact, &lead.attribution);
+    [
         &c.first_name,
         &c.last_name,
         &c.company,
@@ -466,18 +467,7 @@ fn touch_heap(person: &Person) -> usize {
         &a.utm_source,
         &a.utm_medium,
         &a.utm_campaign,
-    ] {
-        sum ^= opt(field);
-    }
-    sum ^= c.country.as_ref().map_or(0, |c| text(c.as_str()));
-    for answer in lead.bant.0.values() {
-        sum ^= text(&answer.value) ^ text(&answer.source) ^ opt(&answer.campaign);
-    }
-    if let Some(d) = &lead.routing {
-        sum ^= text(&d.rule) ^ text(d.owner.display_name()) ^ opt(&d.pool);
-        sum ^= d.bant_met.first().map_or(0, |c| *c as usize);
-    }
-    sum
+    ]
 }
 
 /// The hash a person is found by: their email's, with FxHash. Tests keep
