@@ -112,3 +112,38 @@ fn idempotency_replies_stored_with_an_http_status_still_replay() {
     let new = serde_json::to_string(&reply).unwrap();
     assert_eq!(serde_json::from_str::<StoredReply>(&new).unwrap(), reply);
 }
+
+#[test]
+fn a_changed_answer_takes_the_new_responses_value_time_source_and_campaign() {
+    let mut l = lead();
+    let first = l.created_at;
+    l.apply_response(
+        &inquiry(&[
+            ("email", "p@example.com"),
+            ("budget", "defined"),
+            ("source", "web"),
+            ("campaign", "a-rather-long-spring-campaign"),
+        ]),
+        &ResponseId::generate(),
+        first,
+    );
+    let later = first + chrono::Duration::days(3);
+    l.apply_response(
+        &inquiry(&[
+            ("email", "p@example.com"),
+            ("budget", "defined_fits"),
+            ("source", "event"),
+        ]),
+        &ResponseId::generate(),
+        later,
+    );
+    assert_eq!(
+        l.bant.0.get(&Criterion::Budget),
+        Some(&KnownAnswer {
+            value: "defined_fits".into(),
+            at: later,
+            source: "event".into(),
+            campaign: None,
+        })
+    );
+}

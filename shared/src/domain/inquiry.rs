@@ -222,15 +222,25 @@ impl Clone for Attribution {
     }
 
     /// Field by field, each string into the one it replaces where that has
-    /// room: a lead takes every response's attribution.
+    /// room: a lead takes every response's attribution. Every field is
+    /// named, so one added to the struct cannot be left out here.
     fn clone_from(&mut self, from: &Self) {
-        self.source = from.source;
-        self.campaign.clone_from(&from.campaign);
-        self.utm_source.clone_from(&from.utm_source);
-        self.utm_medium.clone_from(&from.utm_medium);
-        self.utm_campaign.clone_from(&from.utm_campaign);
-        self.utm_term.clone_from(&from.utm_term);
-        self.utm_content.clone_from(&from.utm_content);
+        let Attribution {
+            source,
+            campaign,
+            utm_source,
+            utm_medium,
+            utm_campaign,
+            utm_term,
+            utm_content,
+        } = from;
+        self.source = *source;
+        self.campaign.clone_from(campaign);
+        self.utm_source.clone_from(utm_source);
+        self.utm_medium.clone_from(utm_medium);
+        self.utm_campaign.clone_from(utm_campaign);
+        self.utm_term.clone_from(utm_term);
+        self.utm_content.clone_from(utm_content);
     }
 }
 
@@ -681,6 +691,36 @@ impl Inquiry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_attribution_cloned_into_another_is_equal_to_it() {
+        let some = |t: &str| Some(t.to_string());
+        let full = Attribution {
+            source: Some(Source::Event),
+            campaign: some("spring"),
+            utm_source: some("news"),
+            utm_medium: some("email"),
+            utm_campaign: some("launch"),
+            utm_term: some("crm"),
+            utm_content: some("banner"),
+        };
+        let other = Attribution {
+            source: Some(Source::Web),
+            campaign: some("a much longer campaign name than spring"),
+            utm_term: some("x"),
+            ..Attribution::default()
+        };
+        for (into, from) in [
+            (other.clone(), full.clone()),
+            (full.clone(), other.clone()),
+            (full.clone(), Attribution::default()),
+            (Attribution::default(), full.clone()),
+        ] {
+            let mut into = into;
+            into.clone_from(&from);
+            assert_eq!(into, from);
+        }
+    }
 
     #[test]
     fn consent_is_read_from_its_words_in_any_case_and_refused_otherwise() {

@@ -298,12 +298,18 @@ impl Lead {
                 let campaign = &inquiry.attribution.campaign;
                 match self.bant.0.slot_mut(criterion) {
                     // Into the answer it replaces: its strings' room is reused.
-                    Some(answer) => {
-                        answer.value.clone_from(value);
-                        answer.at = now;
-                        answer.source.clear();
-                        answer.source.push_str(source.as_str());
-                        answer.campaign.clone_from(campaign);
+                    // Every field named: one added to answers must be set here too.
+                    Some(KnownAnswer {
+                        value: old_value,
+                        at,
+                        source: old_source,
+                        campaign: old_campaign,
+                    }) => {
+                        old_value.clone_from(value);
+                        *at = now;
+                        old_source.clear();
+                        old_source.push_str(source.as_str());
+                        old_campaign.clone_from(campaign);
                     }
                     none => {
                         *none = Some(KnownAnswer {
