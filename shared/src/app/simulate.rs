@@ -158,14 +158,6 @@ impl Decided {
         });
     }
 
-    pub fn len(&self) -> usize {
-        self.leads.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.leads.is_empty()
-    }
-
     /// The rows in the order they were decided.
     pub fn iter(&self) -> impl Iterator<Item = DecidedLead<'_>> {
         self.leads.iter().map(|p| {
@@ -196,10 +188,6 @@ pub struct DecidedLead<'a> {
 }
 
 impl<'a> DecidedLead<'a> {
-    pub fn row(&self) -> usize {
-        self.line.row
-    }
-
     pub fn reasons(&self) -> impl Iterator<Item = &'a str> + 'a {
         let text = self.text;
         self.reasons.windows(2).map(move |w| &text[w[0]..w[1]])
@@ -857,7 +845,7 @@ mod tests {
             }
         }
         assert_eq!(sim.summary().people, 40);
-        assert_eq!(batch.len(), 120);
+        assert_eq!(batch.iter().count(), 120);
         let emails: Vec<String> = batch.iter().map(|l| l.to_owned().email).collect();
         assert_eq!(emails[41], email(1));
         for person in &sim.people {
