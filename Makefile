@@ -35,7 +35,7 @@ dev: tools
 test: tools browser
 	cargo fmt --all --check
 	cargo build --workspace --bins
-	$(LOCAL) emulator -- cargo test --workspace
+	$(LOCAL) emulator -- cargo test --workspace --no-fail-fast
 	$(MAKE) --no-print-directory check-template
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 

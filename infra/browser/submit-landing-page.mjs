@@ -17,7 +17,7 @@ let page;
 try {
   browser = await launch();
   page = await browser.newPage();
-  page.setDefaultTimeout(30_000);
+  page.setDefaultTimeout(60_000);
   let posted = null;
   page.on('request', (r) => {
     if (r.method() === 'POST' && new URL(r.url()).pathname === '/inquiries') posted = r.postData();

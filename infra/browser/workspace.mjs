@@ -25,7 +25,7 @@ try {
   browser = await launch();
   // A phone-sized window: the workspace must work there too.
   page = await browser.newPage({ viewport: { width: 412, height: 915 } });
-  page.setDefaultTimeout(30_000);
+  page.setDefaultTimeout(60_000);
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
 

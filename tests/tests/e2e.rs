@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{emails_to, eventually, request, store, unique};
+use common::{drained, emails_to, eventually, request, store, unique};
 use leadflow::domain::lead::{EmailKind, Event};
 use leadflow::ports::LeadStore;
 use leadflow::{EmailAddress, Lead, LeadId, RequestType};
@@ -44,7 +44,7 @@ async fn lead_of(s: &RunningStack, email: &str) -> LeadId {
 /// Wait until the pipeline has routed the lead and sent both emails for its latest response.
 async fn fulfilled(s: &RunningStack, id: &LeadId) -> (Lead, Vec<Event>) {
     let store = store(s);
-    eventually(180, "the lead to be routed and both emails sent", || {
+    eventually(s, "the lead to be routed and both emails sent", || {
         let store = store.clone();
         let id = id.clone();
         async move {
@@ -250,29 +250,7 @@ async fn a_replay_and_a_duplicate_delivery_change_nothing() {
             .unwrap();
     }
     // Both queues drain, and nothing new happened.
-    for q in ["RoutingQueue", "FulfillmentQueue"] {
-        let url = s.queue_url(q).unwrap().to_string();
-        eventually(30, "the duplicate to be consumed", || {
-            let sqs = sqs.clone();
-            let url = url.clone();
-            async move {
-                let a = sqs
-                    .get_queue_attributes()
-                    .queue_url(&url)
-                    .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
-                    .send()
-                    .await
-                    .ok()?;
-                let attrs = a.attributes()?;
-                let n = |k| attrs.get(&k).and_then(|v: &String| v.parse::<i64>().ok()).unwrap_or(0);
-                (n(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-                    + n(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-                    == 0)
-                    .then_some(())
-            }
-        })
-        .await;
-    }
+    drained(&s).await;
     let after: Vec<Event> = store(&s)
         .history(&id)
         .await
@@ -413,7 +391,7 @@ async fn the_outbox_sweeper_finishes_what_a_crashed_intake_left() {
 /// sent, coalesced into another send, or has nobody to go to.
 async fn settled(s: &RunningStack, id: &LeadId, responses: usize) -> Vec<Event> {
     let store = store(s);
-    eventually(180, "every response routed and notified", || {
+    eventually(s, "every response routed and notified", || {
         let store = store.clone();
         let id = id.clone();
         async move {

@@ -10,7 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{emails_to, eventually, store, unique};
+use common::{drained, emails_to, eventually, store, unique, watch};
 use leadflow::domain::lead::{EmailKind, Event};
 use leadflow::ports::LeadStore;
 use leadflow::{EmailAddress, LeadId, ResponseId};
@@ -115,10 +115,20 @@ fn routed(history: &[Event]) -> usize {
 }
 
 /// Waits until the lead of `email` is routed once and its prospect email settled.
-async fn settled(s: &RunningStack, email: &str, secs: u64) -> Vec<Event> {
-    eventually(secs, &format!("{email} routed and answered"), || async {
-        let h = history(s, email).await?;
-        (routed(&h) == 1 && outcomes(&h).get(&EmailKind::Fulfillment) == Some(&1)).then_some(h)
+async fn settled(s: &RunningStack, email: &str) -> Vec<Event> {
+    watch(s, &format!("{email} routed and answered"), || async {
+        let Some(h) = history(s, email).await else {
+            return Err("no lead yet".to_string());
+        };
+        if routed(&h) == 1 && outcomes(&h).get(&EmailKind::Fulfillment) == Some(&1) {
+            Ok(h)
+        } else {
+            Err(format!(
+                "routed {} time(s), email outcomes {:?}",
+                routed(&h),
+                outcomes(&h)
+            ))
+        }
     })
     .await
 }
@@ -169,7 +179,7 @@ async fn cut_off_from_aws_mid_burst_every_post_is_refused_or_reaches_the_pipelin
     }
     for (i, email) in emails.iter().enumerate() {
         if answers[i] == 202 {
-            let h = settled(&s, email, 120).await;
+            let h = settled(&s, email).await;
             assert_eq!(routed(&h), 1, "{email}");
             assert_eq!(
                 emails_to(s.endpoint(), email).await.len(),
@@ -206,7 +216,7 @@ async fn a_throttled_router_and_an_unreachable_fulfillment_store_finish_late_and
         assert_eq!(post(&s, email, i).await, 202);
     }
     for email in &emails {
-        let h = settled(&s, email, 180).await;
+        let h = settled(&s, email).await;
         assert_eq!(routed(&h), 1, "{email}");
         assert_eq!(emails_to(s.endpoint(), email).await.len(), 1, "{email}");
     }
@@ -250,7 +260,7 @@ async fn a_function_killed_mid_batch_finishes_by_redelivery_with_no_duplicate_em
         // the routing queue and (for the fulfillment) the router first: give
         // a busy machine time.
         let kill = async {
-            eventually(180, "a write held in the proxy", || async {
+            eventually(&s, "a write held in the proxy", || async {
                 (faults.held() > 0).then_some(())
             })
             .await;
@@ -259,7 +269,7 @@ async fn a_function_killed_mid_batch_finishes_by_redelivery_with_no_duplicate_em
         tokio::join!(posts, kill);
         faults.remove(rule);
         for email in &emails {
-            let h = settled(&s, email, 120).await;
+            let h = settled(&s, email).await;
             assert_eq!(routed(&h), 1, "{function}: {email} routed once");
             let sent = emails_to(s.endpoint(), email).await.len();
             assert_eq!(sent, 1, "{function}: {email} got its kit exactly once");
@@ -279,7 +289,7 @@ async fn ses_throttling_delays_mail_and_a_permanent_refusal_is_recorded_not_retr
     );
     let slow = format!("{}@throttle.example.com", unique("t"));
     assert_eq!(post(&s, &slow, 1).await, 202);
-    let h = settled(&s, &slow, 240).await;
+    let h = settled(&s, &slow).await;
     assert!(faults.injected() >= 3);
     assert_eq!(emails_to(s.endpoint(), &slow).await.len(), 1);
     assert!(h.iter().any(
@@ -295,7 +305,7 @@ async fn ses_throttling_delays_mail_and_a_permanent_refusal_is_recorded_not_retr
     );
     let refused = format!("{}@reject.example.com", unique("r"));
     assert_eq!(post(&s, &refused, 2).await, 202);
-    let h = eventually(120, "the refusal recorded and the rest sent", || async {
+    let h = eventually(&s, "the refusal recorded and the rest sent", || async {
         let h = history(&s, &refused).await?;
         let o = outcomes(&h);
         (routed(&h) == 1 && o.get(&EmailKind::Fulfillment) == Some(&1) && o.len() == 2).then_some(h)
@@ -307,7 +317,9 @@ async fn ses_throttling_delays_mail_and_a_permanent_refusal_is_recorded_not_retr
         .filter(|e| matches!(e, Event::EmailRejected { .. }))
         .collect();
     assert_eq!(rejected.len(), 1, "{h:?}");
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Nothing left to retry anywhere (a failed delivery would wait on its
+    // queue for another try): then the history is final.
+    drained(&s).await;
     let again = history(&s, &refused).await.unwrap();
     assert_eq!(outcomes(&again), outcomes(&h), "not retried");
 }
@@ -359,16 +371,16 @@ async fn poison_messages_alone_go_to_the_dead_letter_queues_and_a_redrive_is_saf
     send("EmailEventsQueue", "<xml/>".into()).await;
     let second = format!("{}@poison.example.com", unique("ok2"));
     assert_eq!(post(&s, &second, 1).await, 202);
-    settled(&s, &email, 120).await;
-    settled(&s, &second, 120).await;
+    settled(&s, &email).await;
+    settled(&s, &second).await;
     // The owner's package follows the prospect's kit (it waits for repeats to settle).
-    let first = eventually(120, "the owner's package too", || async {
+    let first = eventually(&s, "the owner's package too", || async {
         let h = history(&s, &email).await?;
         (outcomes(&h).len() == 2).then_some(h)
     })
     .await;
 
-    let (code, listing) = eventually(60, "4 messages in the dead-letter queues", || async {
+    let (code, listing) = eventually(&s, "4 messages in the dead-letter queues", || async {
         let (code, out) = leadflow_dlq(&s, &[]);
         out.contains("4 messages in 3 dead-letter queues")
             .then_some((code, out))
@@ -403,7 +415,7 @@ async fn poison_messages_alone_go_to_the_dead_letter_queues_and_a_redrive_is_saf
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("3 messages back on"), "{out}");
     eventually(
-        60,
+        &s,
         "the poison back in the dead-letter queues, alone",
         || async {
             let (_, out) = leadflow_dlq(&s, &[]);
@@ -412,7 +424,7 @@ async fn poison_messages_alone_go_to_the_dead_letter_queues_and_a_redrive_is_saf
         },
     )
     .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    drained(&s).await;
     let after = history(&s, &email).await.unwrap();
     assert_eq!(routed(&after), 1, "the redriven copy did not route again");
     assert_eq!(outcomes(&after), outcomes(&first), "nor send again");
@@ -440,7 +452,7 @@ async fn a_reminders_tick_killed_midway_is_finished_by_the_next_with_one_email_e
     .await
     .expect("answered");
     assert_eq!(r.status, 202);
-    eventually(120, "the owner's package", || async {
+    eventually(&s, "the owner's package", || async {
         let h = history(&s, &email).await?;
         outcomes(&h)
             .contains_key(&EmailKind::OwnerNotice)
@@ -477,7 +489,7 @@ async fn a_reminders_tick_killed_midway_is_finished_by_the_next_with_one_email_e
         Some(1),
     );
     let killed = tokio::spawn(fire(day_later));
-    eventually(60, "the tick's claim held in the proxy", || async {
+    eventually(&s, "the tick's claim held in the proxy", || async {
         (faults.held() > 0).then_some(())
     })
     .await;
@@ -521,7 +533,7 @@ async fn a_nurture_tick_killed_midway_sends_the_step_once_after_the_lease() {
     assert_eq!(r.status, 202);
     let store = store(&s);
     let address = EmailAddress::parse(&email).unwrap();
-    let lead = eventually(120, "the lead to be enrolled and answered", || async {
+    let lead = eventually(&s, "the lead to be enrolled and answered", || async {
         let id = store.lead_id_by_email(&address).await.ok()??;
         let lead = store.lead(&id).await.ok()??;
         lead.nurture.as_ref()?;
@@ -569,7 +581,7 @@ async fn a_nurture_tick_killed_midway_sends_the_step_once_after_the_lease() {
         Some(1),
     );
     let killed = tokio::spawn(fire(first));
-    eventually(60, "the step's claim held in the proxy", || async {
+    eventually(&s, "the step's claim held in the proxy", || async {
         (faults.held() > 0).then_some(())
     })
     .await;

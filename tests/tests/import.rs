@@ -134,7 +134,7 @@ async fn a_list_is_imported_once_with_its_rejected_rows_beside_it() {
 
     // Through the same pipeline as a landing page's post: qualified and routed.
     let id = lead.id.clone();
-    eventually(120, "the imported lead to be routed", || {
+    eventually(&s, "the imported lead to be routed", || {
         let (store, id) = (store.clone(), id.clone());
         async move { store.lead(&id).await.ok()??.routing }
     })

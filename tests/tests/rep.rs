@@ -4,18 +4,13 @@
 
 mod common;
 
-use common::{emails_to, eventually, request, store, unique, Response};
+use common::{drained, emails_to, eventually, request, store, unique, Response};
 use leadflow::domain::lead::{EmailKind, Event};
 use leadflow::identity::{local_key, LocalTokens};
 use leadflow::ports::LeadStore;
 use leadflow::{EmailAddress, LeadId};
 use leadflow_local::{root, DevOptions, DevStack, RunningStack};
 use serde_json::{json, Value};
-
-/// How long a step may take: long enough for SQS to deliver a message again
-/// after its visibility timeout (180 s) when a delivery failed on a loaded
-/// machine, as the pipeline is built to.
-const REDELIVERY: u64 = 420;
 
 /// A token as `leadflow token --rep ID` prints it.
 fn token_for(email: &str, hours: i64) -> String {
@@ -60,30 +55,26 @@ async fn routed_lead(s: &RunningStack, email: &str) -> LeadId {
     // state: polling that would slow every function sharing the emulator.
     let store = store(s);
     let address = EmailAddress::parse(email).unwrap();
-    eventually(
-        REDELIVERY,
-        "the lead to be routed and its owner told",
-        || {
-            let store = store.clone();
-            let address = address.clone();
-            async move {
-                let id = store.lead_id_by_email(&address).await.ok()??;
-                let history = store.history(&id).await.ok()?;
-                history
-                    .iter()
-                    .any(|h| {
-                        matches!(
-                            &h.event,
-                            Event::EmailSent {
-                                kind: EmailKind::OwnerNotice,
-                                ..
-                            }
-                        )
-                    })
-                    .then_some(id)
-            }
-        },
-    )
+    eventually(s, "the lead to be routed and its owner told", || {
+        let store = store.clone();
+        let address = address.clone();
+        async move {
+            let id = store.lead_id_by_email(&address).await.ok()??;
+            let history = store.history(&id).await.ok()?;
+            history
+                .iter()
+                .any(|h| {
+                    matches!(
+                        &h.event,
+                        Event::EmailSent {
+                            kind: EmailKind::OwnerNotice,
+                            ..
+                        }
+                    )
+                })
+                .then_some(id)
+        }
+    })
     .await
 }
 
@@ -213,7 +204,7 @@ async fn a_reps_day_over_http() {
         .unwrap()
         .email
         .clone();
-    eventually(REDELIVERY, "the hand-off package", || {
+    eventually(&s, "the hand-off package", || {
         let (store, id, seller_mail) = (store(&s), id.clone(), seller_mail.clone());
         async move {
             store
@@ -361,7 +352,7 @@ async fn a_nurture_step_goes_out_in_its_window_and_an_unsubscribe_stops_the_next
     assert_eq!(r.status, 202);
     let store = store(&s);
     let address = EmailAddress::parse(&email).unwrap();
-    let id = eventually(REDELIVERY, "the lead to be enrolled", || {
+    let id = eventually(&s, "the lead to be enrolled", || {
         let (store, address) = (store.clone(), address.clone());
         async move {
             let id = store.lead_id_by_email(&address).await.ok()??;
@@ -496,7 +487,7 @@ async fn ses_events_posted_locally_reach_the_function_as_aws_delivers_them() {
     assert_eq!(r.json()["delivered"], 1);
     let store = store(&s);
     let address = EmailAddress::parse(&email).unwrap();
-    eventually(REDELIVERY, "the bounce to suppress the address", || {
+    eventually(&s, "the bounce to suppress the address", || {
         let (store, address) = (store.clone(), address.clone());
         async move { store.suppression(&address).await.ok()? }
     })
@@ -517,7 +508,7 @@ async fn ses_events_posted_locally_reach_the_function_as_aws_delivers_them() {
         assert_eq!(r.status, 202, "{}", r.body);
     }
     let address = EmailAddress::parse(&other).unwrap();
-    let suppression = eventually(REDELIVERY, "the complaint to suppress the address", || {
+    let suppression = eventually(&s, "the complaint to suppress the address", || {
         let (store, address) = (store.clone(), address.clone());
         async move { store.suppression(&address).await.ok()? }
     })
@@ -526,7 +517,7 @@ async fn ses_events_posted_locally_reach_the_function_as_aws_delivers_them() {
         suppression.reason,
         leadflow::ports::SuppressionReason::Complaint
     );
-    let recorded = eventually(REDELIVERY, "both deliveries handled", || {
+    let recorded = eventually(&s, "both deliveries handled", || {
         let (store, id) = (store.clone(), id.clone());
         async move {
             let n = store
@@ -540,8 +531,8 @@ async fn ses_events_posted_locally_reach_the_function_as_aws_delivers_them() {
         }
     })
     .await;
-    // Give the second delivery time to be handled, then count again.
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    // Once the second delivery is handled too (its queue empty), count again.
+    drained(&s).await;
     let again = store
         .history(&id)
         .await
@@ -576,11 +567,12 @@ async fn not_now_runs_its_series_with_a_call_and_clicks_bring_a_nurtured_lead_ba
         }
     };
     let store = store(&s);
+    let stack = &s;
     let lead_of = |email: String| {
         let store = store.clone();
         async move {
             let address = EmailAddress::parse(&email).unwrap();
-            eventually(REDELIVERY, "the lead to be routed", || {
+            eventually(stack, "the lead to be routed", || {
                 let (store, address) = (store.clone(), address.clone());
                 async move {
                     let id = store.lead_id_by_email(&address).await.ok()??;
@@ -686,18 +678,14 @@ async fn not_now_runs_its_series_with_a_call_and_clicks_bring_a_nurtured_lead_ba
         "{}",
         r.body
     );
-    let lead = eventually(
-        REDELIVERY,
-        "the clicks to hand the lead to inside sales",
-        || {
-            let (store, id) = (store.clone(), id.clone());
-            async move {
-                let l = store.lead(&id).await.ok()??;
-                (l.nurture.is_none() && l.routing.as_ref()?.route == leadflow::Route::HighPotential)
-                    .then_some(l)
-            }
-        },
-    )
+    let lead = eventually(&s, "the clicks to hand the lead to inside sales", || {
+        let (store, id) = (store.clone(), id.clone());
+        async move {
+            let l = store.lead(&id).await.ok()??;
+            (l.nurture.is_none() && l.routing.as_ref()?.route == leadflow::Route::HighPotential)
+                .then_some(l)
+        }
+    })
     .await;
     assert_eq!(lead.owner().unwrap().key(), "rep#sam.patel");
     s.shutdown().await;

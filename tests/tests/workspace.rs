@@ -12,7 +12,6 @@ use leadflow::EmailAddress;
 use leadflow_local::{root, DevOptions, DevStack, RunningStack};
 use serde_json::{json, Value};
 use std::path::PathBuf;
-use std::time::Duration;
 
 async fn post_inquiry(s: &RunningStack, email: &str, first_name: &str) {
     let body = json!({
@@ -88,7 +87,7 @@ async fn a_rep_completes_a_task_and_a_manager_sees_the_reports_in_a_real_browser
         post_inquiry(&s, &email, first).await;
         let address = EmailAddress::parse(&email).unwrap();
         let store = store.clone();
-        eventually(180, "the lead to be routed with its first task", || {
+        eventually(&s, "the lead to be routed with its first task", || {
             let (store, address) = (store.clone(), address.clone());
             async move {
                 let id = store.lead_id_by_email(&address).await.ok()??;
@@ -108,9 +107,10 @@ async fn a_rep_completes_a_task_and_a_manager_sees_the_reports_in_a_real_browser
         .current_dir(&root)
         .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(Duration::from_secs(240), run)
+    // No limit on the whole run: every step of the script has its own
+    // (Playwright's default timeout), so a stuck page fails that step.
+    let out = run
         .await
-        .expect("the browser finished within 240 s")
         .expect("node runs (Node.js 20 on PATH; `make browser`)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use crate::emulator::{Emulator, EmulatorError};
 use crate::events::{spawn_schedule, SqsPoller};
 use crate::gateway::{Gateway, GatewayConfig, RouteTable, SesEvents};
+use crate::progress::Progress;
 use crate::provision::{provision, sdk_config, ProvisionError};
 use crate::proxy::Proxy;
 use crate::runtime::{
@@ -43,6 +44,8 @@ pub enum DevError {
     Routes(String),
     #[error("the local signing key ({file}): {0}", file = LOCAL_KEY_FILE)]
     Key(std::io::Error),
+    #[error("a test stack slot: {0}")]
+    Slot(std::io::Error),
 }
 
 /// How to start a [`RunningStack`].
@@ -74,6 +77,10 @@ pub struct DevOptions {
     /// Put the metering [`Proxy`] between the functions (and the SQS pollers)
     /// and the emulator; [`RunningStack::usage`] then reports what they used.
     pub metered: bool,
+    /// Hold one of the machine's [`testing::stack_slots`](crate::testing::stack_slots)
+    /// while the stack runs (waiting for one first), so that tests in every
+    /// test process together run no more stacks than the cores can carry.
+    pub test_slot: bool,
 }
 
 impl Default for DevOptions {
@@ -91,17 +98,20 @@ impl Default for DevOptions {
             binaries: BTreeMap::new(),
             ready_timeout: Duration::from_secs(30),
             metered: false,
+            test_slot: false,
         }
     }
 }
 
 impl DevOptions {
-    /// For tests: a free port, quiet, the given (unique) stack name.
+    /// For tests: a free port, quiet, the given (unique) stack name, one of
+    /// the machine's test slots.
     pub fn for_tests(stack_name: impl Into<String>) -> Self {
         Self {
             port: 0,
             stack_name: stack_name.into(),
             quiet: true,
+            test_slot: true,
             ..Self::default()
         }
     }
@@ -122,6 +132,11 @@ impl DevStack {
             .clone()
             .unwrap_or_else(|| crate::root::template_path(&root));
         let template = Template::load(&template_path)?;
+        let slot = match options.test_slot {
+            true => Some(crate::testing::stack_slot().await.map_err(DevError::Slot)?),
+            false => None,
+        };
+        let progress = Progress::default();
 
         // The port opens only when the stack can answer (after the functions
         // are built and started): a client that connects early would wait on
@@ -192,7 +207,7 @@ impl DevStack {
             !options.quiet || std::env::var("LEADFLOW_DEV_LOGS").is_ok_and(|v| v == "1");
         let proxy = options
             .metered
-            .then(|| Proxy::new(emulator.endpoint(), &model.tables));
+            .then(|| Proxy::new(emulator.endpoint(), &model.tables, progress.clone()));
         let mut hosts = Vec::new();
         for f in &model.functions {
             let exe = executables.get(&f.logical_id).cloned().unwrap_or_default();
@@ -205,6 +220,7 @@ impl DevStack {
             };
             let mut config = FunctionConfig::from_spec(f, exe, &endpoint, forward_logs);
             config.working_dir = Some(root.clone());
+            config.progress = progress.clone();
             hosts.push(FunctionHost::new(config));
         }
         let functions = Functions::new(hosts);
@@ -265,6 +281,7 @@ impl DevStack {
                             source: source.clone(),
                             function: function.logical_id.clone(),
                             invoker: invoker.clone(),
+                            progress: progress.clone(),
                         }
                         .spawn(),
                     ),
@@ -288,6 +305,8 @@ impl DevStack {
             tasks,
             schedule_period: options.schedule_period,
             proxy,
+            progress,
+            _slot: slot,
         })
     }
 }
@@ -384,6 +403,8 @@ pub struct RunningStack {
     tasks: Vec<AbortOnDrop>,
     schedule_period: Option<Duration>,
     proxy: Option<Arc<Proxy>>,
+    progress: Progress,
+    _slot: Option<crate::testing::StackSlot>,
 }
 
 impl std::fmt::Debug for RunningStack {
@@ -455,6 +476,54 @@ impl RunningStack {
     /// tests inject faults through it.
     pub fn proxy(&self) -> Option<&Arc<Proxy>> {
         self.proxy.as_ref()
+    }
+
+    /// The pipeline's movements so far: what the tests' waits watch.
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    /// Whether every queue that feeds a function is empty: no message
+    /// waiting, in flight (taken and not yet deleted, or failed and waiting
+    /// out its visibility timeout) or delayed. Dead-letter queues, which
+    /// feed nothing, are not looked at.
+    pub async fn queues_drained(&self) -> Result<bool, String> {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
+        for function in &self.model.functions {
+            for event in &function.events {
+                let EventSource::Sqs(source) = &event.source else {
+                    continue;
+                };
+                let attributes = sqs
+                    .get_queue_attributes()
+                    .queue_url(&source.queue_url)
+                    .attribute_names(A::All)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "{}: {}",
+                            source.queue,
+                            aws_sdk_sqs::error::DisplayErrorContext(e)
+                        )
+                    })?;
+                let count = |name: A| {
+                    attributes
+                        .attributes()
+                        .and_then(|a| a.get(&name))
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                let messages = count(A::ApproximateNumberOfMessages)
+                    + count(A::ApproximateNumberOfMessagesNotVisible)
+                    + count(A::ApproximateNumberOfMessagesDelayed);
+                if messages > 0 {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// Kills a function's process at once, as a crashed Lambda sandbox: an

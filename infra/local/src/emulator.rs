@@ -159,25 +159,37 @@ pub fn free_port() -> std::io::Result<u16> {
 
 /// Lines a child process printed last, for error messages.
 #[derive(Debug, Clone, Default)]
-pub struct LogTail(Arc<Mutex<VecDeque<String>>>);
+pub struct LogTail(Arc<Mutex<Tail>>);
+
+#[derive(Debug, Default)]
+struct Tail {
+    lines: VecDeque<String>,
+    pushed: u64,
+}
 
 impl LogTail {
     const LINES: usize = 40;
 
     pub fn push(&self, line: String) {
-        if let Ok(mut lines) = self.0.lock() {
-            if lines.len() == Self::LINES {
-                lines.pop_front();
+        if let Ok(mut tail) = self.0.lock() {
+            if tail.lines.len() == Self::LINES {
+                tail.lines.pop_front();
             }
-            lines.push_back(line);
+            tail.lines.push_back(line);
+            tail.pushed += 1;
         }
     }
 
     pub fn text(&self) -> String {
         self.0
             .lock()
-            .map(|lines| lines.iter().cloned().collect::<Vec<_>>().join("\n"))
+            .map(|tail| tail.lines.iter().cloned().collect::<Vec<_>>().join("\n"))
             .unwrap_or_default()
+    }
+
+    /// How many lines were ever pushed (a change says output is still coming).
+    pub fn pushed(&self) -> u64 {
+        self.0.lock().map(|tail| tail.pushed).unwrap_or_default()
     }
 }
 

@@ -10,6 +10,7 @@ use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
 use serde_json::{json, Map, Value};
 
+use crate::progress::Progress;
 use crate::runtime::Invoker;
 use crate::task::{uuid_like, AbortOnDrop};
 use crate::template::{ScheduleSpec, SqsSourceSpec};
@@ -118,6 +119,8 @@ pub struct SqsPoller {
     /// Logical id of the function.
     pub function: String,
     pub invoker: Arc<dyn Invoker>,
+    /// Told of every batch taken and settled.
+    pub progress: Progress,
 }
 
 impl SqsPoller {
@@ -151,6 +154,23 @@ impl SqsPoller {
             .iter()
             .filter_map(|m| m.message_id.clone())
             .collect();
+        // New work taken is progress; a message back for another try is not
+        // (a function that fails every time would otherwise never stall).
+        let new = messages
+            .iter()
+            .filter(|m| {
+                m.attributes
+                    .as_ref()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                    .is_none_or(|n| n == "1")
+            })
+            .count();
+        if new > 0 {
+            self.progress.moved(format!(
+                "{} took {new} new message(s) from {}",
+                self.function, self.source.queue
+            ));
+        }
         let event = sqs_event(&messages, &self.source.queue_arn);
         let keep: BTreeSet<String> = match self.invoker.invoke(&self.function, event).await {
             Ok(response) if self.source.report_batch_item_failures => {
@@ -203,6 +223,15 @@ impl SqsPoller {
             for failed in out.failed {
                 tracing::warn!(queue = %self.source.queue, "could not delete a message: {}", failed.message.unwrap_or_default());
             }
+        }
+        if deleted > 0 {
+            self.progress.moved(format!(
+                "{} finished {deleted} of {} message(s) from {}, {} left for a retry",
+                self.function,
+                messages.len(),
+                self.source.queue,
+                keep.len()
+            ));
         }
         Ok(PollOutcome {
             received: messages.len(),

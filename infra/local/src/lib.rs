@@ -10,7 +10,9 @@
 //! - [`gateway`] serves the HTTP API (payload format 2.0) and the landing page;
 //! - [`events`] drives SQS event source mappings and schedules;
 //! - [`proxy`] (when asked, for the cost benchmark) stands between the functions
-//!   and the emulator and meters every AWS request.
+//!   and the emulator and meters every AWS request;
+//! - [`progress`] records the pipeline's movements, which the tests' waits
+//!   ([`testing::eventually`]) watch instead of a clock.
 //!
 //! [`cli`] is the `leadflow-local` command (`dev`, `emulator`, `tools`, `dlq`,
 //! `load`), which `leadflow dev|emulator|tools|dlq|load` runs; [`dlq`] and
@@ -23,6 +25,7 @@ pub mod emulator;
 pub mod events;
 pub mod gateway;
 pub mod load;
+pub mod progress;
 pub mod provision;
 pub mod proxy;
 pub mod root;

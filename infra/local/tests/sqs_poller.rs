@@ -5,6 +5,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use leadflow_local::events::{PollOutcome, SqsPoller};
+use leadflow_local::progress::Progress;
 use leadflow_local::provision::{provision, sdk_config};
 use leadflow_local::runtime::{InvokeFuture, Invoker};
 use leadflow_local::template::{EventSource, SqsSourceSpec};
@@ -82,10 +83,11 @@ async fn send(client: &aws_sdk_sqs::Client, url: &str, bodies: &[&str]) {
     }
 }
 
-/// Polls until `n` messages were received in total.
+/// Polls until `n` messages were received in total (each poll waits up to
+/// 1 s for a message; two minutes of empty polls is a failure).
 async fn poll_all(poller: &SqsPoller, n: usize) -> PollOutcome {
     let mut total = PollOutcome::default();
-    for _ in 0..10 {
+    for _ in 0..120 {
         let outcome = poller.poll_once().await.unwrap();
         total.received += outcome.received;
         total.deleted += outcome.deleted;
@@ -110,6 +112,7 @@ async fn deletes_all_but_the_reported_failures() {
         source: source.clone(),
         function: "WorkerFunction".into(),
         invoker: invoker.clone(),
+        progress: Progress::default(),
     };
     let outcome = poll_all(&poller, 3).await;
     assert_eq!(
@@ -134,7 +137,6 @@ async fn deletes_all_but_the_reported_failures() {
     assert!(record["md5OfBody"].is_string());
 
     // The failed one comes back after the visibility timeout (1 s).
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     let again = poll_all(&poller, 1).await;
     assert_eq!(again.received, 1);
     let last = invoker.events.lock().unwrap().last().cloned().unwrap();
@@ -157,6 +159,7 @@ async fn keeps_the_whole_batch_when_the_function_fails() {
             reply: Err(InvokeError::UnknownFunction("x".into())),
             events: Mutex::new(Vec::new()),
         }),
+        progress: Progress::default(),
     };
     let outcome = poll_all(&poller, 2).await;
     assert_eq!(
@@ -169,8 +172,7 @@ async fn keeps_the_whole_batch_when_the_function_fails() {
     );
 
     // Without ReportBatchItemFailures a successful invocation deletes everything,
-    // whatever the response says.
-    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    // whatever the response says (the batch is back after the 1 s visibility timeout).
     let mut plain = source.clone();
     plain.report_batch_item_failures = false;
     let poller = SqsPoller {
@@ -181,6 +183,7 @@ async fn keeps_the_whole_batch_when_the_function_fails() {
             reply: Ok(json!({"batchItemFailures": [{"itemIdentifier": "whatever"}]})),
             events: Mutex::new(Vec::new()),
         }),
+        progress: Progress::default(),
     };
     let outcome = poll_all(&poller, 2).await;
     assert_eq!(

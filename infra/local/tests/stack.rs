@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use leadflow_local::root::workspace_root;
+use leadflow_local::testing::{eventually, watch, watch_within};
 use leadflow_local::{DevOptions, DevStack, InvokeError, RunningStack};
 use serde_json::{json, Value};
 
@@ -224,26 +225,24 @@ async fn sqs_pollers_and_schedules() {
             .map(|r| r["body"].as_str().unwrap_or_default().to_string())
             .collect()
     };
-    let seen = common::eventually(Duration::from_secs(20), || {
-        let events = common::recorded(&worker);
-        let bodies = bodies(&events);
+    watch(stack.progress(), "the worker to get every message", || {
+        let bodies = bodies(&common::recorded(&worker));
         async move {
             let all = ["ok-1", "ok-2", "fail-3"]
                 .iter()
                 .all(|b| bodies.iter().any(|x| x == b));
-            all.then_some(bodies)
+            if all {
+                Ok(bodies)
+            } else {
+                Err(bodies)
+            }
         }
     })
     .await;
-    assert!(
-        seen.is_some(),
-        "the worker got every message: {:?}",
-        bodies(&common::recorded(&worker))
-    );
 
     // The failing message is retried, then moved to the dead-letter queue (maxReceiveCount 2).
     let dlq = stack.queue_url("DeadLetters").unwrap().to_string();
-    let dead = common::eventually(Duration::from_secs(30), || {
+    let dead = eventually(stack.progress(), "fail-3 in the dead-letter queue", || {
         let sqs = sqs.clone();
         let dlq = dlq.clone();
         async move {
@@ -261,7 +260,7 @@ async fn sqs_pollers_and_schedules() {
         }
     })
     .await;
-    assert_eq!(dead.as_deref(), Some("fail-3"));
+    assert_eq!(dead, "fail-3");
     let tries = bodies(&common::recorded(&worker))
         .iter()
         .filter(|b| *b == "fail-3")
@@ -273,13 +272,54 @@ async fn sqs_pollers_and_schedules() {
         .count();
     assert_eq!(oks, 2, "successful messages were deleted, not retried");
 
-    // The schedule runs at the overridden period with a Scheduled Event.
-    let ticks = common::eventually(Duration::from_secs(10), || {
-        let events = common::recorded(&dir.join("tick.jsonl"));
-        async move { (events.len() >= 2).then_some(events) }
+    // A worker that never finishes a message: a wait for it fails by itself
+    // once nothing moves (the retries are not progress, nor are the ticks
+    // every 300 ms), saying what it waited for and what moved last.
+    sqs.send_message()
+        .queue_url(&work)
+        .message_body("fail-4")
+        .send()
+        .await
+        .unwrap();
+    let progress = stack.progress().clone();
+    let stalled = tokio::spawn(async move {
+        watch_within(
+            Duration::from_secs(3),
+            &progress,
+            "fail-4 to be worked",
+            || async { Err::<(), _>("fail-4 not done") },
+        )
+        .await
     })
     .await
-    .expect("two scheduled invocations");
+    .expect_err("the wait fails");
+    let message = stalled
+        .into_panic()
+        .downcast::<String>()
+        .map(|m| *m)
+        .unwrap_or_default();
+    assert!(
+        message.contains("nothing moved for 3 s while waiting for fail-4 to be worked"),
+        "{message}"
+    );
+    assert!(
+        message.contains("WorkerFunction took 1 new message(s) from Work"),
+        "{message}"
+    );
+    assert!(message.contains("fail-4 not done"), "{message}");
+
+    // The schedule runs at the overridden period with a Scheduled Event.
+    // A tick is not pipeline progress: the ticks recorded so far are.
+    let ticks = watch(stack.progress(), "two scheduled invocations", || {
+        let events = common::recorded(&dir.join("tick.jsonl"));
+        async move {
+            match events.len() {
+                n if n >= 2 => Ok(events),
+                n => Err(n),
+            }
+        }
+    })
+    .await;
     assert_eq!(ticks[0]["detail-type"], "Scheduled Event");
     assert_eq!(ticks[0]["source"], "aws.events");
     assert!(ticks[0]["resources"][0]

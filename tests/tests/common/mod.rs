@@ -7,7 +7,7 @@ use bytes::Bytes;
 use leadflow_aws::dynamo::DynamoStore;
 use leadflow_aws::sqs::SqsPublisher;
 use leadflow_local::template::{StackModel, StackSettings, Template};
-use leadflow_local::{provision, root, Emulator};
+use leadflow_local::{provision, root, Emulator, RunningStack};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -96,22 +96,37 @@ pub async fn request(
     }
 }
 
-/// Poll `f` until it returns Some, for at most `secs` seconds.
-pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+/// Polls `check` until it returns `Some`; fails only when the stack has not
+/// moved (no message taken or settled, no write, no email, no process
+/// started) for the stall window, saying what it waited for and what moved last.
+pub async fn eventually<T, F, Fut>(s: &RunningStack, what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!("timed out after {secs} s waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    leadflow_local::testing::eventually(s.progress(), what, check).await
+}
+
+/// [`eventually`] for a check that says what it saw while not done (`Err`).
+pub async fn watch<T, E, F, Fut>(s: &RunningStack, what: &str, check: F) -> T
+where
+    E: std::fmt::Debug,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    leadflow_local::testing::watch(s.progress(), what, check).await
+}
+
+/// Waits until the pipeline has nothing left to do: every queue that feeds
+/// a function is empty (nothing waiting, in flight or back for a retry).
+/// "Nothing more happened" is then a fact, where a fixed sleep only hopes.
+pub async fn drained(s: &RunningStack) {
+    eventually(
+        s,
+        "every queue that feeds a function to be empty",
+        || async { s.queues_drained().await.ok()?.then_some(()) },
+    )
+    .await
 }
 
 /// The emails the emulator recorded whose recipients include `to`.

@@ -28,6 +28,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
+use crate::progress::Progress;
 use crate::runtime::serve_or_drop;
 use crate::task::AbortOnDrop;
 use crate::template::TableSpec;
@@ -49,6 +50,8 @@ pub struct Proxy {
     /// `LEADFLOW_PROXY_TRACE=1`: each DynamoDB write's items, sizes and units on stderr.
     trace: bool,
     faults: faults::Faults,
+    /// Told of every state change that went through.
+    progress: Progress,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -75,8 +78,9 @@ struct Call {
 }
 
 impl Proxy {
-    /// A proxy to `upstream` (the emulator's URL) for a stack with `tables`.
-    pub fn new(upstream: &str, tables: &[TableSpec]) -> Arc<Self> {
+    /// A proxy to `upstream` (the emulator's URL) for a stack with `tables`,
+    /// telling `progress` of every write, send and delete that succeeds.
+    pub fn new(upstream: &str, tables: &[TableSpec], progress: Progress) -> Arc<Self> {
         Arc::new(Self {
             upstream: upstream.trim_end_matches('/').to_string(),
             client: Client::builder(TokioExecutor::new()).build_http(),
@@ -85,6 +89,7 @@ impl Proxy {
             listeners: Mutex::new(Vec::new()),
             trace: std::env::var("LEADFLOW_PROXY_TRACE").is_ok_and(|v| v == "1"),
             faults: faults::Faults::default(),
+            progress,
         })
     }
 
@@ -159,6 +164,12 @@ impl Proxy {
             Ok(answer) => answer,
             Err(e) => return Some(plain(StatusCode::BAD_GATEWAY, &e)),
         };
+        if answer.status.is_success() && changes_state(&call.operation) {
+            self.progress.moved(format!(
+                "{caller}: {} {}",
+                call.operation.service, call.operation.operation
+            ));
+        }
         let exchange = Exchange {
             headers: &parts.headers,
             request: &body,
@@ -323,6 +334,21 @@ impl Proxy {
             .entry(operation)
             .or_default()
             .add(&used);
+    }
+}
+
+/// Whether a successful `operation` changed what the stack holds (a write,
+/// a message sent or taken away, an email).
+fn changes_state(operation: &Operation) -> bool {
+    let op = operation.operation.as_str();
+    match operation.service.as_str() {
+        "dynamodb" => matches!(
+            op,
+            "PutItem" | "UpdateItem" | "DeleteItem" | "TransactWriteItems" | "BatchWriteItem"
+        ),
+        "sqs" => op.starts_with("SendMessage") || op.starts_with("DeleteMessage"),
+        "ses" => op.starts_with("Send"),
+        _ => false,
     }
 }
 

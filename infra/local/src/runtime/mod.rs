@@ -31,6 +31,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 
 use crate::emulator::{drain_lines, LogTail};
+use crate::progress::Progress;
 use crate::task::{uuid_like, AbortOnDrop};
 use crate::template::FunctionSpec;
 use crate::LOCAL_REGION;
@@ -86,6 +87,8 @@ pub struct FunctionConfig {
     /// Forward the process's output, each line prefixed with the logical id, to our stderr.
     pub forward_logs: bool,
     pub working_dir: Option<PathBuf>,
+    /// Told of every process start and unexpected exit.
+    pub progress: Progress,
 }
 
 impl FunctionConfig {
@@ -106,6 +109,7 @@ impl FunctionConfig {
             timeout: spec.timeout,
             forward_logs,
             working_dir: None,
+            progress: Progress::default(),
         }
     }
 }
@@ -184,8 +188,30 @@ struct ApiState {
 
 const RUNTIME_PREFIX: &str = "/2018-06-01/runtime/";
 const MAX_RUNTIME_BODY: usize = 20 * 1024 * 1024;
-/// How long an exit report waits for the rest of the process's output.
-const OUTPUT_AFTER_EXIT: Duration = Duration::from_secs(2);
+/// How long an exit report waits for another line of the process's output
+/// once the process has exited: the pipes close with the process, so this
+/// bounds only the case of a process it started holding them open.
+const OUTPUT_AFTER_EXIT: Duration = Duration::from_secs(10);
+
+/// Waits for `readers` to reach the end of their pipes, or until `quiet`
+/// passes with no new line in `tail`.
+async fn read_to_end(readers: Vec<tokio::task::JoinHandle<()>>, tail: &LogTail, quiet: Duration) {
+    let mut seen = tail.pushed();
+    for mut reader in readers {
+        loop {
+            tokio::select! {
+                _ = &mut reader => break,
+                _ = tokio::time::sleep(quiet) => {
+                    let now = tail.pushed();
+                    if now == seen {
+                        return;
+                    }
+                    seen = now;
+                }
+            }
+        }
+    }
+}
 
 type ApiResponse = Response<Full<Bytes>>;
 
@@ -597,6 +623,11 @@ impl FunctionHost {
             ));
         }
         tracing::debug!(function = %config.logical_id, pid = ?child.id(), %addr, "process started");
+        config
+            .progress
+            .moved(format!("{}'s process started", config.logical_id));
+        let progress = config.progress.clone();
+        let tail = self.inner.tail.clone();
 
         let (kill_tx, kill_rx) = oneshot::channel::<()>();
         let (exit_tx, exit_rx) = watch::channel(None);
@@ -612,16 +643,14 @@ impl FunctionHost {
                         tracing::debug!(function = %logical_id, "process stopped ({status})");
                     } else {
                         tracing::warn!(function = %logical_id, "process exited ({status}); it restarts on the next invocation");
+                        progress.moved(format!("{logical_id}'s process exited ({status})"));
                     }
                     // The exit is reported with the process's last words: its
-                    // output is read to the end first (bounded, as a process
-                    // it started could hold the pipes open).
-                    let _ = tokio::time::timeout(OUTPUT_AFTER_EXIT, async {
-                        for reader in output {
-                            let _ = reader.await;
-                        }
-                    })
-                    .await;
+                    // output is read to the end first. A process it started
+                    // could hold the pipes open, so the reading stops when no
+                    // line came for a while (not after a fixed time: a busy
+                    // machine may be slow to read what the process left).
+                    read_to_end(output, &tail, OUTPUT_AFTER_EXIT).await;
                     status
                 }
                 _ = kill_rx => {
