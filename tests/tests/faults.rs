@@ -66,7 +66,7 @@ async fn post(s: &RunningStack, email: &str, i: usize) -> u16 {
         &format!("{}/inquiries", s.api_url()),
         &[("content-type", "application/json")],
         inquiry(email, i).to_string(),
-        Duration::from_secs(60),
+        common::ANSWER,
     )
     .await;
     match r {
@@ -447,7 +447,7 @@ async fn a_reminders_tick_killed_midway_is_finished_by_the_next_with_one_email_e
         &format!("{}/inquiries", s.api_url()),
         &[("content-type", "application/json")],
         body.to_string(),
-        Duration::from_secs(60),
+        common::ANSWER,
     )
     .await
     .expect("answered");
@@ -526,7 +526,7 @@ async fn a_nurture_tick_killed_midway_sends_the_step_once_after_the_lease() {
         &format!("{}/inquiries", s.api_url()),
         &[("content-type", "application/json")],
         body.to_string(),
-        Duration::from_secs(60),
+        common::ANSWER,
     )
     .await
     .expect("answered");

@@ -48,9 +48,9 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    watch(progress, what, || {
+    wait(stall_window(), progress, what, || {
         let pending = check();
-        async move { pending.await.ok_or(()) }
+        async move { pending.await.ok_or(None) }
     })
     .await
 }
@@ -79,18 +79,33 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
+    wait(window, progress, what, || {
+        let pending = check();
+        async move { pending.await.map_err(|seen| Some(format!("{seen:?}"))) }
+    })
+    .await
+}
+
+async fn wait<T, F, Fut>(window: Duration, progress: &Progress, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, Option<String>>>,
+{
     let mut stall = Stall::new(window, progress);
     loop {
         let seen = match check().await {
             Ok(v) => return v,
-            Err(seen) => format!("{seen:?}"),
+            Err(seen) => seen,
         };
-        if stall.stalled(progress, Some(seen)) {
+        if stall.stalled(progress, seen) {
             panic!(
-                "nothing moved for {} s while waiting for {what}: {}; the check saw last: {}",
+                "nothing moved for {} s while waiting for {what}: {}{}",
                 stall.window().as_secs(),
                 progress.seen(),
-                stall.observed().unwrap_or("nothing"),
+                stall
+                    .observed()
+                    .map(|seen| format!("; the check saw last: {seen}"))
+                    .unwrap_or_default(),
             );
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
