@@ -136,7 +136,7 @@ async fn settled(s: &RunningStack, email: &str) -> Vec<Event> {
 #[tokio::test]
 async fn cut_off_from_aws_mid_burst_every_post_is_refused_or_reaches_the_pipeline() {
     let s = stack("cut").await;
-    let faults = s.proxy().expect("metered").faults();
+    let faults = s.proxy().faults();
     let emails: Vec<String> = (0..24)
         .map(|i| format!("{}@cut.example.com", unique(&format!("p{i}"))))
         .collect();
@@ -193,7 +193,7 @@ async fn cut_off_from_aws_mid_burst_every_post_is_refused_or_reaches_the_pipelin
 #[tokio::test]
 async fn a_throttled_router_and_an_unreachable_fulfillment_store_finish_late_and_once() {
     let s = stack("throttle").await;
-    let faults = s.proxy().expect("metered").faults();
+    let faults = s.proxy().faults();
     faults.add(
         Matcher::caller(ROUTER).service("dynamodb"),
         Fault::Throttle,
@@ -230,7 +230,7 @@ const FULFILLMENT: &str = "FulfillmentFunction";
 #[tokio::test]
 async fn a_function_killed_mid_batch_finishes_by_redelivery_with_no_duplicate_email() {
     let s = stack("kill").await;
-    let faults = s.proxy().expect("metered").faults();
+    let faults = s.proxy().faults();
     for function in [ROUTER, FULFILLMENT] {
         // Its next store write waits 3 s in the proxy; the process is killed
         // meanwhile (the write still lands, as one in flight would).
@@ -280,7 +280,7 @@ async fn a_function_killed_mid_batch_finishes_by_redelivery_with_no_duplicate_em
 #[tokio::test]
 async fn ses_throttling_delays_mail_and_a_permanent_refusal_is_recorded_not_retried() {
     let s = stack("ses").await;
-    let faults = s.proxy().expect("metered").faults();
+    let faults = s.proxy().faults();
     // Throttled through the SDK's own retries: the message is deferred and sent later, once.
     faults.add(
         Matcher::caller(FULFILLMENT).service("ses"),
@@ -437,7 +437,7 @@ async fn poison_messages_alone_go_to_the_dead_letter_queues_and_a_redrive_is_saf
 #[tokio::test]
 async fn a_reminders_tick_killed_midway_is_finished_by_the_next_with_one_email_each() {
     let s = stack("remind").await;
-    let faults = s.proxy().expect("metered").faults();
+    let faults = s.proxy().faults();
     // An inside-sales lead whose pre-qualification call falls due and whose
     // 24 h first-touch SLA runs out a day later (as in tests/tests/rep.rs).
     let email = format!("{}@stadtwerke.example", unique("late"));
@@ -517,7 +517,7 @@ async fn a_reminders_tick_killed_midway_is_finished_by_the_next_with_one_email_e
 #[tokio::test]
 async fn a_nurture_tick_killed_midway_sends_the_step_once_after_the_lease() {
     let s = stack("nurture").await;
-    let faults = s.proxy().expect("metered").faults();
+    let faults = s.proxy().faults();
     // A far-off lead: enrolled in the nurture program (as in tests/tests/rep.rs).
     let email = format!("{}@utility.example", unique("drip"));
     let body = json!({"email": email, "country": "US", "timeframe": "over_12_months", "authority": "influencer"});

@@ -74,8 +74,9 @@ pub struct DevOptions {
     pub binaries: BTreeMap<String, PathBuf>,
     /// How long a function process may take to ask for its first invocation.
     pub ready_timeout: Duration,
-    /// Put the metering [`Proxy`] between the functions (and the SQS pollers)
-    /// and the emulator; [`RunningStack::usage`] then reports what they used.
+    /// Meter what the functions (and the SQS pollers) ask of the emulator
+    /// in the [`Proxy`] they all go through; [`RunningStack::usage`] then
+    /// reports what they used.
     pub metered: bool,
     /// Hold one of the machine's [`testing::stack_slots`](crate::testing::stack_slots)
     /// while the stack runs (waiting for one first), so that tests in every
@@ -205,19 +206,25 @@ impl DevStack {
 
         let forward_logs =
             !options.quiet || std::env::var("LEADFLOW_DEV_LOGS").is_ok_and(|v| v == "1");
-        let proxy = options
-            .metered
-            .then(|| Proxy::new(emulator.endpoint(), &model.tables, progress.clone()));
+        // Every function reaches AWS through the proxy, which holds it to
+        // its role in the template (and meters it, when asked).
+        let proxy = Proxy::new(
+            emulator.endpoint(),
+            &model.tables,
+            progress.clone(),
+            options.metered,
+        );
         let mut hosts = Vec::new();
         for f in &model.functions {
+            proxy.enforce(crate::proxy::iam::Role {
+                function: f.logical_id.clone(),
+                statements: f.policies.clone(),
+            });
             let exe = executables.get(&f.logical_id).cloned().unwrap_or_default();
-            let endpoint = match &proxy {
-                Some(proxy) => proxy
-                    .endpoint_for(&f.logical_id)
-                    .await
-                    .map_err(|source| DevError::Listen { port: 0, source })?,
-                None => emulator.endpoint().to_string(),
-            };
+            let endpoint = proxy
+                .endpoint_for(&f.logical_id)
+                .await
+                .map_err(|source| DevError::Listen { port: 0, source })?;
             let mut config = FunctionConfig::from_spec(f, exe, &endpoint, forward_logs);
             config.working_dir = Some(root.clone());
             config.progress = progress.clone();
@@ -225,12 +232,12 @@ impl DevStack {
         }
         let functions = Functions::new(hosts);
         functions.start_all(options.ready_timeout).await?;
-        let invoker: Arc<dyn crate::runtime::Invoker> = match &proxy {
-            Some(proxy) => Arc::new(MeteredInvoker {
+        let invoker: Arc<dyn crate::runtime::Invoker> = match options.metered {
+            true => Arc::new(MeteredInvoker {
                 inner: functions.clone(),
                 proxy: proxy.clone(),
             }),
-            None => Arc::new(functions.clone()),
+            false => Arc::new(functions.clone()),
         };
 
         let routes = RouteTable::new(model.routes()).map_err(DevError::Routes)?;
@@ -261,15 +268,12 @@ impl DevStack {
 
         // The pollers stand for Lambda's event source mappings, whose SQS
         // requests the account pays for: metered under their own name.
-        let sqs = match &proxy {
-            Some(proxy) => {
-                let endpoint = proxy
-                    .endpoint_for(EVENT_SOURCE_MAPPING)
-                    .await
-                    .map_err(|source| DevError::Listen { port: 0, source })?;
-                aws_sdk_sqs::Client::new(&sdk_config(&endpoint).await)
-            }
-            None => aws_sdk_sqs::Client::new(&sdk),
+        let sqs = {
+            let endpoint = proxy
+                .endpoint_for(EVENT_SOURCE_MAPPING)
+                .await
+                .map_err(|source| DevError::Listen { port: 0, source })?;
+            aws_sdk_sqs::Client::new(&sdk_config(&endpoint).await)
         };
         let mut tasks = Vec::new();
         for function in &model.functions {
@@ -305,6 +309,7 @@ impl DevStack {
             tasks,
             schedule_period: options.schedule_period,
             proxy,
+            metered: options.metered,
             progress,
             _slot: slot,
         })
@@ -402,7 +407,8 @@ pub struct RunningStack {
     gateway: Option<Gateway>,
     tasks: Vec<AbortOnDrop>,
     schedule_period: Option<Duration>,
-    proxy: Option<Arc<Proxy>>,
+    proxy: Arc<Proxy>,
+    metered: bool,
     progress: Progress,
     _slot: Option<crate::testing::StackSlot>,
 }
@@ -472,10 +478,10 @@ impl RunningStack {
     }
 
     /// The proxy between the functions (and the SQS pollers) and the
-    /// emulator, when the stack was started [`metered`](DevOptions::metered):
-    /// tests inject faults through it.
-    pub fn proxy(&self) -> Option<&Arc<Proxy>> {
-        self.proxy.as_ref()
+    /// emulator: tests inject faults through it, and read the calls it
+    /// refused ([`Proxy::denials`]).
+    pub fn proxy(&self) -> &Arc<Proxy> {
+        &self.proxy
     }
 
     /// The pipeline's movements so far: what the tests' waits watch.
@@ -542,7 +548,7 @@ impl RunningStack {
     /// What the functions and the SQS pollers used so far, when the stack was
     /// started [`metered`](DevOptions::metered).
     pub fn usage(&self) -> Option<crate::proxy::Usage> {
-        self.proxy.as_ref().map(|p| p.usage())
+        self.metered.then(|| self.proxy.usage())
     }
 
     /// The emails the emulator recorded (every stack's: they share the emulator).

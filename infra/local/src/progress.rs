@@ -23,7 +23,12 @@ pub struct Progress(Arc<Mutex<State>>);
 struct State {
     moves: u64,
     last: Option<(Instant, String)>,
+    refused: Vec<String>,
+    refusals: u64,
 }
+
+/// How many of the latest refusals a [`Seen`] names.
+const REFUSALS_KEPT: usize = 3;
 
 /// What a [`Progress`] had seen at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +37,10 @@ pub struct Seen {
     pub moves: u64,
     /// The latest movement, and how long before the snapshot it came.
     pub last: Option<(Duration, String)>,
+    /// How many calls a function's role refused, and the latest of them: a
+    /// pipeline that stalls on a denied call says so.
+    pub refusals: u64,
+    pub refused: Vec<String>,
 }
 
 impl std::fmt::Debug for Progress {
@@ -48,6 +57,16 @@ impl Progress {
         state.last = Some((Instant::now(), what.into()));
     }
 
+    /// Records a call that a function's role refused (not a movement).
+    pub fn refused(&self, what: impl Into<String>) {
+        let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        state.refusals += 1;
+        if state.refused.len() == REFUSALS_KEPT {
+            state.refused.remove(0);
+        }
+        state.refused.push(what.into());
+    }
+
     /// The movements so far.
     pub fn seen(&self) -> Seen {
         let state = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -57,6 +76,8 @@ impl Progress {
                 .last
                 .as_ref()
                 .map(|(at, what)| (at.elapsed(), what.clone())),
+            refusals: state.refusals,
+            refused: state.refused.clone(),
         }
     }
 }
@@ -64,14 +85,23 @@ impl Progress {
 impl std::fmt::Display for Seen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.last {
-            None => write!(f, "the pipeline has not moved at all"),
+            None => write!(f, "the pipeline has not moved at all")?,
             Some((ago, what)) => write!(
                 f,
                 "the pipeline moved {} times, last {:.0} s ago: {what}",
                 self.moves,
                 ago.as_secs_f64()
-            ),
+            )?,
         }
+        if self.refusals > 0 {
+            write!(
+                f,
+                "; {} call(s) refused by the functions' roles, the latest: {}",
+                self.refusals,
+                self.refused.join(" | ")
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -34,7 +34,8 @@ pub fn env_count(name: &str, default: usize) -> usize {
 /// How long a wait may see nothing move before it fails:
 /// `LEADFLOW_TEST_STALL_SECS`, else 300 s. The longest quiet a working
 /// pipeline has is a failed delivery waiting out its queue's visibility
-/// timeout (180 s in template.yaml) or a send claim its lease (200 s), while
+/// timeout (180 s, fulfillment's 240 s in template.yaml) or a send claim its
+/// lease (200 s), while
 /// its retries fail: a wait gives that and a slow invocation after it.
 pub fn stall_window() -> Duration {
     Duration::from_secs(env_count("LEADFLOW_TEST_STALL_SECS", 300) as u64)

@@ -25,6 +25,7 @@ fn host(timeout: Duration, extra: &[(&str, &str)]) -> FunctionHost {
             .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
             .collect::<BTreeMap<_, _>>(),
         events: Vec::new(),
+        policies: Vec::new(),
     };
     let forward = std::env::var("LEADFLOW_DEV_LOGS").is_ok_and(|v| v == "1");
     FunctionHost::new(FunctionConfig::from_spec(

@@ -910,16 +910,21 @@ impl LeadStore for DynamoStore {
     }
 
     async fn release_send(&self, lead: &LeadId, key: &str) -> Result<(), StoreError> {
-        use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        // The claim's lease ends now (the next delivery may claim it at
+        // once): an update, as the functions that send may write a lead's
+        // items but delete none of them.
         let result = self
             .client
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
             .key("pk", s(lead_pk(lead)))
             .key("sk", s(format!("SEND#{key}")))
+            .update_expression("SET lease_until = :released")
             .condition_expression("#st = :pending")
             .expression_attribute_names("#st", "state")
             .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":released", s(timestamp(DateTime::<Utc>::UNIX_EPOCH)))
             .send()
             .await;
         match result {
@@ -928,7 +933,7 @@ impl LeadStore for DynamoStore {
             Err(e)
                 if matches!(
                     e.as_service_error(),
-                    Some(DeleteItemError::ConditionalCheckFailedException(_))
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
                 ) =>
             {
                 Ok(())

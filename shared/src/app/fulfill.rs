@@ -46,10 +46,11 @@ pub enum FulfillError {
 }
 
 /// How long a claim holds when its send may or may not have happened (the
-/// process died, the call timed out). It outlasts the queue's visibility
-/// timeout (180 s in template.yaml), so a redelivery cannot send while an
-/// earlier delivery might still be sending. A send that surely failed gives
-/// its claim up at once.
+/// process died, the call timed out). It outlasts the function's timeout
+/// many times over, so no delivery can send while an earlier one might
+/// still be sending; the queue's visibility timeout (240 s in template.yaml)
+/// outlasts it, so the redelivery after a dead sender finds it lapsed. A
+/// send that surely failed gives its claim up at once.
 pub const SEND_LEASE: Duration = Duration::seconds(200);
 
 pub async fn fulfill<S: LeadStore, M: Mailer>(
@@ -292,13 +293,14 @@ async fn send_once<S: LeadStore, M: Mailer>(
             return Ok(());
         }
         Err(e) if e.nothing_sent() && !matches!(e, MailError::Rejected(_)) => {
-            store.release_send(&lead.id, &key).await?;
             if let MailError::Sender(reason) = &e {
                 // Every email fails until an operator fixes the sender or the
                 // account: retried, and alarmed (the template's metric filter
-                // counts `alarm = ses_sender`).
+                // counts `alarm = ses_sender`). Logged before anything else
+                // can fail, so the alarm never misses it.
                 tracing::error!(alarm = "ses_sender", lead_id = %lead.id, kind = kind.as_str(), %reason, "our mail sender cannot send");
             }
+            store.release_send(&lead.id, &key).await?;
             return Err(e.into());
         }
         Err(e) => return Err(e.into()),

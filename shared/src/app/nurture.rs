@@ -240,8 +240,8 @@ async fn step<S: LeadStore, M: Mailer, P: Publisher>(
                 let mail = match marketing_email(lead, &this, playbook, links) {
                     Ok(m) => m,
                     Err(why) => {
-                        store.release_send(&lead.id, &key).await?;
                         tracing::error!(lead_id = %lead.id, %why, "nurture template");
+                        store.release_send(&lead.id, &key).await?;
                         report.failed += 1;
                         return Ok(());
                     }
@@ -274,10 +274,11 @@ async fn step<S: LeadStore, M: Mailer, P: Publisher>(
                         },
                     ),
                     Err(err) => {
+                        // Logged first: releasing the claim can fail too.
+                        tracing::warn!(lead_id = %lead.id, error = %err, "nurture email not sent; a later tick retries");
                         if err.nothing_sent() {
                             store.release_send(&lead.id, &key).await?;
                         }
-                        tracing::warn!(lead_id = %lead.id, error = %err, "nurture email not sent; a later tick retries");
                         report.failed += 1;
                         return Ok(());
                     }

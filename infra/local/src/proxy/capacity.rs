@@ -46,6 +46,7 @@ pub struct TableSchema {
 
 #[derive(Debug, Clone)]
 pub struct IndexSchema {
+    pub name: String,
     pub key: Vec<String>,
     /// `None`: every attribute (`ALL`); else the attributes projected besides the keys.
     pub projected: Option<Vec<String>>,
@@ -63,6 +64,7 @@ pub fn schemas(tables: &[TableSpec]) -> Schemas {
                 .global_secondary_indexes
                 .iter()
                 .map(|i| IndexSchema {
+                    name: i.name.clone(),
                     key: i.key_schema.iter().map(|k| k.name.clone()).collect(),
                     projected: match i.projection_type.as_str() {
                         "ALL" => None,
@@ -393,6 +395,7 @@ mod tests {
             TableSchema {
                 key: vec!["pk".into(), "sk".into()],
                 indexes: vec![IndexSchema {
+                    name: "by_due".into(),
                     key: vec!["due_pk".into(), "due_sk".into()],
                     projected: None,
                 }],

@@ -184,6 +184,17 @@ pub(super) fn answer(service: &str, fault: &Fault) -> http::Response<Full<Bytes>
             ),
         },
     };
+    error_answer(service, status, code, message)
+}
+
+/// An error as `service` answers it: SES's XML (query protocol), or the JSON
+/// protocols' `__type` body (with SQS's `x-amzn-query-error` header).
+pub(super) fn error_answer(
+    service: &str,
+    status: StatusCode,
+    code: &str,
+    message: &str,
+) -> http::Response<Full<Bytes>> {
     let (content_type, body) = if service == "ses" {
         (
             "text/xml",

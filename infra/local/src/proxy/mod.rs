@@ -13,8 +13,10 @@
 
 pub mod capacity;
 pub mod faults;
+pub mod iam;
 pub mod usage;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -52,6 +54,13 @@ pub struct Proxy {
     faults: faults::Faults,
     /// Told of every state change that went through.
     progress: Progress,
+    /// Read units, write units and emails are counted ([`Usage`]) only when
+    /// metered: the write units cost two reads of each item written.
+    metered: bool,
+    /// Each function's role, by caller: its calls are checked against it.
+    roles: Mutex<BTreeMap<String, iam::Role>>,
+    arns: iam::Arns,
+    denials: Mutex<Vec<iam::Denial>>,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -79,8 +88,14 @@ struct Call {
 
 impl Proxy {
     /// A proxy to `upstream` (the emulator's URL) for a stack with `tables`,
-    /// telling `progress` of every write, send and delete that succeeds.
-    pub fn new(upstream: &str, tables: &[TableSpec], progress: Progress) -> Arc<Self> {
+    /// telling `progress` of every write, send and delete that succeeds, and
+    /// counting capacity units when `metered`.
+    pub fn new(
+        upstream: &str,
+        tables: &[TableSpec],
+        progress: Progress,
+        metered: bool,
+    ) -> Arc<Self> {
         Arc::new(Self {
             upstream: upstream.trim_end_matches('/').to_string(),
             client: Client::builder(TokioExecutor::new()).build_http(),
@@ -90,6 +105,13 @@ impl Proxy {
             trace: std::env::var("LEADFLOW_PROXY_TRACE").is_ok_and(|v| v == "1"),
             faults: faults::Faults::default(),
             progress,
+            metered,
+            roles: Mutex::new(BTreeMap::new()),
+            arns: iam::Arns {
+                region: crate::LOCAL_REGION.into(),
+                account: crate::LOCAL_ACCOUNT_ID.into(),
+            },
+            denials: Mutex::new(Vec::new()),
         })
     }
 
@@ -108,6 +130,22 @@ impl Proxy {
             .unwrap_or_else(|e| e.into_inner())
             .push(task);
         Ok(format!("http://{addr}"))
+    }
+
+    /// Checks every call of `role.function` against its statements from now on.
+    pub fn enforce(&self, role: iam::Role) {
+        self.roles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(role.function.clone(), role);
+    }
+
+    /// The calls refused so far, in order.
+    pub fn denials(&self) -> Vec<iam::Denial> {
+        self.denials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The faults in force: tests add and remove them while the stack runs.
@@ -145,13 +183,19 @@ impl Proxy {
             }
         };
         let call = classify(&parts.headers, &body);
+        if let Err(denial) = self.authorize(caller, &call, &body) {
+            return Some(denied(&call.operation.service, &denial));
+        }
         match self.faults.take(caller, &call.operation) {
             None => {}
             Some(faults::Fault::Drop) => return None,
             Some(faults::Fault::Delay(d)) => self.faults.hold(d).await,
             Some(fault) => return Some(faults::answer(&call.operation.service, &fault)),
         }
-        let changes = self.before_images(&call, &parts.headers).await;
+        let changes = match self.metered {
+            true => self.before_images(&call, &parts.headers).await,
+            false => Vec::new(),
+        };
         let path = parts
             .uri
             .path_and_query()
@@ -218,6 +262,40 @@ impl Proxy {
     }
 
     /// The items a DynamoDB write is about to touch, with their current state.
+    /// Checks the call against the caller's role, when it has one (the SQS
+    /// pollers, as Lambda's event source mappings, have none here); a
+    /// refusal is logged with the function, the action and the resource.
+    fn authorize(&self, caller: &str, call: &Call, body: &Bytes) -> Result<(), iam::Denial> {
+        let roles = self.roles.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(role) = roles.get(caller) else {
+            return Ok(());
+        };
+        let form = match call.operation.service.as_str() {
+            "ses" => form_pairs(body),
+            _ => Vec::new(),
+        };
+        let accesses = iam::accesses(
+            &call.operation,
+            &call.json,
+            &form,
+            &self.schemas,
+            &self.arns,
+        );
+        role.check(&accesses).inspect_err(|denial| {
+            tracing::warn!(
+                function = %denial.function,
+                action = %denial.action,
+                resource = %denial.resource,
+                "AccessDenied: {denial}"
+            );
+            self.progress.refused(denial.to_string());
+            self.denials
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(denial.clone());
+        })
+    }
+
     async fn before_images(&self, call: &Call, headers: &HeaderMap) -> Vec<Change> {
         if call.operation.service != "dynamodb" {
             return Vec::new();
@@ -287,7 +365,7 @@ impl Proxy {
                 let charged = status.is_success()
                     || error.ends_with("ConditionalCheckFailedException")
                     || error.ends_with("TransactionCanceledException");
-                if charged {
+                if charged && self.metered {
                     used.read_units =
                         capacity::read_cost(&operation.operation, &call.json, &response);
                     for change in &mut changes {
@@ -387,6 +465,45 @@ fn classify(headers: &HeaderMap, body: &Bytes) -> Call {
         },
         json: Value::Null,
     }
+}
+
+/// AWS's answer to a call the caller's role does not allow, in the
+/// service's protocol: DynamoDB's `AccessDeniedException` (400), SQS's and
+/// SES's `AccessDenied` (403).
+fn denied(service: &str, denial: &iam::Denial) -> Response<Full<Bytes>> {
+    let message = format!(
+        "User: arn:aws:sts::{}:assumed-role/{}Role/{} {}",
+        crate::LOCAL_ACCOUNT_ID,
+        denial.function,
+        denial.function,
+        denial
+            .to_string()
+            .trim_start_matches(denial.function.as_str())
+            .trim_start()
+    );
+    match service {
+        "dynamodb" => faults::error_answer(
+            service,
+            StatusCode::BAD_REQUEST,
+            "AccessDeniedException",
+            &message,
+        ),
+        _ => faults::error_answer(service, StatusCode::FORBIDDEN, "AccessDenied", &message),
+    }
+}
+
+/// A query-protocol form's pairs, decoded.
+fn form_pairs(body: &Bytes) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
 }
 
 fn form_values(body: &Bytes, key: &str) -> Vec<String> {

@@ -877,6 +877,7 @@ mod tests {
                 ("AWS_REGION".to_string(), "eu-west-1".to_string()),
             ]),
             events: Vec::new(),
+            policies: Vec::new(),
         };
         let env = lambda_environment(&spec, "http://127.0.0.1:9");
         assert_eq!(env["TABLE_NAME"], "s-T");

@@ -195,7 +195,46 @@ pub struct FunctionSpec {
     pub memory_size: u32,
     pub environment: BTreeMap<String, String>,
     pub events: Vec<EventSpec>,
+    /// The statements of its role's inline policies (`Policies`), resolved:
+    /// everything the function may do in AWS, and so locally.
+    pub policies: Vec<PolicyStatement>,
 }
+
+/// One statement of an IAM policy, as the local stack evaluates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyStatement {
+    /// `Effect: Allow` (else `Deny`).
+    pub allow: bool,
+    /// `Action`: `service:Operation` patterns (`*` and `?`).
+    pub actions: Vec<String>,
+    /// `Resource`: ARN patterns (`*` and `?`).
+    pub resources: Vec<String>,
+    pub conditions: Vec<PolicyCondition>,
+}
+
+/// One test of a statement's `Condition`: `{operator: {key: values}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyCondition {
+    /// [`CONDITION_OPERATORS`].
+    pub operator: String,
+    /// [`CONDITION_KEYS`].
+    pub key: String,
+    pub values: Vec<String>,
+}
+
+/// The condition operators the local stack evaluates; a statement with any
+/// other is refused when the template is read, never ignored.
+pub const CONDITION_OPERATORS: &[&str] = &[
+    "StringEquals",
+    "StringLike",
+    "ForAllValues:StringEquals",
+    "ForAllValues:StringLike",
+    "ForAnyValue:StringEquals",
+    "ForAnyValue:StringLike",
+];
+
+/// The condition keys the local stack sees in a request.
+pub const CONDITION_KEYS: &[&str] = &["dynamodb:LeadingKeys"];
 
 /// A template resolved for one local deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]

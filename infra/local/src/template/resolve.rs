@@ -887,6 +887,10 @@ impl<'a> Resolver<'a> {
             }
         }
 
+        let mut policies = match field("Policies")? {
+            None => Vec::new(),
+            Some(policies) => policy_statements(id, &policies)?,
+        };
         let function_name = self.function_name(resource, 0)?;
         let mut events = Vec::new();
         if let Some(Value::Mapping(raw_events)) = raw.get("Events") {
@@ -894,6 +898,28 @@ impl<'a> Resolver<'a> {
                 let name =
                     scalar_string(name).ok_or_else(|| at(id, "an event name is not a string"))?;
                 events.extend(self.event(id, &function_name, &name, event)?);
+            }
+        }
+        // SAM gives a function with an SQS event its SQSPollerPolicy on that
+        // queue (the event source mapping polls with the function's role).
+        for event in &events {
+            if let EventSource::Sqs(source) = &event.source {
+                policies.push(PolicyStatement {
+                    allow: true,
+                    actions: [
+                        "ChangeMessageVisibility",
+                        "ChangeMessageVisibilityBatch",
+                        "DeleteMessage",
+                        "DeleteMessageBatch",
+                        "GetQueueAttributes",
+                        "ReceiveMessage",
+                    ]
+                    .iter()
+                    .map(|a| format!("sqs:{a}"))
+                    .collect(),
+                    resources: vec![source.queue_arn.clone()],
+                    conditions: Vec::new(),
+                });
             }
         }
         Ok(FunctionSpec {
@@ -908,6 +934,7 @@ impl<'a> Resolver<'a> {
             memory_size,
             environment,
             events,
+            policies,
         })
     }
 
@@ -1077,6 +1104,131 @@ impl<'a> Resolver<'a> {
 }
 
 /// Orders queues so that every dead-letter queue precedes the queues that use it.
+/// A function's resolved `Policies`: inline policy documents only. A managed
+/// policy or a SAM policy template names statements the local stack cannot
+/// see, so it is refused rather than guessed at.
+fn policy_statements(id: &str, policies: &Value) -> Result<Vec<PolicyStatement>> {
+    let items = match policies {
+        Value::Sequence(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    let mut statements = Vec::new();
+    for item in &items {
+        let document = match item {
+            Value::Mapping(m) if m.contains_key("Statement") => m,
+            other => {
+                return Err(at(
+                    id,
+                    format!(
+                        "Policies: {} is not an inline policy (a Statement list); \
+                         the local stack enforces only the statements it can read",
+                        brief(other)
+                    ),
+                ))
+            }
+        };
+        let list = match document.get("Statement") {
+            Some(Value::Sequence(list)) => list.clone(),
+            Some(one) => vec![one.clone()],
+            None => Vec::new(),
+        };
+        for statement in &list {
+            statements.push(policy_statement(id, statement)?);
+        }
+    }
+    Ok(statements)
+}
+
+fn policy_statement(id: &str, statement: &Value) -> Result<PolicyStatement> {
+    let Value::Mapping(map) = statement else {
+        return Err(at(id, format!("Policies: statement {}", brief(statement))));
+    };
+    let strings = |key: &str| -> Result<Vec<String>> {
+        match map.get(key) {
+            None => Ok(Vec::new()),
+            Some(Value::Sequence(items)) => items
+                .iter()
+                .map(|v| {
+                    scalar_string(v)
+                        .ok_or_else(|| at(id, format!("Policies: {key} entry {}", brief(v))))
+                })
+                .collect(),
+            Some(v) => scalar_string(v)
+                .map(|s| vec![s])
+                .ok_or_else(|| at(id, format!("Policies: {key} {}", brief(v)))),
+        }
+    };
+    for (key, _) in map {
+        let key = scalar_string(key).unwrap_or_default();
+        if !matches!(
+            key.as_str(),
+            "Effect" | "Action" | "Resource" | "Condition" | "Sid"
+        ) {
+            return Err(at(
+                id,
+                format!("Policies: a statement's {key} is not evaluated locally"),
+            ));
+        }
+    }
+    let allow = match strings("Effect")?.first().map(String::as_str) {
+        Some("Allow") => true,
+        Some("Deny") => false,
+        other => return Err(at(id, format!("Policies: Effect {other:?}"))),
+    };
+    let mut conditions = Vec::new();
+    if let Some(condition) = map.get("Condition") {
+        let Value::Mapping(operators) = condition else {
+            return Err(at(id, format!("Policies: Condition {}", brief(condition))));
+        };
+        for (operator, tests) in operators {
+            let operator = scalar_string(operator).unwrap_or_default();
+            if !CONDITION_OPERATORS.contains(&operator.as_str()) {
+                return Err(at(
+                    id,
+                    format!(
+                        "Policies: condition operator {operator} is not evaluated locally (it evaluates {})",
+                        CONDITION_OPERATORS.join(", ")
+                    ),
+                ));
+            }
+            let Value::Mapping(tests) = tests else {
+                return Err(at(id, format!("Policies: {operator} {}", brief(tests))));
+            };
+            for (key, values) in tests {
+                let key = scalar_string(key).unwrap_or_default();
+                if !CONDITION_KEYS.contains(&key.as_str()) {
+                    return Err(at(
+                        id,
+                        format!(
+                            "Policies: condition key {key} is not evaluated locally (it evaluates {})",
+                            CONDITION_KEYS.join(", ")
+                        ),
+                    ));
+                }
+                let values = match values {
+                    Value::Sequence(items) => items.iter().filter_map(scalar_string).collect(),
+                    v => scalar_string(v).into_iter().collect(),
+                };
+                conditions.push(PolicyCondition {
+                    operator: operator.clone(),
+                    key,
+                    values,
+                });
+            }
+        }
+    }
+    let (actions, resources) = (strings("Action")?, strings("Resource")?);
+    if actions.is_empty() || resources.is_empty() {
+        return Err(at(id, "Policies: a statement needs Action and Resource"));
+    }
+    Ok(PolicyStatement {
+        allow,
+        actions,
+        resources,
+        conditions,
+    })
+}
+
 fn order_queues(mut queues: Vec<QueueSpec>) -> Result<Vec<QueueSpec>> {
     let arns: BTreeMap<String, String> = queues
         .iter()

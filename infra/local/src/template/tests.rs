@@ -1,4 +1,5 @@
 use super::*;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 fn real_template() -> Template {
@@ -609,4 +610,89 @@ fn operations_resources_are_skipped_locally_even_with_an_alarm_email() {
         err.contains("Sub") && err.contains("SQS subscriptions"),
         "{err}"
     );
+}
+
+#[test]
+fn every_sqs_trigger_outlasts_its_function_six_times_and_its_leases() {
+    // AWS's advice: a queue's visibility timeout at least six times its
+    // consumer's timeout. And longer than any lease the consumer takes on
+    // a message's work: else the first redelivery always finds the lease
+    // still held, fails, and spends one of the queue's receives for nothing.
+    let leases = BTreeMap::from([(
+        "FulfillmentFunction",
+        leadflow::app::fulfill::SEND_LEASE.to_std().unwrap(),
+    )]);
+    let model = StackModel::resolve(&real_template(), &settings()).unwrap();
+    let mut checked = 0;
+    for function in &model.functions {
+        for event in &function.events {
+            let EventSource::Sqs(source) = &event.source else {
+                continue;
+            };
+            let queue = model.queue(&source.queue).unwrap();
+            let visibility =
+                Duration::from_secs(queue.attributes["VisibilityTimeout"].parse().unwrap());
+            assert!(
+                visibility >= 6 * function.timeout,
+                "{}: {} visibility {visibility:?} < 6 x timeout {:?}",
+                function.logical_id,
+                queue.logical_id,
+                function.timeout
+            );
+            if let Some(lease) = leases.get(function.logical_id.as_str()) {
+                assert!(
+                    visibility > *lease,
+                    "{}: {} visibility {visibility:?} <= its lease {lease:?}",
+                    function.logical_id,
+                    queue.logical_id
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(
+        checked, 3,
+        "the routing, fulfillment and email events triggers"
+    );
+}
+
+#[test]
+fn every_function_has_its_roles_statements_and_sams_poller_policy() {
+    let model = StackModel::resolve(&real_template(), &settings()).unwrap();
+    let table = model.table("LeadsTable").unwrap().name.clone();
+    for function in &model.functions {
+        assert!(
+            !function.policies.is_empty(),
+            "{} has no statements",
+            function.logical_id
+        );
+        for statement in &function.policies {
+            for resource in &statement.resources {
+                assert!(
+                    resource == "*" || resource.starts_with("arn:aws:"),
+                    "{}: {resource} is resolved to an ARN",
+                    function.logical_id
+                );
+            }
+        }
+    }
+    let router = model.function("RouterFunction").unwrap();
+    let routing = model.queue("RoutingQueue").unwrap();
+    assert!(
+        router
+            .policies
+            .iter()
+            .any(|s| s.resources == [routing.arn.clone()]
+                && s.actions.contains(&"sqs:ReceiveMessage".to_string())),
+        "SAM's SQSPollerPolicy on its event's queue"
+    );
+    let outbox = model.function("OutboxFunction").unwrap();
+    let deletes = outbox
+        .policies
+        .iter()
+        .find(|s| s.actions.contains(&"dynamodb:BatchWriteItem".to_string()))
+        .expect("the outbox clears in batches");
+    assert!(deletes.resources[0].ends_with(&format!("table/{table}")));
+    assert_eq!(deletes.conditions[0].key, "dynamodb:LeadingKeys");
+    assert_eq!(deletes.conditions[0].values, ["OUTBOX#*"]);
 }
