@@ -579,6 +579,10 @@ impl RunningStack {
             "  Landing page  {api}/  (form posts to {api}/inquiries)"
         );
         let _ = writeln!(out, "  Emulator      {} (moto)", self.endpoint());
+        let _ = writeln!(
+            out,
+            "  Roles         each function's Policies enforced on its AWS calls (refusals are logged)"
+        );
         for table in &self.model.tables {
             let _ = writeln!(
                 out,
@@ -707,6 +711,19 @@ impl RunningStack {
 
 impl Drop for RunningStack {
     fn drop(&mut self) {
+        // A refused call is a deployment that would fail in AWS: said again
+        // at the end, where a test's output (or a `make dev` session) ends.
+        let denials = self.proxy.denials();
+        if !denials.is_empty() {
+            eprintln!(
+                "leadflow-local: stack {}: {} call(s) refused by the functions' roles:",
+                self.model.stack_name,
+                denials.len()
+            );
+            for denial in denials.iter().take(20) {
+                eprintln!("  {denial}");
+            }
+        }
         self.tasks.clear();
         self.functions.kill_all_now();
     }

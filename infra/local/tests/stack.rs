@@ -81,7 +81,13 @@ async fn http_api_landing_page_and_emails() {
     let env = &reply["env"];
     assert_eq!(env["GREETING"], "howdy");
     assert_eq!(env["TABLE_NAME"], format!("{stack_name}-Table"));
-    assert_eq!(env["AWS_ENDPOINT_URL"], stack.endpoint());
+    // It reaches AWS through the stack's proxy, on a port of its own (where
+    // its role is enforced), not straight at the emulator.
+    assert_eq!(
+        env["AWS_ENDPOINT_URL"].as_str(),
+        stack.proxy().endpoint_of("ApiFunction").as_deref()
+    );
+    assert_ne!(env["AWS_ENDPOINT_URL"], stack.endpoint());
     assert_eq!(
         env["AWS_LAMBDA_FUNCTION_NAME"],
         format!("{stack_name}-ApiFunction")

@@ -48,7 +48,8 @@ pub struct Proxy {
     client: HttpClient,
     schemas: Schemas,
     usage: Mutex<Usage>,
-    listeners: Mutex<Vec<AbortOnDrop>>,
+    /// Each caller's port: (caller, its URL, the task serving it).
+    listeners: Mutex<Vec<(String, String, AbortOnDrop)>>,
     /// `LEADFLOW_PROXY_TRACE=1`: each DynamoDB write's items, sizes and units on stderr.
     trace: bool,
     faults: faults::Faults,
@@ -120,16 +121,27 @@ impl Proxy {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let proxy = self.clone();
-        let caller: Arc<str> = caller.into();
+        let name: Arc<str> = caller.into();
         let task = serve_or_drop(listener, move |request, _peer| {
-            let (proxy, caller) = (proxy.clone(), caller.clone());
+            let (proxy, caller) = (proxy.clone(), name.clone());
             async move { proxy.handle(&caller, request).await }
         });
+        let url = format!("http://{addr}");
         self.listeners
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(task);
-        Ok(format!("http://{addr}"))
+            .push((caller.to_string(), url.clone(), task));
+        Ok(url)
+    }
+
+    /// The URL [`endpoint_for`](Self::endpoint_for) opened for `caller`.
+    pub fn endpoint_of(&self, caller: &str) -> Option<String> {
+        self.listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(c, _, _)| c == caller)
+            .map(|(_, url, _)| url.clone())
     }
 
     /// Checks every call of `role.function` against its statements from now on.
