@@ -5,6 +5,7 @@
 //! Behaviour, by event:
 //! - `{"fake": "sleep", "ms": N}`: responds after N ms;
 //! - `{"fake": "exit", "code": N}`: the process exits with N;
+//! - `{"fake": "big", "bytes": N}`: responds with a string of N bytes;
 //! - `{"fake": "error"}`, or an HTTP event for `/fail`: reports an error;
 //! - an HTTP API (2.0) event: `200` with the event and some environment as a JSON body
 //!   (`/plain`: a response without statusCode; `/binary`: a base64 body);
@@ -85,6 +86,10 @@ async fn handle(event: &Value) -> Result<Value, Value> {
         }
         Some("error") => {
             return Err(json!({"errorType": "FakeError", "errorMessage": "asked to fail"}));
+        }
+        Some("big") => {
+            let n = event.get("bytes").and_then(Value::as_u64).unwrap_or(0);
+            return Ok(Value::String("x".repeat(usize::try_from(n).unwrap_or(0))));
         }
         _ => {}
     }

@@ -94,6 +94,30 @@ async fn invokes_reports_errors_and_restarts() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_response_over_lambdas_6_mb_fails_the_invocation() {
+    let host = host(Duration::from_secs(30), &[]);
+    host.start(Duration::from_secs(10)).await.unwrap();
+    let under = host
+        .invoke(&json!({"fake": "big", "bytes": 6 * 1024 * 1024 - 64}))
+        .await
+        .unwrap();
+    assert_eq!(under.as_str().map(str::len), Some(6 * 1024 * 1024 - 64));
+    let err = host
+        .invoke(&json!({"fake": "big", "bytes": 6 * 1024 * 1024}))
+        .await
+        .unwrap_err();
+    match err {
+        InvokeError::Function { error_type, .. } => {
+            assert_eq!(error_type, "Function.ResponseSizeTooLarge")
+        }
+        other => panic!("expected the size error, got {other}"),
+    }
+    // The process lives on and answers the next invocation.
+    assert_eq!(host.invoke(&json!({"n": 4})).await.unwrap()["echo"]["n"], 4);
+    host.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn invocations_are_serialised() {
     let host = host(Duration::from_secs(5), &[]);
     host.start(Duration::from_secs(10)).await.unwrap();

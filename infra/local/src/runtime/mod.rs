@@ -188,6 +188,8 @@ struct ApiState {
 
 const RUNTIME_PREFIX: &str = "/2018-06-01/runtime/";
 const MAX_RUNTIME_BODY: usize = 20 * 1024 * 1024;
+/// Lambda's limit on a synchronous invocation's response (6 MB).
+const MAX_RESPONSE: usize = 6 * 1024 * 1024;
 /// How long an exit report waits for another line of the process's output
 /// once the process has exited: the pipes close with the process, so this
 /// bounds only the case of a process it started holding them open.
@@ -254,6 +256,25 @@ impl ApiState {
             (Method::POST, ["invocation", id, "response"]) => {
                 let id = id.to_string();
                 match read_body(request).await {
+                    Ok(body) if body.len() > MAX_RESPONSE => {
+                        // Lambda refuses the response and fails the invocation.
+                        let _ = self.complete(
+                            &id,
+                            Outcome::Error {
+                                error_type: "Function.ResponseSizeTooLarge".into(),
+                                error_message: format!(
+                                    "Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."
+                                ),
+                            },
+                        );
+                        json_response(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            &json!({
+                                "errorMessage": format!("Exceeded maximum allowed payload size ({MAX_RESPONSE} bytes)."),
+                                "errorType": "RequestEntityTooLarge",
+                            }),
+                        )
+                    }
                     Ok(body) => self.complete(&id, Outcome::Response(body)),
                     Err(response) => response,
                 }

@@ -696,3 +696,30 @@ fn every_function_has_its_roles_statements_and_sams_poller_policy() {
     assert_eq!(deletes.conditions[0].key, "dynamodb:LeadingKeys");
     assert_eq!(deletes.conditions[0].values, ["OUTBOX#*"]);
 }
+
+#[test]
+fn every_api_function_answers_within_api_gateways_integration_timeout() {
+    // The HTTP API gives an integration 30 s. Every function behind it has
+    // a Timeout within that, so the Lambda timeout the local stack enforces
+    // (it kills the process, as Lambda does) is the one that binds, here and
+    // in AWS alike.
+    let model = StackModel::resolve(&real_template(), &settings()).unwrap();
+    let api_functions: Vec<_> = model
+        .functions
+        .iter()
+        .filter(|f| {
+            f.events
+                .iter()
+                .any(|e| matches!(e.source, EventSource::HttpApi(_)))
+        })
+        .collect();
+    assert!(api_functions.len() >= 2, "intake and sales at least");
+    for f in api_functions {
+        assert!(
+            f.timeout <= Duration::from_secs(30),
+            "{} has Timeout {:?}, beyond the HTTP API's 30 s",
+            f.logical_id,
+            f.timeout
+        );
+    }
+}
