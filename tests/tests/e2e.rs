@@ -382,8 +382,20 @@ async fn the_outbox_sweeper_finishes_what_a_crashed_intake_left() {
         .await
         .expect("the sweeper runs");
     assert!(out["published"].as_u64().unwrap() >= 1, "{out}");
+    assert_eq!(out["not_cleared"], 0, "published and cleared: {out}");
     fulfilled(&s, &accepted.lead_id).await;
     assert_eq!(emails_to(s.endpoint(), &email).await.len(), 1);
+    // Cleared: the next sweep finds nothing to publish again.
+    let again = s
+        .invoke(
+            "OutboxFunction",
+            json!({"version": "0", "id": "f", "detail-type": "Scheduled Event", "source": "aws.events",
+                   "account": "123456789012", "time": chrono::Utc::now().to_rfc3339(), "region": "us-east-1",
+                   "resources": [], "detail": {}}),
+        )
+        .await
+        .expect("the sweeper runs again");
+    assert_eq!(again["published"], 0, "{again}");
     s.shutdown().await;
 }
 

@@ -15,6 +15,7 @@ use leadflow::domain::lead::{EmailKind, Event};
 use leadflow::ports::LeadStore;
 use leadflow::{EmailAddress, LeadId, ResponseId};
 use leadflow_local::proxy::faults::{Fault, Matcher};
+use leadflow_local::proxy::iam::Role;
 use leadflow_local::{DevOptions, DevStack, RunningStack};
 use serde_json::json;
 
@@ -275,6 +276,76 @@ async fn a_function_killed_mid_batch_finishes_by_redelivery_with_no_duplicate_em
             assert_eq!(sent, 1, "{function}: {email} got its kit exactly once");
         }
     }
+}
+
+#[tokio::test]
+async fn a_sender_refused_by_its_role_is_alarmed_and_sends_once_the_role_is_fixed() {
+    let s = stack("sender").await;
+    // The fulfillment's role without its SES grant: every send is refused
+    // as AWS refuses it (AccessDenied), a problem of our sender, not of the
+    // prospect's address.
+    let function = s.model().function(FULFILLMENT).unwrap();
+    let granted = Role {
+        function: FULFILLMENT.into(),
+        statements: function.policies.clone(),
+    };
+    let without_ses = Role {
+        function: FULFILLMENT.into(),
+        statements: function
+            .policies
+            .iter()
+            .filter(|st| !st.actions.iter().any(|a| a.starts_with("ses:Send")))
+            .cloned()
+            .collect(),
+    };
+    s.proxy().enforce(without_ses);
+    let email = format!("{}@sender.example.com", unique("s"));
+    assert_eq!(post(&s, &email, 1).await, 202);
+    // The alarm line is logged (the template's metric filter counts it), and
+    // the claim is given back: nothing was sent.
+    watch(
+        &s,
+        "the ses_sender alarm in the fulfillment's log",
+        || async {
+            let log = s.function_log_tail(FULFILLMENT).unwrap_or_default();
+            match log.contains("ses_sender") {
+                true => Ok(()),
+                false => Err(format!(
+                    "{} refusal(s) so far",
+                    s.proxy()
+                        .denials()
+                        .iter()
+                        .filter(|d| d.action.starts_with("ses:"))
+                        .count()
+                )),
+            }
+        },
+    )
+    .await;
+    assert!(s
+        .proxy()
+        .denials()
+        .iter()
+        .any(|d| d.function == FULFILLMENT && d.action.starts_with("ses:Send")));
+    // Every delivery fails the same way: after the queue's receives the
+    // message waits in the dead-letter queue, with its reason.
+    eventually(&s, "the message in the dead-letter queue", || async {
+        let (_, out) = leadflow_dlq(&s, &[]);
+        out.contains("1 message in 3 dead-letter queues")
+            .then_some(())
+    })
+    .await;
+    assert_eq!(emails_to(s.endpoint(), &email).await.len(), 0);
+    // The operator fixes the role and puts the message back: sent, once.
+    s.proxy().enforce(granted);
+    let (code, out) = leadflow_dlq(&s, &["redrive"]);
+    assert_eq!(code, 0, "{out}");
+    let h = settled(&s, &email).await;
+    assert!(h.iter().any(
+        |e| matches!(e, Event::EmailSent { kind: EmailKind::Fulfillment, to, .. } if *to == email)
+    ));
+    drained(&s).await;
+    assert_eq!(emails_to(s.endpoint(), &email).await.len(), 1);
 }
 
 #[tokio::test]

@@ -468,6 +468,12 @@ impl RunningStack {
         self.functions.get(logical_id).map(|h| &h.config().env)
     }
 
+    /// The last lines a function's process printed (its log, as CloudWatch
+    /// would hold it).
+    pub fn function_log_tail(&self, logical_id: &str) -> Option<String> {
+        self.functions.get(logical_id).map(|h| h.log_tail())
+    }
+
     /// Invokes a function directly, as `aws lambda invoke` would.
     pub async fn invoke(
         &self,
