@@ -116,9 +116,9 @@ where
 /// How many local stacks may run at once on this machine, across every test
 /// process: `LEADFLOW_TEST_STACKS`, else one per core. Each stack is eight
 /// function processes beside the one emulator they share, mostly waiting on
-/// it: two on two cores keep the cores busy (one at a time left them idle
-/// through every visibility timeout: the suite took 16 minutes from a clean
-/// clone instead of about 13), more starve each other.
+/// it (visibility timeouts, leases): two on two cores keep the cores busier
+/// than one at a time did (e2e 84 s → 61 s, rep 51 s → 36 s in `make test`
+/// from a clean clone), and more than the cores starve each other.
 pub fn stack_slots() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     env_count("LEADFLOW_TEST_STACKS", cores).max(1)

@@ -273,7 +273,6 @@ impl Proxy {
         Ok((parts, body))
     }
 
-    /// The items a DynamoDB write is about to touch, with their current state.
     /// Checks the call against the caller's role, when it has one (the SQS
     /// pollers, as Lambda's event source mappings, have none here); a
     /// refusal is logged with the function, the action and the resource.
@@ -301,13 +300,16 @@ impl Proxy {
                 "AccessDenied: {denial}"
             );
             self.progress.refused(denial.to_string());
-            self.denials
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(denial.clone());
+            let mut denials = self.denials.lock().unwrap_or_else(|e| e.into_inner());
+            // A long `make dev` keeps the latest thousand, not all.
+            if denials.len() == 1000 {
+                denials.remove(0);
+            }
+            denials.push(denial.clone());
         })
     }
 
+    /// The items a DynamoDB write is about to touch, with their current state.
     async fn before_images(&self, call: &Call, headers: &HeaderMap) -> Vec<Change> {
         if call.operation.service != "dynamodb" {
             return Vec::new();
