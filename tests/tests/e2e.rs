@@ -372,13 +372,14 @@ async fn the_outbox_sweeper_finishes_what_a_crashed_intake_left() {
     .await
     .unwrap();
     // The schedule fires (here on demand, with the event EventBridge sends).
-    let out = s
-        .invoke(
-            "OutboxFunction",
-            json!({"version": "0", "id": "e", "detail-type": "Scheduled Event", "source": "aws.events",
-                   "account": "123456789012", "time": chrono::Utc::now().to_rfc3339(), "region": "us-east-1",
-                   "resources": [], "detail": {}}),
+    let tick = || {
+        leadflow_local::events::scheduled_event(
+            "arn:aws:events:us-east-1:123456789012:rule/sweep",
+            chrono::Utc::now(),
         )
+    };
+    let out = s
+        .invoke("OutboxFunction", tick())
         .await
         .expect("the sweeper runs");
     assert!(out["published"].as_u64().unwrap() >= 1, "{out}");
@@ -387,12 +388,7 @@ async fn the_outbox_sweeper_finishes_what_a_crashed_intake_left() {
     assert_eq!(emails_to(s.endpoint(), &email).await.len(), 1);
     // Cleared: the next sweep finds nothing to publish again.
     let again = s
-        .invoke(
-            "OutboxFunction",
-            json!({"version": "0", "id": "f", "detail-type": "Scheduled Event", "source": "aws.events",
-                   "account": "123456789012", "time": chrono::Utc::now().to_rfc3339(), "region": "us-east-1",
-                   "resources": [], "detail": {}}),
-        )
+        .invoke("OutboxFunction", tick())
         .await
         .expect("the sweeper runs again");
     assert_eq!(again["published"], 0, "{again}");
