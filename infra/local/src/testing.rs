@@ -113,6 +113,17 @@ where
     }
 }
 
+/// What a task that panicked said (a failed wait's message), for tests
+/// that check a wait fails as it should.
+pub fn panic_message(failed: tokio::task::JoinError) -> String {
+    failed
+        .try_into_panic()
+        .ok()
+        .and_then(|p| p.downcast::<String>().ok())
+        .map(|m| *m)
+        .unwrap_or_default()
+}
+
 /// How many local stacks may run at once on this machine, across every test
 /// process: `LEADFLOW_TEST_STACKS`, else one per core. Each stack is eight
 /// function processes beside the one emulator they share, mostly waiting on
@@ -179,11 +190,7 @@ mod tests {
         })
         .await
         .unwrap_err();
-        let message = waited
-            .into_panic()
-            .downcast::<String>()
-            .map(|s| *s)
-            .unwrap_or_default();
+        let message = panic_message(waited);
         assert!(message.contains("nothing moved for 1 s"), "{message}");
         assert!(
             message.contains("waiting for the lead to be routed"),

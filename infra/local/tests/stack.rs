@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use leadflow_local::root::workspace_root;
-use leadflow_local::testing::{eventually, watch, watch_within};
+use leadflow_local::testing::{eventually, panic_message, watch, watch_within};
 use leadflow_local::{DevOptions, DevStack, InvokeError, RunningStack};
 use serde_json::{json, Value};
 
@@ -299,11 +299,7 @@ async fn sqs_pollers_and_schedules() {
     })
     .await
     .expect_err("the wait fails");
-    let message = stalled
-        .into_panic()
-        .downcast::<String>()
-        .map(|m| *m)
-        .unwrap_or_default();
+    let message = panic_message(stalled);
     assert!(
         message.contains("nothing moved for 3 s while waiting for fail-4 to be worked"),
         "{message}"
