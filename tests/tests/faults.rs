@@ -20,27 +20,21 @@ use leadflow_local::{DevOptions, DevStack, RunningStack};
 use serde_json::json;
 
 /// A metered stack (its functions behind the proxy), the outbox swept every 2 s,
-/// and its queues' messages back 2 s after a failed delivery instead of 180.
+/// and its queues' messages back 2 s after a failed delivery instead of
+/// 180 or 240 (the queues are made so: no receive ever sees the longer one).
 async fn stack(name: &str) -> RunningStack {
     let mut options = DevOptions::for_tests(unique(name));
     options.metered = true;
     options.schedule_period = Some(Duration::from_secs(2));
-    let s = DevStack::start(options)
-        .await
-        .expect("the local stack starts");
-    let sqs = aws_sdk_sqs::Client::new(s.sdk_config());
     for queue in ["RoutingQueue", "FulfillmentQueue", "EmailEventsQueue"] {
-        sqs.set_queue_attributes()
-            .queue_url(s.queue_url(queue).expect(queue))
-            .attributes(
-                aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
-                "2",
-            )
-            .send()
-            .await
-            .expect("visibility timeout set");
+        options.queue_attributes.insert(
+            queue.to_string(),
+            [("VisibilityTimeout".to_string(), "2".to_string())].into(),
+        );
     }
-    s
+    DevStack::start(options)
+        .await
+        .expect("the local stack starts")
 }
 
 const COUNTRIES: [&str; 4] = ["DE", "US", "FR", "GB"];
@@ -327,25 +321,60 @@ async fn a_sender_refused_by_its_role_is_alarmed_and_sends_once_the_role_is_fixe
         .denials()
         .iter()
         .any(|d| d.function == FULFILLMENT && d.action.starts_with("ses:Send")));
-    // Every delivery fails the same way: after the queue's receives the
-    // message waits in the dead-letter queue, with its reason.
-    eventually(&s, "the message in the dead-letter queue", || async {
-        let (_, out) = leadflow_dlq(&s, &[]);
-        out.contains("1 message in 3 dead-letter queues")
-            .then_some(())
+    // Every delivery fails the same way: after the queue's receives both
+    // parts of the response (the prospect's kit, the owner's package) wait
+    // in the dead-letter queue, with their reason.
+    let listing = eventually(&s, "both parts in the dead-letter queue", || async {
+        let (_, out) = leadflow_dlq(&s, &[]).await;
+        out.contains("2 messages in 3 dead-letter queues")
+            .then_some(out)
     })
     .await;
+    let (_, json_out) = leadflow_dlq(&s, &["--json"]).await;
+    let listed: serde_json::Value = serde_json::from_str(&json_out).expect("JSON");
+    let parts: Vec<String> = listed
+        .as_array()
+        .expect("a list of queues")
+        .iter()
+        .flat_map(|q| q["messages"].as_array().cloned().unwrap_or_default())
+        .map(|m| {
+            let body: serde_json::Value =
+                serde_json::from_str(m["body"].as_str().unwrap_or_default()).unwrap_or_default();
+            body["part"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    assert_eq!(parts.len(), 2, "{listing}");
+    for part in ["prospect", "owner"] {
+        assert!(parts.iter().any(|p| p == part), "{part}: {listing}");
+    }
     assert_eq!(emails_to(s.endpoint(), &email).await.len(), 0);
-    // The operator fixes the role and puts the message back: sent, once.
+    // The operator fixes the role and puts the messages back: each sent, once.
     s.proxy().enforce(granted);
-    let (code, out) = leadflow_dlq(&s, &["redrive"]);
+    let (code, out) = leadflow_dlq(&s, &["redrive"]).await;
     assert_eq!(code, 0, "{out}");
     let h = settled(&s, &email).await;
     assert!(h.iter().any(
         |e| matches!(e, Event::EmailSent { kind: EmailKind::Fulfillment, to, .. } if *to == email)
     ));
+    let h = eventually(&s, "the owner's package sent", || async {
+        let h = history(&s, &email).await?;
+        h.iter()
+            .any(|e| {
+                matches!(
+                    e,
+                    Event::EmailSent {
+                        kind: EmailKind::OwnerNotice,
+                        ..
+                    }
+                )
+            })
+            .then_some(h)
+    })
+    .await;
     drained(&s).await;
     assert_eq!(emails_to(s.endpoint(), &email).await.len(), 1);
+    let again = history(&s, &email).await.unwrap();
+    assert_eq!(outcomes(&again), outcomes(&h), "each part sent once");
 }
 
 #[tokio::test]
@@ -396,17 +425,20 @@ async fn ses_throttling_delays_mail_and_a_permanent_refusal_is_recorded_not_retr
 }
 
 /// `leadflow dlq` and `leadflow dlq redrive`, as the operator runs them.
-fn leadflow_dlq(s: &RunningStack, args: &[&str]) -> (i32, String) {
+async fn leadflow_dlq(s: &RunningStack, args: &[&str]) -> (i32, String) {
     let root = leadflow_local::root::workspace_root();
     let exe = std::env::var_os("CARGO_TARGET_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| root.join("target"))
         .join("debug/leadflow-local");
-    let out = std::process::Command::new(&exe)
+    // Waited for without blocking: the stack's proxy and pollers run on this
+    // test's runtime, and keep moving while the command runs.
+    let out = tokio::process::Command::new(&exe)
         .arg("dlq")
         .args(args)
         .args(["--stack-name", s.stack_name(), "--endpoint", s.endpoint()])
         .output()
+        .await
         .unwrap_or_else(|e| panic!("{}: {e} (cargo build --workspace --bins)", exe.display()));
     (
         out.status.code().unwrap_or(-1),
@@ -452,7 +484,7 @@ async fn poison_messages_alone_go_to_the_dead_letter_queues_and_a_redrive_is_saf
     .await;
 
     let (code, listing) = eventually(&s, "4 messages in the dead-letter queues", || async {
-        let (code, out) = leadflow_dlq(&s, &[]);
+        let (code, out) = leadflow_dlq(&s, &[]).await;
         out.contains("4 messages in 3 dead-letter queues")
             .then_some((code, out))
     })
@@ -482,14 +514,14 @@ async fn poison_messages_alone_go_to_the_dead_letter_queues_and_a_redrive_is_saf
     let redo = json!({"lead_id": lead, "response_id": response}).to_string();
     send("RoutingDeadLetterQueue", redo.clone()).await;
     send("FulfillmentDeadLetterQueue", redo).await;
-    let (code, out) = leadflow_dlq(&s, &["redrive"]);
+    let (code, out) = leadflow_dlq(&s, &["redrive"]).await;
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("3 messages back on"), "{out}");
     eventually(
         &s,
         "the poison back in the dead-letter queues, alone",
         || async {
-            let (_, out) = leadflow_dlq(&s, &[]);
+            let (_, out) = leadflow_dlq(&s, &[]).await;
             out.contains("4 messages in 3 dead-letter queues")
                 .then_some(())
         },
@@ -500,7 +532,7 @@ async fn poison_messages_alone_go_to_the_dead_letter_queues_and_a_redrive_is_saf
     assert_eq!(routed(&after), 1, "the redriven copy did not route again");
     assert_eq!(outcomes(&after), outcomes(&first), "nor send again");
     assert_eq!(emails_to(s.endpoint(), &email).await.len(), 1);
-    let (_, json_out) = leadflow_dlq(&s, &["--json"]);
+    let (_, json_out) = leadflow_dlq(&s, &["--json"]).await;
     let listed: serde_json::Value = serde_json::from_str(&json_out).expect("JSON");
     assert_eq!(listed.as_array().map(Vec::len), Some(3));
 }

@@ -82,6 +82,10 @@ pub struct DevOptions {
     /// while the stack runs (waiting for one first), so that tests in every
     /// test process together run no more stacks than the cores can carry.
     pub test_slot: bool,
+    /// Queue attributes that replace the template's, by queue logical id
+    /// (`VisibilityTimeout: 2` so a test sees a failed delivery again in
+    /// seconds): set when the queue is made, before anything receives from it.
+    pub queue_attributes: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Default for DevOptions {
@@ -100,6 +104,7 @@ impl Default for DevOptions {
             ready_timeout: Duration::from_secs(30),
             metered: false,
             test_slot: false,
+            queue_attributes: BTreeMap::new(),
         }
     }
 }
@@ -199,10 +204,21 @@ impl DevStack {
             }
         }
 
+        let mut first = first;
+        for queue in &mut first.queues {
+            if let Some(attributes) = options.queue_attributes.get(&queue.logical_id) {
+                queue.attributes.extend(attributes.clone());
+            }
+        }
         let sdk = sdk_config(emulator.endpoint()).await;
         let provisioned = provision(&first, &sdk).await?;
         settings.queue_urls = provisioned.queue_urls;
-        let model = StackModel::resolve(&template, &settings)?;
+        let mut model = StackModel::resolve(&template, &settings)?;
+        for queue in &mut model.queues {
+            if let Some(attributes) = options.queue_attributes.get(&queue.logical_id) {
+                queue.attributes.extend(attributes.clone());
+            }
+        }
 
         let forward_logs =
             !options.quiet || std::env::var("LEADFLOW_DEV_LOGS").is_ok_and(|v| v == "1");
