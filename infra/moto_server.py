@@ -44,6 +44,15 @@ behind fell further (under `make load` the emulator spent 40% of its time
 counting). Here the counts are made only when a caller asks for them, and
 SQS reads the clock with time.time(): answers unchanged.
 
+moto's Cognito lets a signed-in user write any attribute with their access
+token (UpdateUserAttributes), whatever the app client's WriteAttributes say,
+and applies a new email at once, although the pool requires it verified
+first (UserAttributeUpdateSettings.AttributesRequireVerificationBeforeUpdate).
+Cognito refuses the first (NotAuthorizedException) and keeps the old address
+until the new one is verified (or an administrator sets email_verified true
+in the same call): a rep could otherwise name themselves someone else. Both
+are applied here, as Cognito does.
+
 Usage is moto_server's: python moto_server.py -H 127.0.0.1 -p 4566
 """
 
@@ -54,9 +63,11 @@ import time
 import types
 from bisect import bisect_right
 
+import moto.cognitoidp.models as cognito_models
 import moto.dynamodb.models as dynamodb_models
 import moto.server as server
 import moto.sqs.models as sqs_models
+from moto.cognitoidp.exceptions import NotAuthorizedError
 from moto.dynamodb.models.table import Table
 
 _dynamodb = threading.Lock()
@@ -257,6 +268,55 @@ sqs_models.SQSBackend.get_queue_attributes = _without_counts(
     sqs_models.SQSBackend.get_queue_attributes, _asks_for_counts
 )
 sqs_models.SQSBackend.send_message = _without_counts(sqs_models.SQSBackend.send_message)
+
+_update_user_attributes = cognito_models.CognitoIdpBackend.update_user_attributes
+_admin_update_user_attributes = cognito_models.CognitoIdpBackend.admin_update_user_attributes
+
+
+def _verified_updates_only(user_pool, attributes):
+    """The attributes an update applies now: one the pool requires verified
+    before an update waits (is left out) unless the same call verifies it."""
+    settings = user_pool.extended_config.get("UserAttributeUpdateSettings") or {}
+    pending = set(settings.get("AttributesRequireVerificationBeforeUpdate") or [])
+    verified = {
+        a["Name"][: -len("_verified")]
+        for a in attributes
+        if a["Name"].endswith("_verified") and str(a.get("Value", "")).lower() == "true"
+    }
+    return [a for a in attributes if a["Name"] not in pending - verified]
+
+
+def _update_user_attributes_as_cognito(self, access_token, attributes):
+    for user_pool in self.user_pools.values():
+        if access_token in user_pool.access_tokens:
+            client_id, _ = user_pool.access_tokens[access_token]
+            client = user_pool.clients.get(client_id)
+            writable = client.extended_config.get("WriteAttributes") if client else None
+            if writable is not None:
+                for a in attributes:
+                    if a["Name"] not in writable:
+                        raise NotAuthorizedError(
+                            "A client attempted to write unauthorized attribute"
+                        )
+            # A user never verifies their own address by saying so.
+            attributes = [a for a in attributes if not a["Name"].endswith("_verified")]
+            return _update_user_attributes(
+                self, access_token, _verified_updates_only(user_pool, attributes)
+            )
+    return _update_user_attributes(self, access_token, attributes)
+
+
+def _admin_update_user_attributes_as_cognito(self, user_pool_id, username, attributes):
+    user_pool = self.describe_user_pool(user_pool_id)
+    return _admin_update_user_attributes(
+        self, user_pool_id, username, _verified_updates_only(user_pool, attributes)
+    )
+
+
+cognito_models.CognitoIdpBackend.update_user_attributes = _update_user_attributes_as_cognito
+cognito_models.CognitoIdpBackend.admin_update_user_attributes = (
+    _admin_update_user_attributes_as_cognito
+)
 
 _run_simple = server.run_simple
 

@@ -80,15 +80,13 @@ pub enum Command {
     /// landing page; rejected rows and their reasons to FILE.rejected.csv.
     /// Safe to run twice.
     Import(ImportArgs),
-    /// Print a bearer token the local stack (`make dev`) accepts for a
-    /// playbook person, signed with this checkout's local key.
+    /// Sign a playbook person in to the local stack's Cognito user pool and
+    /// print its ID token, which the API accepts as in AWS (leadflow-local
+    /// token; `leadflow token --help`).
+    #[command(disable_help_flag = true)]
     Token {
-        /// The person's id in the playbook, e.g. lena.fischer.
-        #[arg(long, value_name = "ID")]
-        rep: String,
-        /// How long the token is valid.
-        #[arg(long, default_value_t = 12, value_name = "HOURS")]
-        hours: u32,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+        args: Vec<OsString>,
     },
 }
 
@@ -134,49 +132,4 @@ pub fn pass_through(subcommand: &str, args: &[OsString]) -> ExitCode {
 /// options of its own; leadflow-local reads them for real).
 pub fn raw_args_after_subcommand() -> Vec<OsString> {
     std::env::args_os().skip(2).collect()
-}
-
-/// `leadflow token --rep ID`: the token on stdout alone, so it can be captured.
-pub fn token(
-    rep: &str,
-    hours: u32,
-    out: &mut impl std::io::Write,
-    err: &mut impl std::io::Write,
-) -> i32 {
-    use leadflow::identity::{local_key, LocalTokens};
-    let playbook = match leadflow::Playbook::default_playbook() {
-        Ok(p) => p,
-        Err(e) => {
-            let _ = writeln!(err, "leadflow: {e}");
-            return 1;
-        }
-    };
-    let Some(person) = playbook.rep(rep) else {
-        let ids: Vec<&str> = playbook.reps.iter().map(|r| r.id.as_str()).collect();
-        let _ = writeln!(
-            err,
-            "leadflow: {rep:?} is not a person of the playbook ({})",
-            ids.join(", ")
-        );
-        return 2;
-    };
-    if hours == 0 || hours > 24 * 30 {
-        let _ = writeln!(err, "leadflow: --hours must be 1 to 720");
-        return 2;
-    }
-    let key = match local_key(&crate::root::workspace_root()) {
-        Ok(k) => k,
-        Err(e) => {
-            let _ = writeln!(err, "leadflow: the local signing key: {e}");
-            return 1;
-        }
-    };
-    let token = LocalTokens::new(key.as_bytes()).sign(
-        &person.email,
-        &person.name,
-        chrono::Utc::now(),
-        chrono::Duration::hours(hours as i64),
-    );
-    let _ = writeln!(out, "{token}");
-    0
 }

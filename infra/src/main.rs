@@ -69,11 +69,6 @@ fn main() -> ExitCode {
             &mut std::io::stdout(),
             &mut std::io::stderr(),
         )),
-        Command::Token { rep, hours } => code(leadflow_infra::cli::token(
-            &rep,
-            hours,
-            &mut std::io::stdout(),
-            &mut std::io::stderr(),
-        )),
+        Command::Token { .. } => pass_through("token", &raw_args_after_subcommand()),
     }
 }

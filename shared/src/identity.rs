@@ -1,21 +1,19 @@
 //! Who is calling: a person of the playbook, named by a verified JWT claim.
 //!
-//! In AWS the HTTP API's JWT authorizer verifies the Cognito token and hands
-//! the function its claims; the function never sees an unverified token. The
-//! local stack does the same check with a local key ([`LocalTokens`]), and
-//! `leadflow token --rep ID` signs such a token.
+//! In AWS the HTTP API's JWT authorizer verifies the Cognito ID token and
+//! hands the function its claims; the function never sees an unverified
+//! token. The local stack runs the same check against the emulator's user
+//! pool (`leadflow token --rep ID` signs a person in to it). The function
+//! then takes the person's address only if Cognito verified it.
 
 use crate::domain::playbook::{Playbook, Rep};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
-use chrono::{DateTime, Duration, Utc};
-use hmac::{Hmac, KeyInit, Mac};
-use serde_json::{json, Map, Value};
-use sha2::Sha256;
 
 /// The claim a signed-in user is matched to a playbook person by: their
 /// email address (the Cognito user pool signs people in by email).
 pub const PERSON_CLAIM: &str = "email";
+
+/// The claim that says Cognito verified [`PERSON_CLAIM`].
+pub const VERIFIED_CLAIM: &str = "email_verified";
 
 /// The playbook person a verified [`PERSON_CLAIM`] names, if any.
 pub fn person<'p>(email: &str, playbook: &'p Playbook) -> Option<&'p Rep> {
@@ -26,9 +24,32 @@ pub fn person<'p>(email: &str, playbook: &'p Playbook) -> Option<&'p Rep> {
         .find(|r| r.email.eq_ignore_ascii_case(email))
 }
 
-/// Issuer and audience of tokens the local stack accepts.
-pub const LOCAL_ISSUER: &str = "leadflow-local";
-pub const LOCAL_AUDIENCE: &str = "leadflow-local";
+/// Why a token's claims name nobody.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimError {
+    /// 401: no address at all (an access token, another pool's token).
+    #[error("the token names no person (no email claim): sign in with an ID token")]
+    NoEmail,
+    /// 403: an address Cognito has not verified is only what someone typed.
+    #[error("the token's email address is not verified: verify it, then sign in again")]
+    Unverified,
+}
+
+/// The address the claims name (`email`), if Cognito verified it
+/// (`email_verified` is `true`; API Gateway hands every claim on as a string).
+pub fn verified_email<'c>(
+    email: Option<&'c str>,
+    email_verified: Option<&str>,
+) -> Result<&'c str, ClaimError> {
+    let email = email
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .ok_or(ClaimError::NoEmail)?;
+    match email_verified.map(str::trim) {
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(email),
+        _ => Err(ClaimError::Unverified),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -36,104 +57,11 @@ pub enum TokenError {
     Missing,
     #[error("the token is malformed")]
     Malformed,
-    #[error("the token's signature does not verify")]
-    BadSignature,
-    #[error("the token expired")]
-    Expired,
-    #[error("the token is not for this API (issuer or audience)")]
-    WrongAudience,
-}
-
-/// HS256 JWTs under a local key: what `make dev` accepts in place of Cognito's.
-#[derive(Clone)]
-pub struct LocalTokens {
-    key: Vec<u8>,
-}
-
-impl std::fmt::Debug for LocalTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LocalTokens(…)")
-    }
-}
-
-impl LocalTokens {
-    pub fn new(key: &[u8]) -> Self {
-        LocalTokens { key: key.to_vec() }
-    }
-
-    fn mac(&self, data: &str) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key)
-            .expect("HMAC takes any key length");
-        mac.update(data.as_bytes());
-        mac
-    }
-
-    /// A token for `email`, valid for `ttl` from `now`.
-    pub fn sign(&self, email: &str, name: &str, now: DateTime<Utc>, ttl: Duration) -> String {
-        let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-        let claims = json!({
-            "iss": LOCAL_ISSUER,
-            "aud": LOCAL_AUDIENCE,
-            "sub": email,
-            "email": email,
-            "name": name,
-            "token_use": "id",
-            "iat": now.timestamp(),
-            "exp": (now + ttl).timestamp(),
-        });
-        let body = B64.encode(claims.to_string());
-        let signing_input = format!("{header}.{body}");
-        let sig = B64.encode(self.mac(&signing_input).finalize().into_bytes());
-        format!("{signing_input}.{sig}")
-    }
-
-    /// The claims of a token we signed, unexpired at `now`, for this API.
-    pub fn verify(
-        &self,
-        token: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Map<String, Value>, TokenError> {
-        let mut parts = token.split('.');
-        let (Some(header), Some(body), Some(sig), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
-        };
-        let head: Value = B64
-            .decode(header)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or(TokenError::Malformed)?;
-        if head.get("alg").and_then(Value::as_str) != Some("HS256") {
-            return Err(TokenError::BadSignature);
-        }
-        let sig = B64.decode(sig).map_err(|_| TokenError::Malformed)?;
-        self.mac(&format!("{header}.{body}"))
-            .verify_slice(&sig)
-            .map_err(|_| TokenError::BadSignature)?;
-        let claims: Map<String, Value> = B64
-            .decode(body)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or(TokenError::Malformed)?;
-        let exp = claims
-            .get("exp")
-            .and_then(Value::as_i64)
-            .ok_or(TokenError::Malformed)?;
-        if exp <= now.timestamp() {
-            return Err(TokenError::Expired);
-        }
-        let is = |k: &str, v: &str| claims.get(k).and_then(Value::as_str) == Some(v);
-        if !is("iss", LOCAL_ISSUER) || !is("aud", LOCAL_AUDIENCE) {
-            return Err(TokenError::WrongAudience);
-        }
-        Ok(claims)
-    }
 }
 
 /// Where the local stack's signing key lives in a checkout (git-ignored): the
-/// local stack checks tokens with it, `leadflow token` signs with it, and the
-/// local deployment signs its action links with it.
+/// local deployment signs its action links with it (the `ActionLinkKey`
+/// parameter), so links in mail stay valid across restarts.
 pub const LOCAL_KEY_FILE: &str = ".tools/local-signing-key";
 
 /// The local signing key under `root`, made (32 random bytes, hex) on first use.
@@ -183,27 +111,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn local_tokens_verify_and_name_a_person() {
-        let t = LocalTokens::new(b"local key");
-        let now = Utc::now();
-        let token = t.sign("lena.fischer@example.com", "Lena", now, Duration::hours(1));
-        let claims = t.verify(&token, now).unwrap();
+    fn a_verified_address_names_a_person_and_nothing_else_does() {
         let pb = Playbook::default_playbook().unwrap();
-        let email = claims[PERSON_CLAIM].as_str().unwrap();
-        assert_eq!(person(email, &pb).unwrap().id, "lena.fischer");
-
+        let lena = Some("lena.fischer@example.com");
+        for verified in ["true", "True"] {
+            let email = verified_email(lena, Some(verified)).unwrap();
+            assert_eq!(person(email, &pb).unwrap().id, "lena.fischer");
+        }
+        for unverified in [Some("false"), Some("yes"), Some(""), None] {
+            assert_eq!(
+                verified_email(lena, unverified),
+                Err(ClaimError::Unverified)
+            );
+        }
+        assert_eq!(verified_email(None, Some("true")), Err(ClaimError::NoEmail));
         assert_eq!(
-            t.verify(&token, now + Duration::hours(2)),
-            Err(TokenError::Expired)
+            verified_email(Some(" "), Some("true")),
+            Err(ClaimError::NoEmail)
         );
-        assert_eq!(
-            LocalTokens::new(b"other").verify(&token, now),
-            Err(TokenError::BadSignature)
-        );
-        assert_eq!(t.verify("a.b", now), Err(TokenError::Malformed));
-        let stranger = t.sign("who@example.org", "?", now, Duration::hours(1));
-        let claims = t.verify(&stranger, now).unwrap();
-        assert!(person(claims[PERSON_CLAIM].as_str().unwrap(), &pb).is_none());
+        let stranger = verified_email(Some("mallory@example.org"), Some("true")).unwrap();
+        assert!(person(stranger, &pb).is_none());
         assert_eq!(bearer(Some("Bearer abc")), Ok("abc"));
         assert_eq!(bearer(None), Err(TokenError::Missing));
         assert_eq!(bearer(Some("Basic abc")), Err(TokenError::Malformed));

@@ -1,4 +1,5 @@
-//! End to end, the rep's side: sign in with a local token, see tasks and
+//! End to end, the rep's side: sign in through the emulator's Cognito user
+//! pool, see tasks and
 //! leads, record outcomes and status, reassign, and use the one-click links
 //! of the owner's package — over HTTP against the local stack `make dev` runs.
 
@@ -6,22 +7,17 @@ mod common;
 
 use common::{drained, emails_to, eventually, request, store, unique, Response};
 use leadflow::domain::lead::{EmailKind, Event};
-use leadflow::identity::{local_key, LocalTokens};
 use leadflow::ports::LeadStore;
 use leadflow::{EmailAddress, LeadId};
 use leadflow_local::{root, DevOptions, DevStack, RunningStack};
 use serde_json::{json, Value};
 
-/// A token as `leadflow token --rep ID` prints it.
-fn token_for(email: &str, hours: i64) -> String {
-    let key = local_key(&root::workspace_root()).unwrap();
-    let now = chrono::Utc::now();
-    LocalTokens::new(key.as_bytes()).sign(email, "someone", now, chrono::Duration::hours(hours))
-}
-
-fn rep(id: &str) -> String {
-    let pb = leadflow::Playbook::default_playbook().unwrap();
-    token_for(&pb.rep(id).unwrap().email, 1)
+/// The ID token of playbook person `id`, signed in to the stack's user pool
+/// as `leadflow token --rep ID` does.
+async fn rep(s: &RunningStack, id: &str) -> String {
+    leadflow_local::cli::id_token(id, s.stack_name(), s.endpoint())
+        .await
+        .unwrap_or_else(|e| panic!("{id} signs in: {e:?}"))
 }
 
 async fn call(
@@ -105,14 +101,47 @@ async fn a_reps_day_over_http() {
         .expect("the local stack starts");
     let email = format!("{}@stadtwerke.example", unique("buyer"));
     let id = routed_lead(&s, &email).await;
-    let lena = rep("lena.fischer");
+    let lena = rep(&s, "lena.fischer").await;
 
-    // No token, a bad one, an expired one, a stranger's: 401 with the error JSON.
+    // No token, a bad one, an expired one of the pool's, the old local kind
+    // (HS256), a stranger's: 401 with the error JSON.
+    let pool = s.sign_in();
+    let issuer = format!(
+        "https://cognito-idp.us-east-1.amazonaws.com/{}",
+        pool.pool_id
+    );
+    let now = chrono::Utc::now().timestamp();
+    let expired = leadflow_local::cognito::emulator_signed(
+        &root::workspace_root(),
+        &json!({
+            "iss": issuer, "aud": pool.client_id, "token_use": "id", "sub": "lena",
+            "email": "lena.fischer@example.com", "email_verified": "true",
+            "iat": now - 7200, "exp": now - 3600,
+        }),
+    )
+    .unwrap();
+    let hs256 = {
+        use base64::Engine;
+        let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        format!(
+            "{}.{}.c2lnbmVkLXdpdGgtYS1sb2NhbC1rZXk",
+            b64(json!({"alg": "HS256", "typ": "JWT"})),
+            b64(
+                json!({"iss": "leadflow-local", "aud": "leadflow-local", "email": "lena.fischer@example.com", "exp": now + 3600})
+            )
+        )
+    };
+    let mallory = pool
+        .sign_in("mallory@example.org", "Mallory")
+        .await
+        .unwrap()
+        .id_token;
     for token in [
         None,
         Some("not-a-jwt"),
-        Some(token_for("lena.fischer@example.com", -1).as_str()),
-        Some(token_for("mallory@example.org", 1).as_str()),
+        Some(expired.as_str()),
+        Some(hs256.as_str()),
+        Some(mallory.as_str()),
     ] {
         let r = call(&s, "GET", "/leads", token, None).await;
         assert_eq!(r.status, 401, "{token:?}: {}", r.body);
@@ -151,7 +180,7 @@ async fn a_reps_day_over_http() {
             &s,
             "GET",
             &format!("/leads/{id}"),
-            Some(&rep("ana.ruiz")),
+            Some(&rep(&s, "ana.ruiz").await),
             None
         )
         .await
@@ -219,7 +248,7 @@ async fn a_reps_day_over_http() {
     .await;
 
     // The field seller accepts it; their manager hands it to a colleague.
-    let seller_token = rep(&seller);
+    let seller_token = rep(&s, &seller).await;
     let r = call(
         &s,
         "POST",
@@ -243,7 +272,7 @@ async fn a_reps_day_over_http() {
         &s,
         "POST",
         &format!("/leads/{id}/assign"),
-        Some(&rep("nina.kovac")),
+        Some(&rep(&s, "nina.kovac").await),
         Some(json!({"owner": other, "reason": "holiday", "version": r.json()["version"]})),
     )
     .await;
@@ -277,6 +306,63 @@ async fn a_reps_day_over_http() {
     );
     let r = request("GET", &format!("{}x", url), &[], "").await;
     assert_eq!(r.status, 404);
+
+    // Sign-in is Cognito's: `leadflow token` gives the pool's own RS256 ID
+    // token, for this API's client, with the address Cognito verified.
+    let tom = rep(&s, "tom.baker").await;
+    let header: Value = {
+        use base64::Engine;
+        let part = tom.split('.').next().unwrap();
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(header["alg"], "RS256", "{header}");
+    let claims = leadflow_local::cognito::claims_of(&tom).unwrap();
+    assert_eq!(claims["iss"], issuer.as_str());
+    assert_eq!(claims["aud"], pool.client_id.as_str());
+    assert_eq!(claims["token_use"], "id");
+    assert_eq!(claims["email"], "tom.baker@example.com");
+    assert_eq!(claims["email_verified"], "true");
+    let r = call(&s, "GET", "/tasks", Some(&tom), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // Nobody makes themselves someone else. The client may write a user's
+    // name, never their address...
+    let own = pool
+        .sign_in("tom.baker@example.com", "Tom Baker")
+        .await
+        .unwrap();
+    pool.update_own(&own.access_token, &[("name", "Thomas Baker")])
+        .await
+        .unwrap();
+    let refused = pool
+        .update_own(&own.access_token, &[("email", "olaf.berg@example.com")])
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, "NotAuthorizedException", "{refused}");
+    // ...a new address waits for its verification (Tom is still Tom)...
+    pool.admin_update(
+        "tom.baker@example.com",
+        &[("email", "olaf.berg@example.com")],
+    )
+    .await
+    .unwrap();
+    let still = leadflow_local::cognito::claims_of(&rep(&s, "tom.baker").await).unwrap();
+    assert_eq!(still["email"], "tom.baker@example.com", "{still:?}");
+    // ...and an address that is not verified names nobody: 403, and why.
+    pool.admin_update("tom.baker@example.com", &[("email_verified", "false")])
+        .await
+        .unwrap();
+    let unverified = rep(&s, "tom.baker").await;
+    let claims = leadflow_local::cognito::claims_of(&unverified).unwrap();
+    assert_eq!(claims["email_verified"], "false");
+    let r = call(&s, "GET", "/tasks", Some(&unverified), None).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.json()["error"]["code"], "email_unverified");
 
     s.shutdown().await;
 }
@@ -592,7 +678,7 @@ async fn not_now_runs_its_series_with_a_call_and_clicks_bring_a_nurtured_lead_ba
         202
     );
     let id = lead_of(later.clone()).await;
-    let sam = rep("sam.patel");
+    let sam = rep(&s, "sam.patel").await;
     let version = store.lead(&id).await.unwrap().unwrap().version;
     let r = call(
         &s,

@@ -29,7 +29,8 @@ async fn post_inquiry(s: &RunningStack, email: &str, first_name: &str) {
     assert_eq!(r.status, 202, "{}", r.body);
 }
 
-/// A report as the API answers it to the local sign-in's token for `who`.
+/// A report as the API answers it to the local sign-in's token for `who`
+/// (the user pool's ID token, as `leadflow token` prints it).
 async fn report(s: &RunningStack, who: &str, name: &str) -> Value {
     let t = request(
         "POST",

@@ -6,7 +6,8 @@
 //! (`GET /app/…`, no sign-in: the page signs in and calls this same API).
 //!
 //! The caller is the playbook person the verified claims name
-//! ([`identity::PERSON_CLAIM`]); the gateway has already checked the token.
+//! ([`identity::PERSON_CLAIM`]) when Cognito verified it; the gateway has
+//! already checked the token.
 
 mod answer;
 mod pages;
@@ -24,13 +25,20 @@ use leadflow::app::reports::{ReportError, ReportName};
 use leadflow::app::sales::{self, LinkFailure, LinkResult};
 use leadflow::domain::ids::LeadId;
 use leadflow::domain::playbook::Rep;
-use leadflow::identity::{self, PERSON_CLAIM};
+use leadflow::identity::{self, PERSON_CLAIM, VERIFIED_CLAIM};
 use leadflow::links::{LinkError, LinkKey};
 use leadflow::ports::{Clock, DeadLetters, LeadStore, Publisher};
 use leadflow::Playbook;
 use leadflow_aws::metrics::{Emf, Unit};
 use requests::BadRequest;
 use serde_json::json;
+
+/// Why a caller is not let in: 401 (nobody we know) or 403 (an address
+/// Cognito has not verified).
+enum Refused {
+    Unknown(String),
+    Unverified(String),
+}
 
 pub struct Sales<S, P, C, D> {
     pub store: S,
@@ -109,7 +117,8 @@ impl<S: LeadStore, P: Publisher, C: Clock, D: DeadLetters> Sales<S, P, C, D> {
         }
         let caller = match self.caller(&req) {
             Ok(c) => c,
-            Err(why) => return unauthorized(why),
+            Err(Refused::Unverified(why)) => return error(403, "email_unverified", &why, None),
+            Err(Refused::Unknown(why)) => return unauthorized(&why),
         };
         let lead_id = || LeadId::parse(&path("lead_id"));
         match route.as_str() {
@@ -132,19 +141,27 @@ impl<S: LeadStore, P: Publisher, C: Clock, D: DeadLetters> Sales<S, P, C, D> {
         }
     }
 
-    /// The playbook person the gateway's verified claims name.
-    fn caller(&self, req: &ApiGatewayV2httpRequest) -> Result<&Rep, &'static str> {
+    /// The playbook person the gateway's verified claims name: by the
+    /// `email` claim, and only if Cognito verified that address (a user
+    /// whose address is unverified could have typed anyone's).
+    fn caller(&self, req: &ApiGatewayV2httpRequest) -> Result<&Rep, Refused> {
         let claims = req
             .request_context
             .authorizer
             .as_ref()
             .and_then(|a| a.jwt.as_ref())
             .map(|j| &j.claims)
-            .ok_or("sign in: this API needs a bearer token")?;
-        let email = claims
-            .get(PERSON_CLAIM)
-            .ok_or("the token names no person (no email claim)")?;
-        identity::person(email, &self.playbook).ok_or("the token's person is not in the playbook")
+            .ok_or_else(|| Refused::Unknown("sign in: this API needs a bearer token".into()))?;
+        let email = identity::verified_email(
+            claims.get(PERSON_CLAIM).map(String::as_str),
+            claims.get(VERIFIED_CLAIM).map(String::as_str),
+        )
+        .map_err(|e| match e {
+            identity::ClaimError::NoEmail => Refused::Unknown(e.to_string()),
+            identity::ClaimError::Unverified => Refused::Unverified(e.to_string()),
+        })?;
+        identity::person(email, &self.playbook)
+            .ok_or_else(|| Refused::Unknown("the token's person is not in the playbook".into()))
     }
 
     async fn list_leads(

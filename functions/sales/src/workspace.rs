@@ -19,7 +19,8 @@ pub enum SignIn {
         client_id: String,
     },
     /// The local stack's development sign-in: pick a person of the playbook
-    /// (`POST /_local/token` on `make dev`'s gateway signs the token).
+    /// (`POST /_local/token` on `make dev`'s gateway signs them in to the
+    /// emulator's user pool and gives its ID token).
     Local,
 }
 

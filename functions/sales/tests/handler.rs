@@ -59,8 +59,7 @@ fn request(
         "http": { "method": method, "path": raw_path, "sourceIp": "203.0.113.9" },
     });
     if let Some(who) = who {
-        ctx["authorizer"] =
-            json!({ "jwt": { "claims": { "email": email_of(who), "sub": who }, "scopes": null } });
+        ctx["authorizer"] = json!({ "jwt": { "claims": { "email": email_of(who), "email_verified": "true", "sub": who }, "scopes": null } });
     }
     let q: serde_json::Map<String, Value> = query
         .iter()
@@ -194,6 +193,43 @@ async fn no_token_a_stranger_or_no_person_claim_is_401_with_the_error_json() {
     let r = get_lead(&api, "mallory", &id).await;
     assert_eq!(r.status_code, 401);
     assert_eq!(body(&r)["error"]["code"], "unauthorized");
+}
+
+/// A person is who Cognito verified: Lena's address, unverified (or with no
+/// word on it), lets nobody in, with a 403 that says why.
+#[tokio::test]
+async fn an_unverified_address_is_403_and_names_nobody() {
+    let api = api();
+    let id = isr_lead(&api, "p9@stadtwerke.example").await;
+    for verified in [Some("false"), None] {
+        let mut req = request(
+            "GET",
+            "GET /leads/{lead_id}",
+            &[("lead_id", id.as_str())],
+            Some("lena.fischer"),
+            &[],
+            None,
+        );
+        let claims = &mut req
+            .request_context
+            .authorizer
+            .as_mut()
+            .and_then(|a| a.jwt.as_mut())
+            .unwrap()
+            .claims;
+        match verified {
+            Some(v) => claims.insert("email_verified".into(), v.into()),
+            None => claims.remove("email_verified"),
+        };
+        let r = api.handle(req).await;
+        assert_eq!(r.status_code, 403, "{verified:?}");
+        assert_eq!(body(&r)["error"]["code"], "email_unverified");
+        assert!(body(&r)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not verified"));
+    }
+    assert_eq!(get_lead(&api, "lena.fischer", &id).await.status_code, 200);
 }
 
 #[tokio::test]

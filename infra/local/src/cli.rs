@@ -49,6 +49,25 @@ pub enum Command {
     /// drain and reconcile every one; the last line reads
     /// `reconciled N inquiries: D differences` (exit 1 when D > 0).
     Load(LoadCommand),
+    /// Sign a playbook person in to the local stack's user pool (making their
+    /// user on first use) and print the pool's ID token for them: what the
+    /// API's JWT authorizer takes, as in AWS.
+    Token(TokenCommand),
+}
+
+/// `token`.
+#[derive(Debug, Clone, Args)]
+pub struct TokenCommand {
+    /// The person's id in the playbook, e.g. lena.fischer.
+    #[arg(long, value_name = "ID")]
+    rep: String,
+    /// The stack whose user pool to sign in to.
+    #[arg(long, default_value = "leadflow-dev")]
+    stack_name: String,
+    /// The emulator (default: AWS_ENDPOINT_URL, else make dev's at
+    /// http://127.0.0.1:4566).
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
 }
 
 /// `load`.
@@ -582,6 +601,64 @@ pub async fn load(args: LoadCommand) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// `leadflow-local token --rep ID` (`leadflow token`): the ID token alone on
+/// stdout, so it can be captured.
+pub async fn token(args: TokenCommand) -> ExitCode {
+    let endpoint = args
+        .endpoint
+        .clone()
+        .or_else(|| {
+            std::env::var("AWS_ENDPOINT_URL")
+                .ok()
+                .filter(|e| !e.is_empty())
+        })
+        .unwrap_or_else(|| "http://127.0.0.1:4566".into());
+    match id_token(&args.rep, &args.stack_name, &endpoint).await {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err((code, message)) => {
+            eprintln!("leadflow: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// The ID token of playbook person `rep` from the user pool of stack
+/// `stack_name` in the emulator at `endpoint` (their user is made on first
+/// use); else the exit code (2: no such person) and why.
+pub async fn id_token(rep: &str, stack_name: &str, endpoint: &str) -> Result<String, (u8, String)> {
+    let playbook = leadflow::Playbook::default_playbook().map_err(|e| (1, e.to_string()))?;
+    let Some(person) = playbook.rep(rep) else {
+        let ids: Vec<&str> = playbook.reps.iter().map(|r| r.id.as_str()).collect();
+        return Err((
+            2,
+            format!(
+                "{rep:?} is not a person of the playbook ({})",
+                ids.join(", ")
+            ),
+        ));
+    };
+    let root = crate::root::workspace_root();
+    let model = crate::template::Template::load(&crate::root::template_path(&root))
+        .and_then(|t| {
+            let mut settings = crate::template::StackSettings::new(stack_name, endpoint);
+            settings.parameter_overrides = crate::dev::local_parameters(&t, 3000);
+            crate::template::StackModel::resolve(&t, &settings)
+        })
+        .map_err(|e| (1, e.to_string()))?;
+    let cognito = crate::cognito::Cognito::new(endpoint);
+    let sign_in = crate::cognito::SignIn::find(cognito, &model)
+        .await
+        .map_err(|e| (1, e))?;
+    sign_in
+        .sign_in(&person.email, &person.name)
+        .await
+        .map(|tokens| tokens.id_token)
+        .map_err(|e| (1, e.to_string()))
 }
 
 #[cfg(test)]

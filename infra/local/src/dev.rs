@@ -11,8 +11,10 @@ use aws_config::SdkConfig;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
+use crate::cognito::{Cognito, CognitoError, SignIn};
 use crate::emulator::{Emulator, EmulatorError};
 use crate::events::{spawn_schedule, SqsPoller};
+use crate::gateway::jwt::JwtAuthorizer;
 use crate::gateway::{Gateway, GatewayConfig, RouteTable, SesEvents};
 use crate::progress::Progress;
 use crate::provision::{provision, sdk_config, ProvisionError};
@@ -23,7 +25,7 @@ use crate::runtime::{
 };
 use crate::task::AbortOnDrop;
 use crate::template::{EventSource, StackModel, StackSettings, Template, TemplateError};
-use leadflow::identity::{local_key, LocalTokens, LOCAL_KEY_FILE};
+use leadflow::identity::{local_key, LOCAL_KEY_FILE};
 
 /// Why the stack did not start.
 #[derive(Debug, thiserror::Error)]
@@ -42,8 +44,8 @@ pub enum DevError {
     Listen { port: u16, source: std::io::Error },
     #[error("{0}")]
     Routes(String),
-    #[error("the local signing key ({file}): {0}", file = LOCAL_KEY_FILE)]
-    Key(std::io::Error),
+    #[error("the user pool: {0}")]
+    Cognito(#[from] CognitoError),
     #[error("a test stack slot: {0}")]
     Slot(std::io::Error),
 }
@@ -213,12 +215,17 @@ impl DevStack {
         let sdk = sdk_config(emulator.endpoint()).await;
         let provisioned = provision(&first, &sdk).await?;
         settings.queue_urls = provisioned.queue_urls;
+        // The user pool and its client: their ids are what the authorizer's
+        // issuer and audience name.
+        let cognito = Cognito::new(emulator.endpoint());
+        settings.cognito_ids = cognito.provision(&first).await?;
         let mut model = StackModel::resolve(&template, &settings)?;
         for queue in &mut model.queues {
             if let Some(attributes) = options.queue_attributes.get(&queue.logical_id) {
                 queue.attributes.extend(attributes.clone());
             }
         }
+        let sign_in = SignIn::of_model(cognito, &model, &settings.cognito_ids);
 
         let forward_logs =
             !options.quiet || std::env::var("LEADFLOW_DEV_LOGS").is_ok_and(|v| v == "1");
@@ -270,9 +277,23 @@ impl DevStack {
                 invoker: invoker.clone(),
                 landing_dir: landing.is_dir().then_some(landing),
                 emulator_endpoint: Some(emulator.endpoint().to_string()),
-                tokens: Some(LocalTokens::new(
-                    local_key(&root).map_err(DevError::Key)?.as_bytes(),
-                )),
+                authorizers: model
+                    .http_apis
+                    .iter()
+                    .flat_map(|api| {
+                        api.authorizers.iter().map(|a| {
+                            (
+                                api.logical_id.clone(),
+                                a.name.clone(),
+                                Arc::new(JwtAuthorizer::on_emulator(
+                                    a.clone(),
+                                    emulator.endpoint(),
+                                )),
+                            )
+                        })
+                    })
+                    .collect(),
+                sign_in: sign_in.clone(),
                 schedules: model.schedules(),
                 ses_events: (!model.ses_event_routes.is_empty()).then(|| SesEvents {
                     sqs: aws_sdk_sqs::Client::new(&sdk),
@@ -327,6 +348,7 @@ impl DevStack {
             proxy,
             metered: options.metered,
             progress,
+            sign_in,
             _slot: slot,
         })
     }
@@ -426,6 +448,7 @@ pub struct RunningStack {
     proxy: Arc<Proxy>,
     metered: bool,
     progress: Progress,
+    sign_in: Option<SignIn>,
     _slot: Option<crate::testing::StackSlot>,
 }
 
@@ -452,6 +475,13 @@ impl RunningStack {
 
     pub fn stack_name(&self) -> &str {
         &self.model.stack_name
+    }
+
+    /// The template's user pool in the emulator, which people sign in to.
+    pub fn sign_in(&self) -> &SignIn {
+        self.sign_in
+            .as_ref()
+            .expect("the template declares a user pool and client")
     }
 
     /// The resolved template.
@@ -688,11 +718,18 @@ impl RunningStack {
             let _ = writeln!(out);
             let _ = writeln!(
                 out,
-                "Sign in as a playbook person (the rep's API needs a bearer token):"
+                "Sign in as a playbook person (the rep's API needs an ID token of the local user pool):"
             );
+            let mut target = String::new();
+            if self.model.stack_name != "leadflow-dev" {
+                let _ = write!(target, " --stack-name {}", self.model.stack_name);
+            }
+            if self.endpoint() != "http://127.0.0.1:4566" {
+                let _ = write!(target, " --endpoint {}", self.endpoint());
+            }
             let _ = writeln!(
                 out,
-                "  TOKEN=$(cargo run -q -p leadflow-infra --bin leadflow -- token --rep lena.fischer)"
+                "  TOKEN=$(cargo run -q -p leadflow-infra --bin leadflow -- token --rep lena.fischer{target})"
             );
             let _ = writeln!(
                 out,

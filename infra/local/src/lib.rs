@@ -4,7 +4,8 @@
 //! - [`root`] finds the workspace; [`emulator`] installs the pinned tools and runs moto;
 //! - [`template`] reads `template.yaml` and resolves it for one local deployment
 //!   (a [`template::StackModel`]);
-//! - [`provision`] creates its tables, queues and email identities in the emulator;
+//! - [`provision`] creates its tables, queues and email identities in the
+//!   emulator, and [`cognito`] its user pool and app client;
 //! - [`runtime`] builds every function and runs it as its own process behind an
 //!   in-process Lambda Runtime API;
 //! - [`gateway`] serves the HTTP API (payload format 2.0) and the landing page;
@@ -15,10 +16,11 @@
 //!   ([`testing::eventually`]) watch instead of a clock.
 //!
 //! [`cli`] is the `leadflow-local` command (`dev`, `emulator`, `tools`, `dlq`,
-//! `load`), which `leadflow dev|emulator|tools|dlq|load` runs; [`dlq`] and
+//! `load`, `token`), which `leadflow dev|emulator|tools|dlq|load|token` runs; [`dlq`] and
 //! [`load`] are the operator's tools for a bad day and for proof under load.
 
 pub mod cli;
+pub mod cognito;
 pub mod dev;
 pub mod dlq;
 pub mod emulator;

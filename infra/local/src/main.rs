@@ -20,5 +20,6 @@ async fn main() -> ExitCode {
         Command::Tools => cli::tools().await,
         Command::Dlq(args) => cli::dlq(args).await,
         Command::Load(args) => cli::load(args).await,
+        Command::Token(args) => cli::token(args).await,
     }
 }

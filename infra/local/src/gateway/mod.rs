@@ -3,8 +3,10 @@
 //!
 //! [`routes`]: the route table (HttpApi events, `{param}` and `{proxy+}`);
 //! [`payload`]: HTTP requests into payload format 2.0 events and function
-//! results back into HTTP responses; [`server`]: the HTTP server itself.
+//! results back into HTTP responses; [`jwt`]: the JWT authorizer's check;
+//! [`server`]: the HTTP server itself.
 
+pub mod jwt;
 mod payload;
 mod routes;
 mod server;

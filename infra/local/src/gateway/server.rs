@@ -12,10 +12,13 @@ use hyper::body::Incoming;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
+use crate::cognito::SignIn;
 use crate::runtime::{serve, Invoker};
 use crate::task::AbortOnDrop;
 use crate::template::LocalSchedule;
-use leadflow::identity::{bearer, LocalTokens};
+use leadflow::identity::bearer;
+
+use super::jwt::JwtAuthorizer;
 
 use super::*;
 
@@ -30,9 +33,12 @@ pub struct GatewayConfig {
     pub landing_dir: Option<PathBuf>,
     /// The emulator, for `GET /_dev/emails`.
     pub emulator_endpoint: Option<String>,
-    /// What checks bearer tokens on routes with a JWT authorizer, as API
-    /// Gateway checks Cognito's: the local key (`leadflow token` signs with it).
-    pub tokens: Option<LocalTokens>,
+    /// The APIs' JWT authorizers by `(API logical id, authorizer name)`: what
+    /// checks the bearer token of a route that names one, as API Gateway does.
+    pub authorizers: Vec<(String, String, Arc<JwtAuthorizer>)>,
+    /// The user pool `POST /_local/token` signs people in to (the
+    /// workspace's local sign-in; `leadflow token` does the same).
+    pub sign_in: Option<SignIn>,
     /// The schedules `POST /_local/schedules/{LogicalId}` fires, as EventBridge would.
     pub schedules: Vec<LocalSchedule>,
     /// Where `POST /_local/ses-events` delivers an SES event, as SNS would.
@@ -144,7 +150,7 @@ impl GatewayState {
                 Ok(b) => b.to_bytes(),
                 Err(_) => return message(StatusCode::BAD_REQUEST, "unreadable body"),
             };
-            return self.local_token(&body);
+            return self.local_token(&body).await;
         }
         if path == "/_local/ses-events" && method == Method::POST {
             let body = match request.into_body().collect().await {
@@ -174,8 +180,11 @@ impl GatewayState {
                 Err(response) => return response,
             };
             let mut event = api_gateway_event(&matched, &parts, &request_id, Utc::now());
-            if matched.route.spec.authorizer.is_some() {
-                match self.authorize(&parts) {
+            if let Some(authorizer) = &matched.route.spec.authorizer {
+                match self
+                    .authorize(&matched.route.spec.api, authorizer, &parts)
+                    .await
+                {
                     Ok(claims) => {
                         event["requestContext"]["authorizer"] =
                             json!({ "jwt": { "claims": claims, "scopes": null } })
@@ -236,9 +245,10 @@ impl GatewayState {
         )
     }
 
-    /// `{"rep": "<id>"}` → a token for that playbook person, signed with the
-    /// local key (what `leadflow token --rep` prints), valid 12 hours.
-    fn local_token(&self, body: &[u8]) -> GatewayResponse {
+    /// `{"rep": "<id>"}` → an ID token of the user pool for that playbook
+    /// person, whose user is made on first sign-in (what `leadflow token
+    /// --rep` prints).
+    async fn local_token(&self, body: &[u8]) -> GatewayResponse {
         let refuse = |status, code: &str, text: String| {
             respond(
                 status,
@@ -246,8 +256,8 @@ impl GatewayState {
                 json!({"error": {"code": code, "message": text, "field": "rep"}}).to_string(),
             )
         };
-        let Some(tokens) = self.config.tokens.as_ref() else {
-            return message(StatusCode::NOT_FOUND, "this gateway signs no tokens");
+        let Some(sign_in) = self.config.sign_in.as_ref() else {
+            return message(StatusCode::NOT_FOUND, "this gateway has no user pool");
         };
         let rep = serde_json::from_slice::<Value>(body)
             .ok()
@@ -263,35 +273,45 @@ impl GatewayState {
                 format!("no person {rep:?} in the playbook"),
             );
         };
-        let token = tokens.sign(
-            &person.email,
-            &person.name,
-            Utc::now(),
-            chrono::Duration::hours(12),
-        );
+        let tokens = match sign_in.sign_in(&person.email, &person.name).await {
+            Ok(tokens) => tokens,
+            Err(e) => {
+                tracing::warn!("local sign-in of {}: {e}", person.id);
+                return message(StatusCode::BAD_GATEWAY, &format!("the user pool: {e}"));
+            }
+        };
         respond(
             StatusCode::OK,
             "application/json",
-            json!({"token": token, "person": {"id": person.id, "name": person.name, "role": person.role, "email": person.email}}).to_string(),
+            json!({"token": tokens.id_token, "person": {"id": person.id, "name": person.name, "role": person.role, "email": person.email}}).to_string(),
         )
     }
 
-    /// The JWT authorizer's check: a bearer token we signed, unexpired. Its
-    /// claims reach the function as API Gateway hands them on (strings).
-    fn authorize(&self, parts: &HttpRequestParts) -> Result<Value, String> {
+    /// The JWT authorizer's check (the route's API's `authorizer`): an RS256
+    /// token of the pool's, for this API, unexpired. Its claims reach the
+    /// function as API Gateway hands them on (strings).
+    async fn authorize(
+        &self,
+        api: &str,
+        authorizer: &str,
+        parts: &HttpRequestParts,
+    ) -> Result<Value, String> {
         let header = parts
             .headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
             .map(|(_, v)| v.as_str());
         let token = bearer(header).map_err(|e| format!("sign in: {e}"))?;
-        let tokens = self
+        let checker = self
             .config
-            .tokens
-            .as_ref()
-            .ok_or_else(|| "this gateway has no key to check tokens with".to_string())?;
-        let claims = tokens
-            .verify(token, Utc::now())
+            .authorizers
+            .iter()
+            .find(|(a, name, _)| a == api && name == authorizer)
+            .map(|(_, _, checker)| checker)
+            .ok_or_else(|| format!("{api} has no JWT authorizer {authorizer}"))?;
+        let claims = checker
+            .verify(token, Utc::now().timestamp())
+            .await
             .map_err(|e| format!("sign in again: {e}"))?;
         Ok(Value::Object(
             claims

@@ -19,6 +19,9 @@ pub struct StackSettings {
     pub parameter_overrides: BTreeMap<String, String>,
     /// Queue URLs as the emulator reported them, by logical id.
     pub queue_urls: BTreeMap<String, String>,
+    /// User pool and app client ids as the emulator made them, by logical id
+    /// (what `Ref` gives; before provisioning, a placeholder).
+    pub cognito_ids: BTreeMap<String, String>,
 }
 
 impl StackSettings {
@@ -28,6 +31,7 @@ impl StackSettings {
             endpoint: endpoint.into(),
             parameter_overrides: BTreeMap::new(),
             queue_urls: BTreeMap::new(),
+            cognito_ids: BTreeMap::new(),
         }
     }
 }
@@ -99,6 +103,43 @@ pub struct EmailIdentitySpec {
 pub struct HttpApiSpec {
     pub logical_id: String,
     pub api_id: String,
+    /// `Auth.Authorizers`: each a JWT authorizer (no other kind runs locally).
+    pub authorizers: Vec<JwtAuthorizerSpec>,
+}
+
+/// A JWT authorizer of an HTTP API, as API Gateway checks a token with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JwtAuthorizerSpec {
+    pub name: String,
+    /// `JwtConfiguration.issuer`: the token's `iss`, and where its keys are
+    /// published (`{issuer}/.well-known/jwks.json`).
+    pub issuer: String,
+    /// `JwtConfiguration.audience`: an ID token's `aud` (an access token's
+    /// `client_id`) must be one of them.
+    pub audiences: Vec<String>,
+}
+
+/// An `AWS::Cognito::UserPool`, made in the emulator: it signs the tokens
+/// the gateway checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPoolSpec {
+    pub logical_id: String,
+    /// `UserPoolName`, else `{stack}-{LogicalId}`.
+    pub name: String,
+    /// The resolved properties, which are CreateUserPool's parameters.
+    pub properties: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An `AWS::Cognito::UserPoolClient`, made in the emulator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPoolClientSpec {
+    pub logical_id: String,
+    /// The logical id of its pool (`UserPoolId: !Ref …`).
+    pub user_pool: String,
+    /// `ClientName`, else `{stack}-{LogicalId}`.
+    pub name: String,
+    /// The resolved properties but `UserPoolId`: CreateUserPoolClient's parameters.
+    pub properties: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A route of an HTTP API event.
@@ -255,6 +296,8 @@ pub struct StackModel {
     /// subscribed to it (`POST /_local/ses-events` delivers there, as SNS would).
     pub ses_event_routes: Vec<SesEventRoute>,
     pub http_apis: Vec<HttpApiSpec>,
+    pub user_pools: Vec<UserPoolSpec>,
+    pub user_pool_clients: Vec<UserPoolClientSpec>,
     pub functions: Vec<FunctionSpec>,
 }
 

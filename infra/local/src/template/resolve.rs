@@ -106,7 +106,8 @@ fn ignored_type(ty: &str) -> bool {
         "AWS::SQS::QueuePolicy",
         "AWS::Lambda::Permission",
         "AWS::SNS::TopicPolicy",
-        // The hosted UI: the local workspace signs in with the local key instead.
+        // The hosted UI: the local workspace signs in through the admin API
+        // of the emulator's pool instead (moto has no hosted UI).
         "AWS::Cognito::UserPoolDomain",
     ];
     PREFIXES.iter().any(|p| ty.starts_with(p)) || TYPES.contains(&ty)
@@ -117,8 +118,8 @@ const QUEUE: &str = "AWS::SQS::Queue";
 const EMAIL_IDENTITY: &str = "AWS::SES::EmailIdentity";
 const HTTP_API: &str = "AWS::Serverless::HttpApi";
 const FUNCTION: &str = "AWS::Serverless::Function";
-/// Sign-in: not provisioned; the local gateway checks tokens with a local key
-/// where AWS's JWT authorizer checks Cognito's.
+/// Sign-in: the pool and its client are made in the emulator, which signs
+/// their users' tokens; the gateway checks them as the JWT authorizer does.
 const USER_POOL: &str = "AWS::Cognito::UserPool";
 /// SES events: the configuration set is made in the emulator; the topic and
 /// subscription are emulated by `POST /_local/ses-events` (moto produces no events).
@@ -337,7 +338,12 @@ impl<'a> Resolver<'a> {
             }
             FUNCTION => self.function_name(resource, depth)?,
             HTTP_API => Self::api_id(logical_id),
-            USER_POOL => format!("{LOCAL_REGION}_local{logical_id}"),
+            USER_POOL => self
+                .settings
+                .cognito_ids
+                .get(logical_id)
+                .cloned()
+                .unwrap_or_else(|| format!("{LOCAL_REGION}_local{logical_id}")),
             CONFIGURATION_SET => match resource.properties.get("Name") {
                 Some(name) => self.resolve_string(name, logical_id, depth + 1)?,
                 None => physical_name(&self.settings.stack_name, logical_id, 64),
@@ -346,7 +352,12 @@ impl<'a> Resolver<'a> {
                 "arn:aws:sns:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:{}",
                 physical_name(&self.settings.stack_name, logical_id, 256)
             ),
-            USER_POOL_CLIENT => format!("local-{logical_id}"),
+            USER_POOL_CLIENT => self
+                .settings
+                .cognito_ids
+                .get(logical_id)
+                .cloned()
+                .unwrap_or_else(|| format!("local-{logical_id}")),
             EMAIL_IDENTITY => {
                 let identity = resource
                     .properties
@@ -402,34 +413,58 @@ impl<'a> Resolver<'a> {
 
     /// The JWT authorizers an HTTP API declares (`Auth.Authorizers`); any
     /// other kind of authorizer is refused, since only JWT is emulated.
-    fn jwt_authorizers(&self, api: &str, resource: &ResourceDef) -> Result<Vec<String>> {
+    fn jwt_authorizers(&self, api: &str, resource: &ResourceDef) -> Result<Vec<JwtAuthorizerSpec>> {
         let Some(auth) = resource.properties.get("Auth") else {
             return Ok(Vec::new());
         };
-        let mut names = Vec::new();
+        let mut specs = Vec::new();
         if let Some(Value::Mapping(authorizers)) = auth.get("Authorizers") {
             for (name, def) in authorizers {
                 let name = scalar_string(name).unwrap_or_default();
-                if def.get("JwtConfiguration").is_none() {
+                let Some(jwt) = def.get("JwtConfiguration") else {
                     return Err(at(
                         api,
                         format!(
                             "Auth.Authorizers.{name}: only JWT authorizers are emulated locally"
                         ),
                     ));
+                };
+                let jwt = self.resolve(jwt, api, 0)?.unwrap_or_default();
+                let issuer = jwt.get("issuer").and_then(scalar_string).ok_or_else(|| {
+                    at(
+                        api,
+                        format!("Auth.Authorizers.{name}.JwtConfiguration has no issuer"),
+                    )
+                })?;
+                let audiences: Vec<String> = match jwt.get("audience") {
+                    Some(Value::Sequence(items)) => {
+                        items.iter().filter_map(scalar_string).collect()
+                    }
+                    Some(one) => scalar_string(one).into_iter().collect(),
+                    None => Vec::new(),
+                };
+                if audiences.is_empty() {
+                    return Err(at(
+                        api,
+                        format!("Auth.Authorizers.{name}.JwtConfiguration has no audience"),
+                    ));
                 }
-                names.push(name);
+                specs.push(JwtAuthorizerSpec {
+                    name,
+                    issuer,
+                    audiences,
+                });
             }
         }
         if let Some(default) = auth.get("DefaultAuthorizer").and_then(scalar_string) {
-            if !names.contains(&default) {
+            if !specs.iter().any(|s| s.name == default) {
                 return Err(at(
                     api,
                     format!("Auth.DefaultAuthorizer {default} is not one of its Authorizers"),
                 ));
             }
         }
-        Ok(names)
+        Ok(specs)
     }
 
     fn default_authorizer(&self, api: &str) -> Result<Option<String>> {
@@ -450,6 +485,8 @@ impl<'a> Resolver<'a> {
         let mut destinations: Vec<(String, String)> = Vec::new();
         let mut subscriptions: Vec<(String, String)> = Vec::new();
         let mut http_apis = Vec::new();
+        let mut user_pools = Vec::new();
+        let mut user_pool_clients = Vec::new();
         let mut functions = Vec::new();
 
         for (logical_id, resource) in &self.template.resources {
@@ -469,7 +506,7 @@ impl<'a> Resolver<'a> {
                         .to_string(),
                 }),
                 HTTP_API => {
-                    self.jwt_authorizers(logical_id, resource)?;
+                    let authorizers = self.jwt_authorizers(logical_id, resource)?;
                     for unsupported in ["CorsConfiguration"] {
                         if resource.properties.contains_key(unsupported) {
                             tracing::warn!(
@@ -481,6 +518,7 @@ impl<'a> Resolver<'a> {
                     http_apis.push(HttpApiSpec {
                         logical_id: logical_id.clone(),
                         api_id: Self::api_id(logical_id),
+                        authorizers,
                     });
                 }
                 FUNCTION => functions.push(self.function(resource)?),
@@ -529,8 +567,44 @@ impl<'a> Resolver<'a> {
                         )),
                     }
                 }
-                USER_POOL | USER_POOL_CLIENT => {
-                    tracing::debug!(resource = %logical_id, "sign-in: emulated by the gateway's local token check");
+                USER_POOL => {
+                    let mut properties = self.json_props(resource)?;
+                    let name = match properties.remove("UserPoolName") {
+                        Some(serde_json::Value::String(name)) => name,
+                        _ => physical_name(&self.settings.stack_name, logical_id, 128),
+                    };
+                    user_pools.push(UserPoolSpec {
+                        logical_id: logical_id.clone(),
+                        name,
+                        properties,
+                    });
+                }
+                USER_POOL_CLIENT => {
+                    let user_pool = match resource
+                        .properties
+                        .get("UserPoolId")
+                        .map(|v| v.get("Ref").and_then(scalar_string))
+                    {
+                        Some(Some(pool)) => pool,
+                        _ => {
+                            return Err(at(
+                                logical_id,
+                                "UserPoolId must be a Ref to a user pool of the template",
+                            ))
+                        }
+                    };
+                    let mut properties = self.json_props(resource)?;
+                    properties.remove("UserPoolId");
+                    let name = match properties.remove("ClientName") {
+                        Some(serde_json::Value::String(name)) => name,
+                        _ => physical_name(&self.settings.stack_name, logical_id, 128),
+                    };
+                    user_pool_clients.push(UserPoolClientSpec {
+                        logical_id: logical_id.clone(),
+                        user_pool,
+                        name,
+                        properties,
+                    });
                 }
                 ty if ignored_type(ty) => {
                     tracing::debug!(resource = %logical_id, ty, "not needed locally; ignored");
@@ -589,6 +663,7 @@ impl<'a> Resolver<'a> {
             http_apis.push(HttpApiSpec {
                 logical_id: IMPLICIT_HTTP_API.into(),
                 api_id: Self::api_id(IMPLICIT_HTTP_API),
+                authorizers: Vec::new(),
             });
         }
 
@@ -617,8 +692,22 @@ impl<'a> Resolver<'a> {
             configuration_sets,
             ses_event_routes,
             http_apis,
+            user_pools,
+            user_pool_clients,
             functions,
         })
+    }
+
+    /// A resource's resolved properties as JSON (the API's parameters).
+    fn json_props(
+        &self,
+        resource: &ResourceDef,
+    ) -> Result<serde_json::Map<String, serde_json::Value>> {
+        match serde_json::to_value(self.props(resource)?) {
+            Ok(serde_json::Value::Object(map)) => Ok(map),
+            Ok(_) => Ok(serde_json::Map::new()),
+            Err(e) => Err(at(&resource.logical_id, format!("properties: {e}"))),
+        }
     }
 
     pub(super) fn props(&self, resource: &ResourceDef) -> Result<Mapping> {
@@ -1013,7 +1102,7 @@ impl<'a> Resolver<'a> {
                         Some(r) => self.jwt_authorizers(&api, r)?,
                         None => Vec::new(),
                     };
-                    if !known.contains(named) {
+                    if !known.iter().any(|a| &a.name == named) {
                         return Err(err(format!(
                             "Auth.Authorizer {named} is not a JWT authorizer of {api}"
                         )));

@@ -1,4 +1,5 @@
 use super::*;
+use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -367,7 +368,7 @@ fn intrinsic_functions() {
         panic!("schedule");
     };
     assert_eq!(s.period, Duration::from_secs(300));
-    assert_eq!(s.input, Some(serde_json::json!({"k": 1})));
+    assert_eq!(s.input, Some(json!({"k": 1})));
 }
 
 #[test]
@@ -722,4 +723,65 @@ fn every_api_function_answers_within_api_gateways_integration_timeout() {
             f.timeout
         );
     }
+}
+
+/// Sign-in as the template declares it: the pool and client are made in the
+/// emulator, whose ids the authorizer's issuer and audience name; a person
+/// is who Cognito verified (the ID token carries `email_verified`, a user
+/// cannot write their own address, and a new one waits for verification).
+#[test]
+fn the_user_pool_its_client_and_the_authorizer_that_checks_their_tokens() {
+    let first = StackModel::resolve(&real_template(), &settings()).unwrap();
+    let [pool] = first.user_pools.as_slice() else {
+        panic!("one user pool: {:?}", first.user_pools);
+    };
+    assert_eq!(pool.name, "t1-UserPool");
+    assert_eq!(pool.properties["UsernameAttributes"], json!(["email"]));
+    assert_eq!(
+        pool.properties["UserAttributeUpdateSettings"]["AttributesRequireVerificationBeforeUpdate"],
+        json!(["email"])
+    );
+    assert_eq!(
+        pool.properties["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"],
+        json!(true)
+    );
+    let [client] = first.user_pool_clients.as_slice() else {
+        panic!("one client: {:?}", first.user_pool_clients);
+    };
+    assert_eq!(client.user_pool, "UserPool");
+    assert!(!client.properties.contains_key("UserPoolId"));
+    let list = |key: &str| -> Vec<String> {
+        serde_json::from_value(client.properties[key].clone()).unwrap()
+    };
+    for claim in ["email", "email_verified"] {
+        assert!(list("ReadAttributes").iter().any(|a| a == claim), "{claim}");
+    }
+    assert!(
+        !list("WriteAttributes")
+            .iter()
+            .any(|a| a == "email" || a == "email_verified"),
+        "a user must not write their own address: {:?}",
+        list("WriteAttributes")
+    );
+
+    let mut ids = settings();
+    ids.cognito_ids = BTreeMap::from([
+        ("UserPool".to_string(), "us-east-1_AbC123".to_string()),
+        ("UserPoolClient".to_string(), "client1".to_string()),
+    ]);
+    let model = StackModel::resolve(&real_template(), &ids).unwrap();
+    let api = model
+        .http_apis
+        .iter()
+        .find(|a| a.logical_id == "LeadsApi")
+        .unwrap();
+    let [authorizer] = api.authorizers.as_slice() else {
+        panic!("one authorizer: {:?}", api.authorizers);
+    };
+    assert_eq!(authorizer.name, "RepJwt");
+    assert_eq!(
+        authorizer.issuer,
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123"
+    );
+    assert_eq!(authorizer.audiences, vec!["client1".to_string()]);
 }
