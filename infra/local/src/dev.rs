@@ -294,6 +294,7 @@ impl DevStack {
                     })
                     .collect(),
                 sign_in: sign_in.clone(),
+                integration_timeout: crate::gateway::INTEGRATION_TIMEOUT,
                 schedules: model.schedules(),
                 ses_events: (!model.ses_event_routes.is_empty()).then(|| SesEvents {
                     sqs: aws_sdk_sqs::Client::new(&sdk),

@@ -15,6 +15,10 @@ pub use payload::*;
 pub use routes::*;
 pub use server::*;
 
+/// How long an HTTP API waits for its integration (a Lambda function) before
+/// it answers 503 itself, whatever the function's own timeout.
+pub const INTEGRATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// API Gateway's payload limit.
 pub const MAX_REQUEST_BODY: usize = 10 * 1024 * 1024;
 /// How much of a too-large body is read (and discarded) before answering 413.

@@ -36,6 +36,8 @@ pub struct GatewayConfig {
     /// The APIs' JWT authorizers by `(API logical id, authorizer name)`: what
     /// checks the bearer token of a route that names one, as API Gateway does.
     pub authorizers: Vec<(String, String, Arc<JwtAuthorizer>)>,
+    /// How long a route's function may take to answer ([`INTEGRATION_TIMEOUT`]).
+    pub integration_timeout: std::time::Duration,
     /// The user pool `POST /_local/token` signs people in to (the
     /// workspace's local sign-in; `leadflow token` does the same).
     pub sign_in: Option<SignIn>,
@@ -199,7 +201,19 @@ impl GatewayState {
                     }
                 }
             }
-            let outcome = self.config.invoker.invoke(&function, event).await;
+            let invocation = self.config.invoker.invoke(&function, event);
+            let Ok(outcome) =
+                tokio::time::timeout(self.config.integration_timeout, invocation).await
+            else {
+                // API Gateway stops waiting, and says only this; the
+                // function may still finish what it was doing.
+                tracing::warn!(
+                    function,
+                    "no answer within the integration timeout ({} s)",
+                    self.config.integration_timeout.as_secs_f64()
+                );
+                return message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
+            };
             let mut response = match outcome {
                 Ok(value) => match translate_response(&value) {
                     Ok(parts) => into_response(parts),

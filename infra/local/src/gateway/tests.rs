@@ -290,3 +290,47 @@ fn the_event_deserializes_like_a_real_one() {
         assert!(event.get(key).is_some(), "{key}");
     }
 }
+
+/// Never answers: a function still working when API Gateway gives up.
+struct Silent;
+
+impl crate::runtime::Invoker for Silent {
+    fn invoke(&self, _function: &str, _payload: serde_json::Value) -> crate::runtime::InvokeFuture {
+        Box::pin(std::future::pending())
+    }
+}
+
+/// API Gateway answers 503 itself when the function has not answered
+/// within the integration timeout (30 s in AWS; shortened here).
+#[tokio::test]
+async fn a_function_that_does_not_answer_in_time_is_a_503_from_the_gateway() {
+    let gateway = Gateway::start(GatewayConfig {
+        port: 0,
+        routes: table(),
+        invoker: std::sync::Arc::new(Silent),
+        landing_dir: None,
+        emulator_endpoint: None,
+        authorizers: Vec::new(),
+        sign_in: None,
+        integration_timeout: std::time::Duration::from_millis(200),
+        schedules: Vec::new(),
+        ses_events: None,
+    })
+    .await
+    .unwrap();
+    let r = crate::emulator::http_request(
+        hyper::Method::GET,
+        &format!("{}/leads/mine", gateway.url()),
+        &[],
+        Vec::new(),
+        std::time::Duration::from_secs(600),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 503);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&r.body).unwrap(),
+        json!({"message": "Service Unavailable"})
+    );
+    gateway.stop().await;
+}
