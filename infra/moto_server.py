@@ -53,6 +53,12 @@ until the new one is verified (or an administrator sets email_verified true
 in the same call): a rep could otherwise name themselves someone else. Both
 are applied here, as Cognito does.
 
+moto's `/moto-api/data.json` walks every model of every service while other
+requests keep changing them: when one does mid-walk (a new user, an email
+recorded), Python stops the walk ("changed size during iteration") and the
+answer is a 500, which a test reading the sent mail saw as "no mail". Here
+the walk is simply made again, as a reader of a busy table would.
+
 Usage is moto_server's: python moto_server.py -H 127.0.0.1 -p 4566
 """
 
@@ -65,6 +71,7 @@ from bisect import bisect_right
 
 import moto.cognitoidp.models as cognito_models
 import moto.dynamodb.models as dynamodb_models
+import moto.moto_api._internal.responses as moto_api_responses
 import moto.server as server
 import moto.sqs.models as sqs_models
 from moto.cognitoidp.exceptions import NotAuthorizedError
@@ -317,6 +324,21 @@ cognito_models.CognitoIdpBackend.update_user_attributes = _update_user_attribute
 cognito_models.CognitoIdpBackend.admin_update_user_attributes = (
     _admin_update_user_attributes_as_cognito
 )
+
+_model_data = moto_api_responses.MotoAPIResponse.model_data
+
+
+def _model_data_walked_again_when_changed(self, *args, **kwargs):
+    for _ in range(20):
+        try:
+            return _model_data(self, *args, **kwargs)
+        except RuntimeError:
+            # Another request changed a model mid-walk: walk again.
+            time.sleep(0.01)
+    return _model_data(self, *args, **kwargs)
+
+
+moto_api_responses.MotoAPIResponse.model_data = _model_data_walked_again_when_changed
 
 _run_simple = server.run_simple
 

@@ -352,6 +352,23 @@ impl Emulator {
 
 /// `GET {endpoint}/moto-api/data.json`.
 pub async fn moto_data(endpoint: &str) -> Result<serde_json::Value, EmulatorError> {
+    // A read of the whole state while other requests change it can fail
+    // (moto walks live objects); reading again is safe, so a few tries.
+    let mut last = None;
+    for attempt in 0..5u32 {
+        match moto_data_once(endpoint).await {
+            Ok(data) => return Ok(data),
+            Err(e) => {
+                tracing::warn!("{e}; reading the emulator's state again");
+                last = Some(e);
+                tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+            }
+        }
+    }
+    Err(last.expect("five tries"))
+}
+
+async fn moto_data_once(endpoint: &str) -> Result<serde_json::Value, EmulatorError> {
     let url = format!("{}/moto-api/data.json", endpoint.trim_end_matches('/'));
     let err = |message: String| EmulatorError::Request {
         endpoint: endpoint.to_string(),

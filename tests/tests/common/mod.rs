@@ -137,9 +137,10 @@ pub async fn drained(s: &RunningStack) {
 
 /// The emails the emulator recorded whose recipients include `to`.
 pub async fn emails_to(endpoint: &str, to: &str) -> Vec<Value> {
+    // An emulator that cannot say what it sent is an error, never "no mail".
     leadflow_local::emulator::sent_emails(endpoint)
         .await
-        .unwrap_or_default()
+        .unwrap_or_else(|e| panic!("the emulator's sent mail: {e}"))
         .into_iter()
         .filter(|m| {
             leadflow_local::emulator::recipients(m)
