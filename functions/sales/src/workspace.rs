@@ -42,6 +42,9 @@ impl SignIn {
 const INDEX: &str = include_str!("../app/index.html");
 const SCRIPT: &str = include_str!("../app/app.js");
 const STYLE: &str = include_str!("../app/app.css");
+/// The page's icon (declared in the page, so no browser asks for a
+/// `/favicon.ico` nobody serves).
+const ICON: &str = include_str!("../app/icon.svg");
 
 fn file(content_type: &'static str, body: String, cache: &'static str) -> ApiGatewayV2httpResponse {
     let mut r = ApiGatewayV2httpResponse::default();
@@ -76,6 +79,7 @@ pub fn serve(path: &str, sign_in: &SignIn) -> ApiGatewayV2httpResponse {
             "no-cache",
         ),
         "app.css" => file("text/css; charset=utf-8", STYLE.to_string(), "no-cache"),
+        "icon.svg" => file("image/svg+xml", ICON.to_string(), "max-age=86400"),
         "config.json" => {
             let config = match sign_in {
                 SignIn::Cognito { domain, client_id } => json!({
@@ -87,5 +91,31 @@ pub fn serve(path: &str, sign_in: &SignIn) -> ApiGatewayV2httpResponse {
             file("application/json", config.to_string(), "no-store")
         }
         _ => error(404, "not_found", "no such file in the workspace", None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The page declares its icon and the icon is served: no browser asks
+    /// for a `/favicon.ico` and logs its 404 on every load.
+    #[test]
+    fn the_page_declares_an_icon_that_is_served() {
+        let page = serve("", &SignIn::Local);
+        let Some(Body::Text(html)) = &page.body else {
+            panic!("the page");
+        };
+        assert!(
+            html.contains(r#"<link rel="icon" href="/app/icon.svg""#),
+            "{html}"
+        );
+        let icon = serve("icon.svg", &SignIn::Local);
+        assert_eq!(icon.status_code, 200);
+        assert_eq!(icon.headers["content-type"], "image/svg+xml");
+        let Some(Body::Text(svg)) = &icon.body else {
+            panic!("the icon");
+        };
+        assert!(svg.starts_with("<svg"));
     }
 }
