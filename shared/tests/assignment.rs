@@ -254,7 +254,7 @@ fn every_email_address_is_normalised_before_matching_named_accounts() {
     assert_eq!(d.owner.display_name(), "Grace Lee");
     assert_eq!(
         EmailAddress::parse(" Someone@KUNDE.DE ").unwrap().as_str(),
-        "Someone@kunde.de"
+        "someone@kunde.de"
     );
 }
 

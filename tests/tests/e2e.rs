@@ -150,10 +150,11 @@ async fn a_form_post_redirects_and_the_same_person_stays_one_lead() {
         .expect("lead recorded");
     fulfilled(&s, &id).await;
 
-    // The same person again (domain in capitals), now asking for an RFP with answers.
+    // The same person again (the whole address in capitals, as people type
+    // it), now asking for an RFP with answers.
     let again = post_json(
         &s,
-        &json!({"email": email.to_uppercase().replace(&email.split('@').next().unwrap().to_uppercase(), email.split('@').next().unwrap()),
+        &json!({"email": email.to_uppercase(),
                 "request_type": "rfp", "need": "established", "campaign": "rfp-guide"}),
         &[],
     )

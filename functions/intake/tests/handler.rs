@@ -62,7 +62,7 @@ async fn json_post_is_accepted_recorded_and_handed_to_routing() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(lead.email.as_str(), "Ana.Ruiz@example.com");
+    assert_eq!(lead.email.as_str(), "ana.ruiz@example.com");
     assert_eq!(lead.contact.country.as_ref().unwrap().as_str(), "DE");
     assert_eq!(lead.request_type, RequestType::Demo);
     assert_eq!(lead.bant.value(leadflow::Criterion::Budget), "defined");

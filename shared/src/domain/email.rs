@@ -3,9 +3,12 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Trimmed, with the domain lower-cased (the local part is case-sensitive by RFC 5321,
-/// and some mail systems honour that, so we keep it). Two posts by the same person
-/// normalise to the same address, which is what makes them the same lead.
+/// Trimmed and lower-cased, the part before the @ too: RFC 5321 lets a mail
+/// system tell `Ana@` from `ana@`, but none a buyer uses does, and people type
+/// their address in whatever case comes (Salesforce and HubSpot match
+/// addresses without case as well). Two posts by the same person normalise to
+/// the same address, which is what makes them the same lead, and an
+/// unsubscribe in one case holds for every other.
 ///
 /// Only addresses our mail service can deliver to are accepted: an
 /// internationalised domain is kept in its ASCII (punycode) form, which is what
@@ -73,6 +76,7 @@ impl EmailAddress {
         if address.len() > Self::MAX_LEN {
             return Err(InvalidEmail("is longer than 254 characters"));
         }
+        address.make_ascii_lowercase();
         let domain = &address[local.len() + 1..];
         let bad_label = |l: &str| {
             l.is_empty()
@@ -120,10 +124,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn normalises_by_trimming_and_lowercasing_the_domain_only() {
+    fn normalises_by_trimming_and_lowercasing() {
         let e = EmailAddress::parse("  Ana.Ruiz@Example.COM \n").unwrap();
-        assert_eq!(e.as_str(), "Ana.Ruiz@example.com");
+        assert_eq!(e.as_str(), "ana.ruiz@example.com");
         assert_eq!(e.domain(), "example.com");
+        // One person, whatever the case they typed.
+        assert_eq!(
+            EmailAddress::parse("Case.x@Example.com").unwrap(),
+            EmailAddress::parse("case.x@example.com").unwrap()
+        );
     }
 
     #[test]
@@ -154,7 +163,7 @@ mod tests {
     #[test]
     fn internationalised_domains_become_punycode_and_non_ascii_local_parts_are_refused() {
         let e = EmailAddress::parse("Ana@München.DE").unwrap();
-        assert_eq!(e.as_str(), "Ana@xn--mnchen-3ya.de");
+        assert_eq!(e.as_str(), "ana@xn--mnchen-3ya.de");
         assert_eq!(e, EmailAddress::parse("Ana@xn--mnchen-3ya.de").unwrap());
         let err = EmailAddress::parse("jürgen@example.de").unwrap_err();
         assert!(err.0.contains("non-ASCII"), "{err}");
