@@ -307,6 +307,49 @@ async fn a_reps_day_over_http() {
     let r = request("GET", &format!("{}x", url), &[], "").await;
     assert_eq!(r.status, 404);
 
+    // A close counts once: "won" pressed twice is refused the second time,
+    // and the pipeline report adds its amount once.
+    let nina = rep(&s, "nina.kovac").await;
+    let closed = |r: &Response| {
+        let c = &r.json()["closed"];
+        (
+            c["won"].as_i64().unwrap(),
+            c["won_amount"].as_i64().unwrap(),
+        )
+    };
+    let r = call(&s, "GET", "/reports/pipeline", Some(&nina), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (won, amount) = closed(&r);
+    let deal = routed_lead(&s, &format!("{}@stadtwerke.example", unique("deal"))).await;
+    for expected in [200, 422] {
+        let r = call(&s, "GET", &format!("/leads/{deal}"), Some(&lena), None).await;
+        let version = r.json()["version"].clone();
+        let r = call(
+            &s,
+            "POST",
+            &format!("/leads/{deal}/status"),
+            Some(&lena),
+            Some(json!({"status": "won", "amount": 48000, "version": version})),
+        )
+        .await;
+        assert_eq!(r.status, expected, "{}", r.body);
+    }
+    let r = call(&s, "GET", "/reports/pipeline", Some(&nina), None).await;
+    assert_eq!(closed(&r), (won + 1, amount + 48000), "{}", r.body);
+    // A day no report covers is a 422 that names it, not a crash.
+    for day in ["-262143-01-01", "%2B262142-12-31"] {
+        let r = call(
+            &s,
+            "GET",
+            &format!("/reports/pipeline?to={day}"),
+            Some(&nina),
+            None,
+        )
+        .await;
+        assert_eq!(r.status, 422, "{day}: {}", r.body);
+        assert_eq!(r.json()["error"]["field"], "to");
+    }
+
     // Sign-in is Cognito's: `leadflow token` gives the pool's own RS256 ID
     // token, for this API's client, with the address Cognito verified.
     let tom = rep(&s, "tom.baker").await;

@@ -20,6 +20,10 @@ fn bad(field: &'static str, message: impl Into<String>) -> BadRequest {
     }
 }
 
+/// The first and last day a report may name.
+const FIRST_DAY: NaiveDate = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a day");
+const LAST_DAY: NaiveDate = NaiveDate::from_ymd_opt(2999, 12, 31).expect("a day");
+
 fn param(req: &ApiGatewayV2httpRequest, k: &str) -> Option<String> {
     req.query_string_parameters
         .first(k)
@@ -42,17 +46,27 @@ const GROUPS: [Dim; 6] = [
 /// `pool=` to keep that value only.
 pub fn query(req: &ApiGatewayV2httpRequest, now: DateTime<Utc>) -> Result<ReportQuery, BadRequest> {
     let mut q = ReportQuery::last_30_days(now);
+    // Days of the years a report can cover: chrono takes years up to
+    // ±262,143, whose arithmetic overflows and whose months never end.
+    let (first, last) = (FIRST_DAY, LAST_DAY);
     let day = |k: &'static str| -> Result<Option<NaiveDate>, BadRequest> {
         param(req, k)
             .map(|v| {
-                v.parse::<NaiveDate>()
-                    .map_err(|_| bad(k, format!("{k} is a day, YYYY-MM-DD; got {v:?}")))
+                let outside = || bad(k, format!("{k} is a day from {first} to {last}; got {v:?}"));
+                match v.parse::<NaiveDate>() {
+                    Ok(d) if (first..=last).contains(&d) => Ok(d),
+                    Ok(_) => Err(outside()),
+                    Err(_) => Err(bad(k, format!("{k} is a day, YYYY-MM-DD; got {v:?}"))),
+                }
             })
             .transpose()
     };
     if let Some(to) = day("to")? {
         q.to = to;
-        q.from = to - chrono::Duration::days(29);
+        q.from = to
+            .checked_sub_days(chrono::Days::new(29))
+            .unwrap_or(first)
+            .max(first);
     }
     if let Some(from) = day("from")? {
         q.from = from;

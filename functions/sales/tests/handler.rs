@@ -701,6 +701,53 @@ async fn assessment_branches_follow_seed_000() {
     assert!(open_tasks(&v).contains(&("schedule_remote_demo".into(), "lena.fischer".into())));
 }
 
+/// A write that loses a race on a shared item (a report counter, a rep's
+/// load) while the lead itself is unchanged is tried again, not answered
+/// "stale" with the very version the rep sent.
+#[tokio::test]
+async fn a_busy_counter_is_retried_not_answered_as_a_stale_version() {
+    let api = api();
+    let id = isr_lead(&api, "busy@stadtwerke.example").await;
+    let v0 = version(&api, &id).await;
+    api.store.conflict_next_commits(2);
+    let r = outcome(
+        &api,
+        "lena.fischer",
+        &id,
+        json!({"reached": false, "outcome": "not_reached", "version": v0}),
+    )
+    .await;
+    assert_eq!(r.status_code, 200, "{}", text(&r));
+    assert_eq!(version(&api, &id).await, v0 + 1);
+    let reported = api
+        .store
+        .history(&id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|h| {
+            matches!(
+                h.event,
+                leadflow::domain::lead::Event::OutcomeRecorded { .. }
+            )
+        })
+        .count();
+    assert_eq!(reported, 1, "recorded once");
+    // A store that stays busy: 503, try again, never "stale".
+    api.store.conflict_next_commits(100);
+    let r = post(
+        &api,
+        "lena.fischer",
+        &id,
+        "status",
+        json!({"status": "accepted"}),
+    )
+    .await;
+    assert_eq!(r.status_code, 503, "{}", text(&r));
+    api.store.conflict_next_commits(0);
+    assert_eq!(version(&api, &id).await, v0 + 1);
+}
+
 #[tokio::test]
 async fn a_stale_version_is_409_and_changes_nothing_and_concurrent_outcomes_never_lose_one() {
     let api = api();
@@ -831,6 +878,56 @@ async fn status_changes_check_what_they_need_and_close_the_lead() {
         (r.status_code, body(&r)["error"]["code"].clone()),
         (422, json!("invalid_transition"))
     );
+    // Won again (a second press): refused, so the close and its amount
+    // count once in the reports.
+    let r = post(
+        &api,
+        "lena.fischer",
+        &id,
+        "status",
+        json!({"status": "won", "amount": 48000}),
+    )
+    .await;
+    assert_eq!(
+        (r.status_code, body(&r)["error"]["code"].clone()),
+        (422, json!("invalid_transition")),
+        "{}",
+        body(&r)
+    );
+    let closes = api
+        .store
+        .history(&id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|h| {
+            matches!(
+                h.event,
+                leadflow::domain::lead::Event::StatusChanged {
+                    to: leadflow::domain::outcome::LeadStatus::Won,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(closes, 1);
+    // An amount no deal has: refused, before anything is summed.
+    let big = isr_lead(&api, "big@stadtwerke.example").await;
+    for amount in [json!(1e300), json!(-1), json!(1e12 + 1.0)] {
+        let r = post(
+            &api,
+            "lena.fischer",
+            &big,
+            "status",
+            json!({"status": "won", "amount": amount}),
+        )
+        .await;
+        assert_eq!(
+            (r.status_code, body(&r)["error"]["field"].clone()),
+            (422, json!("amount")),
+            "{amount}"
+        );
+    }
 
     // Rejected goes back to marketing with its reason.
     let id = isr_lead(&api, "rej@stadtwerke.example").await;
@@ -933,6 +1030,43 @@ async fn reassignment_by_owner_manager_or_ops_moves_the_tasks() {
     assert_eq!(r.status_code, 200);
 }
 
+/// A lead handed on before anyone touched it gives its new owner their own
+/// first-touch window: not the breached deadline of the one before, which
+/// would count them "outside the SLA" and overdue from the moment it arrived.
+#[tokio::test]
+async fn a_reassigned_untouched_lead_gets_a_fresh_first_touch_deadline() {
+    let api = api();
+    let id = isr_lead(&api, "handed@stadtwerke.example").await;
+    let before = api.store.lead(&id).await.unwrap().unwrap();
+    let old_due = before.routing.as_ref().unwrap().follow_up_by.unwrap();
+    api.clock.advance(Duration::hours(30));
+    let now = api.clock.now();
+    assert!(old_due < now, "breached before the hand-off");
+    let r = post(
+        &api,
+        "nina.kovac",
+        &id,
+        "assign",
+        json!({"owner": "sam.patel", "reason": "Lena is out this week"}),
+    )
+    .await;
+    assert_eq!(r.status_code, 200, "{}", text(&r));
+    let lead = api.store.lead(&id).await.unwrap().unwrap();
+    let due = lead.routing.as_ref().unwrap().follow_up_by.unwrap();
+    assert!(due > now, "{due} after {now}");
+    assert_eq!(lead.sla.as_ref().unwrap().due, due);
+    let first_call = api
+        .store
+        .tasks(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.is_open() && t.kind == leadflow::domain::task::TaskKind::PrequalificationCall)
+        .expect("the pre-qualification call moved with the lead");
+    assert_eq!(first_call.owner.key(), "rep#sam.patel");
+    assert_eq!(first_call.due_at, due);
+}
+
 #[tokio::test]
 async fn signed_links_confirm_on_get_apply_once_on_post_and_expire() {
     let api = api();
@@ -1011,6 +1145,33 @@ async fn report(
         None,
     ))
     .await
+}
+
+/// Days no report covers — before a rep's role is even checked, for any
+/// signed-in user — are a 422 naming the field, never a crash or a loop.
+#[tokio::test]
+async fn a_report_date_out_of_range_is_a_422_not_a_crash() {
+    let api = api();
+    for (field, value) in [
+        ("to", "-262143-01-01"),
+        ("to", "+262142-12-31"),
+        ("from", "-262143-01-01"),
+        ("to", "1999-12-31"),
+        ("to", "3000-01-01"),
+        ("to", "2026-13-01"),
+    ] {
+        for who in ["nina.kovac", "lena.fischer"] {
+            let r = report(&api, who, "pipeline", &[(field, value)]).await;
+            assert_eq!(
+                (r.status_code, body(&r)["error"]["field"].clone()),
+                (422, json!(field)),
+                "{who} {field}={value}: {}",
+                text(&r)
+            );
+        }
+    }
+    let r = report(&api, "nina.kovac", "pipeline", &[("to", "2000-01-10")]).await;
+    assert_eq!(r.status_code, 200, "{}", text(&r));
 }
 
 async fn status(api: &Api, who: &str, id: &LeadId, b: Value) -> ApiGatewayV2httpResponse {

@@ -312,9 +312,15 @@ async fn write<S: LeadStore, P: Publisher>(
                 .await?
                 .map(|l| l.version)
                 .unwrap_or(version);
-            return Err(SalesError::Stale {
-                given: version,
-                current,
+            // Someone else changed the lead: the rep decides again. Else the
+            // race was on a shared item (a counter, a rep's load): the same
+            // change is tried again ([`retried`]).
+            return Err(match current == version {
+                true => SalesError::Store(StoreError::Conflict),
+                false => SalesError::Stale {
+                    given: version,
+                    current,
+                },
             });
         }
         Err(e) => return Err(e.into()),
@@ -336,6 +342,23 @@ async fn write<S: LeadStore, P: Publisher>(
     })
 }
 
+/// Runs a change again while it loses only races on shared items (the
+/// counters, the reps' loads: a store `Conflict` with the lead unchanged),
+/// with backoff; a change of the lead itself stays a [`SalesError::Stale`].
+async fn retried<T, F, Fut>(mut change: F) -> Result<T, SalesError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SalesError>>,
+{
+    for attempt in 0..super::retry::ATTEMPTS {
+        match change().await {
+            Err(SalesError::Store(StoreError::Conflict)) => super::retry::backoff(attempt).await,
+            other => return other,
+        }
+    }
+    Err(SalesError::Store(StoreError::Conflict))
+}
+
 #[allow(clippy::too_many_arguments)]
 pub async fn record_outcome<S: LeadStore, P: Publisher>(
     store: &S,
@@ -347,17 +370,13 @@ pub async fn record_outcome<S: LeadStore, P: Publisher>(
     report: &OutcomeReport,
     now: DateTime<Utc>,
 ) -> Result<Applied, SalesError> {
-    let (lead, tasks, history) = load_for_change(store, playbook, caller, id, version).await?;
-    let plan = Plan::outcome(&lead, &history, &tasks, report, caller, playbook, now)?;
-    let change = settle(store, playbook, plan).await?;
-    write(
-        store,
-        publisher,
-        Before::of(&lead, &tasks),
-        change,
-        None,
-        now,
-    )
+    retried(|| async {
+        let (lead, tasks, history) = load_for_change(store, playbook, caller, id, version).await?;
+        let plan = Plan::outcome(&lead, &history, &tasks, report, caller, playbook, now)?;
+        let change = settle(store, playbook, plan).await?;
+        let before = Before::of(&lead, &tasks);
+        write(store, publisher, before, change, None, now).await
+    })
     .await
 }
 
@@ -372,17 +391,13 @@ pub async fn change_status<S: LeadStore, P: Publisher>(
     report: &StatusReport,
     now: DateTime<Utc>,
 ) -> Result<Applied, SalesError> {
-    let (lead, tasks, history) = load_for_change(store, playbook, caller, id, version).await?;
-    let plan = Plan::status(&lead, &history, &tasks, report, caller, playbook, now)?;
-    let change = settle(store, playbook, plan).await?;
-    write(
-        store,
-        publisher,
-        Before::of(&lead, &tasks),
-        change,
-        None,
-        now,
-    )
+    retried(|| async {
+        let (lead, tasks, history) = load_for_change(store, playbook, caller, id, version).await?;
+        let plan = Plan::status(&lead, &history, &tasks, report, caller, playbook, now)?;
+        let change = settle(store, playbook, plan).await?;
+        let before = Before::of(&lead, &tasks);
+        write(store, publisher, before, change, None, now).await
+    })
     .await
 }
 
@@ -400,7 +415,7 @@ pub async fn assign<S: LeadStore, P: Publisher>(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<Applied, SalesError> {
-    let (lead, tasks, _) = load_for_change(store, playbook, caller, id, version).await?;
+    let (lead, _, _) = load_for_change(store, playbook, caller, id, version).await?;
     if !may_reassign(caller, lead.owner(), playbook) {
         return Err(SalesError::Forbidden(
             "only the lead's owner, a manager of its pool or queue, or ops may reassign it".into(),
@@ -429,15 +444,13 @@ pub async fn assign<S: LeadStore, P: Publisher>(
             .into())
         }
     };
-    let change = followup::reassign(&lead, &tasks, target, reason, caller, playbook, now)?;
-    write(
-        store,
-        publisher,
-        Before::of(&lead, &tasks),
-        change,
-        None,
-        now,
-    )
+    retried(|| async {
+        let (lead, tasks, _) = load_for_change(store, playbook, caller, id, version).await?;
+        let change =
+            followup::reassign(&lead, &tasks, target.clone(), reason, caller, playbook, now)?;
+        let before = Before::of(&lead, &tasks);
+        write(store, publisher, before, change, None, now).await
+    })
     .await
 }
 
@@ -506,7 +519,7 @@ pub async fn apply_link<S: LeadStore, P: Publisher>(
     let person = playbook.rep(&link.person).ok_or(LinkFailure::NotYours)?;
     // A concurrent change takes the lead's version first: read it again and
     // apply to the new one (the link names no version: it acts on the lead as it is).
-    for _ in 0..super::retry::ATTEMPTS {
+    for attempt in 0..super::retry::ATTEMPTS {
         let (lead, action, used) = inspect_link(store, playbook, key, token, now).await?;
         if used {
             return Ok(LinkResult::AlreadyApplied { lead, action });
@@ -543,6 +556,10 @@ pub async fn apply_link<S: LeadStore, P: Publisher>(
                 })
             }
             Err(SalesError::Stale { .. }) => continue,
+            Err(SalesError::Store(StoreError::Conflict)) => {
+                super::retry::backoff(attempt).await;
+                continue;
+            }
             Err(e) => return Err(e.into()),
         }
     }

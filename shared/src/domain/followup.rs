@@ -63,6 +63,10 @@ impl OutcomeReport {
     }
 }
 
+/// The largest won amount taken (a trillion, in the playbook's currency): a
+/// typo of many digits is refused rather than summed into every report.
+pub const MAX_AMOUNT: f64 = 1e12;
+
 /// A status change (`POST /leads/{id}/status`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusReport {
@@ -506,18 +510,26 @@ impl<'p> Plan<'p> {
             }
         }
         if let Some(a) = report.amount {
-            if !a.is_finite() || a < 0.0 {
-                return Err(invalid("amount", "amount must be a number of at least 0"));
+            if !a.is_finite() || !(0.0..=MAX_AMOUNT).contains(&a) {
+                return Err(invalid(
+                    "amount",
+                    format!("amount must be a number from 0 to {MAX_AMOUNT:.0}"),
+                ));
             }
             if to != LeadStatus::Won {
                 return Err(invalid("amount", "amount goes with won"));
             }
         }
-        if matches!(lead.status, LeadStatus::Won | LeadStatus::Lost) && lead.status != to {
+        // A close is final, and counted once: won or lost again (a second
+        // press, a second link) is refused like any other change after it.
+        if matches!(lead.status, LeadStatus::Won | LeadStatus::Lost) {
             return Err(Refused {
                 code: "invalid_transition",
                 field: Some("status"),
-                message: format!("the lead is already {}; it cannot become {to}", lead.status),
+                message: match lead.status == to {
+                    true => format!("the lead is already {to}; a close is recorded once"),
+                    false => format!("the lead is already {}; it cannot become {to}", lead.status),
+                },
             });
         }
         let cause = format!("{} set the status to {to}", reporter.name);
@@ -797,18 +809,30 @@ pub fn reassign(
             })
         }
     };
+    let mut decision = decision;
     let loads = if lead.status.is_closed() {
         Vec::new()
     } else {
         decision.load_changes(previous.as_ref())
     };
+    // The new owner's own first-touch window: the deadline moves with the
+    // lead (else whoever receives a breached lead is "outside the SLA" and
+    // overdue from the moment they get it).
+    let first_touch_due = match lead.first_touch.is_none() && !lead.status.is_closed() {
+        true => playbook
+            .slas
+            .get(&decision.route)
+            .map(|h| now + Duration::hours(*h as i64)),
+        false => None,
+    };
+    if first_touch_due.is_some() {
+        decision.follow_up_by = first_touch_due;
+    }
     lead.routing = Some(decision.clone());
     lead.support = None;
     lead.updated_at = now;
     if lead.first_touch.is_none() && !lead.status.is_closed() {
-        // The new owner's own first-touch window.
-        let hours = playbook.slas.get(&decision.route).copied();
-        lead.sla = hours.map(|h| SlaClock::new(now + Duration::hours(h as i64)));
+        lead.sla = first_touch_due.map(SlaClock::new);
     }
     let id = lead.id.clone();
     let mut events = vec![HistoryEntry::new(
@@ -828,6 +852,11 @@ pub fn reassign(
     for mut t in open_tasks.iter().filter(|t| t.is_open()).cloned() {
         if Some(&t.owner) == previous.as_ref() {
             let old = std::mem::replace(&mut t.owner, to.clone());
+            if let (Some(due), TaskKind::PrequalificationCall | TaskKind::InitialDialogue) =
+                (first_touch_due, t.kind)
+            {
+                t.due_at = due;
+            }
             events.push(HistoryEntry::new(
                 &id,
                 now,

@@ -30,7 +30,9 @@ pub fn by_value(rows: &[DayRow]) -> BTreeMap<String, Metrics> {
     for r in rows {
         let m = out.entry(r.value.clone()).or_default();
         for (k, n) in &r.metrics {
-            *m.entry(k.clone()).or_default() += n;
+            // Saturating: a sum never wraps into a negative figure.
+            let sum = m.entry(k.clone()).or_default();
+            *sum = sum.saturating_add(*n);
         }
     }
     out

@@ -597,9 +597,10 @@ pub fn months(from: NaiveDate, to: NaiveDate) -> Vec<NaiveDate> {
     };
     while m <= to {
         out.push(m);
-        m = m
-            .checked_add_months(chrono::Months::new(1))
-            .unwrap_or(NaiveDate::MAX);
+        match m.checked_add_months(chrono::Months::new(1)) {
+            Some(next) => m = next,
+            None => break,
+        }
     }
     out
 }
@@ -763,5 +764,8 @@ mod tests {
         let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
         assert_eq!(months(d(11, 20), d(12, 3)), vec![d(11, 1), d(12, 1)]);
         assert_eq!(months(d(12, 3), d(12, 3)), vec![d(12, 1)]);
+        // The last month chrono knows ends the list (it used to repeat forever).
+        let last = NaiveDate::MAX;
+        assert_eq!(months(last, last).len(), 1);
     }
 }
