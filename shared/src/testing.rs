@@ -58,6 +58,8 @@ struct State {
     refuse_commits: usize,
     /// History entries handed out, to show a use case reads a bounded amount.
     history_entries_read: usize,
+    /// Owners (keys) whose open tasks cannot be read, as a throttled query fails.
+    failing_owners: std::collections::HashSet<String>,
 }
 
 #[derive(Debug, Default)]
@@ -87,6 +89,14 @@ impl MemoryStore {
     }
     pub fn conflict_next_commits(&self, n: usize) {
         self.with(|s| s.conflict_commits = n);
+    }
+    /// Fail every read of `owner_key`'s open tasks with `Unavailable` (or
+    /// stop, with `false`).
+    pub fn fail_open_tasks_of(&self, owner_key: &str, failing: bool) {
+        self.with(|s| match failing {
+            true => s.failing_owners.insert(owner_key.to_string()),
+            false => s.failing_owners.remove(owner_key),
+        });
     }
     /// History entries handed out so far.
     pub fn history_entries_read(&self) -> usize {
@@ -413,6 +423,9 @@ impl LeadStore for MemoryStore {
         due_before: Option<DateTime<Utc>>,
         limit: usize,
     ) -> Result<Vec<Task>, StoreError> {
+        if self.with(|s| s.failing_owners.contains(owner_key)) {
+            return Err(StoreError::Unavailable("injected: throttled".into()));
+        }
         Ok(self.with(|s| {
             let mut out: Vec<Task> = s
                 .tasks

@@ -23,6 +23,16 @@ pub struct Nurture<S, M, P, C> {
 
 impl<S: LeadStore, M: Mailer, P: Publisher, C: Clock> Nurture<S, M, P, C> {
     pub async fn handle(&self, event: EventBridgeEvent) -> Result<NurtureReport, StoreError> {
+        self.handle_until(event, None).await
+    }
+
+    /// The tick, stopping before `deadline` (the invocation's, less a
+    /// margin) with what is left for the next tick.
+    pub async fn handle_until(
+        &self,
+        event: EventBridgeEvent,
+        deadline: Option<std::time::SystemTime>,
+    ) -> Result<NurtureReport, StoreError> {
         let now = event.time.unwrap_or_else(|| self.clock.now());
         let report = tick(
             &self.store,
@@ -30,6 +40,7 @@ impl<S: LeadStore, M: Mailer, P: Publisher, C: Clock> Nurture<S, M, P, C> {
             &self.publisher,
             &self.playbook,
             self.links.as_ref(),
+            deadline,
             now,
         )
         .await?;

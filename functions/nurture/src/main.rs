@@ -34,7 +34,8 @@ async fn main() -> Result<(), Error> {
     // The first request must not pay for connection set-up (issue 9).
     leadflow_aws::prime((&nurture.store, &nurture.mailer, &nurture.publisher)).await;
     run(service_fn(move |event: LambdaEvent<_>| async move {
-        Ok::<_, Error>(nurture.handle(event.payload).await?)
+        let deadline = leadflow_aws::sqs_batch::deadline_from_epoch_ms(event.context.deadline);
+        Ok::<_, Error>(nurture.handle_until(event.payload, Some(deadline)).await?)
     }))
     .await
 }

@@ -21,12 +21,23 @@ pub struct Reminders<S, M, P, C> {
 
 impl<S: LeadStore, M: Mailer, P: Publisher, C: Clock> Reminders<S, M, P, C> {
     pub async fn handle(&self, event: EventBridgeEvent) -> Result<TickReport, StoreError> {
+        self.handle_until(event, None).await
+    }
+
+    /// The tick, stopping before `deadline` (the invocation's, less a
+    /// margin) with what is left for the next tick.
+    pub async fn handle_until(
+        &self,
+        event: EventBridgeEvent,
+        deadline: Option<std::time::SystemTime>,
+    ) -> Result<TickReport, StoreError> {
         let now = event.time.unwrap_or_else(|| self.clock.now());
         let report = tick(
             &self.store,
             &self.mailer,
             &self.publisher,
             &self.playbook,
+            deadline,
             now,
         )
         .await?;

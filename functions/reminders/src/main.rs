@@ -29,7 +29,12 @@ async fn main() -> Result<(), Error> {
     // The first request must not pay for connection set-up (issue 9).
     leadflow_aws::prime((&reminders.store, &reminders.mailer, &reminders.publisher)).await;
     run(service_fn(move |event: LambdaEvent<_>| async move {
-        Ok::<_, Error>(reminders.handle(event.payload).await?)
+        let deadline = leadflow_aws::sqs_batch::deadline_from_epoch_ms(event.context.deadline);
+        Ok::<_, Error>(
+            reminders
+                .handle_until(event.payload, Some(deadline))
+                .await?,
+        )
     }))
     .await
 }

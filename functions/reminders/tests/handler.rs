@@ -147,13 +147,12 @@ async fn an_untouched_lead_is_escalated_at_its_sla_then_reassigned_and_overdue_t
 
     // 24 h after the escalation, still untouched: reassigned. Lena is the only
     // EMEA inside rep, so it goes to the fallback queue, with its tasks; the
-    // overdue pre-qualification call reaches Nina.
-    let r = h
-        .handle(at(t0() + Duration::hours(48) + Duration::minutes(2)))
-        .await
-        .unwrap();
+    // pre-qualification call is due in the queue's own first-touch window
+    // (not overdue from the moment it arrives).
+    let reassigned_at = t0() + Duration::hours(48) + Duration::minutes(2);
+    let r = h.handle(at(reassigned_at)).await.unwrap();
     assert_eq!(r.leads_reassigned, 1, "{r:?}");
-    assert_eq!(r.tasks_escalated, 1, "{r:?}");
+    assert_eq!(r.tasks_escalated, 0, "{r:?}");
     let lead = h.store.lead(&id).await.unwrap().unwrap();
     assert_eq!(lead.owner().unwrap().key(), "queue#unassigned");
     let history = h.store.history(&id).await.unwrap();
@@ -166,6 +165,11 @@ async fn an_untouched_lead_is_escalated_at_its_sla_then_reassigned_and_overdue_t
         .iter()
         .filter(|t| t.is_open())
         .all(|t| t.owner.key() == "queue#unassigned"));
+    let call = tasks
+        .iter()
+        .find(|t| t.is_open() && t.kind == leadflow::domain::task::TaskKind::PrequalificationCall)
+        .unwrap();
+    assert!(call.due_at > reassigned_at, "{call:?}");
     // The new owner is sent the package (through the fulfillment queue).
     let sent = h.publisher.take();
     assert_eq!(sent.len(), 1);
@@ -175,6 +179,124 @@ async fn an_untouched_lead_is_escalated_at_its_sla_then_reassigned_and_overdue_t
         .await
         .unwrap();
     assert!(h.publisher.take().is_empty());
+}
+
+/// One owner whose tasks cannot be read (a throttle, a bad item) is that
+/// owner's failure: the other owners are reminded and the escalations go
+/// out in the same tick; the next tick reminds the one left.
+#[tokio::test]
+async fn one_failing_owner_stops_neither_the_others_nor_the_escalations() {
+    let h = handler();
+    lead(&h, "de@stadtwerke.example", "DE").await;
+    lead(&h, "us@stadtwerke.example", "US").await;
+    let owners: Vec<String> = h
+        .store
+        .leads()
+        .iter()
+        .map(|l| l.owner().unwrap().key())
+        .collect();
+    assert!(
+        owners.contains(&"rep#lena.fischer".to_string()),
+        "{owners:?}"
+    );
+    assert_eq!(owners.len(), 2);
+    let other = owners
+        .iter()
+        .find(|o| *o != "rep#lena.fischer")
+        .unwrap()
+        .clone();
+    h.store.fail_open_tasks_of("rep#lena.fischer", true);
+    let r = h
+        .handle(at(t0() + Duration::hours(25)))
+        .await
+        .expect("the tick itself does not fail");
+    assert_eq!(r.failed, 1, "{r:?}");
+    assert_eq!((r.reminders, r.tasks_reminded), (1, 1), "{r:?}");
+    assert!(
+        r.leads_escalated >= 1,
+        "the SLA breach still escalated: {r:?}"
+    );
+    assert!(!mails_to(&h, "nina.kovac@example.com").is_empty());
+    assert!(mails_to(&h, "lena.fischer@example.com").is_empty());
+    assert!(!other.is_empty());
+    h.store.fail_open_tasks_of("rep#lena.fischer", false);
+    let r = h.handle(at(t0() + Duration::hours(26))).await.unwrap();
+    assert_eq!((r.reminders, r.failed), (1, 0), "{r:?}");
+    assert_eq!(mails_to(&h, "lena.fischer@example.com").len(), 1);
+}
+
+/// A tick that reaches the invocation's deadline stops, and says so; the
+/// next tick does what is left.
+#[tokio::test]
+async fn a_tick_stops_before_its_deadline_and_the_next_one_finishes() {
+    let h = handler();
+    lead(&h, "late@stadtwerke.example", "DE").await;
+    let r = h
+        .handle_until(
+            at(t0() + Duration::hours(25)),
+            Some(std::time::SystemTime::now()),
+        )
+        .await
+        .unwrap();
+    assert!(r.stopped_early, "{r:?}");
+    assert!(h.mailer.sent().is_empty());
+    let r = h.handle(at(t0() + Duration::hours(25))).await.unwrap();
+    assert!(!r.stopped_early);
+    assert_eq!(r.tasks_reminded, 1, "{r:?}");
+}
+
+/// Every manager of a pool is told of a breach, each once: a failed email
+/// to one leaves the others told and that one to a later tick.
+#[tokio::test]
+async fn each_manager_is_told_once_even_when_one_email_fails() {
+    let mut h = handler();
+    h.playbook.reps.push(leadflow::domain::playbook::Rep {
+        id: "mark.meyer".into(),
+        name: "Mark Meyer".into(),
+        email: "mark.meyer@example.com".into(),
+        role: leadflow::domain::playbook::Role::Manager,
+        manages: vec!["emea-inside".into()],
+        away: false,
+        time_zone: None,
+    });
+    let id = lead(&h, "two@stadtwerke.example", "DE").await;
+    h.mailer
+        .fail_next(leadflow::ports::MailError::Unavailable("throttled".into()));
+    let breach = t0() + Duration::hours(24) + Duration::minutes(1);
+    let r = h.handle(at(breach)).await.unwrap();
+    assert_eq!(r.failed, 1, "{r:?}");
+    let told = |who: &str| mails_to(&h, who).len();
+    assert_eq!(
+        told("nina.kovac@example.com") + told("mark.meyer@example.com"),
+        1
+    );
+    let escalated = |h: &Handler| {
+        let h = h.store.clone();
+        let id = id.clone();
+        async move {
+            h.history(&id)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter_map(|e| match e.event {
+                    Event::SlaEscalated { told, .. } => Some(told),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(
+        escalated(&h).await.is_empty(),
+        "not recorded until everyone is told"
+    );
+    // After the claims' lease: the one not told is, and only they.
+    let r = h.handle(at(breach + Duration::minutes(5))).await.unwrap();
+    assert_eq!((r.failed, r.leads_escalated), (0, 1), "{r:?}");
+    assert_eq!(told("nina.kovac@example.com"), 1);
+    assert_eq!(told("mark.meyer@example.com"), 1);
+    let recorded = escalated(&h).await;
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(recorded[0].len(), 2, "{recorded:?}");
 }
 
 #[tokio::test]
@@ -214,6 +336,15 @@ async fn a_lead_touched_in_time_is_never_escalated() {
         .unwrap();
     let r = h.handle(at(t0() + Duration::hours(50))).await.unwrap();
     assert_eq!(r.leads_escalated + r.leads_reassigned, 0, "{r:?}");
+    // Her next call, overdue past the grace, reaches her manager: at once,
+    // in that tick, and once.
+    assert_eq!((r.escalations, r.tasks_escalated), (1, 1), "{r:?}");
+    let nina = mails_to(&h, "nina.kovac@example.com");
+    assert_eq!(nina.len(), 1);
+    assert!(nina[0].text.contains("OVERDUE"), "{}", nina[0].text);
+    let r = h.handle(at(t0() + Duration::hours(51))).await.unwrap();
+    assert_eq!(r.tasks_escalated, 0, "{r:?}");
+    assert_eq!(mails_to(&h, "nina.kovac@example.com").len(), 1);
 }
 
 #[tokio::test]

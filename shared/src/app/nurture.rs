@@ -44,6 +44,8 @@ pub struct NurtureReport {
     pub failed: usize,
     /// Leads the index named (what the tick read, beside their histories).
     pub read: usize,
+    /// Stopped before the invocation's deadline, with work left for the next tick.
+    pub stopped_early: bool,
 }
 
 pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
@@ -52,6 +54,7 @@ pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
     publisher: &P,
     playbook: &Playbook,
     links: Option<&ActionLinks>,
+    deadline: Option<std::time::SystemTime>,
     now: DateTime<Utc>,
 ) -> Result<NurtureReport, StoreError> {
     let mut report = NurtureReport::default();
@@ -60,9 +63,21 @@ pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
         .await?;
     report.read = due.len();
     for listed in due {
-        // The index may lag: act on the lead as it is.
-        let Some(lead) = store.lead(&listed.id).await? else {
-            continue;
+        // Stop before the invocation's deadline: the index still names the rest.
+        if deadline.is_some_and(|d| std::time::SystemTime::now() + outbox::DEADLINE_MARGIN >= d) {
+            report.stopped_early = true;
+            break;
+        }
+        // The index may lag: act on the lead as it is. One lead that cannot
+        // be read is that lead's failure, not the tick's.
+        let lead = match store.lead(&listed.id).await {
+            Ok(Some(lead)) => lead,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(lead_id = %listed.id, error = %e, "nurture lead not read; a later tick retries");
+                report.failed += 1;
+                continue;
+            }
         };
         match step(
             store,

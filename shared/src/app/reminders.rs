@@ -22,7 +22,6 @@ use crate::ports::{
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 /// How long a claimed notice waits for its email before another tick may take it.
 pub const NOTICE_LEASE: Duration = Duration::seconds(200);
@@ -43,6 +42,8 @@ pub struct TickReport {
     pub leads_reassigned: usize,
     /// Sends or writes that failed; their claims lapse and a later tick retries them.
     pub failed: usize,
+    /// Stopped before the invocation's deadline, with work left for the next tick.
+    pub stopped_early: bool,
 }
 
 /// Who the reminders function acts as in a lead's history.
@@ -62,22 +63,26 @@ fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// A manager's escalation, gathered over the tick.
-#[derive(Default)]
-struct Escalation {
-    tasks: Vec<(Task, Value)>,
-    leads: Vec<(Lead, String, Value)>,
+/// Whether the invocation's `deadline` (less the outbox's margin) is near.
+fn out_of_time(deadline: Option<std::time::SystemTime>) -> bool {
+    deadline.is_some_and(|d| std::time::SystemTime::now() + outbox::DEADLINE_MARGIN >= d)
 }
 
+/// The tick. Each owner's tasks and each lead past its SLA are handled on
+/// their own: a failed read, write or email is counted and logged (its
+/// claims lapse, and a later tick takes it again), never the end of the
+/// tick. Escalations come first and each goes out as soon as it is found,
+/// so a long backlog of reminders never holds one back; the tick stops
+/// before `deadline` with the rest left for the next one.
 pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
     store: &S,
     mailer: &M,
     publisher: &P,
     playbook: &Playbook,
+    deadline: Option<std::time::SystemTime>,
     now: DateTime<Utc>,
 ) -> Result<TickReport, StoreError> {
     let mut report = TickReport::default();
-    let mut escalations: BTreeMap<String, Escalation> = BTreeMap::new();
     let owners: Vec<Owner> = playbook
         .reps
         .iter()
@@ -92,8 +97,66 @@ pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
         )
         .collect();
 
-    // 0. The morning digest, at each person's own local morning.
+    // 1. Untouched leads past their SLA, through the index: escalated to
+    //    the owner's managers, or reassigned a window later.
+    let breached = match store
+        .sla_due(now + Duration::milliseconds(1), PER_TICK)
+        .await
+    {
+        Ok(leads) => leads,
+        Err(e) => {
+            tracing::warn!(error = %e, "the SLA index could not be read; a later tick retries");
+            report.failed += 1;
+            Vec::new()
+        }
+    };
+    for lead in breached {
+        if out_of_time(deadline) {
+            report.stopped_early = true;
+            return Ok(report);
+        }
+        let done = match sla_step(&lead, now) {
+            Some(SlaStep::Escalate) => {
+                escalate_lead(store, mailer, playbook, &lead, now, &mut report).await
+            }
+            Some(SlaStep::Reassign) => match reassign(store, publisher, playbook, &lead, now).await
+            {
+                Ok(true) => {
+                    report.leads_reassigned += 1;
+                    Ok(())
+                }
+                Ok(false) => Ok(()),
+                // Someone acted on it first: the next tick looks again.
+                Err(StoreError::Conflict) => Ok(()),
+                Err(e) => Err(e),
+            },
+            None => Ok(()),
+        };
+        if let Err(e) = done {
+            tracing::warn!(lead_id = %lead.id, error = %e, "SLA step not done; a later tick retries");
+            report.failed += 1;
+        }
+    }
+
+    // 2. Each owner's tasks that fell due (one reminder), and those overdue
+    //    past the grace (to the managers, at once).
     for owner in &owners {
+        if out_of_time(deadline) {
+            report.stopped_early = true;
+            return Ok(report);
+        }
+        if let Err(e) = owner_tasks(store, mailer, playbook, owner, now, &mut report).await {
+            tracing::warn!(owner = %owner.key(), error = %e, "tasks not all handled; a later tick retries");
+            report.failed += 1;
+        }
+    }
+
+    // 3. The morning digest, at each person's own local morning.
+    for owner in &owners {
+        if out_of_time(deadline) {
+            report.stopped_early = true;
+            return Ok(report);
+        }
         match digest(store, mailer, playbook, owner, now).await {
             Ok(true) => report.digests += 1,
             Ok(false) => {}
@@ -103,204 +166,262 @@ pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
             }
         }
     }
+    Ok(report)
+}
 
-    // 1. Tasks that fell due, and tasks overdue past the grace.
-    for owner in &owners {
-        let due = store
-            .open_tasks(
-                &owner.key(),
-                Some(now + Duration::milliseconds(1)),
-                PER_TICK,
-            )
-            .await?;
-        if due.is_empty() {
-            continue;
-        }
-        let mut claimed = Vec::new();
-        for t in to_remind(&due, now) {
-            if store
-                .claim_task_notice(t, TaskNotice::Reminded, now, now + NOTICE_LEASE)
-                .await?
-            {
-                claimed.push(t.clone());
-            }
-        }
-        if !claimed.is_empty() {
-            let sent = match owner.email() {
-                Some(to) => {
-                    let rows = task_rows(store, &claimed, now).await;
-                    let data = json!({
-                        "company": playbook.company.name,
-                        "name": owner.display_name(),
-                        "count": claimed.len(),
-                        "tasks": rows,
-                    });
-                    let subject = format!(
-                        "{} task{} due",
-                        claimed.len(),
-                        if claimed.len() == 1 { "" } else { "s" }
-                    );
-                    send(mailer, email::TASK_REMINDER, &subject, &data, to).await
-                }
-                None => Ok(()),
-            };
-            match sent {
-                Ok(()) => {
-                    for t in &claimed {
-                        store
-                            .complete_task_notice(t, TaskNotice::Reminded, now)
-                            .await?;
-                    }
-                    report.reminders += 1;
-                    report.tasks_reminded += claimed.len();
-                }
-                Err(e) => {
-                    tracing::warn!(owner = %owner.key(), error = %e, "reminder not sent; a later tick retries");
-                    report.failed += 1;
-                }
-            }
-        }
-        let managers = managers_of(owner, playbook);
-        if managers.is_empty() {
-            continue;
-        }
-        for t in to_escalate(&due, playbook, now) {
-            if store
-                .claim_task_notice(t, TaskNotice::Escalated, now, now + NOTICE_LEASE)
-                .await?
-            {
-                let row = task_row(store, t, now).await;
-                for m in &managers {
-                    let e = escalations.entry(m.id.clone()).or_default();
-                    let mut row = row.clone();
-                    row["owner"] = json!(owner.display_name());
-                    e.tasks.push((t.clone(), row));
-                }
-            }
+/// One owner's due tasks: the reminder, then the escalation of the overdue.
+async fn owner_tasks<S: LeadStore, M: Mailer>(
+    store: &S,
+    mailer: &M,
+    playbook: &Playbook,
+    owner: &Owner,
+    now: DateTime<Utc>,
+    report: &mut TickReport,
+) -> Result<(), StoreError> {
+    let due = store
+        .open_tasks(
+            &owner.key(),
+            Some(now + Duration::milliseconds(1)),
+            PER_TICK,
+        )
+        .await?;
+    if due.is_empty() {
+        return Ok(());
+    }
+    let mut claimed = Vec::new();
+    for t in to_remind(&due, now) {
+        if store
+            .claim_task_notice(t, TaskNotice::Reminded, now, now + NOTICE_LEASE)
+            .await?
+        {
+            claimed.push(t.clone());
         }
     }
-
-    // 2. Untouched leads past their SLA, through the index.
-    for lead in store
-        .sla_due(now + Duration::milliseconds(1), PER_TICK)
-        .await?
-    {
-        match sla_step(&lead, now) {
-            Some(SlaStep::Escalate) => {
-                let Some(owner) = lead.owner().cloned() else {
-                    continue;
-                };
-                let managers = managers_of(&owner, playbook);
-                let key = sla_key(&lead);
-                match store
-                    .claim_send(&lead.id, &key, now, now + NOTICE_LEASE)
-                    .await?
-                {
-                    SendClaim::InFlight => continue,
-                    SendClaim::AlreadySent { .. } => {
-                        // Told before; only the clock was not moved on.
-                        record_escalation(store, playbook, &lead, now, &mut report).await?;
-                        continue;
-                    }
-                    SendClaim::Claimed => {}
-                }
-                if managers.is_empty() {
-                    // Nobody to tell: record it and let the clock move on.
-                    let entry = escalation_entry(&lead, &owner, &[], now);
-                    store
-                        .complete_send(&lead.id, &key, "nobody", entry, None)
-                        .await?;
-                    record_escalation(store, playbook, &lead, now, &mut report).await?;
-                    continue;
-                }
-                let d = lead.routing.as_ref();
-                let row = json!({
-                    "lead": lead.display_name(),
-                    "company": lead.contact.company,
-                    "lead_id": lead.id.as_str(),
-                    "owner": owner.display_name(),
-                    "route": d.map(|d| d.route.as_str()),
-                    "due": lead.sla.map(|c| when(c.due)),
-                    "next": format!(
-                        "Reassigned automatically in {} h unless someone records an outcome.",
-                        playbook.reminders.reassign_after_hours
-                    ),
+    if !claimed.is_empty() {
+        let sent = match owner.email() {
+            Some(to) => {
+                let rows = task_rows(store, &claimed, now).await;
+                let data = json!({
+                    "company": playbook.company.name,
+                    "name": owner.display_name(),
+                    "count": claimed.len(),
+                    "tasks": rows,
                 });
-                for m in &managers {
-                    escalations.entry(m.id.clone()).or_default().leads.push((
-                        lead.clone(),
-                        key.clone(),
-                        row.clone(),
-                    ));
-                }
+                let subject = format!(
+                    "{} task{} due",
+                    claimed.len(),
+                    if claimed.len() == 1 { "" } else { "s" }
+                );
+                send(mailer, email::TASK_REMINDER, &subject, &data, to).await
             }
-            Some(SlaStep::Reassign) => match reassign(store, publisher, playbook, &lead, now).await
-            {
-                Ok(true) => report.leads_reassigned += 1,
-                Ok(false) => {}
-                Err(StoreError::Conflict) => {} // someone acted on it first: next tick looks again
-                Err(e) => return Err(e),
-            },
-            None => {}
-        }
-    }
-
-    // 3. One email per manager for everything that needs them.
-    let mut recorded = std::collections::BTreeSet::new();
-    for (manager_id, e) in escalations {
-        let Some(manager) = playbook.rep(&manager_id) else {
-            continue;
+            None => Ok(()),
         };
-        let data = json!({
-            "company": playbook.company.name,
-            "name": manager.name,
-            "tasks": e.tasks.iter().map(|(_, r)| r).collect::<Vec<_>>(),
-            "leads": e.leads.iter().map(|(_, _, r)| r).collect::<Vec<_>>(),
-            "task_count": e.tasks.len(),
-            "lead_count": e.leads.len(),
-        });
-        let subject = format!(
-            "Needs you: {} overdue task{}, {} lead{} past the SLA",
-            e.tasks.len(),
-            if e.tasks.len() == 1 { "" } else { "s" },
-            e.leads.len(),
-            if e.leads.len() == 1 { "" } else { "s" },
-        );
-        match send(mailer, email::ESCALATION, &subject, &data, &manager.email).await {
+        match sent {
             Ok(()) => {
-                report.escalations += 1;
-                for (t, _) in &e.tasks {
+                for t in &claimed {
                     store
-                        .complete_task_notice(t, TaskNotice::Escalated, now)
+                        .complete_task_notice(t, TaskNotice::Reminded, now)
                         .await?;
-                    report.tasks_escalated += 1;
                 }
-                for (lead, key, _) in &e.leads {
-                    if !recorded.insert(lead.id.clone()) {
-                        continue; // another manager's email listed it too
-                    }
-                    let owner = lead
-                        .owner()
-                        .cloned()
-                        .unwrap_or_else(|| playbook.fallback_owner());
-                    let told: Vec<String> = managers_of(&owner, playbook)
-                        .iter()
-                        .map(|m| m.id.clone())
-                        .collect();
-                    let entry = escalation_entry(lead, &owner, &told, now);
-                    store
-                        .complete_send(&lead.id, key, "escalated", entry, None)
-                        .await?;
-                    record_escalation(store, playbook, lead, now, &mut report).await?;
-                }
+                report.reminders += 1;
+                report.tasks_reminded += claimed.len();
             }
             Err(e) => {
-                tracing::warn!(manager = %manager_id, error = %e, "escalation not sent; a later tick retries");
+                tracing::warn!(owner = %owner.key(), error = %e, "reminder not sent; a later tick retries");
                 report.failed += 1;
             }
         }
     }
-    Ok(report)
+    let managers = managers_of(owner, playbook);
+    if managers.is_empty() {
+        return Ok(());
+    }
+    let mut overdue = Vec::new();
+    for t in to_escalate(&due, playbook, now) {
+        if store
+            .claim_task_notice(t, TaskNotice::Escalated, now, now + NOTICE_LEASE)
+            .await?
+        {
+            let mut row = task_row(store, t, now).await;
+            row["owner"] = json!(owner.display_name());
+            overdue.push((t.clone(), row));
+        }
+    }
+    if overdue.is_empty() {
+        return Ok(());
+    }
+    // Each manager is told of each task once, under claims of their own: a
+    // failed email to one leaves those tasks to a later tick, which tells
+    // only the managers not yet told.
+    let mut everyone_told = true;
+    for m in &managers {
+        match tell_manager_of_tasks(store, mailer, playbook, m, &overdue, now).await {
+            Ok(sent) => report.escalations += usize::from(sent),
+            Err(e) => {
+                tracing::warn!(manager = %m.id, error = %e, "escalation not sent; a later tick retries");
+                report.failed += 1;
+                everyone_told = false;
+            }
+        }
+    }
+    if everyone_told {
+        for (t, _) in &overdue {
+            store
+                .complete_task_notice(t, TaskNotice::Escalated, now)
+                .await?;
+            report.tasks_escalated += 1;
+        }
+    }
+    Ok(())
+}
+
+/// The overdue tasks manager `m` has not been told of, in one email: each
+/// task's claim for them is taken first and recorded done after the email.
+async fn tell_manager_of_tasks<S: LeadStore, M: Mailer>(
+    store: &S,
+    mailer: &M,
+    playbook: &Playbook,
+    m: &Rep,
+    overdue: &[(Task, Value)],
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let mut keys = Vec::new();
+    let mut rows = Vec::new();
+    for (t, row) in overdue {
+        let key = format!("escalate#{}#{}", t.id.as_str(), m.id);
+        if store.claim_once(&key, now, now + NOTICE_LEASE).await? {
+            keys.push(key);
+            rows.push(row);
+        }
+    }
+    if rows.is_empty() {
+        return Ok(false);
+    }
+    send_escalation(mailer, playbook, m, &rows, &[]).await?;
+    for key in &keys {
+        store.finish_once(key).await?;
+    }
+    Ok(true)
+}
+
+/// A lead past its SLA, escalated to each of its owner's managers (each
+/// once, under a claim of their own), then its clock moved on.
+async fn escalate_lead<S: LeadStore, M: Mailer>(
+    store: &S,
+    mailer: &M,
+    playbook: &Playbook,
+    lead: &Lead,
+    now: DateTime<Utc>,
+    report: &mut TickReport,
+) -> Result<(), StoreError> {
+    let Some(owner) = lead.owner().cloned() else {
+        return Ok(());
+    };
+    let managers = managers_of(&owner, playbook);
+    let key = sla_key(lead);
+    match store
+        .claim_send(&lead.id, &key, now, now + NOTICE_LEASE)
+        .await?
+    {
+        SendClaim::InFlight => return Ok(()),
+        SendClaim::AlreadySent { .. } => {
+            // Told before; only the clock was not moved on.
+            return record_escalation(store, playbook, lead, now, report).await;
+        }
+        SendClaim::Claimed => {}
+    }
+    let d = lead.routing.as_ref();
+    let row = json!({
+        "lead": lead.display_name(),
+        "company": lead.contact.company,
+        "lead_id": lead.id.as_str(),
+        "owner": owner.display_name(),
+        "route": d.map(|d| d.route.as_str()),
+        "due": lead.sla.map(|c| when(c.due)),
+        "next": format!(
+            "Reassigned automatically in {} h unless someone records an outcome.",
+            playbook.reminders.reassign_after_hours
+        ),
+    });
+    let mut told = Vec::new();
+    let mut everyone_told = true;
+    for m in &managers {
+        let once = format!("{key}#{}#{}", lead.id, m.id);
+        match tell_manager(store, mailer, playbook, m, &once, &[&row], now).await {
+            Ok(sent) => {
+                report.escalations += usize::from(sent);
+                told.push(m.id.clone());
+            }
+            Err(e) => {
+                tracing::warn!(manager = %m.id, lead_id = %lead.id, error = %e, "escalation not sent; a later tick retries");
+                report.failed += 1;
+                everyone_told = false;
+            }
+        }
+    }
+    if !everyone_told {
+        // The lead's claim lapses: a later tick tells those not told yet
+        // (each manager's own claim keeps the others from a second email).
+        return Ok(());
+    }
+    let entry = escalation_entry(lead, &owner, &told, now);
+    let outcome = if managers.is_empty() {
+        "nobody"
+    } else {
+        "escalated"
+    };
+    store
+        .complete_send(&lead.id, &key, outcome, entry, None)
+        .await?;
+    record_escalation(store, playbook, lead, now, report).await
+}
+
+/// One escalation email to manager `m`, once per `key`: `Ok(true)` when it
+/// went now, `Ok(false)` when it went before (or is going in another tick),
+/// else the error (the claim lapses, and a later tick sends it).
+async fn tell_manager<S: LeadStore, M: Mailer>(
+    store: &S,
+    mailer: &M,
+    playbook: &Playbook,
+    m: &Rep,
+    key: &str,
+    leads: &[&Value],
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    if !store.claim_once(key, now, now + NOTICE_LEASE).await? {
+        return Ok(false);
+    }
+    send_escalation(mailer, playbook, m, &[], leads).await?;
+    store.finish_once(key).await?;
+    Ok(true)
+}
+
+/// The escalation email: the overdue tasks and the leads past their SLA.
+async fn send_escalation<M: Mailer>(
+    mailer: &M,
+    playbook: &Playbook,
+    m: &Rep,
+    tasks: &[&Value],
+    leads: &[&Value],
+) -> Result<(), StoreError> {
+    let data = json!({
+        "company": playbook.company.name,
+        "name": m.name,
+        "tasks": tasks,
+        "leads": leads,
+        "task_count": tasks.len(),
+        "lead_count": leads.len(),
+    });
+    let subject = format!(
+        "Needs you: {} overdue task{}, {} lead{} past the SLA",
+        tasks.len(),
+        if tasks.len() == 1 { "" } else { "s" },
+        leads.len(),
+        if leads.len() == 1 { "" } else { "s" },
+    );
+    send(mailer, email::ESCALATION, &subject, &data, &m.email)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("the escalation email: {e}")))
 }
 
 /// A person's digest of the day's tasks, once, in the tick that falls in
