@@ -146,6 +146,69 @@ async fn clicks_that_make_a_nurtured_lead_sales_ready_hand_it_to_inside_sales_at
         .any(|t| t.is_open()));
 }
 
+/// Interest is a person's click. A mail scanner opens every link as the mail
+/// arrives, and the unsubscribe link is the opposite of interest: both are
+/// kept in the history, neither scores nor hands the lead to sales.
+#[tokio::test]
+async fn scanner_clicks_and_unsubscribe_clicks_never_score() {
+    let h = handler();
+    let id = lead(
+        &h,
+        &[
+            ("email", "scanned@utility.example"),
+            ("country", "US"),
+            ("timeframe", "over_12_months"),
+            ("authority", "influencer"),
+        ],
+    )
+    .await;
+    assert!(h.store.lead(&id).await.unwrap().unwrap().nurture.is_some());
+    let mut events: Vec<Value> = (0..20)
+        .map(|i| {
+            json!({"eventType": "Click",
+                   "mail": {"messageId": format!("scan-{i}"), "destination": ["scanned@utility.example"],
+                            "timestamp": "2026-12-01T15:00:00.000Z"},
+                   "click": {"link": "https://example.com/kits/information", "timestamp": "2026-12-01T15:00:04.000Z"}})
+        })
+        .collect();
+    events.extend((0..20).map(|i| {
+        json!({"eventType": "Click",
+               "mail": {"messageId": format!("unsub-{i}"), "destination": ["scanned@utility.example"],
+                        "timestamp": "2026-12-01T15:00:00.000Z"},
+               "click": {"link": "https://api.example.com/unsubscribe?t=abc", "timestamp": "2026-12-01T16:30:00.000Z"}})
+    }));
+    let resp = h.handle(sqs(&events), None).await;
+    assert!(resp.batch_item_failures.is_empty());
+    let lead = h.store.lead(&id).await.unwrap().unwrap();
+    assert!(
+        lead.nurture.is_some(),
+        "still nurtured: no person showed interest"
+    );
+    let kinds: Vec<String> = h
+        .store
+        .history(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e.event {
+            Event::Activity { kind, .. } => Some(kind),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "email_click_scanner").count(),
+        20
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| *k == "email_click_unsubscribe")
+            .count(),
+        20
+    );
+    assert!(!kinds.iter().any(|k| k == "email_click"), "{kinds:?}");
+}
+
 #[tokio::test]
 async fn a_poison_message_goes_to_the_dead_letter_queue_alone() {
     let h = handler();

@@ -129,6 +129,13 @@ async fn a_far_off_lead_gets_its_series_on_business_days_inside_its_local_window
         "{}",
         m.text
     );
+    // SES does not track the unsubscribe link: its click is no interest.
+    assert!(
+        m.html
+            .contains(r#"<a ses:no-track href="https://api.example.com/unsubscribe?e="#),
+        "{}",
+        m.html
+    );
     let lu = m
         .headers
         .iter()

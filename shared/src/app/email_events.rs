@@ -1,7 +1,8 @@
 //! What SES tells us of the mail it handled. A hard bounce or a complaint puts
-//! the address on the suppression ledger (nothing more goes to it); a click
-//! is behaviour that scores, and may take a nurtured lead straight to inside
-//! sales; deliveries and opens are kept in the lead's history. Each event
+//! the address on the suppression ledger (nothing more goes to it); a
+//! person's click is behaviour that scores, and may take a nurtured lead
+//! straight to inside sales (a mail scanner's click, within a minute of the
+//! send, and a click on the unsubscribe link are kept and never scored); deliveries and opens are kept in the lead's history. Each event
 //! counts once, however often it is delivered.
 
 use super::nurture::hand_to_inside_sales;
@@ -44,6 +45,42 @@ pub struct Handled {
     /// Delivered before: nothing done.
     pub duplicates: usize,
     pub sales_ready: usize,
+}
+
+/// A click a person made: behaviour that scores (the playbook's `email_click`).
+pub const PERSON_CLICK: &str = "email_click";
+/// A click on the unsubscribe link (it is not tracked; if one is reported
+/// anyway it is kept, and never counts as interest).
+pub const UNSUBSCRIBE_CLICK: &str = "email_click_unsubscribe";
+/// A click so soon after the mail was sent that a mail scanner made it (they
+/// open every link of a mail as it arrives): kept, never scored.
+pub const SCANNER_CLICK: &str = "email_click_scanner";
+/// How soon after sending a click is a scanner's.
+pub const SCANNER_SECONDS: i64 = 60;
+
+/// What a reported click was: a person's, a scanner's, or on the unsubscribe link.
+pub fn click_kind(event: &SesEvent) -> &'static str {
+    let click = event.click.as_ref();
+    let link = click.and_then(|c| c.link.as_deref()).unwrap_or_default();
+    let path = link.split(['?', '#']).next().unwrap_or_default();
+    if path.trim_end_matches('/').ends_with("/unsubscribe") {
+        return UNSUBSCRIBE_CLICK;
+    }
+    let at = |t: Option<&String>| {
+        t.and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    match (
+        at(event.mail.timestamp.as_ref()),
+        at(click.and_then(|c| c.timestamp.as_ref())),
+    ) {
+        (Some(sent), Some(clicked))
+            if clicked - sent < chrono::Duration::seconds(SCANNER_SECONDS) =>
+        {
+            SCANNER_CLICK
+        }
+        _ => PERSON_CLICK,
+    }
 }
 
 pub async fn handle<S: LeadStore, P: Publisher>(
@@ -131,12 +168,13 @@ pub async fn handle<S: LeadStore, P: Publisher>(
         };
         let digest = Sha256::digest(format!("{}#{kind}#{when}", event.mail.message_id).as_bytes());
         let key: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        let entry = match kind.as_str() {
-            "click" => Event::Activity {
-                kind: "email_click".into(),
+        let click = (kind == "click").then(|| click_kind(event));
+        let entry = match click {
+            Some(activity) => Event::Activity {
+                kind: activity.into(),
                 detail: event.click.as_ref().and_then(|c| c.link.clone()),
             },
-            _ => Event::EmailFeedback {
+            None => Event::EmailFeedback {
                 kind: kind.clone(),
                 to: email.to_string(),
                 message_id: event.mail.message_id.clone(),
@@ -163,8 +201,8 @@ pub async fn handle<S: LeadStore, P: Publisher>(
             }
             Err(e) => return Err(e.into()),
         }
-        // 3. A click that makes a nurtured lead sales-ready hands it over at once.
-        if kind == "click" {
+        // 3. A person's click that makes a nurtured lead sales-ready hands it over at once.
+        if click == Some(PERSON_CLICK) {
             if let Some(lead) = store.lead(&lead_id).await? {
                 if lead.nurture.is_some() {
                     let history = store.recent_history(&lead_id, HISTORY_WINDOW).await?;
