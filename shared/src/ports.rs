@@ -255,6 +255,15 @@ pub trait LeadStore: Send + Sync {
         id: &LeadId,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send;
+    /// Up to `limit` history entries older than the one whose
+    /// [`key`](HistoryEntry::key) is `before` (from the newest when `None`),
+    /// newest first: a lead's page shows its history a page at a time.
+    fn history_before(
+        &self,
+        id: &LeadId,
+        before: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send;
     /// The answer stored under an Idempotency-Key, unless it has expired by `now`.
     fn reply(
         &self,
@@ -615,6 +624,14 @@ mod shared {
             limit: usize,
         ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send {
             (**self).recent_history(id, limit)
+        }
+        fn history_before(
+            &self,
+            id: &LeadId,
+            before: Option<&str>,
+            limit: usize,
+        ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send {
+            (**self).history_before(id, before, limit)
         }
         fn reply(
             &self,

@@ -158,6 +158,28 @@ impl LeadStore for MemoryStore {
         }))
     }
 
+    async fn history_before(
+        &self,
+        id: &LeadId,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        Ok(self.with(|s| {
+            let mut h: Vec<HistoryEntry> = s
+                .history
+                .get(id)
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|e| before.is_none_or(|b| e.key().as_str() < b))
+                .collect();
+            h.sort_by_key(|e| std::cmp::Reverse(e.key()));
+            h.truncate(limit);
+            s.history_entries_read += h.len();
+            h
+        }))
+    }
+
     async fn reply(
         &self,
         key: &str,

@@ -1107,3 +1107,55 @@ async fn dynamo_store_keeps_report_counters_in_the_commits_transaction() {
     // No lead here is owned (not routed): no open-lead gauges.
     assert!(store.gauges(Dim::All).await.unwrap().is_empty());
 }
+
+/// A lead's history a page at a time, newest first, from the table as from
+/// the in-memory store: pages meet without a gap or an overlap.
+#[tokio::test]
+async fn dynamo_store_pages_a_leads_history_newest_first() {
+    let r = Resources::new().await;
+    let store = r.store();
+    let id = LeadId::generate();
+    let t0 = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+    let entries: Vec<HistoryEntry> = (0..7)
+        .map(|i| {
+            HistoryEntry::new(
+                &id,
+                t0 + Duration::minutes(i),
+                Event::Activity {
+                    kind: "site_visit".into(),
+                    detail: Some(format!("visit {i}")),
+                },
+            )
+        })
+        .collect();
+    store
+        .commit(Commit {
+            events: entries.clone(),
+            ..Commit::default()
+        })
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let page = store
+            .history_before(&id, before.as_deref(), 3)
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 3);
+        before = page.last().map(HistoryEntry::key);
+        seen.extend(page);
+    }
+    let mut newest_first = entries.clone();
+    newest_first.reverse();
+    assert_eq!(
+        seen.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+        newest_first
+            .iter()
+            .map(|e| e.id.clone())
+            .collect::<Vec<_>>()
+    );
+}

@@ -189,6 +189,39 @@ async fn the_frequency_cap_defers_a_step_and_never_drops_it() {
     assert_eq!(r.sent, 1, "{r:?}");
 }
 
+/// The cap is the person's, not the series': a lead that leaves its series
+/// and joins one again the next day is still under the week's cap.
+#[tokio::test]
+async fn joining_a_series_again_does_not_restart_the_frequency_cap() {
+    let mut pb = Playbook::default_playbook().unwrap();
+    pb.nurture.frequency_cap.max = 1;
+    let h = handler_with(pb);
+    let id = far_off(&h, "again@utility.example").await;
+    // Thursday, 09:00 in New York: the first step goes.
+    let thu = Utc.with_ymd_and_hms(2026, 12, 3, 14, 0, 0).unwrap();
+    assert_eq!(h.handle(at(thu)).await.unwrap().sent, 1);
+    // Enrolled afresh (a new series, from its first step), due at once.
+    let mut lead = h.store.lead(&id).await.unwrap().unwrap();
+    let version = lead.version;
+    let next_day = thu + Duration::days(1);
+    let e = lead.nurture.as_mut().unwrap();
+    e.step = 0;
+    e.enrolled_at = next_day;
+    e.next_at = next_day;
+    e.sent.clear();
+    lead.version += 1;
+    h.store
+        .commit(leadflow::ports::Commit {
+            lead: Some((lead, leadflow::ports::Expect::Version(version))),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let r = h.handle(at(next_day)).await.unwrap();
+    assert_eq!((r.sent, r.deferred_cap), (0, 1), "{r:?}");
+    assert_eq!(marketing(&h, "again@utility.example").len(), 1);
+}
+
 #[tokio::test]
 async fn an_unsubscribe_a_bounce_or_a_complaint_ends_the_series_and_sends_nothing() {
     for reason in [

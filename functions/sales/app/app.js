@@ -360,20 +360,30 @@ async function leadPage(id) {
     h('p', {}, `Campaign: ${l.first_attribution?.campaign || '(none)'}; latest: ${l.attribution?.campaign || '(none)'} via ${words(l.attribution?.source || 'web')}`),
     h('p', {}, sent.length ? `Fulfilment sent: ${sent.map((e) => `${e.event.kit || e.event.subject} on ${when(e.at)}`).join(', ')}` : 'No fulfilment sent yet.'),
     h('div', { testid: 'qualifying' }, h('strong', {}, 'Qualifying answers'), bant.length ? bant : h('p', { class: 'muted' }, 'None yet.')),
-    h('p', {}, `Responses: ${responses.length}`),
+    h('p', {}, `Responses: ${l.responses ?? responses.length}`),
     h('ul', {}, responses.slice(-20).map((r) => h('li', {}, `${when(r.at)}: ${words(r.event.request_type)} from ${words(r.event.source)}${r.event.attribution?.campaign ? ` (${r.event.attribution.campaign})` : ''}`))),
     h('p', { class: 'muted' }, (v.reasons || []).join('; ')));
   const tasks = h('div', { class: 'card' }, h('h2', {}, 'Open tasks'),
     v.tasks.length ? v.tasks.map((t) => h('div', {}, h('strong', {}, t.label), ` — ${until(t.due_at)} (${t.owner.name || t.owner.label})`, h('div', { class: 'muted' }, t.reason))) : h('p', { class: 'muted' }, 'None.'));
-  const history = h('ol', { class: 'history', testid: 'history' }, [...v.history].reverse().map((e) => {
+  const entry = (e) => {
     const [what, why] = describe(e);
     return h('li', {}, h('div', {}, h('span', { class: 'muted' }, when(e.at)), ' ', what), why ? h('div', { class: 'why' }, why) : '');
-  }));
+  };
+  // Newest first; a long story comes a page at a time.
+  const history = h('ol', { class: 'history', testid: 'history' }, [...v.history].reverse().map(entry));
+  let cursor = v.history_next;
+  const earlier = h('button', { type: 'button', id: 'history-earlier', hidden: !cursor }, 'Show earlier history');
+  earlier.addEventListener('click', async () => {
+    const { body: page } = await api(`/leads/${encodeURIComponent(id)}?history_before=${encodeURIComponent(cursor)}`);
+    [...page.history].reverse().forEach((e) => history.append(entry(e)));
+    cursor = page.history_next;
+    earlier.hidden = !cursor;
+  });
   show(h('p', {}, h('a', { href: '#/today' }, '← Today')),
     h('h1', {}, s.name, s.company ? ` — ${s.company}` : ''),
     h('div', { class: 'grid' }, h('div', { class: 'card' }, facts), pkg),
     tasks, outcomeForm(v), statusForm(v),
-    h('h2', {}, 'History, with every decision\'s reasons'), history);
+    h('h2', {}, 'History, with every decision\'s reasons'), history, earlier);
 }
 
 function outcomeForm(v) {

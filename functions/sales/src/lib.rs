@@ -128,7 +128,7 @@ impl<S: LeadStore, P: Publisher, C: Clock, D: DeadLetters> Sales<S, P, C, D> {
             "GET /me" => json(200, &views::me(caller, &self.playbook)),
             "GET /tasks" => self.list_tasks(&req, caller).await,
             "GET /leads/{lead_id}" => match lead_id() {
-                Ok(id) => self.lead(caller, &id).await,
+                Ok(id) => self.lead(&req, caller, &id).await,
                 Err(_) => sales_error(&sales::SalesError::NotFound),
             },
             "POST /leads/{lead_id}/outcomes"
@@ -289,8 +289,66 @@ impl<S: LeadStore, P: Publisher, C: Clock, D: DeadLetters> Sales<S, P, C, D> {
         }
     }
 
-    async fn lead(&self, caller: &Rep, id: &LeadId) -> ApiGatewayV2httpResponse {
-        match sales::lead_view(&self.store, &self.playbook, caller, id).await {
+    /// `GET /leads/{id}`: the lead, the latest `history_limit` (50) entries
+    /// of its history, and `history_next`, the cursor of the page before
+    /// (`?history_before=` it).
+    async fn lead(
+        &self,
+        req: &ApiGatewayV2httpRequest,
+        caller: &Rep,
+        id: &LeadId,
+    ) -> ApiGatewayV2httpResponse {
+        let param = |k: &str| {
+            req.query_string_parameters
+                .first(k)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let bad = |field: &'static str, message: String| BadRequest {
+            status: 422,
+            code: "invalid_field",
+            message,
+            field: Some(field),
+        };
+        let limit = read!(match param("history_limit") {
+            None => Ok(sales::HISTORY_PAGE),
+            Some(l) => l
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=sales::MAX_HISTORY_PAGE).contains(n))
+                .ok_or_else(|| bad(
+                    "history_limit",
+                    format!("history_limit must be 1 to {}", sales::MAX_HISTORY_PAGE)
+                )),
+        });
+        let before = read!(match param("history_before") {
+            None => Ok(None),
+            Some(c) => B64
+                .decode(&c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .filter(|k| {
+                    k.split_once('#').is_some_and(|(at, id)| {
+                        chrono::DateTime::parse_from_rfc3339(at).is_ok() && !id.is_empty()
+                    })
+                })
+                .map(Some)
+                .ok_or_else(|| bad(
+                    "history_before",
+                    "history_before is not a cursor this API gave".into()
+                )),
+        });
+        match sales::lead_view(
+            &self.store,
+            &self.playbook,
+            caller,
+            id,
+            before.as_deref(),
+            limit,
+        )
+        .await
+        {
             Ok(view) => {
                 let mut r = json(200, &views::lead(&view));
                 if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", view.lead.version)) {

@@ -1,5 +1,7 @@
 //! The JSON the rep's API answers with.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
 use leadflow::app::sales::{Applied, LeadView};
 use leadflow::domain::lead::Lead;
 use leadflow::domain::task::Task;
@@ -119,7 +121,7 @@ pub fn tasks<'a>(ts: impl IntoIterator<Item = &'a Task>) -> Value {
     Value::Array(ts.into_iter().map(task).collect())
 }
 
-/// A lead's page: the lead, its whole history, its tasks.
+/// A lead's page: the lead, a page of its history, its tasks.
 pub fn lead(view: &LeadView) -> Value {
     let open: Vec<&Task> = view.tasks.iter().filter(|t| t.is_open()).collect();
     let closed: Vec<&Task> = view.tasks.iter().filter(|t| !t.is_open()).collect();
@@ -130,6 +132,7 @@ pub fn lead(view: &LeadView) -> Value {
         "lead": view.lead,
         "reasons": view.lead.routing.as_ref().map(|d| &d.reasons),
         "history": view.history,
+        "history_next": view.history_next.as_deref().map(|c| B64.encode(c)),
         "tasks": tasks(open),
         "closed_tasks": tasks(closed),
     })

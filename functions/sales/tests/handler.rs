@@ -701,6 +701,89 @@ async fn assessment_branches_follow_seed_000() {
     assert!(open_tasks(&v).contains(&("schedule_remote_demo".into(), "lena.fischer".into())));
 }
 
+async fn lead_page(api: &Api, id: &LeadId, query: &[(&str, &str)]) -> ApiGatewayV2httpResponse {
+    api.handle(request(
+        "GET",
+        "GET /leads/{lead_id}",
+        &[("lead_id", id.as_str())],
+        Some("lena.fischer"),
+        query,
+        None,
+    ))
+    .await
+}
+
+/// A lead's page shows its latest history entries, oldest first, and a
+/// cursor to the page before: the whole story comes page by page, however
+/// long it is, and a cursor this API did not give is a 422.
+#[tokio::test]
+async fn a_leads_history_comes_a_page_at_a_time() {
+    let api = api();
+    let id = isr_lead(&api, "story@stadtwerke.example").await;
+    let t = api.clock.now();
+    let visits: Vec<leadflow::domain::lead::HistoryEntry> = (0..120)
+        .map(|i| {
+            leadflow::domain::lead::HistoryEntry::new(
+                &id,
+                t + Duration::seconds(i),
+                leadflow::domain::lead::Event::Activity {
+                    kind: "site_visit".into(),
+                    detail: Some(format!("visit {i}")),
+                },
+            )
+        })
+        .collect();
+    api.store
+        .commit(leadflow::ports::Commit {
+            events: visits,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let total = api.store.history(&id).await.unwrap().len();
+    assert!(total > 120);
+    let first = body(&lead_page(&api, &id, &[]).await);
+    let entries = first["history"].as_array().unwrap();
+    assert_eq!(entries.len(), 50, "the first page stays small");
+    assert_eq!(
+        entries.last().unwrap()["event"]["detail"],
+        "visit 119",
+        "the latest last"
+    );
+    let mut seen = entries.len();
+    let mut next = first["history_next"].as_str().map(str::to_string);
+    let mut oldest_seen = entries[0]["at"].as_str().unwrap().to_string();
+    while let Some(cursor) = next {
+        let v = body(
+            &lead_page(
+                &api,
+                &id,
+                &[("history_before", &cursor), ("history_limit", "200")],
+            )
+            .await,
+        );
+        let older = v["history"].as_array().unwrap();
+        assert!(!older.is_empty());
+        assert!(older.last().unwrap()["at"].as_str().unwrap() <= oldest_seen.as_str());
+        oldest_seen = older[0]["at"].as_str().unwrap().to_string();
+        seen += older.len();
+        next = v["history_next"].as_str().map(str::to_string);
+    }
+    assert_eq!(seen, total, "every entry once");
+    for (k, v) in [
+        ("history_before", "bm90LWEtY3Vyc29y"),
+        ("history_limit", "0"),
+        ("history_limit", "201"),
+    ] {
+        let r = lead_page(&api, &id, &[(k, v)]).await;
+        assert_eq!(
+            (r.status_code, body(&r)["error"]["field"].clone()),
+            (422, json!(k)),
+            "{k}={v}"
+        );
+    }
+}
+
 /// A write that loses a race on a shared item (a report counter, a rep's
 /// load) while the lead itself is unchanged is tried again, not answered
 /// "stale" with the very version the rep sent.

@@ -64,6 +64,7 @@ pub const LEAD_FIELDS: &[&str] = &[
     "support",
     "sla",
     "nurture",
+    "marketing_sent",
     "tally",
     "created_at",
     "updated_at",
@@ -352,7 +353,7 @@ impl DynamoStore {
     fn event_item(e: &HistoryEntry) -> Result<Item, StoreError> {
         let mut item: Item = serde_dynamo::to_item(e).map_err(corrupt)?;
         item.insert("pk".into(), s(lead_pk(&e.lead_id)));
-        item.insert("sk".into(), s(format!("EVT#{}#{}", timestamp(e.at), e.id)));
+        item.insert("sk".into(), s(format!("EVT#{}", e.key())));
         item.insert("kind".into(), s("event"));
         Ok(item)
     }
@@ -563,6 +564,39 @@ impl LeadStore for DynamoStore {
         }
         items.reverse();
         Ok(self.readable_history(id, items))
+    }
+
+    async fn history_before(
+        &self,
+        id: &LeadId,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let start = match before {
+            Some(key) if key.is_empty() || key.len() > 200 => {
+                return Err(StoreError::Invalid("not a history cursor".into()))
+            }
+            Some(key) => Some(HashMap::from([
+                ("pk".to_string(), s(lead_pk(id))),
+                ("sk".to_string(), s(format!("EVT#{key}"))),
+            ])),
+            None => None,
+        };
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
+            .expression_attribute_values(":pk", s(lead_pk(id)))
+            .expression_attribute_values(":evt", s("EVT#"))
+            .scan_index_forward(false)
+            .limit(limit.clamp(1, 1000) as i32)
+            .set_exclusive_start_key(start)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(self.readable_history(id, out.items.unwrap_or_default()))
     }
 
     async fn history(&self, id: &LeadId) -> Result<Vec<HistoryEntry>, StoreError> {

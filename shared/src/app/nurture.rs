@@ -224,7 +224,7 @@ async fn step<S: LeadStore, M: Mailer, P: Publisher>(
         report.calls += 1;
     } else {
         // 4. Marketing mail: under the frequency cap, once.
-        let clears = cap_clears(&e, playbook, now);
+        let clears = cap_clears(lead, &e, playbook, now);
         if clears > now {
             let mut updated = lead.clone();
             if let Some(n) = updated.nurture.as_mut() {
@@ -309,6 +309,10 @@ async fn step<S: LeadStore, M: Mailer, P: Publisher>(
     }
     // 5. On to the next step (or out: the series is done).
     let mut updated = lead.clone();
+    if sent_mail {
+        updated.marketing_sent.push(now);
+    }
+    trim_sent(&mut updated.marketing_sent, playbook, now);
     events.push(HistoryEntry::new(
         &lead.id,
         now,

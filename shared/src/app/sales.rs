@@ -135,9 +135,19 @@ pub async fn list_leads<S: LeadStore>(
 #[derive(Debug, Clone, PartialEq)]
 pub struct LeadView {
     pub lead: Lead,
+    /// A page of its history, oldest first: the latest entries, or those
+    /// before the cursor asked for.
     pub history: Vec<HistoryEntry>,
+    /// The cursor of the page before this one (older entries), if any.
+    pub history_next: Option<String>,
     pub tasks: Vec<Task>,
 }
+
+/// History entries on a lead's page: the first page stays small however long
+/// the lead's story; older ones come a page at a time.
+pub const HISTORY_PAGE: usize = 50;
+/// The most a caller may ask for in one page.
+pub const MAX_HISTORY_PAGE: usize = 200;
 
 async fn visible_lead<S: LeadStore>(
     store: &S,
@@ -151,18 +161,33 @@ async fn visible_lead<S: LeadStore>(
     }
 }
 
+/// The lead's page: the lead, `limit` entries of its history (the latest,
+/// or those before the cursor `before`), its tasks.
 pub async fn lead_view<S: LeadStore>(
     store: &S,
     playbook: &Playbook,
     caller: &Rep,
     id: &LeadId,
+    before: Option<&str>,
+    limit: usize,
 ) -> Result<LeadView, SalesError> {
     let lead = visible_lead(store, playbook, caller, id).await?;
-    let history = store.history(id).await?;
+    let limit = limit.clamp(1, MAX_HISTORY_PAGE);
+    // One more than the page: whether there is a page before it.
+    let mut history = store.history_before(id, before, limit + 1).await?;
+    let history_next = match history.len() > limit {
+        true => {
+            history.truncate(limit);
+            history.last().map(HistoryEntry::key)
+        }
+        false => None,
+    };
+    history.reverse();
     let tasks = store.tasks(id).await?;
     Ok(LeadView {
         lead,
         history,
+        history_next,
         tasks,
     })
 }

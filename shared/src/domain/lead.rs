@@ -64,6 +64,11 @@ pub struct Lead {
     /// The nurture series the lead is in, and its next step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nurture: Option<Enrolment>,
+    /// Marketing emails sent to this person lately, whatever the series: the
+    /// frequency cap counts them, so leaving a series and joining one again
+    /// does not start it afresh.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marketing_sent: Vec<DateTime<Utc>>,
     /// What the report counters count this lead as (kept by every write).
     #[serde(default, skip_serializing_if = "Tally::is_empty")]
     pub tally: Tally,
@@ -183,6 +188,7 @@ impl Lead {
             support: None,
             sla: None,
             nurture: None,
+            marketing_sent: Vec::new(),
             tally: Tally::default(),
             created_at: now,
             updated_at: now,
@@ -731,5 +737,15 @@ impl HistoryEntry {
             at,
             event,
         }
+    }
+
+    /// The entry's place in its lead's history (`<at, ms>#<event id>`): keys
+    /// sort as the entries happened, and a page of history starts after one.
+    pub fn key(&self) -> String {
+        format!(
+            "{}#{}",
+            self.at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            self.id
+        )
     }
 }

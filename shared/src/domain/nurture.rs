@@ -165,13 +165,26 @@ pub fn next_window(lead: &Lead, playbook: &Playbook, at: DateTime<Utc>) -> DateT
     at + Duration::days(1)
 }
 
-/// When the frequency cap lets the next marketing email go (now when it does).
-pub fn cap_clears(e: &Enrolment, playbook: &Playbook, now: DateTime<Utc>) -> DateTime<Utc> {
+/// When the frequency cap lets the next marketing email go (now when it
+/// does): it counts what the person was sent lately in any series (the
+/// lead's log, and the enrolment's own from before the lead kept one).
+pub fn cap_clears(
+    lead: &Lead,
+    e: &Enrolment,
+    playbook: &Playbook,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
     let cap = playbook.nurture.frequency_cap;
     let span = Duration::days(cap.days as i64);
-    let mut recent: Vec<DateTime<Utc>> =
-        e.sent.iter().copied().filter(|t| *t > now - span).collect();
+    let mut recent: Vec<DateTime<Utc>> = lead
+        .marketing_sent
+        .iter()
+        .chain(&e.sent)
+        .copied()
+        .filter(|t| *t > now - span)
+        .collect();
     recent.sort();
+    recent.dedup();
     if (recent.len() as u32) < cap.max {
         return now;
     }
