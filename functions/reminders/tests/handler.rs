@@ -225,6 +225,43 @@ async fn one_failing_owner_stops_neither_the_others_nor_the_escalations() {
     assert_eq!(mails_to(&h, "lena.fischer@example.com").len(), 1);
 }
 
+/// An owner with hundreds of stale tasks (reminded and escalated long ago,
+/// still open) is still reminded of a new one: the tick reads past them.
+#[tokio::test]
+async fn a_new_task_is_reminded_behind_600_stale_ones() {
+    let h = handler();
+    let id = lead(&h, "stale@stadtwerke.example", "DE").await;
+    let lena = h.playbook.rep("lena.fischer").unwrap().owner();
+    let long_ago = t0() - Duration::days(60);
+    let stale: Vec<leadflow::domain::task::Task> = (0..600)
+        .map(|i| {
+            let mut t = leadflow::domain::task::Task::new(
+                &id,
+                leadflow::domain::task::TaskKind::KitFollowUp,
+                lena.clone(),
+                long_ago + Duration::minutes(i),
+                long_ago,
+                "an old follow-up",
+            );
+            t.reminded_at = Some(long_ago + Duration::days(1));
+            t.escalated_at = Some(long_ago + Duration::days(2));
+            t
+        })
+        .collect();
+    h.store
+        .commit(leadflow::ports::Commit {
+            tasks: stale,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    // The lead's own pre-qualification call falls due a day in.
+    let r = h.handle(at(t0() + Duration::hours(25))).await.unwrap();
+    assert_eq!(r.tasks_reminded, 1, "{r:?}");
+    let mail = mails_to(&h, "lena.fischer@example.com");
+    assert_eq!(mail.len(), 1);
+}
+
 /// A tick that reaches the invocation's deadline stops, and says so; the
 /// next tick does what is left.
 #[tokio::test]

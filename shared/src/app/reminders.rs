@@ -25,8 +25,13 @@ use serde_json::{json, Value};
 
 /// How long a claimed notice waits for its email before another tick may take it.
 pub const NOTICE_LEASE: Duration = Duration::seconds(200);
-/// Most tasks read per owner, and leads per index shard, in one tick.
+/// Most leads per index shard in one tick (and tasks in a digest).
 pub const PER_TICK: usize = 500;
+/// Most due tasks read per owner in one tick. Tasks already reminded and
+/// escalated stay in the owner's index while open: reading only the earliest
+/// 500 would leave an owner with 500 stale tasks never reminded of a new one,
+/// so the tick reads past them (the deadline still bounds it).
+pub const DUE_PER_OWNER: usize = 10_000;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TickReport {
@@ -182,7 +187,7 @@ async fn owner_tasks<S: LeadStore, M: Mailer>(
         .open_tasks(
             &owner.key(),
             Some(now + Duration::milliseconds(1)),
-            PER_TICK,
+            DUE_PER_OWNER,
         )
         .await?;
     if due.is_empty() {
