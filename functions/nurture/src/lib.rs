@@ -14,7 +14,8 @@ pub struct Nurture<S, M, P, C> {
     pub mailer: M,
     /// The fulfillment queue: a sales-ready lead's new owner gets the package.
     pub publisher: P,
-    /// Used only when the event carries no time.
+    /// The real time: "now" when the event carries no time, and where
+    /// claims' leases start.
     pub clock: C,
     pub playbook: Playbook,
     /// The unsubscribe links every marketing email carries.
@@ -42,6 +43,7 @@ impl<S: LeadStore, M: Mailer, P: Publisher, C: Clock> Nurture<S, M, P, C> {
             self.links.as_ref(),
             deadline,
             now,
+            self.clock.now(),
         )
         .await?;
         tracing::info!(?report, %now, "nurture tick");

@@ -14,7 +14,9 @@ pub struct Reminders<S, M, P, C> {
     pub mailer: M,
     /// The fulfillment queue: a reassigned lead's new owner gets the package.
     pub publisher: P,
-    /// Used only when the event carries no time.
+    /// The real time: "now" when the event carries no time, and where
+    /// claims' leases start (a retried old event holds them as long as a
+    /// fresh tick would).
     pub clock: C,
     pub playbook: Playbook,
 }
@@ -39,6 +41,7 @@ impl<S: LeadStore, M: Mailer, P: Publisher, C: Clock> Reminders<S, M, P, C> {
             &self.playbook,
             deadline,
             now,
+            self.clock.now(),
         )
         .await?;
         tracing::info!(?report, %now, "reminders tick");

@@ -262,6 +262,33 @@ async fn a_new_task_is_reminded_behind_600_stale_ones() {
     assert_eq!(mail.len(), 1);
 }
 
+/// A retried old event (EventBridge retries a failed invocation later, with
+/// the same time) holds what it claims from the real time: the fresh tick
+/// beside it does not take a claim the retry may still be using, and the
+/// escalation goes once, after the lease.
+#[tokio::test]
+async fn a_retried_old_tick_holds_its_claims_as_long_as_a_fresh_one() {
+    let h = handler();
+    lead(&h, "retried@stadtwerke.example", "DE").await;
+    let due = t0() + Duration::hours(25);
+    // The 25 h tick runs ten minutes late; its escalation email's fate is unknown.
+    h.clock.advance(Duration::hours(25) + Duration::minutes(10));
+    h.mailer
+        .fail_next(leadflow::ports::MailError::Unavailable("timed out".into()));
+    let r = h.handle(at(due)).await.unwrap();
+    assert_eq!(r.failed, 1, "{r:?}");
+    // The regular tick a minute later: the claim is still the retry's.
+    h.clock.advance(Duration::minutes(1));
+    let r = h.handle(at(due + Duration::minutes(11))).await.unwrap();
+    assert_eq!(r.escalations, 0, "{r:?}");
+    assert!(mails_to(&h, "nina.kovac@example.com").is_empty());
+    // After the lease: told, once.
+    h.clock.advance(Duration::minutes(9));
+    let r = h.handle(at(due + Duration::minutes(20))).await.unwrap();
+    assert_eq!(r.escalations, 1, "{r:?}");
+    assert_eq!(mails_to(&h, "nina.kovac@example.com").len(), 1);
+}
+
 /// A tick that reaches the invocation's deadline stops, and says so; the
 /// next tick does what is left.
 #[tokio::test]

@@ -117,7 +117,7 @@ async fn main() {
 
     let mailer = CountingMailer::default();
     let started = Instant::now();
-    let report = tick(&store, &mailer, &NoQueue, &playbook, None, None, now)
+    let report = tick(&store, &mailer, &NoQueue, &playbook, None, None, now, now)
         .await
         .expect("tick");
     let took = started.elapsed().as_secs_f64();

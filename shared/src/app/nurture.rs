@@ -48,6 +48,9 @@ pub struct NurtureReport {
     pub stopped_early: bool,
 }
 
+/// The tick: every lead whose step is due by `now` (the event's time), each
+/// on its own; claims' leases start at `wall` when that is later.
+#[allow(clippy::too_many_arguments)]
 pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
     store: &S,
     mailer: &M,
@@ -56,8 +59,12 @@ pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
     links: Option<&ActionLinks>,
     deadline: Option<std::time::SystemTime>,
     now: DateTime<Utc>,
+    wall: DateTime<Utc>,
 ) -> Result<NurtureReport, StoreError> {
     let mut report = NurtureReport::default();
+    // Claims' leases start at the real time when it is later than the
+    // event's (a retried old event): see the reminders tick.
+    let claim_now = now.max(wall);
     let due = store
         .nurture_due(now + Duration::milliseconds(1), PER_TICK)
         .await?;
@@ -87,6 +94,7 @@ pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
             links,
             &lead,
             now,
+            claim_now,
             &mut report,
         )
         .await
@@ -137,6 +145,7 @@ async fn step<S: LeadStore, M: Mailer, P: Publisher>(
     links: Option<&ActionLinks>,
     lead: &Lead,
     now: DateTime<Utc>,
+    claim_now: DateTime<Utc>,
     report: &mut NurtureReport,
 ) -> Result<(), StoreError> {
     let Some(e) = lead.nurture.clone() else {
@@ -246,7 +255,7 @@ async fn step<S: LeadStore, M: Mailer, P: Publisher>(
             e.enrolled_at.timestamp()
         );
         match store
-            .claim_send(&lead.id, &key, now, now + STEP_LEASE)
+            .claim_send(&lead.id, &key, claim_now, claim_now + STEP_LEASE)
             .await?
         {
             SendClaim::InFlight => return Ok(()),

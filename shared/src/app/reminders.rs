@@ -86,8 +86,14 @@ pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
     playbook: &Playbook,
     deadline: Option<std::time::SystemTime>,
     now: DateTime<Utc>,
+    wall: DateTime<Utc>,
 ) -> Result<TickReport, StoreError> {
     let mut report = TickReport::default();
+    // Decisions are the event's (`now`: what fell due by then); claims and
+    // their leases are the real time's, whichever is later: a retry of an old
+    // event holds what it claims as long as a fresh tick would, so a tick
+    // running beside it never takes a claim it is still using.
+    let claim_now = now.max(wall);
     let owners: Vec<Owner> = playbook
         .reps
         .iter()
@@ -122,7 +128,7 @@ pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
         }
         let done = match sla_step(&lead, now) {
             Some(SlaStep::Escalate) => {
-                escalate_lead(store, mailer, playbook, &lead, now, &mut report).await
+                escalate_lead(store, mailer, playbook, &lead, now, claim_now, &mut report).await
             }
             Some(SlaStep::Reassign) => match reassign(store, publisher, playbook, &lead, now).await
             {
@@ -150,7 +156,9 @@ pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
             report.stopped_early = true;
             return Ok(report);
         }
-        if let Err(e) = owner_tasks(store, mailer, playbook, owner, now, &mut report).await {
+        if let Err(e) =
+            owner_tasks(store, mailer, playbook, owner, now, claim_now, &mut report).await
+        {
             tracing::warn!(owner = %owner.key(), error = %e, "tasks not all handled; a later tick retries");
             report.failed += 1;
         }
@@ -162,7 +170,7 @@ pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
             report.stopped_early = true;
             return Ok(report);
         }
-        match digest(store, mailer, playbook, owner, now).await {
+        match digest(store, mailer, playbook, owner, now, claim_now).await {
             Ok(true) => report.digests += 1,
             Ok(false) => {}
             Err(e) => {
@@ -181,6 +189,7 @@ async fn owner_tasks<S: LeadStore, M: Mailer>(
     playbook: &Playbook,
     owner: &Owner,
     now: DateTime<Utc>,
+    claim_now: DateTime<Utc>,
     report: &mut TickReport,
 ) -> Result<(), StoreError> {
     let due = store
@@ -196,7 +205,7 @@ async fn owner_tasks<S: LeadStore, M: Mailer>(
     let mut claimed = Vec::new();
     for t in to_remind(&due, now) {
         if store
-            .claim_task_notice(t, TaskNotice::Reminded, now, now + NOTICE_LEASE)
+            .claim_task_notice(t, TaskNotice::Reminded, claim_now, claim_now + NOTICE_LEASE)
             .await?
         {
             claimed.push(t.clone());
@@ -244,7 +253,12 @@ async fn owner_tasks<S: LeadStore, M: Mailer>(
     let mut overdue = Vec::new();
     for t in to_escalate(&due, playbook, now) {
         if store
-            .claim_task_notice(t, TaskNotice::Escalated, now, now + NOTICE_LEASE)
+            .claim_task_notice(
+                t,
+                TaskNotice::Escalated,
+                claim_now,
+                claim_now + NOTICE_LEASE,
+            )
             .await?
         {
             let mut row = task_row(store, t, now).await;
@@ -260,7 +274,7 @@ async fn owner_tasks<S: LeadStore, M: Mailer>(
     // only the managers not yet told.
     let mut everyone_told = true;
     for m in &managers {
-        match tell_manager_of_tasks(store, mailer, playbook, m, &overdue, now).await {
+        match tell_manager_of_tasks(store, mailer, playbook, m, &overdue, claim_now).await {
             Ok(sent) => report.escalations += usize::from(sent),
             Err(e) => {
                 tracing::warn!(manager = %m.id, error = %e, "escalation not sent; a later tick retries");
@@ -288,13 +302,16 @@ async fn tell_manager_of_tasks<S: LeadStore, M: Mailer>(
     playbook: &Playbook,
     m: &Rep,
     overdue: &[(Task, Value)],
-    now: DateTime<Utc>,
+    claim_now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let mut keys = Vec::new();
     let mut rows = Vec::new();
     for (t, row) in overdue {
         let key = format!("escalate#{}#{}", t.id.as_str(), m.id);
-        if store.claim_once(&key, now, now + NOTICE_LEASE).await? {
+        if store
+            .claim_once(&key, claim_now, claim_now + NOTICE_LEASE)
+            .await?
+        {
             keys.push(key);
             rows.push(row);
         }
@@ -317,6 +334,7 @@ async fn escalate_lead<S: LeadStore, M: Mailer>(
     playbook: &Playbook,
     lead: &Lead,
     now: DateTime<Utc>,
+    claim_now: DateTime<Utc>,
     report: &mut TickReport,
 ) -> Result<(), StoreError> {
     let Some(owner) = lead.owner().cloned() else {
@@ -325,7 +343,7 @@ async fn escalate_lead<S: LeadStore, M: Mailer>(
     let managers = managers_of(&owner, playbook);
     let key = sla_key(lead);
     match store
-        .claim_send(&lead.id, &key, now, now + NOTICE_LEASE)
+        .claim_send(&lead.id, &key, claim_now, claim_now + NOTICE_LEASE)
         .await?
     {
         SendClaim::InFlight => return Ok(()),
@@ -352,7 +370,7 @@ async fn escalate_lead<S: LeadStore, M: Mailer>(
     let mut everyone_told = true;
     for m in &managers {
         let once = format!("{key}#{}#{}", lead.id, m.id);
-        match tell_manager(store, mailer, playbook, m, &once, &[&row], now).await {
+        match tell_manager(store, mailer, playbook, m, &once, &[&row], claim_now).await {
             Ok(sent) => {
                 report.escalations += usize::from(sent);
                 told.push(m.id.clone());
@@ -391,9 +409,12 @@ async fn tell_manager<S: LeadStore, M: Mailer>(
     m: &Rep,
     key: &str,
     leads: &[&Value],
-    now: DateTime<Utc>,
+    claim_now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    if !store.claim_once(key, now, now + NOTICE_LEASE).await? {
+    if !store
+        .claim_once(key, claim_now, claim_now + NOTICE_LEASE)
+        .await?
+    {
         return Ok(false);
     }
     send_escalation(mailer, playbook, m, &[], leads).await?;
@@ -437,6 +458,7 @@ async fn digest<S: LeadStore, M: Mailer>(
     playbook: &Playbook,
     owner: &Owner,
     now: DateTime<Utc>,
+    claim_now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     use crate::domain::tz::Zone;
     use chrono::{Datelike, Timelike, Weekday};
@@ -467,7 +489,10 @@ async fn digest<S: LeadStore, M: Mailer>(
         return Ok(false);
     }
     let key = format!("digest#{id}#{date}");
-    if !store.claim_once(&key, now, now + NOTICE_LEASE).await? {
+    if !store
+        .claim_once(&key, claim_now, claim_now + NOTICE_LEASE)
+        .await?
+    {
         return Ok(false);
     }
     let rows = task_rows(store, &today, now).await;
