@@ -167,20 +167,24 @@ impl AwsTarget {
                 .unwrap_or_else(|| "(no region)".into());
             return (config, format!("AWS {region}"));
         }
-        let endpoint = self
-            .endpoint
-            .clone()
-            .or_else(|| {
-                std::env::var("AWS_ENDPOINT_URL")
-                    .ok()
-                    .filter(|e| !e.is_empty())
-            })
-            .unwrap_or_else(|| "http://127.0.0.1:4566".into());
+        let endpoint = emulator_endpoint(self.endpoint.clone());
         (
             crate::provision::sdk_config(&endpoint).await,
             endpoint.clone(),
         )
     }
+}
+
+/// The emulator a command talks to: `given`, else `AWS_ENDPOINT_URL`, else
+/// `make dev`'s at http://127.0.0.1:4566.
+fn emulator_endpoint(given: Option<String>) -> String {
+    given
+        .or_else(|| {
+            std::env::var("AWS_ENDPOINT_URL")
+                .ok()
+                .filter(|e| !e.is_empty())
+        })
+        .unwrap_or_else(|| "http://127.0.0.1:4566".into())
 }
 
 /// The options of `dev`, as clap reads them.
@@ -606,15 +610,7 @@ pub async fn load(args: LoadCommand) -> ExitCode {
 /// `leadflow-local token --rep ID` (`leadflow token`): the ID token alone on
 /// stdout, so it can be captured.
 pub async fn token(args: TokenCommand) -> ExitCode {
-    let endpoint = args
-        .endpoint
-        .clone()
-        .or_else(|| {
-            std::env::var("AWS_ENDPOINT_URL")
-                .ok()
-                .filter(|e| !e.is_empty())
-        })
-        .unwrap_or_else(|| "http://127.0.0.1:4566".into());
+    let endpoint = emulator_endpoint(args.endpoint.clone());
     match id_token(&args.rep, &args.stack_name, &endpoint).await {
         Ok(token) => {
             println!("{token}");

@@ -99,23 +99,13 @@ impl Cognito {
 
     /// The id of the pool named `name`, if the emulator has one.
     pub async fn find_pool(&self, name: &str) -> Result<Option<String>, CognitoError> {
-        let mut next: Option<String> = None;
-        loop {
-            let mut body = json!({ "MaxResults": 60 });
-            if let Some(token) = &next {
-                body["NextToken"] = json!(token);
-            }
-            let page = self.call("ListUserPools", body).await?;
-            for pool in page["UserPools"].as_array().into_iter().flatten() {
-                if pool["Name"] == name {
-                    return Ok(pool["Id"].as_str().map(str::to_string));
-                }
-            }
-            match page["NextToken"].as_str() {
-                Some(token) if !token.is_empty() => next = Some(token.to_string()),
-                _ => return Ok(None),
-            }
-        }
+        self.find_named(
+            "ListUserPools",
+            json!({}),
+            ("UserPools", "Name", "Id"),
+            name,
+        )
+        .await
     }
 
     /// The id of the client named `name` of `pool_id`, if it has one.
@@ -124,16 +114,32 @@ impl Cognito {
         pool_id: &str,
         name: &str,
     ) -> Result<Option<String>, CognitoError> {
+        let body = json!({ "UserPoolId": pool_id });
+        let fields = ("UserPoolClients", "ClientName", "ClientId");
+        self.find_named("ListUserPoolClients", body, fields, name)
+            .await
+    }
+
+    /// A `List…` action's pages until an entry's `fields.1` is `name`: its
+    /// `fields.2` (`fields.0` names the list in each page).
+    async fn find_named(
+        &self,
+        action: &str,
+        body: Value,
+        (list, name_field, id_field): (&str, &str, &str),
+        name: &str,
+    ) -> Result<Option<String>, CognitoError> {
         let mut next: Option<String> = None;
         loop {
-            let mut body = json!({ "UserPoolId": pool_id, "MaxResults": 60 });
+            let mut body = body.clone();
+            body["MaxResults"] = json!(60);
             if let Some(token) = &next {
                 body["NextToken"] = json!(token);
             }
-            let page = self.call("ListUserPoolClients", body).await?;
-            for client in page["UserPoolClients"].as_array().into_iter().flatten() {
-                if client["ClientName"] == name {
-                    return Ok(client["ClientId"].as_str().map(str::to_string));
+            let page = self.call(action, body).await?;
+            for entry in page[list].as_array().into_iter().flatten() {
+                if entry[name_field] == name {
+                    return Ok(entry[id_field].as_str().map(str::to_string));
                 }
             }
             match page["NextToken"].as_str() {
