@@ -536,10 +536,10 @@ impl LeadStore for MemoryStore {
             let mut due: Vec<Lead> = s
                 .leads
                 .values()
-                .filter(|l| l.sla.is_some_and(|c| c.check_at < before))
+                .filter(|l| l.sla.as_ref().is_some_and(|c| c.check_at < before))
                 .cloned()
                 .collect();
-            due.sort_by_key(|l| l.sla.map(|c| c.check_at));
+            due.sort_by_key(|l| l.sla.as_ref().map(|c| c.check_at));
             due.truncate(limit * crate::ports::OUTBOX_SHARDS as usize);
             due
         }))

@@ -78,8 +78,8 @@ fn a_named_account_owner_who_is_away_falls_through_to_the_territory() {
             "assignment:\n  - name: Kunde AG is Grace's account\n    routes: [hot]\n    domains: [kunde.de]\n    rep: grace.lee\n",
         ),
         (
-            "{ id: grace.lee, name: Grace Lee, email: grace.lee@example.com, role: field_sales, time_zone: America/New_York }",
-            "{ id: grace.lee, name: Grace Lee, email: grace.lee@example.com, role: field_sales, time_zone: America/New_York, away: true }",
+            "{ id: grace.lee, name: Grace Lee, email: grace.lee@example.com, role: field_sales, time_zone: America/New_York, calendar: americas }",
+            "{ id: grace.lee, name: Grace Lee, email: grace.lee@example.com, role: field_sales, time_zone: America/New_York, calendar: americas, away: true }",
         ),
     ]);
     let d = decision(&pb, HOT_DE, PoolState::default());

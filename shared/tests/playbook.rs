@@ -253,7 +253,7 @@ fn scoring_and_slas_are_sane() {
         "half_life_days:",
     );
     assert_problem(
-        "  partner: 48",
+        "  partner: 16",
         "  partner: 0",
         "slas.partner: 0 hours cannot be met",
         "partner: 0",
@@ -475,7 +475,7 @@ fn follow_up_flows_are_checked() {
         "not_now: { then: nurture",
     );
     assert_problem(
-        "first_touch_hours: 48",
+        "first_touch_hours: 16",
         "first_touch_hours: 72",
         "follow_up.first_touch_hours: 1 to 48",
         "first_touch_hours: 72",
@@ -683,4 +683,55 @@ mod hostile {
             );
         }
     }
+}
+
+#[test]
+fn business_hours_are_checked() {
+    assert_problem(
+        "  default: emea\n",
+        "  default: apac\n",
+        "business_hours.default: no calendar named \"apac\"",
+        "business_hours:",
+    );
+    assert_problem(
+        "      time_zone: America/New_York\n      days:",
+        "      time_zone: America/Gotham\n      days:",
+        "business_hours.calendars.americas: time_zone \"America/Gotham\" is not an IANA time zone",
+        "americas:",
+    );
+    assert_problem(
+        "      from: \"09:00\"\n      to: \"17:00\"\n      # Germany",
+        "      from: \"17:00\"\n      to: \"09:00\"\n      # Germany",
+        "business_hours.calendars.emea: the working day must start before it ends",
+        "emea:",
+    );
+    assert_problem(
+        "      from: \"09:00\"\n      to: \"17:00\"\n      # Germany",
+        "      from: \"9am\"\n      to: \"17:00\"\n      # Germany",
+        "business_hours.calendars.emea: \"9am\" is not HH:MM",
+        "emea:",
+    );
+    assert_problem(
+        "calendar: latam }",
+        "calendar: mars }",
+        "reps.maria.silva: calendar \"mars\" is not one of business_hours.calendars",
+        "id: maria.silva",
+    );
+    // Without the section, a calendar named anywhere is refused; the rest counts around the clock.
+    let text = DEFAULT_PLAYBOOK;
+    let start = text.find("\nbusiness_hours:").unwrap();
+    let end = start + 1 + text[start + 1..].find("\n\n").unwrap();
+    let without = format!("{}{}", &text[..start], &text[end..]);
+    let err = Playbook::parse(&without, "test.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("reps.maria.silva: calendar \"latam\" is not one of business_hours.calendars"),
+        "{err}"
+    );
+    let around_the_clock = without
+        .replace(", calendar: americas", "")
+        .replace(", calendar: latam", "");
+    let pb = Playbook::parse(&around_the_clock, "test.yaml").unwrap();
+    assert!(pb.business_hours.is_none());
 }

@@ -558,8 +558,8 @@ async fn poison_messages_alone_go_to_the_dead_letter_queues_and_a_redrive_is_saf
 async fn a_reminders_tick_killed_midway_is_finished_by_the_next_with_one_email_each() {
     let s = stack("remind").await;
     let faults = s.proxy().faults();
-    // An inside-sales lead whose pre-qualification call falls due and whose
-    // 24 h first-touch SLA runs out a day later (as in tests/tests/rep.rs).
+    // An inside-sales lead whose pre-qualification call falls due when its
+    // first-touch SLA runs out, a working day later (as in tests/tests/rep.rs).
     let email = format!("{}@stadtwerke.example", unique("late"));
     let body = json!({"email": email, "request_type": "info", "country": "DE", "company": "Stadtwerke Nord"});
     let r = leadflow_local::emulator::http_request(
@@ -579,12 +579,21 @@ async fn a_reminders_tick_killed_midway_is_finished_by_the_next_with_one_email_e
             .then_some(())
     })
     .await;
-    let id = store(&s)
+    let lead_id = store(&s)
         .lead_id_by_email(&EmailAddress::parse(&email).unwrap())
         .await
         .unwrap()
+        .expect("the lead");
+    let id = lead_id.to_string();
+    // The SLA counts business hours: when it runs out depends on the day.
+    let sla_due = store(&s)
+        .lead(&lead_id)
+        .await
+        .unwrap()
         .expect("the lead")
-        .to_string();
+        .sla
+        .expect("an SLA clock")
+        .due;
     let fire = |at: chrono::DateTime<chrono::Utc>| {
         let url = format!("{}/_local/schedules/RemindersFunction", s.api_url());
         async move {
@@ -599,7 +608,7 @@ async fn a_reminders_tick_killed_midway_is_finished_by_the_next_with_one_email_e
             .expect("answered")
         }
     };
-    let day_later = chrono::Utc::now() + chrono::Duration::hours(25);
+    let day_later = sla_due + chrono::Duration::minutes(1);
     // The tick's first claim (a conditional put: the breached lead's, as
     // escalations come first) is held in the proxy; the process dies meanwhile.
     faults.add(

@@ -417,25 +417,49 @@ async fn a_day_later_the_reminders_tick_tells_the_rep_and_escalates_the_untouche
         .expect("the local stack starts");
     let email = format!("{}@stadtwerke.example", unique("late"));
     let id = routed_lead(&s, &email).await;
-    let fire = |hours: i64| {
+    let fire = |time: chrono::DateTime<chrono::Utc>| {
         let url = format!("{}/_local/schedules/RemindersFunction", s.api_url());
-        let time = (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339();
         async move {
             request(
                 "POST",
                 &url,
                 &[("content-type", "application/json")],
-                json!({ "time": time }).to_string(),
+                json!({ "time": time.to_rfc3339() }).to_string(),
             )
             .await
         }
     };
+    // The SLA counts Lena's business hours (8: a working day), so when it
+    // runs out depends on when the test runs: read it from the lead.
+    let lead = store(&s).lead(&id).await.unwrap().unwrap();
+    let clock = lead.sla.clone().unwrap();
+    let minute = chrono::Duration::minutes(1);
+    // Issue 24, item 5: due within Lena's working day in Berlin (never at
+    // night or at the weekend), exactly 8 of her working hours after arrival.
+    let playbook = leadflow::Playbook::default_playbook().unwrap();
+    let calendar = playbook.calendar_of(lead.owner().unwrap());
+    assert_eq!(clock.due, calendar.add_hours(lead.created_at, 8));
+    let local = leadflow::domain::tz::Zone::get("Europe/Berlin")
+        .unwrap()
+        .local(clock.due);
+    use chrono::{Datelike, Timelike};
+    assert!(
+        (9..17).contains(&local.hour()) || (local.hour(), local.minute()) == (17, 0),
+        "due {local} Berlin"
+    );
+    assert!(
+        local.weekday().num_days_from_monday() < 5,
+        "due {local} Berlin"
+    );
     // An hour in: nothing is due.
-    let r = fire(1).await;
+    let r = fire(chrono::Utc::now() + chrono::Duration::hours(1)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["result"]["tasks_reminded"], 0, "{}", r.body);
-    // A day in: the pre-qualification call fell due and the 24 h SLA ran out.
-    let r = fire(25).await;
+    // A minute before the SLA: nothing yet.
+    let r = fire(clock.due - minute).await;
+    assert_eq!(r.json()["result"]["leads_escalated"], 0, "{}", r.body);
+    // Past it: the pre-qualification call fell due and the SLA ran out.
+    let r = fire(clock.due + minute).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["result"]["tasks_reminded"], 1, "{}", r.body);
     assert_eq!(r.json()["result"]["leads_escalated"], 1, "{}", r.body);
@@ -453,11 +477,21 @@ async fn a_day_later_the_reminders_tick_tells_the_rep_and_escalates_the_untouche
         "one escalation"
     );
     // The same tick again sends nothing.
-    let r = fire(25).await;
+    let r = fire(clock.due + minute).await;
     assert_eq!(r.json()["result"]["reminders"], 0, "{}", r.body);
     assert_eq!(mentions("lena.fischer@example.com").await, 2);
-    // A day after the escalation: reassigned (Lena is EMEA inside sales' only rep: the fallback queue).
-    let r = fire(49).await;
+    // A working day after the escalation: reassigned (Lena is EMEA inside
+    // sales' only rep: the fallback queue).
+    let check = store(&s)
+        .lead(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .sla
+        .unwrap()
+        .check_at;
+    assert!(check >= clock.due + chrono::Duration::hours(8), "{check}");
+    let r = fire(check + minute).await;
     assert_eq!(r.json()["result"]["leads_reassigned"], 1, "{}", r.body);
     let lead = store(&s).lead(&id).await.unwrap().unwrap();
     assert_eq!(lead.owner().unwrap().key(), "queue#unassigned");

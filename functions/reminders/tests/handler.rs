@@ -103,7 +103,8 @@ async fn an_untouched_lead_is_escalated_at_its_sla_then_reassigned_and_overdue_t
 ) {
     let h = handler();
     let id = lead(&h, "sla@stadtwerke.example", "DE").await;
-    // The need_information SLA is 24 h: one minute past it, Nina (manager of emea-inside) hears.
+    // The need_information SLA is 8 business hours (a working day; the lead
+    // came in at 10:00 Berlin): one minute past it, Nina (manager of emea-inside) hears.
     let r = h
         .handle(at(t0() + Duration::hours(24) + Duration::minutes(1)))
         .await
@@ -145,7 +146,7 @@ async fn an_untouched_lead_is_escalated_at_its_sla_then_reassigned_and_overdue_t
         "rep#lena.fischer"
     );
 
-    // 24 h after the escalation, still untouched: reassigned. Lena is the only
+    // A working day (8 business hours) after the escalation, still untouched: reassigned. Lena is the only
     // EMEA inside rep, so it goes to the fallback queue, with its tasks; the
     // pre-qualification call is due in the queue's own first-touch window
     // (not overdue from the moment it arrives).
@@ -184,6 +185,197 @@ async fn an_untouched_lead_is_escalated_at_its_sla_then_reassigned_and_overdue_t
 /// One owner whose tasks cannot be read (a throttle, a bad item) is that
 /// owner's failure: the other owners are reminded and the escalations go
 /// out in the same tick; the next tick reminds the one left.
+/// Issue 24, item 5: a hot lead (4 business hours) arriving Friday 17:00 in
+/// Berlin is due Monday 13:00 Berlin time: nobody is escalated Friday night
+/// or reassigned at the weekend. And it never ping-pongs: the rep who let it
+/// run out does not get it back; after the playbook's reassignments it goes
+/// to the fallback queue, whose manager hears at once.
+#[tokio::test]
+async fn a_friday_evening_hot_lead_waits_for_monday_and_never_ping_pongs() {
+    let mut h = handler();
+    for r in h.playbook.reps.iter_mut().filter(|r| r.id == "nina.kovac") {
+        r.manages.push("unassigned".into());
+    }
+    let friday = Utc.with_ymd_and_hms(2026, 12, 4, 16, 0, 0).unwrap();
+    let id = routed_lead(
+        &h.store,
+        &h.playbook,
+        friday,
+        &[
+            ("email", "hot@stadtwerke.example"),
+            ("request_type", "onsite_demo"),
+            ("country", "DE"),
+        ],
+    )
+    .await;
+    let lead = h.store.lead(&id).await.unwrap().unwrap();
+    let first = lead.owner().unwrap().key();
+    assert!(
+        first == "rep#ana.ruiz" || first == "rep#jonas.weber",
+        "{first}"
+    );
+    let monday_13_berlin = Utc.with_ymd_and_hms(2026, 12, 7, 12, 0, 0).unwrap();
+    assert_eq!(lead.sla.as_ref().unwrap().due, monday_13_berlin);
+    let d = lead.routing.as_ref().unwrap();
+    assert_eq!(d.follow_up_by, Some(monday_13_berlin));
+    let why = d.reasons.last().unwrap();
+    assert!(
+        why.contains("arrived Fri 2026-12-04 17:00") && why.contains("due Mon 2026-12-07 13:00"),
+        "{why}"
+    );
+    // The initial dialogue is due then too.
+    let tasks = h.store.tasks(&id).await.unwrap();
+    assert!(
+        tasks.iter().any(|t| t.due_at == monday_13_berlin),
+        "{tasks:?}"
+    );
+
+    // Friday 21:00 Berlin, Saturday night, Sunday, Monday 12:59: nothing.
+    for t in [
+        friday + Duration::hours(4),
+        friday + Duration::hours(30),
+        friday + Duration::hours(44),
+        monday_13_berlin - Duration::minutes(1),
+    ] {
+        let r = h.handle(at(t)).await.unwrap();
+        assert_eq!(
+            (r.leads_escalated, r.leads_reassigned),
+            (0, 0),
+            "{t}: {r:?}"
+        );
+    }
+    assert!(mails_to(&h, "nina.kovac@example.com").is_empty());
+    // Monday 13:01 Berlin: escalated.
+    let r = h
+        .handle(at(monday_13_berlin + Duration::minutes(1)))
+        .await
+        .unwrap();
+    assert_eq!(r.leads_escalated, 1, "{r:?}");
+    // Reassigned a working day later (Tuesday 13:01 Berlin), not Monday night.
+    let clock = h.store.lead(&id).await.unwrap().unwrap().sla.unwrap();
+    assert_eq!(
+        clock.check_at,
+        Utc.with_ymd_and_hms(2026, 12, 8, 12, 1, 0).unwrap()
+    );
+    let r = h
+        .handle(at(monday_13_berlin + Duration::hours(10)))
+        .await
+        .unwrap();
+    assert_eq!(r.leads_reassigned, 0, "{r:?}");
+    let r = h
+        .handle(at(clock.check_at + Duration::minutes(1)))
+        .await
+        .unwrap();
+    assert_eq!(r.leads_reassigned, 1, "{r:?}");
+    let lead = h.store.lead(&id).await.unwrap().unwrap();
+    let second = lead.owner().unwrap().key();
+    assert!(second != first && second.starts_with("rep#"), "{second}");
+    assert_eq!(lead.sla.as_ref().unwrap().passed_over, vec![first.clone()]);
+
+    // The second rep lets it run out too: escalated, then it does not go back
+    // to the first but to the fallback queue (the pool has nobody else).
+    let due = lead.sla.as_ref().unwrap().due;
+    let r = h.handle(at(due + Duration::minutes(1))).await.unwrap();
+    assert_eq!(r.leads_escalated, 1, "{r:?}");
+    let check = h
+        .store
+        .lead(&id)
+        .await
+        .unwrap()
+        .unwrap()
+        .sla
+        .unwrap()
+        .check_at;
+    let told_before = mails_to(&h, "nina.kovac@example.com").len();
+    let r = h.handle(at(check + Duration::minutes(1))).await.unwrap();
+    assert_eq!(r.leads_reassigned, 1, "{r:?}");
+    let lead = h.store.lead(&id).await.unwrap().unwrap();
+    assert_eq!(lead.owner().unwrap().key(), "queue#unassigned");
+    assert_eq!(
+        lead.sla.as_ref().unwrap().passed_over,
+        vec![first.clone(), second.clone()]
+    );
+    let nina = mails_to(&h, "nina.kovac@example.com");
+    assert_eq!(
+        nina.len(),
+        told_before + 1,
+        "the fallback queue's manager hears"
+    );
+    assert!(
+        nina.last().unwrap().text.contains("after 2 SLA breach(es)"),
+        "{}",
+        nina.last().unwrap().text
+    );
+    let moves: Vec<String> = h
+        .store
+        .history(&id)
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::SlaReassigned { to, .. } => Some(to.key()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(moves, vec![second, "queue#unassigned".to_string()]);
+}
+
+/// With a limit of one reassignment, a three-rep pool still sends the lead
+/// to the fallback queue at its second breach.
+#[tokio::test]
+async fn the_playbook_limits_sla_reassignments() {
+    let mut h = handler();
+    h.playbook.reminders.max_sla_reassignments = 1;
+    for p in h
+        .playbook
+        .pools
+        .iter_mut()
+        .filter(|p| p.name == "emea-field")
+    {
+        p.reps.push("grace.lee".into());
+    }
+    let id = routed_lead(
+        &h.store,
+        &h.playbook,
+        t0(),
+        &[
+            ("email", "limit@stadtwerke.example"),
+            ("request_type", "onsite_demo"),
+            ("country", "DE"),
+        ],
+    )
+    .await;
+    let mut owners = Vec::new();
+    for _ in 0..2 {
+        let lead = h.store.lead(&id).await.unwrap().unwrap();
+        let due = lead.sla.as_ref().unwrap().due;
+        h.handle(at(due + Duration::minutes(1))).await.unwrap();
+        let check = h
+            .store
+            .lead(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .sla
+            .unwrap()
+            .check_at;
+        let r = h.handle(at(check + Duration::minutes(1))).await.unwrap();
+        assert_eq!(r.leads_reassigned, 1, "{r:?}");
+        owners.push(
+            h.store
+                .lead(&id)
+                .await
+                .unwrap()
+                .unwrap()
+                .owner()
+                .unwrap()
+                .key(),
+        );
+    }
+    assert!(owners[0].starts_with("rep#"), "{owners:?}");
+    assert_eq!(owners[1], "queue#unassigned", "{owners:?}");
+}
+
 #[tokio::test]
 async fn one_failing_owner_stops_neither_the_others_nor_the_escalations() {
     let h = handler();
@@ -322,6 +514,7 @@ async fn each_manager_is_told_once_even_when_one_email_fails() {
         manages: vec!["emea-inside".into()],
         away: false,
         time_zone: None,
+        calendar: None,
     });
     let id = lead(&h, "two@stadtwerke.example", "DE").await;
     h.mailer

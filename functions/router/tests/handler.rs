@@ -90,7 +90,9 @@ async fn routes_a_lead_records_why_and_hands_it_to_fulfillment() {
              timeframe within_3_months +25, request onsite_demo +25",
             "hot: on-site demo requested, field sales at once → sales now",
             "EMEA field sales: territory DE → pool emea-field → round-robin → Ana Ruiz; \
-             follow up by 2026-11-23 13:00 UTC (hot SLA 4 h)",
+             follow up by 2026-11-23 13:00 UTC (hot SLA 4 business h, emea calendar, \
+             09:00–17:00 Europe/Madrid; arrived Mon 2026-11-23 10:00 Europe/Madrid, \
+             due Mon 2026-11-23 14:00 Europe/Madrid)",
         ]
     );
     assert_eq!(d.score.total, 125);

@@ -565,8 +565,9 @@ async fn not_now_nurtures_with_a_periodic_call_from_the_same_rep() {
         .iter()
         .find(|t| t["kind"] == "periodic_follow_up")
         .unwrap();
-    // 20 business days after Tuesday 2026-12-01.
-    assert_eq!(periodic["due_at"], "2026-12-29T09:00:00Z");
+    // 20 business days after Tuesday 2026-12-01 in Lena's calendar (emea:
+    // 24, 25 and 31 December and 1 January are holidays), at 10:00 Berlin.
+    assert_eq!(periodic["due_at"], "2027-01-04T09:00:00Z");
 }
 
 #[tokio::test]
@@ -693,7 +694,8 @@ async fn assessment_branches_follow_seed_000() {
         .iter()
         .find(|t| t["kind"] == "assessment_follow_up")
         .unwrap();
-    assert_eq!(t["due_at"], "2027-01-15T09:00:00Z");
+    // The date the prospect gave, at the start of Lena's working day (09:00 Berlin).
+    assert_eq!(t["due_at"], "2027-01-15T08:00:00Z");
     // Dropped but interested: qualify further; below the bar a demo to schedule.
     let id = isr_lead(&api, "a4@stadtwerke.example").await;
     let v = body(&outcome(&api, "lena.fischer", &id, json!({"reached": true, "outcome": "assessment_dropped_interested", "bant": {"need": "identified"}})).await);

@@ -61,6 +61,7 @@ fn system() -> Rep {
         manages: Vec::new(),
         away: false,
         time_zone: None,
+        calendar: None,
     }
 }
 
@@ -130,17 +131,18 @@ pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
             Some(SlaStep::Escalate) => {
                 escalate_lead(store, mailer, playbook, &lead, now, claim_now, &mut report).await
             }
-            Some(SlaStep::Reassign) => match reassign(store, publisher, playbook, &lead, now).await
-            {
-                Ok(true) => {
-                    report.leads_reassigned += 1;
-                    Ok(())
+            Some(SlaStep::Reassign) => {
+                match reassign(store, mailer, publisher, playbook, &lead, now, claim_now).await {
+                    Ok(true) => {
+                        report.leads_reassigned += 1;
+                        Ok(())
+                    }
+                    Ok(false) => Ok(()),
+                    // Someone acted on it first: the next tick looks again.
+                    Err(StoreError::Conflict) => Ok(()),
+                    Err(e) => Err(e),
                 }
-                Ok(false) => Ok(()),
-                // Someone acted on it first: the next tick looks again.
-                Err(StoreError::Conflict) => Ok(()),
-                Err(e) => Err(e),
-            },
+            }
             None => Ok(()),
         };
         if let Err(e) = done {
@@ -360,10 +362,12 @@ async fn escalate_lead<S: LeadStore, M: Mailer>(
         "lead_id": lead.id.as_str(),
         "owner": owner.display_name(),
         "route": d.map(|d| d.route.as_str()),
-        "due": lead.sla.map(|c| when(c.due)),
+        "due": lead.sla.as_ref().map(|c| when(c.due)),
         "next": format!(
-            "Reassigned automatically in {} h unless someone records an outcome.",
-            playbook.reminders.reassign_after_hours
+            "Reassigned automatically in {} unless someone records an outcome.",
+            playbook
+                .calendar_of(&owner)
+                .hours_label(playbook.reminders.reassign_after_hours)
         ),
     });
     let mut told = Vec::new();
@@ -522,7 +526,10 @@ async fn digest<S: LeadStore, M: Mailer>(
 fn sla_key(lead: &Lead) -> String {
     format!(
         "sla#{}",
-        lead.sla.map(|c| c.due.timestamp()).unwrap_or_default()
+        lead.sla
+            .as_ref()
+            .map(|c| c.due.timestamp())
+            .unwrap_or_default()
     )
 }
 
@@ -532,7 +539,7 @@ fn escalation_entry(
     told: &[String],
     now: DateTime<Utc>,
 ) -> HistoryEntry {
-    let due = lead.sla.map(|c| c.due).unwrap_or(now);
+    let due = lead.sla.as_ref().map(|c| c.due).unwrap_or(now);
     HistoryEntry::new(
         &lead.id,
         now,
@@ -564,14 +571,20 @@ async fn record_escalation<S: LeadStore>(
     let Some(fresh) = store.lead(&lead.id).await? else {
         return Ok(());
     };
-    let Some(mut clock) = fresh.sla else {
+    let Some(mut clock) = fresh.sla.clone() else {
         return Ok(());
     };
     if clock.escalated_at.is_some() || fresh.first_touch.is_some() {
         return Ok(());
     }
     clock.escalated_at = Some(now);
-    clock.check_at = now + Duration::hours(playbook.reminders.reassign_after_hours as i64);
+    // The window counts the owner's working time: a breach escalated on
+    // Friday night is reassigned during Monday, not on Saturday.
+    let calendar = match fresh.owner() {
+        Some(owner) => playbook.calendar_of(owner),
+        None => crate::domain::calendar::Calendar::always(),
+    };
+    clock.check_at = calendar.add_hours(now, playbook.reminders.reassign_after_hours);
     let mut updated = fresh.clone();
     updated.sla = Some(clock);
     updated.version += 1;
@@ -594,12 +607,14 @@ async fn record_escalation<S: LeadStore>(
 
 /// Hand a lead whose SLA ran out twice to the next rep of its pool (or the
 /// fallback queue), with its tasks, and send them the package.
-async fn reassign<S: LeadStore, P: Publisher>(
+async fn reassign<S: LeadStore, M: Mailer, P: Publisher>(
     store: &S,
+    mailer: &M,
     publisher: &P,
     playbook: &Playbook,
     lead: &Lead,
     now: DateTime<Utc>,
+    claim_now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let Some(from) = lead.owner().cloned() else {
         return Ok(false);
@@ -610,8 +625,10 @@ async fn reassign<S: LeadStore, P: Publisher>(
     };
     let (to, _, how) = sla_successor(lead, playbook, turn);
     let reason = format!(
-        "untouched {} h after its SLA breach was escalated: {how}",
-        playbook.reminders.reassign_after_hours
+        "untouched {} after its SLA breach was escalated: {how}",
+        playbook
+            .calendar_of(&from)
+            .hours_label(playbook.reminders.reassign_after_hours)
     );
     let tasks = store.tasks(&lead.id).await?;
     let mut change =
@@ -635,13 +652,25 @@ async fn reassign<S: LeadStore, P: Publisher>(
         &lead.id,
         now,
         Event::SlaReassigned {
-            from,
+            from: from.clone(),
             to: to.clone(),
             reason,
         },
     ));
     let mut updated = change.lead;
     updated.version = lead.version + 1;
+    // Whoever let it run out never gets it back from the SLA, and the
+    // playbook's limit sends it to the fallback queue (no ping-pong).
+    let mut passed_over = lead
+        .sla
+        .as_ref()
+        .map(|c| c.passed_over.clone())
+        .unwrap_or_default();
+    passed_over.push(from.key());
+    if let Some(clock) = updated.sla.as_mut() {
+        clock.passed_over = passed_over.clone();
+    }
+    let to_fallback = to.key() == playbook.fallback_owner().key();
     let notice: Vec<_> = match (&updated.last_response_id, to.email(), change.events.last()) {
         (Some(response), Some(_), Some(entry)) => {
             vec![FulfillRequest::handoff(&lead.id, response, &entry.id, now)]
@@ -660,6 +689,26 @@ async fn reassign<S: LeadStore, P: Publisher>(
         .await?;
     outbox::flush(store, publisher, &notice).await;
     tracing::info!(lead_id = %lead.id, to = %to.key(), "reassigned after its SLA ran out");
+    if to_fallback {
+        // The fallback queue's managers hear at once: nobody in the pool took it.
+        let row = json!({
+            "lead": lead.display_name(),
+            "company": lead.contact.company,
+            "lead_id": lead.id.as_str(),
+            "owner": to.display_name(),
+            "route": lead.routing.as_ref().map(|d| d.route.as_str()),
+            "due": lead.sla.as_ref().map(|c| when(c.due)),
+            "next": format!("Moved to {} after {} SLA breach(es): {how}.", to.display_name(), passed_over.len()),
+        });
+        for m in managers_of(&to, playbook) {
+            let once = format!("sla-fallback#{}#{}#{}", lead.id, lead.version, m.id);
+            if let Err(e) =
+                tell_manager(store, mailer, playbook, m, &once, &[&row], claim_now).await
+            {
+                tracing::warn!(manager = %m.id, lead_id = %lead.id, error = %e, "fallback notice not sent");
+            }
+        }
+    }
     Ok(true)
 }
 

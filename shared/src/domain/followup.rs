@@ -14,7 +14,7 @@ use super::nurture;
 use super::outcome::{LeadStatus, Outcome};
 use super::playbook::{DueOn, Effect, OutcomeFlow, Playbook, Rep, Role, TaskFor, TaskRule};
 use super::routing::{assess_by_rules, Assessment};
-use super::task::{business_days_after, due_on, Task, TaskKind, TaskStatus};
+use super::task::{due_on, Task, TaskKind, TaskStatus};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::collections::BTreeMap;
 
@@ -465,11 +465,17 @@ impl<'p> Plan<'p> {
             let moot =
                 plan.handed_off && (rule.unless_handed_off || rule.for_whom == TaskFor::Owner);
             if !moot {
+                // Due in the working time of whoever will hold the task.
+                let holder = match (rule.for_whom, lead.owner()) {
+                    (TaskFor::Owner, Some(owner)) => owner.clone(),
+                    _ => reporter.owner(),
+                };
+                let calendar = playbook.calendar_of(&holder);
                 let due = match (rule.on, rule.in_days, report.follow_up_on) {
-                    (_, _, Some(date)) => due_on(date),
+                    (_, _, Some(date)) => calendar.on(date),
                     (Some(DueOn::FollowUpOn), _, None) => now, // refused above
-                    (None, Some(days), None) => business_days_after(now, days),
-                    (None, None, None) => business_days_after(now, 1),
+                    (None, Some(days), None) => calendar.add_days(now, days),
+                    (None, None, None) => calendar.add_days(now, 1),
                 };
                 plan.task = Some((rule, due));
             }
@@ -822,7 +828,7 @@ pub fn reassign(
         true => playbook
             .slas
             .get(&decision.route)
-            .map(|h| now + Duration::hours(*h as i64)),
+            .map(|h| playbook.calendar_of(&to).add_hours(now, *h)),
         false => None,
     };
     if first_touch_due.is_some() {
@@ -913,22 +919,25 @@ pub fn first_touch_task(
         Owner::Queue { email: Some(_), .. } => TaskKind::PrequalificationCall,
         Owner::Queue { email: None, .. } => return None,
     };
+    let calendar = playbook.calendar_of(&decision.owner);
     let due = decision
         .follow_up_by
-        .unwrap_or_else(|| now + Duration::hours(playbook.follow_up.first_touch_hours as i64));
+        .unwrap_or_else(|| calendar.add_hours(now, playbook.follow_up.first_touch_hours));
     let sla = match decision.follow_up_by {
         Some(_) => format!(
-            "{} SLA {} h",
+            "{} SLA {}",
             decision.route,
-            playbook
-                .slas
-                .get(&decision.route)
-                .copied()
-                .unwrap_or_default()
+            calendar.hours_label(
+                playbook
+                    .slas
+                    .get(&decision.route)
+                    .copied()
+                    .unwrap_or_default()
+            )
         ),
         None => format!(
-            "first touch within {} h",
-            playbook.follow_up.first_touch_hours
+            "first touch within {}",
+            calendar.hours_label(playbook.follow_up.first_touch_hours)
         ),
     };
     Some(Task::new(
@@ -961,7 +970,7 @@ pub fn kit_follow_up_task(
         &lead.id,
         TaskKind::KitFollowUp,
         decision.owner.clone(),
-        business_days_after(now, days),
+        playbook.calendar_of(&decision.owner).add_days(now, days),
         now,
         format!(
             "{} — {} business days after the kit",

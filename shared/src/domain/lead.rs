@@ -106,7 +106,7 @@ pub struct Enrolment {
 }
 
 /// The first-touch SLA of a lead nobody has touched yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SlaClock {
     /// When the owner must have touched it (the route's SLA).
     pub due: DateTime<Utc>,
@@ -116,6 +116,11 @@ pub struct SlaClock {
     /// When the reminders function looks at it next (the index's key): the
     /// SLA, then the end of the window after the escalation.
     pub check_at: DateTime<Utc>,
+    /// The owners (keys) who let it run out before and lost it: the SLA
+    /// reassignment never hands it back to them, and after the playbook's
+    /// number of them it goes to the fallback queue.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passed_over: Vec<String>,
 }
 
 impl SlaClock {
@@ -124,6 +129,7 @@ impl SlaClock {
             due,
             escalated_at: None,
             check_at: due,
+            passed_over: Vec::new(),
         }
     }
 }

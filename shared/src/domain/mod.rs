@@ -6,10 +6,12 @@
 //! (`scoring`, `routing`), and the follow-up flows a rep's
 //! outcomes drive (`outcome` and `task` as data, `followup` evaluating them);
 //! `stats` keeps the counters reports read, and `reports` turns them into figures;
-//! `tz` answers what the wall clock says in a lead's or a rep's time zone.
+//! `tz` answers what the wall clock says in a lead's or a rep's time zone,
+//! and `calendar` when an owner works (business hours per region).
 
 pub mod access;
 pub mod bant;
+pub mod calendar;
 pub mod decision;
 pub mod email;
 pub mod followup;

@@ -7,7 +7,7 @@ use super::decision::Owner;
 use super::lead::Lead;
 use super::playbook::{Playbook, Rep, Role};
 use super::task::{Task, TaskNotice};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 /// The managers who hear of an owner's overdue work: those who manage the
 /// owner's pool, or the queue.
@@ -35,16 +35,18 @@ pub fn to_remind(tasks: &[Task], now: DateTime<Utc>) -> Vec<&Task> {
         .collect()
 }
 
-/// Open tasks overdue past the playbook's grace, not yet escalated.
+/// Open tasks overdue past the playbook's grace (in their owner's working
+/// time), not yet escalated.
 pub fn to_escalate<'t>(
     tasks: &'t [Task],
     playbook: &Playbook,
     now: DateTime<Utc>,
 ) -> Vec<&'t Task> {
-    let grace = Duration::hours(playbook.reminders.overdue_grace_hours as i64);
+    let grace = playbook.reminders.overdue_grace_hours;
     tasks
         .iter()
-        .filter(|t| t.is_open() && t.due_at + grace <= now && TaskNotice::Escalated.of(t).is_none())
+        .filter(|t| t.is_open() && TaskNotice::Escalated.of(t).is_none() && t.due_at <= now)
+        .filter(|t| playbook.calendar_of(&t.owner).add_hours(t.due_at, grace) <= now)
         .collect()
 }
 
@@ -58,7 +60,7 @@ pub enum SlaStep {
 }
 
 pub fn sla_step(lead: &Lead, now: DateTime<Utc>) -> Option<SlaStep> {
-    let clock = lead.sla?;
+    let clock = lead.sla.as_ref()?;
     if lead.first_touch.is_some() || lead.status.is_closed() || clock.check_at > now {
         return None;
     }
@@ -69,17 +71,30 @@ pub fn sla_step(lead: &Lead, now: DateTime<Utc>) -> Option<SlaStep> {
 }
 
 /// Who takes over a lead whose owner let its SLA run out twice: the next
-/// available rep of the owner's pool (`turn` picks among them), else the
-/// fallback queue; with the reason.
+/// available rep of the owner's pool who has not let it run out before
+/// (`turn` picks among them), else the fallback queue; the fallback queue
+/// too once it has been reassigned the playbook's number of times (no
+/// ping-pong between two reps). With the reason.
 pub fn sla_successor(
     lead: &Lead,
     playbook: &Playbook,
     turn: u64,
 ) -> (Owner, Option<String>, String) {
     let current = lead.owner();
-    let current_id = match current {
-        Some(Owner::Rep { id, .. }) => Some(id.as_str()),
-        _ => None,
+    let passed: &[String] = lead.sla.as_ref().map_or(&[], |c| &c.passed_over);
+    let max = playbook.reminders.max_sla_reassignments as usize;
+    if passed.len() >= max {
+        let fallback = playbook.fallback_owner();
+        let why = format!(
+            "reassigned {} time(s) already (the playbook's limit is {max}) → fallback queue {}",
+            passed.len(),
+            fallback.display_name()
+        );
+        return (fallback, None, why);
+    }
+    let held = |r: &Rep| {
+        let key = r.owner().key();
+        current.is_some_and(|c| c.key() == key) || passed.contains(&key)
     };
     let pool = lead
         .routing
@@ -90,9 +105,8 @@ pub fn sla_successor(
         let others: Vec<&Rep> = pool
             .reps
             .iter()
-            .filter(|r| Some(r.as_str()) != current_id)
             .filter_map(|r| playbook.rep(r))
-            .filter(|r| !r.away)
+            .filter(|r| !r.away && !held(r))
             .collect();
         if !others.is_empty() {
             let rep = others[(turn % others.len() as u64) as usize];

@@ -11,7 +11,7 @@ use super::lead::Lead;
 use super::playbook::{AssignmentRule, Playbook, Strategy, Target};
 use super::scoring::{score, Behaviour};
 use crate::domain::bant::Criterion;
-use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use std::fmt::Write as _;
 
 pub fn qualify(lead: &Lead, playbook: &Playbook) -> Qualification {
@@ -455,21 +455,28 @@ impl Assessment<'_> {
         } = self;
         let current = lead.routing.as_ref().map(|d| &d.owner);
         let a = assign(lead, r.route, playbook, placement, state, current);
-        let follow_up_by = playbook
-            .slas
-            .get(&r.route)
-            .map(|h| now + Duration::hours(*h as i64));
+        // The SLA counts the new owner's working time (issue 24, item 5).
+        let sla = playbook.slas.get(&r.route).copied();
+        let calendar = playbook.calendar_of(&a.owner);
+        let follow_up_by = sla.map(|h| calendar.add_hours(now, h));
         let mut owner_reason = a.reason;
-        if let Some(t) = follow_up_by {
+        if let (Some(t), Some(hours)) = (follow_up_by, sla) {
             owner_reason.reserve(64);
             owner_reason.push_str("; follow up by ");
             write_minute(&mut owner_reason, t);
             owner_reason.push_str(" (");
             owner_reason.push_str(r.route.as_str());
             owner_reason.push_str(" SLA ");
-            let hours = playbook.slas.get(&r.route).copied().unwrap_or_default();
-            write_int(&mut owner_reason, hours.into(), false);
-            owner_reason.push_str(" h)");
+            owner_reason.push_str(&calendar.hours_label(hours));
+            if calendar.is_business() {
+                owner_reason.push_str(", ");
+                owner_reason.push_str(&calendar.describe());
+                owner_reason.push_str("; arrived ");
+                owner_reason.push_str(&calendar.local(now));
+                owner_reason.push_str(", due ");
+                owner_reason.push_str(&calendar.local(t));
+            }
+            owner_reason.push(')');
         }
         Decision {
             bant_met: q.met,

@@ -444,7 +444,7 @@ pub fn settle(lead: Option<&mut Lead>, events: &[HistoryEntry]) -> Vec<Count> {
                 owner: o.clone(),
                 territory: territory(l),
                 untouched,
-                breached: untouched && l.sla.is_some_and(|s| s.escalated_at.is_some()),
+                breached: untouched && l.sla.as_ref().is_some_and(|s| s.escalated_at.is_some()),
             }),
             _ => None,
         };
@@ -453,7 +453,11 @@ pub fn settle(lead: Option<&mut Lead>, events: &[HistoryEntry]) -> Vec<Count> {
         let was_breached = old.open.as_ref().is_some_and(|o| o.breached);
         if let (Some(slot), false) = (&new.open, was_breached) {
             if slot.breached {
-                let at = l.sla.and_then(|s| s.escalated_at).unwrap_or(l.updated_at);
+                let at = l
+                    .sla
+                    .as_ref()
+                    .and_then(|s| s.escalated_at)
+                    .unwrap_or(l.updated_at);
                 let mut dims = vec![
                     (Dim::All, "all".to_string()),
                     (Dim::Rep, slot.owner.clone()),

@@ -44,6 +44,10 @@ pub struct Playbook {
     /// real time, never more than two days). A route without one has no SLA.
     #[serde(default)]
     pub slas: BTreeMap<Route, u32>,
+    /// The working time SLAs, reassignment windows and due days count in,
+    /// per region; around the clock when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<crate::domain::calendar::BusinessHours>,
     /// How repeated responses from one person are notified.
     #[serde(default)]
     pub repeats: Repeats,
@@ -258,6 +262,11 @@ pub struct Reminders {
     /// The local hour (on business days) each person with tasks gets the day's digest.
     #[serde(default = "Reminders::default_digest_hour")]
     pub digest_hour: u32,
+    /// How many times a lead whose SLA runs out untouched moves to another
+    /// rep of its pool; at the next breach it goes to the fallback queue
+    /// (and its managers hear). Nobody gets it back once they let it breach.
+    #[serde(default = "Reminders::default_max_sla_reassignments")]
+    pub max_sla_reassignments: u32,
 }
 
 impl Reminders {
@@ -267,6 +276,9 @@ impl Reminders {
     fn default_digest_hour() -> u32 {
         8
     }
+    fn default_max_sla_reassignments() -> u32 {
+        2
+    }
 }
 
 impl Default for Reminders {
@@ -275,6 +287,7 @@ impl Default for Reminders {
             overdue_grace_hours: 24,
             reassign_after_hours: 24,
             digest_hour: Reminders::default_digest_hour(),
+            max_sla_reassignments: Reminders::default_max_sla_reassignments(),
         }
     }
 }
@@ -662,6 +675,10 @@ pub struct Rep {
     /// Their IANA time zone: the morning digest arrives at their local morning (UTC when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// The `business_hours` calendar their SLAs and due days count in (the
+    /// default calendar when absent), read in their `time_zone`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
 }
 
 /// What a person does, and so what they may see and change.
@@ -739,6 +756,9 @@ pub struct QueueDef {
     /// Where the lead package goes, if anyone reads this queue by mail.
     #[serde(default)]
     pub email: Option<String>,
+    /// The `business_hours` calendar its SLAs count in (the default when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<String>,
 }
 
 /// What a request type gets by email.
@@ -805,6 +825,34 @@ impl Playbook {
                 label: name.to_string(),
                 email: None,
             },
+        }
+    }
+
+    /// The working time `owner`'s deadlines count in: their calendar (else
+    /// the default) in their own time zone (else the calendar's); around the
+    /// clock when the playbook has no business hours.
+    pub fn calendar_of(&self, owner: &Owner) -> crate::domain::calendar::Calendar<'_> {
+        use crate::domain::calendar::Calendar;
+        let Some(hours) = &self.business_hours else {
+            return Calendar::always();
+        };
+        let (name, zone) = match owner {
+            Owner::Rep { id, .. } => match self.rep(id) {
+                Some(r) => (r.calendar.as_deref(), r.time_zone.as_deref()),
+                None => (None, None),
+            },
+            Owner::Queue { name, .. } => (
+                self.queues
+                    .iter()
+                    .find(|q| &q.name == name)
+                    .and_then(|q| q.calendar.as_deref()),
+                None,
+            ),
+        };
+        let name = name.unwrap_or(&hours.default);
+        match hours.calendars.get_key_value(name) {
+            Some((name, def)) => Calendar::of(name, def, zone),
+            None => Calendar::always(),
         }
     }
 

@@ -434,6 +434,57 @@ impl Playbook {
                 }
             }
         }
+        let calendars = self.business_hours.as_ref().map(|b| &b.calendars);
+        if let Some(b) = &self.business_hours {
+            if !b.calendars.contains_key(&b.default) {
+                problem(
+                    "business_hours:",
+                    format!("business_hours.default: no calendar named {:?}", b.default),
+                );
+            }
+            for (name, c) in &b.calendars {
+                let at = format!("{name}:");
+                if !crate::domain::tz::Zone::exists(&c.time_zone) {
+                    problem(&at, format!("business_hours.calendars.{name}: time_zone {:?} is not an IANA time zone", c.time_zone));
+                }
+                if c.days.is_empty() {
+                    problem(
+                        &at,
+                        format!("business_hours.calendars.{name}: days lists no working day"),
+                    );
+                }
+                if let Err(e) = c.hours() {
+                    problem(&at, format!("business_hours.calendars.{name}: {e}"));
+                }
+            }
+        }
+        let named = self
+            .reps
+            .iter()
+            .map(|r| {
+                (
+                    format!("reps.{}", r.id),
+                    format!("id: {}", r.id),
+                    &r.calendar,
+                )
+            })
+            .chain(self.queues.iter().map(|q| {
+                (
+                    format!("queues.{}", q.name),
+                    format!("name: {}", q.name),
+                    &q.calendar,
+                )
+            }));
+        for (what, needle, calendar) in named {
+            if let Some(c) = calendar {
+                if !calendars.is_some_and(|cs| cs.contains_key(c)) {
+                    problem(
+                        &needle,
+                        format!("{what}: calendar {c:?} is not one of business_hours.calendars"),
+                    );
+                }
+            }
+        }
         for rep in &self.reps {
             if let Some(tz) = &rep.time_zone {
                 if !crate::domain::tz::Zone::exists(tz) {
