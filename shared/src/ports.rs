@@ -573,6 +573,37 @@ pub trait BatchQueues: Send + Sync {
     }
 }
 
+/// Posts the spam guard held (issue 24, item 17): kept with their reason for
+/// the playbook's days, listed for ops, released into the pipeline once.
+/// A port of its own: only intake (hold) and the rep's API (list, release) use it.
+pub trait Quarantine: Send + Sync {
+    /// Keep `post` until `expires_at`.
+    fn hold(
+        &self,
+        post: &crate::domain::spam::HeldPost,
+        expires_at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Held posts newest first, from `days` (newest day first), after
+    /// `cursor` (the last page's `next`): at most `limit`, and the next cursor.
+    fn held(
+        &self,
+        days: &[NaiveDate],
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<crate::domain::spam::HeldPost>, Option<String>), StoreError>>
+           + Send;
+    fn held_post(
+        &self,
+        id: &crate::domain::ids::SpamId,
+    ) -> impl Future<Output = Result<Option<crate::domain::spam::HeldPost>, StoreError>> + Send;
+    /// Record the post released (once: `Conflict` when it already was).
+    fn mark_released(
+        &self,
+        id: &crate::domain::ids::SpamId,
+        released: &crate::domain::spam::Released,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
 /// How many messages sit in each dead-letter queue (for the health report).
 pub trait DeadLetters: Send + Sync {
     /// Each dead-letter queue's name and depth; a queue that cannot be read
@@ -598,6 +629,40 @@ impl Clock for SystemClock {
 mod shared {
     use super::*;
     use std::sync::Arc;
+
+    impl<T: Quarantine + ?Sized> Quarantine for Arc<T> {
+        fn hold(
+            &self,
+            post: &crate::domain::spam::HeldPost,
+            expires_at: DateTime<Utc>,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).hold(post, expires_at)
+        }
+        fn held(
+            &self,
+            days: &[NaiveDate],
+            cursor: Option<&str>,
+            limit: usize,
+        ) -> impl Future<
+            Output = Result<(Vec<crate::domain::spam::HeldPost>, Option<String>), StoreError>,
+        > + Send {
+            (**self).held(days, cursor, limit)
+        }
+        fn held_post(
+            &self,
+            id: &crate::domain::ids::SpamId,
+        ) -> impl Future<Output = Result<Option<crate::domain::spam::HeldPost>, StoreError>> + Send
+        {
+            (**self).held_post(id)
+        }
+        fn mark_released(
+            &self,
+            id: &crate::domain::ids::SpamId,
+            released: &crate::domain::spam::Released,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).mark_released(id, released)
+        }
+    }
 
     impl<T: LeadStore> LeadStore for Arc<T> {
         fn lead_id_by_email(

@@ -853,3 +853,99 @@ async fn not_now_runs_its_series_with_a_call_and_clicks_bring_a_nurtured_lead_ba
     assert_eq!(lead.owner().unwrap().key(), "rep#sam.patel");
     s.shutdown().await;
 }
+
+/// Issue 24, item 17, over HTTP: a form sent faster than the guard allows is
+/// thanked, held with its reason (not a lead), listed for ops only, and
+/// released into the pipeline once: routed, its owner told.
+#[tokio::test]
+async fn suspected_spam_is_held_and_ops_release_it_into_the_pipeline_once() {
+    let s = DevStack::start(DevOptions::for_tests(unique("spam")))
+        .await
+        .expect("the local stack starts");
+    let email = format!("{}@stadtwerke.example", unique("autofill"));
+    let form = format!(
+        "email={}&request_type=info&country=DE&company=Stadtwerke+Nord&form_fill_ms=700",
+        email.replace('@', "%40")
+    );
+    let r = request(
+        "POST",
+        &format!("{}/inquiries", s.api_url()),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        form,
+    )
+    .await;
+    assert_eq!(r.status, 303, "thanked as a person would be: {}", r.body);
+    let address = EmailAddress::parse(&email).unwrap();
+    assert!(store(&s)
+        .lead_id_by_email(&address)
+        .await
+        .unwrap()
+        .is_none());
+
+    let lena = rep(&s, "lena.fischer").await;
+    let r = call(&s, "GET", "/spam", Some(&lena), None).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let olaf = rep(&s, "olaf.berg").await;
+    let r = call(&s, "GET", "/spam", Some(&olaf), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let posts = r.json()["posts"].clone();
+    let post = posts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["fields"].to_string().contains(&email))
+        .expect("held")
+        .clone();
+    assert_eq!(post["sign"], "too_fast");
+    assert_eq!(
+        post["reason"],
+        "sent 700 ms after the form opened (the minimum is 3000 ms)"
+    );
+    let id = post["id"].as_str().unwrap().to_string();
+    let path = format!("/spam/{id}/release");
+    assert_eq!(call(&s, "POST", &path, Some(&lena), None).await.status, 403);
+    // Two operators (or a double click) at once: one lead, one response.
+    let (a, b) = tokio::join!(
+        call(&s, "POST", &path, Some(&olaf), None),
+        call(&s, "POST", &path, Some(&olaf), None)
+    );
+    assert_eq!((a.status, b.status), (200, 200), "{} {}", a.body, b.body);
+    assert_eq!(a.json()["lead_id"], b.json()["lead_id"]);
+    let lead_id = LeadId::parse(a.json()["lead_id"].as_str().unwrap()).unwrap();
+    eventually(
+        &s,
+        "the released inquiry routed and its owner told",
+        || async {
+            let history = store(&s).history(&lead_id).await.ok()?;
+            history
+                .iter()
+                .any(|h| {
+                    matches!(
+                        &h.event,
+                        Event::EmailSent {
+                            kind: EmailKind::OwnerNotice,
+                            ..
+                        }
+                    )
+                })
+                .then_some(())
+        },
+    )
+    .await;
+    let lead = store(&s).lead(&lead_id).await.unwrap().unwrap();
+    assert_eq!(lead.responses, 1);
+    assert_eq!(lead.owner().unwrap().key(), "rep#lena.fischer");
+    assert!(!lead.custom.contains_key("form_fill_ms"));
+    let r = call(&s, "POST", &path, Some(&olaf), None).await;
+    assert_eq!(r.json()["already_released"], true, "{}", r.body);
+    let r = call(&s, "GET", "/spam", Some(&olaf), None).await;
+    let listed = r.json()["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(listed["released"]["by"], "olaf.berg");
+    s.shutdown().await;
+}

@@ -5,8 +5,9 @@
 //! or 303 (forms). CORS is answered here so it behaves the same everywhere.
 //! Each post recorded counts in `LeadsIn` (by source, by request type, in
 //! all; `NewLeads` when it is a new person); a replay counts nothing. A post
-//! the playbook's spam guard takes for a bot's is thanked as any other but
-//! counts in `Spam` (by sign) and records nothing.
+//! the playbook's spam guard takes for a bot's is thanked as any other,
+//! counts in `Spam` (by sign), and is held in the quarantine with its reason
+//! (never a lead until ops release it).
 //! Each concern has its module; `handle` reads as the steps.
 
 mod accepted;
@@ -27,10 +28,11 @@ use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse
 use aws_lambda_events::http::{HeaderMap, Method};
 use body::{Format, MediaType};
 use leadflow::app::intake::{self, Submission};
+use leadflow::app::quarantine;
 use leadflow::domain::inquiry::{Inquiry, RequestType, Source};
 use leadflow::domain::spam::SpamSign;
 use leadflow::domain::stats;
-use leadflow::ports::{Answer, Clock, LeadStore, Publisher};
+use leadflow::ports::{Answer, Clock, LeadStore, Publisher, Quarantine};
 use leadflow::Playbook;
 use leadflow_aws::metrics::Emf;
 
@@ -42,7 +44,7 @@ pub struct Intake<S, P, C> {
     pub config: Config,
 }
 
-impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
+impl<S: LeadStore + Quarantine, P: Publisher, C: Clock> Intake<S, P, C> {
     pub async fn handle(&self, req: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         let mut resp = match req.request_context.http.method {
             Method::OPTIONS => cors::preflight(&req.headers, &self.config)
@@ -84,11 +86,20 @@ impl<S: LeadStore, P: Publisher, C: Clock> Intake<S, P, C> {
         let now = self.clock.now();
         // Before anything else is checked: a bot is told what a person would be.
         if let Some(sign) = self.playbook.spam.sign(&fields) {
-            tracing::info!(
-                sign = sign.as_str(),
-                "inquiry counted as spam, not recorded"
-            );
             spam(sign).emit(now);
+            // Held, not dropped: an autofilling browser looks like a bot, and
+            // ops can release the post. A store that cannot hold it does not
+            // change what the bot is told.
+            let source_ip = req.request_context.http.source_ip.as_deref();
+            match quarantine::hold(&self.store, &self.playbook, sign, fields, source_ip, now).await
+            {
+                Ok(id) => {
+                    tracing::info!(sign = sign.as_str(), spam_id = %id, "inquiry held as suspected spam")
+                }
+                Err(e) => {
+                    tracing::warn!(sign = sign.as_str(), error = %e, "suspected spam could not be held")
+                }
+            }
             // Counted for the health report; a store that cannot count it
             // does not change what the bot is told.
             let shard = now.timestamp_subsec_nanos();

@@ -1080,6 +1080,39 @@ async fn a_form_sent_faster_than_a_person_fills_it_is_spam_only_when_it_says_so(
         .map(|r| (r.value.clone(), r.metrics["spam"]))
         .collect();
     assert_eq!(counted, vec![("too_fast".to_string(), 3)]);
+    // Held, not dropped (issue 24, item 17): each with its reason and what
+    // was sent (the guard's fields left out), for ops to release.
+    use leadflow::ports::Quarantine;
+    let days = leadflow::app::quarantine::days(&h.playbook, h.clock.now());
+    let (held, _) = h.store.held(&days, None, 10).await.unwrap();
+    let mut reasons: Vec<(String, String)> = held
+        .iter()
+        .map(|p| (p.fields[0].1.clone(), p.reason.clone()))
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        vec![
+            (
+                "fast@example.com".to_string(),
+                format!(
+                    "sent {} ms after the form opened (the minimum is {min_ms} ms)",
+                    min_ms - 1
+                )
+            ),
+            (
+                "garbled@example.com".to_string(),
+                "a fill time no page writes (\"soon\" in `form_fill_ms`)".to_string()
+            ),
+            (
+                "quick@example.com".to_string(),
+                format!("sent 10 ms after the form opened (the minimum is {min_ms} ms)")
+            ),
+        ]
+    );
+    assert!(held
+        .iter()
+        .all(|p| p.sign == "too_fast" && p.fields.iter().all(|(k, _)| k != "form_fill_ms")));
 }
 
 #[test]

@@ -113,6 +113,7 @@ async function signedIn() {
   $('#who').textContent = `${state.me.name} (${words(state.me.role)})`;
   $('#nav').hidden = false;
   $('#nav-reports').hidden = !state.me.reports;
+  $('#nav-spam').hidden = state.me.role !== 'ops';
   $('#sign-out').hidden = false;
   if (!location.hash || location.hash === '#/sign-in') location.hash = state.me.reports ? '#/reports' : '#/today';
   else route();
@@ -217,6 +218,7 @@ async function route() {
     if (page === 'lead' && arg) await leadPage(decodeURIComponent(arg));
     else if (page === 'leads') await leadsPage();
     else if (page === 'reports' && state.me.reports) await reportsPage();
+    else if (page === 'spam' && state.me.role === 'ops') await spamPage(arg);
     else await todayPage();
     $('#main').focus({ preventScroll: true });
   } catch (e) {
@@ -471,6 +473,38 @@ async function leadsPage() {
     h('tbody', {}, rows))));
 }
 
+// ---------------------------------------------------------------- suspected spam (ops)
+
+async function spamPage(next) {
+  const { body } = await api(`/spam?limit=50${next ? `&next=${encodeURIComponent(next)}` : ''}`);
+  const field = (p, name) => (p.fields.find(([k]) => k === name) || [])[1] || '';
+  const release = async (button, p) => {
+    button.disabled = true;
+    try {
+      const r = (await api(`/spam/${encodeURIComponent(p.id)}/release`, { method: 'POST' })).body;
+      flash(r.already_released ? 'Released before: nothing more changed.' : 'Released: the inquiry is in the pipeline.');
+      await spamPage(next);
+    } catch (e) {
+      button.disabled = false;
+      if (e.status !== 401) flash(e.message, true);
+    }
+  };
+  const rows = body.posts.map((p) => h('tr', { testid: 'spam-post' },
+    h('td', {}, when(p.received_at)), h('td', {}, field(p, 'email')), h('td', {}, field(p, 'company')),
+    h('td', {}, p.reason),
+    h('td', {}, h('details', {}, h('summary', {}, `${p.fields.length} fields`),
+      h('dl', {}, p.fields.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])))),
+    h('td', {}, p.released
+      ? h('a', { href: `#/lead/${encodeURIComponent(p.released.lead_id)}` }, `released by ${p.released.by}`)
+      : h('button', { type: 'button', onclick: (e) => release(e.target, p) }, 'Release'))));
+  show(h('h1', {}, 'Suspected spam'),
+    h('p', {}, `Posts the spam guard held in the last ${body.quarantine_days} days, newest first. A real inquiry (an autofilling browser, a slow page) can be released into the pipeline once.`),
+    body.posts.length ? h('div', { class: 'scroll' }, h('table', {},
+      h('thead', {}, h('tr', {}, ['Received', 'Email', 'Company', 'Why it was held', 'What was sent', ''].map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', {}, rows))) : h('p', {}, 'Nothing held.'),
+    body.next ? h('p', {}, h('a', { href: `#/spam/${encodeURIComponent(body.next)}` }, 'Older')) : '');
+}
+
 // ---------------------------------------------------------------- reports
 
 function bars(items, { testid, cls } = {}) {
@@ -494,14 +528,21 @@ async function reportsPage() {
   if (only && by !== 'all') query.set(by, only); else if (by !== 'all') query.set('by', by);
   const get = (name, q = query) => api(`/reports/${name}?${q}`).then((r) => r.body);
   const period = new URLSearchParams({ from, to });
+  // A manager's figures cover the pools and queues they manage; what is
+  // counted only company-wide (funnel by campaign, source or territory; lost
+  // to whom and why) is for ops.
+  const company = state.me.role === 'ops';
   const [funnel, follow, pipeline, lost, health] = await Promise.all([
-    get('funnel'), get('follow-up', period), get('pipeline', period), get('lost', period), get('health', period)]);
+    get('funnel'), get('follow-up', period), get('pipeline', period), company ? get('lost', period) : null, get('health', period)]);
+  const scope = funnel.scope && funnel.scope.covers === 'managed'
+    ? h('p', { class: 'muted', testid: 'report-scope' }, `Your pools and queues: ${[...(funnel.scope.pools || []), ...(funnel.scope.queues || [])].join(', ')}.`)
+    : '';
 
   const form = h('form', { class: 'card row', testid: 'report-filters' },
     h('div', {}, h('label', { for: 'r-from' }, 'From'), h('input', { type: 'date', id: 'r-from', name: 'from', value: from })),
     h('div', {}, h('label', { for: 'r-to' }, 'To'), h('input', { type: 'date', id: 'r-to', name: 'to', value: to })),
     h('div', {}, h('label', { for: 'r-by' }, 'Funnel by'), h('select', { id: 'r-by', name: 'by' },
-      ['all', 'campaign', 'source', 'territory', 'rep', 'pool'].map((d) => h('option', { value: d, selected: d === by }, d)))),
+      (company ? ['all', 'campaign', 'source', 'territory', 'rep', 'pool'] : ['all', 'rep', 'pool']).map((d) => h('option', { value: d, selected: d === by }, d)))),
     h('div', {}, h('label', { for: 'r-only' }, 'Only this value'), h('input', { id: 'r-only', name: 'only', value: only, placeholder: 'e.g. expo-2026' })),
     h('button', { type: 'submit' }, 'Show'));
   form.addEventListener('submit', (e) => {
@@ -529,7 +570,7 @@ async function reportsPage() {
     ? bars(health.sla_breaches.map((d) => ({ label: d.day, value: d.count })), { cls: 'bad', testid: 'sla-breaches' })
     : h('p', { class: 'muted', testid: 'sla-breaches' }, 'No SLA breaches in this period.');
 
-  show(h('h1', {}, 'Reports'), form,
+  show(h('h1', {}, 'Reports'), scope, form,
     h('h2', {}, 'Funnel ', csv('funnel', query)), h('p', { class: 'muted' }, `Of the leads that arrived ${from} to ${to}: how far they got (percentages: of the step before).`),
     h('div', { class: 'grid', testid: 'funnel' }, funnelCards),
     h('h2', {}, 'Initial follow-up ', csv('follow-up', period)),
@@ -546,9 +587,10 @@ async function reportsPage() {
         h('p', {}, `Expected wins: ${pipeline.expected_wins}`)),
       h('div', { class: 'card', testid: 'closed' }, h('h3', {}, 'Closed in the period'),
         h('p', {}, `Won ${pipeline.closed.won}, lost ${pipeline.closed.lost}, close rate ${pct(pipeline.closed.close_rate)}, won amount ${pipeline.closed.won_amount}`)),
-      h('div', { class: 'card' }, h('h3', {}, `Lost: ${lost.lost} `, csv('lost', period)),
+      lost ? h('div', { class: 'card' }, h('h3', {}, `Lost: ${lost.lost} `, csv('lost', period)),
         h('p', {}, h('strong', {}, 'To whom')), bars(lost.to_whom.map((s) => ({ label: s.key, value: s.count })), { cls: 'bad' }),
-        h('p', {}, h('strong', {}, 'Why')), bars(lost.why.map((s) => ({ label: s.key, value: s.count })), { cls: 'bad' }))),
+        h('p', {}, h('strong', {}, 'Why')), bars(lost.why.map((s) => ({ label: s.key, value: s.count })), { cls: 'bad' }))
+        : h('div', { class: 'card muted' }, h('h3', {}, 'Lost'), h('p', {}, 'Lost to whom and why is counted company-wide: ops see it.'))),
     h('h2', {}, 'Process health ', csv('health', period)),
     h('div', { class: 'card', testid: 'health' },
       h('p', {}, `${health.untouched} untouched, ${health.breached} past SLA, ${health.overdue_tasks.total} overdue tasks, ${health.sla_breaches_total} SLA breaches in the period.`),

@@ -1,6 +1,7 @@
 //! The rep's API behind the HTTP API's JWT authorizer: `GET /leads`,
 //! `GET /leads/{lead_id}`, `GET /tasks`, `POST /leads/{lead_id}/outcomes`,
-//! `/status` and `/assign`; and, without sign-in, the signed one-click links
+//! `/status` and `/assign`; for ops, the posts the spam guard held
+//! (`GET /spam`, `POST /spam/{spam_id}/release`); and, without sign-in, the signed one-click links
 //! of owners' emails (`GET`/`POST /actions/{token}`); the reports
 //! (`GET /reports/{name}`, JSON or CSV) and the web workspace's static files
 //! (`GET /app/…`, no sign-in: the page signs in and calls this same API).
@@ -27,7 +28,7 @@ use leadflow::domain::ids::LeadId;
 use leadflow::domain::playbook::Rep;
 use leadflow::identity::{self, PERSON_CLAIM, VERIFIED_CLAIM};
 use leadflow::links::{LinkError, LinkKey};
-use leadflow::ports::{Clock, DeadLetters, LeadStore, Publisher};
+use leadflow::ports::{Clock, DeadLetters, LeadStore, Publisher, Quarantine};
 use leadflow::Playbook;
 use leadflow_aws::metrics::{Emf, Unit};
 use requests::BadRequest;
@@ -102,7 +103,7 @@ macro_rules! read {
     };
 }
 
-impl<S: LeadStore, P: Publisher, C: Clock, D: DeadLetters> Sales<S, P, C, D> {
+impl<S: LeadStore + Quarantine, P: Publisher, C: Clock, D: DeadLetters> Sales<S, P, C, D> {
     pub async fn handle(&self, req: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         let route = req.route_key.clone().unwrap_or_default();
         let path = |name: &str| req.path_parameters.get(name).cloned().unwrap_or_default();
@@ -137,7 +138,88 @@ impl<S: LeadStore, P: Publisher, C: Clock, D: DeadLetters> Sales<S, P, C, D> {
                 Ok(id) => self.change(&req, &route, caller, &id).await,
                 Err(_) => sales_error(&sales::SalesError::NotFound),
             },
+            "GET /spam" => self.list_spam(&req, caller).await,
+            "POST /spam/{spam_id}/release" => self.release_spam(caller, &path("spam_id")).await,
             _ => error(404, "not_found", "no such route", None),
+        }
+    }
+
+    /// `GET /spam` (ops): the posts the spam guard held, newest first, each
+    /// with why; `?limit=` (50, at most 200) and `?next=` page.
+    async fn list_spam(
+        &self,
+        req: &ApiGatewayV2httpRequest,
+        caller: &Rep,
+    ) -> ApiGatewayV2httpResponse {
+        use leadflow::domain::playbook::Role;
+        if caller.role != Role::Ops {
+            return error(403, "forbidden", "suspected spam is for ops", None);
+        }
+        let limit = read!(requests::limit(req, 50, 200));
+        let next = requests::query(req, "next");
+        if next.is_some_and(|n| leadflow::domain::ids::SpamId::parse(n).is_err()) {
+            return error(
+                422,
+                "invalid_field",
+                "next is not a cursor this API gave",
+                Some("next"),
+            );
+        }
+        let days = leadflow::app::quarantine::days(&self.playbook, self.clock.now());
+        match self.store.held(&days, next, limit).await {
+            Ok((posts, next)) => json(
+                200,
+                &json!({
+                    "posts": posts,
+                    "next": next,
+                    "quarantine_days": self.playbook.spam.quarantine_days,
+                }),
+            ),
+            Err(e) => sales_error(&sales::SalesError::Store(e)),
+        }
+    }
+
+    /// `POST /spam/{spam_id}/release` (ops): record the held post as the
+    /// inquiry it may be, once (a second release answers the same lead).
+    async fn release_spam(&self, caller: &Rep, id: &str) -> ApiGatewayV2httpResponse {
+        use leadflow::app::quarantine::{self, ReleaseError};
+        use leadflow::domain::playbook::Role;
+        if caller.role != Role::Ops {
+            return error(403, "forbidden", "suspected spam is for ops", None);
+        }
+        let Ok(id) = leadflow::domain::ids::SpamId::parse(id) else {
+            return error(404, "not_found", "no such held post", None);
+        };
+        let now = self.clock.now();
+        match quarantine::release(
+            &self.store,
+            &self.publisher,
+            &self.playbook,
+            &id,
+            &caller.id,
+            now,
+        )
+        .await
+        {
+            Ok(r) => json(
+                200,
+                &json!({
+                    "spam_id": id,
+                    "released": true,
+                    "lead_id": r.lead_id,
+                    "already_released": r.already,
+                    "new_lead": r.new_lead,
+                }),
+            ),
+            Err(ReleaseError::NotFound(m)) => error(404, "not_found", &m, None),
+            Err(ReleaseError::Invalid(e)) => error(
+                422,
+                "invalid_inquiry",
+                &format!("the held post is not a valid inquiry ({e}); it stays held"),
+                None,
+            ),
+            Err(ReleaseError::Intake(e)) => error(503, "unavailable", &e.to_string(), None),
+            Err(ReleaseError::Store(e)) => sales_error(&sales::SalesError::Store(e)),
         }
     }
 
@@ -266,12 +348,21 @@ impl<S: LeadStore, P: Publisher, C: Clock, D: DeadLetters> Sales<S, P, C, D> {
                 &format!("{}-{}-{}.csv", name.as_str(), q.from, q.to),
             ),
             Ok(report) => match serde_json::to_value(&report) {
-                Ok(v) => reports::json_report(&v),
+                Ok(mut v) => {
+                    // What the figures cover: the company (ops), or the
+                    // pools and queues a manager manages.
+                    v["scope"] = json!(leadflow::app::reports::ReportScope::of(
+                        caller,
+                        &self.playbook
+                    ));
+                    reports::json_report(&v)
+                }
                 Err(_) => error(500, "internal", "the report could not be written", None),
             },
             Err(ReportError::Forbidden) => {
                 error(403, "forbidden", "reports are for managers and ops", None)
             }
+            Err(ReportError::OutOfScope(why)) => error(403, "out_of_scope", &why, None),
             Err(ReportError::Store(e)) => sales_error(&sales::SalesError::Store(e)),
         }
     }

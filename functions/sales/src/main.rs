@@ -22,7 +22,11 @@ async fn main() -> Result<(), Error> {
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let sales = &Sales {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
-        publisher: SqsPublisher::new(sqs.clone(), None, env_opt("FULFILLMENT_QUEUE_URL")),
+        publisher: SqsPublisher::new(
+            sqs.clone(),
+            env_opt("ROUTING_QUEUE_URL"),
+            env_opt("FULFILLMENT_QUEUE_URL"),
+        ),
         dead_letters: SqsDeadLetters::new(
             sqs,
             SqsDeadLetters::parse_list(&env_opt("DEAD_LETTER_QUEUES").unwrap_or_default()),

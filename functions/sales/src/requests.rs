@@ -242,7 +242,7 @@ pub fn assign(req: &ApiGatewayV2httpRequest) -> Result<(String, String, u64), Ba
     Ok((owner, reason, version(req, b.version)?))
 }
 
-fn query<'a>(req: &'a ApiGatewayV2httpRequest, name: &str) -> Option<&'a str> {
+pub fn query<'a>(req: &'a ApiGatewayV2httpRequest, name: &str) -> Option<&'a str> {
     req.query_string_parameters
         .first(name)
         .map(str::trim)

@@ -1383,8 +1383,8 @@ async fn reports_add_up_to_the_seeded_scenario() {
         json!({"from": "suspect", "to": "prospect", "from_count": 5, "to_count": 2, "ratio": 0.4})
     );
     assert_eq!(all["steps"][3]["ratio"], json!(1.0));
-    // By campaign, and one campaign alone.
-    let f = body(&report(&api, "nina.kovac", "funnel", &[("by", "campaign")]).await);
+    // By campaign, and one campaign alone (company-wide figures: ops).
+    let f = body(&report(&api, "olaf.berg", "funnel", &[("by", "campaign")]).await);
     let keys: Vec<&str> = f["groups"]
         .as_array()
         .unwrap()
@@ -1392,12 +1392,12 @@ async fn reports_add_up_to_the_seeded_scenario() {
         .map(|g| g["key"].as_str().unwrap())
         .collect();
     assert_eq!(keys, ["(none)", "expo-2026"]);
-    let f = body(&report(&api, "nina.kovac", "funnel", &[("campaign", "expo-2026")]).await);
+    let f = body(&report(&api, "olaf.berg", "funnel", &[("campaign", "expo-2026")]).await);
     assert_eq!(f["groups"].as_array().unwrap().len(), 1);
     assert_eq!(f["groups"][0]["counts"]["suspect"], 2);
 
     // Follow-up: two touched, both at once and within the SLA; Lena's numbers; the untouched.
-    let r = body(&report(&api, "nina.kovac", "follow-up", &[]).await);
+    let r = body(&report(&api, "olaf.berg", "follow-up", &[]).await);
     assert_eq!(r["all"]["touched"], 2, "{r}");
     assert_eq!(r["all"]["median_minutes"], 5);
     assert_eq!(r["all"]["share_within_sla"], json!(1.0));
@@ -1458,7 +1458,7 @@ async fn reports_add_up_to_the_seeded_scenario() {
         "GET",
         "GET /reports/{name}",
         &[("name", "funnel")],
-        Some("nina.kovac"),
+        Some("olaf.berg"),
         &[("by", "campaign")],
         None,
     );
@@ -1584,4 +1584,205 @@ async fn leads_export_as_csv_what_the_caller_may_see() {
     // A cell a spreadsheet would run is neutralised.
     assert!(lena.contains(",'=cmd@stadtwerke.example,"), "{lena}");
     assert_eq!(export("olaf.berg").await.lines().count(), 4);
+}
+
+/// Issue 24, item 17: ops list the posts the spam guard held and release
+/// one into the pipeline, once; nobody else sees or releases them.
+#[tokio::test]
+async fn ops_list_held_spam_and_release_a_post_once() {
+    use leadflow::domain::spam::SpamSign;
+    let api = api();
+    let now = api.clock.now();
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let person = leadflow::app::quarantine::hold(
+        &api.store,
+        &api.playbook,
+        SpamSign::TooFast,
+        pairs(&[
+            ("email", "autofill@stadtwerke.example"),
+            ("request_type", "demo"),
+            ("country", "DE"),
+            ("form_fill_ms", "900"),
+        ]),
+        Some("203.0.113.9"),
+        now,
+    )
+    .await
+    .unwrap();
+    let bot = leadflow::app::quarantine::hold(
+        &api.store,
+        &api.playbook,
+        SpamSign::Honeypot,
+        pairs(&[("email", "nope"), ("hp_website", "http://spam.example")]),
+        None,
+        now + Duration::seconds(1),
+    )
+    .await
+    .unwrap();
+    let list = |who: &'static str, query: Vec<(&'static str, String)>| {
+        let q: Vec<(&str, String)> = query;
+        let api = &api;
+        async move {
+            let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            api.handle(request("GET", "GET /spam", &[], Some(who), &q, None))
+                .await
+        }
+    };
+    for who in ["lena.fischer", "nina.kovac"] {
+        assert_eq!(list(who, vec![]).await.status_code, 403, "{who}");
+    }
+    let r = list("olaf.berg", vec![]).await;
+    assert_eq!(r.status_code, 200, "{}", text(&r));
+    let b = body(&r);
+    let posts = b["posts"].as_array().unwrap();
+    assert_eq!(posts.len(), 2);
+    assert_eq!(posts[0]["id"], bot.as_str(), "newest first");
+    assert_eq!(
+        posts[1]["reason"],
+        "sent 900 ms after the form opened (the minimum is 3000 ms)"
+    );
+    assert_eq!(
+        posts[1]["fields"][0],
+        json!(["email", "autofill@stadtwerke.example"])
+    );
+    // Paged.
+    let r = list("olaf.berg", vec![("limit", "1".into())]).await;
+    let b = body(&r);
+    assert_eq!(b["posts"].as_array().unwrap().len(), 1);
+    let next = b["next"].as_str().unwrap().to_string();
+    let r = list("olaf.berg", vec![("limit", "1".into()), ("next", next)]).await;
+    assert_eq!(body(&r)["posts"][0]["id"], person.as_str());
+    assert!(body(&r)["next"].is_null());
+
+    let release = |who: &'static str, id: String| {
+        let api = &api;
+        async move {
+            api.handle(request(
+                "POST",
+                "POST /spam/{spam_id}/release",
+                &[("spam_id", id.as_str())],
+                Some(who),
+                &[],
+                None,
+            ))
+            .await
+        }
+    };
+    assert_eq!(
+        release("nina.kovac", person.to_string()).await.status_code,
+        403
+    );
+    let r = release("olaf.berg", person.to_string()).await;
+    assert_eq!(r.status_code, 200, "{}", text(&r));
+    let first = body(&r);
+    assert_eq!(first["already_released"], false);
+    let lead_id = LeadId::parse(first["lead_id"].as_str().unwrap()).unwrap();
+    // Recorded and handed to routing, once, whatever the clicks.
+    let r = release("olaf.berg", person.to_string()).await;
+    assert_eq!(body(&r)["already_released"], true);
+    assert_eq!(body(&r)["lead_id"], first["lead_id"]);
+    let lead = api.store.lead(&lead_id).await.unwrap().unwrap();
+    assert_eq!(lead.responses, 1);
+    assert_eq!(lead.email.as_str(), "autofill@stadtwerke.example");
+    let routing: Vec<_> = api
+        .publisher
+        .take()
+        .into_iter()
+        .filter(|m| m.body.contains(lead_id.as_str()))
+        .collect();
+    assert_eq!(routing.len(), 1, "{routing:?}");
+    let r = list("olaf.berg", vec![]).await;
+    let posts = body(&r)["posts"].clone();
+    assert_eq!(posts[1]["released"]["by"], "olaf.berg");
+    assert_eq!(posts[1]["released"]["lead_id"], first["lead_id"]);
+    // A post that is no inquiry stays held, with the reason; a bad id is 404.
+    let r = release("olaf.berg", bot.to_string()).await;
+    assert_eq!(r.status_code, 422, "{}", text(&r));
+    assert_eq!(body(&r)["error"]["code"], "invalid_inquiry");
+    assert_eq!(
+        release("olaf.berg", "sp_nope".into()).await.status_code,
+        404
+    );
+    let unknown = leadflow::domain::ids::SpamId::generate();
+    assert_eq!(
+        release("olaf.berg", unknown.to_string()).await.status_code,
+        404
+    );
+    assert_eq!(api.store.leads().len(), 1);
+}
+
+/// Issue 24, item 15: a manager's reports add up the pools and queues they
+/// manage, not the company's; what is counted only company-wide is for ops.
+#[tokio::test]
+async fn a_managers_reports_cover_the_pools_and_queues_they_manage() {
+    let api = api();
+    for (email, country) in [
+        ("de1@werk.example", "DE"),
+        ("de2@werk.example", "AT"),
+        ("us1@works.example", "US"),
+    ] {
+        lead(
+            &api,
+            &[
+                ("email", email),
+                ("country", country),
+                ("request_type", "info"),
+            ],
+        )
+        .await;
+    }
+    let suspects = |who: &'static str, query: &'static [(&'static str, &'static str)]| {
+        let api = &api;
+        async move {
+            let r = report(api, who, "funnel", query).await;
+            assert_eq!(r.status_code, 200, "{}", text(&r));
+            body(&r)
+        }
+    };
+    let company = suspects("olaf.berg", &[]).await;
+    assert_eq!(company["groups"][0]["counts"]["suspect"], 3, "{company}");
+    assert_eq!(company["scope"]["covers"], "company");
+    // Nina manages emea-field, emea-inside and inside-sales: not Sam's US lead.
+    let nina = suspects("nina.kovac", &[]).await;
+    assert_eq!(nina["groups"][0]["counts"]["suspect"], 2, "{nina}");
+    assert_eq!(
+        nina["scope"],
+        json!({"covers": "managed", "pools": ["emea-field", "emea-inside"], "queues": ["inside-sales"]})
+    );
+    let by_rep = suspects("nina.kovac", &[("by", "rep")]).await;
+    let keys: Vec<&str> = by_rep["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["lena.fischer"], "{by_rep}");
+    let by_rep = suspects("olaf.berg", &[("by", "rep")]).await;
+    assert_eq!(by_rep["groups"].as_array().unwrap().len(), 2, "{by_rep}");
+    // Counted company-wide only: refused with the reason, never shown.
+    for (name, query) in [
+        ("funnel", &[("by", "campaign")][..]),
+        ("funnel", &[("by", "territory")][..]),
+        ("lost", &[][..]),
+    ] {
+        let r = report(&api, "nina.kovac", name, query).await;
+        assert_eq!(r.status_code, 403, "{name} {query:?}: {}", text(&r));
+        assert_eq!(body(&r)["error"]["code"], "out_of_scope");
+        assert!(text(&r).contains("emea-inside"), "{}", text(&r));
+    }
+    // Follow-up and health: her people only; no territories, dead letters or spam.
+    let f = body(&report(&api, "nina.kovac", "follow-up", &[]).await);
+    assert_eq!(f["by_territory"], json!([]), "{f}");
+    assert!(
+        f["never_touched"]["untouched"].as_i64().unwrap() == 2,
+        "{f}"
+    );
+    let h = body(&report(&api, "nina.kovac", "health", &[]).await);
+    let company_h = body(&report(&api, "olaf.berg", "health", &[]).await);
+    assert_ne!(h, company_h);
+    assert!(!h.to_string().contains("sam.patel"), "{h}");
 }

@@ -5,6 +5,7 @@ pub mod fulfill;
 pub mod intake;
 pub mod nurture;
 pub mod outbox;
+pub mod quarantine;
 pub mod reminders;
 pub mod reports;
 pub mod retry;

@@ -2,6 +2,13 @@
 //! and add them up with [`crate::domain::reports`].
 //!
 //! Managers and ops see the reports; reps, field sellers and partners do not.
+//! Ops see the whole company. A manager sees the pools and queues they
+//! manage (issue 24, item 15): every figure is added up from the counters of
+//! the people and queues in their scope (the owner dimension), so the
+//! totals are theirs, not the company's. What the counters keep only
+//! company-wide (by campaign, source or territory; lost to whom and why;
+//! nurture series, spam and dead letters) is for ops: a manager asking for
+//! it is told so (403 `out_of_scope`), never shown someone else's numbers.
 
 use crate::domain::access;
 use crate::domain::playbook::{Playbook, Rep, Role};
@@ -76,6 +83,9 @@ impl ReportQuery {
 pub enum ReportError {
     #[error("reports are for managers and ops")]
     Forbidden,
+    /// A figure counted only company-wide, asked for by a manager.
+    #[error("{0}")]
+    OutOfScope(String),
     #[error("{0}")]
     Store(#[from] StoreError),
 }
@@ -107,6 +117,125 @@ pub fn may_see_reports(person: &Rep) -> bool {
     matches!(person.role, Role::Manager | Role::Ops)
 }
 
+/// What a caller's reports cover.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportScope {
+    /// `company` (ops) or `managed` (a manager's pools and queues).
+    pub covers: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pools: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub queues: Vec<String>,
+    /// The owner counter values in scope: rep ids and `queue:<name>`.
+    #[serde(skip)]
+    owners: std::collections::BTreeSet<String>,
+}
+
+impl ReportScope {
+    pub fn of(caller: &Rep, playbook: &Playbook) -> ReportScope {
+        if caller.role != Role::Manager {
+            return ReportScope {
+                covers: "company",
+                pools: Vec::new(),
+                queues: Vec::new(),
+                owners: Default::default(),
+            };
+        }
+        let mut pools = Vec::new();
+        let mut queues = Vec::new();
+        let mut owners = std::collections::BTreeSet::new();
+        for m in &caller.manages {
+            match playbook.pool(m) {
+                Some(pool) => {
+                    pools.push(pool.name.clone());
+                    owners.extend(pool.reps.iter().cloned());
+                }
+                None => {
+                    queues.push(m.clone());
+                    owners.insert(format!("queue:{m}"));
+                }
+            }
+        }
+        ReportScope {
+            covers: "managed",
+            pools,
+            queues,
+            owners,
+        }
+    }
+
+    pub fn is_company(&self) -> bool {
+        self.covers == "company"
+    }
+
+    fn owner(&self, value: &str) -> bool {
+        self.is_company() || self.owners.contains(value)
+    }
+
+    fn pool(&self, value: &str) -> bool {
+        self.is_company() || self.pools.iter().any(|p| p == value)
+    }
+
+    fn owner_key(&self, key: &str) -> bool {
+        self.is_company()
+            || key
+                .strip_prefix("rep#")
+                .map(str::to_string)
+                .or_else(|| key.strip_prefix("queue#").map(|q| format!("queue:{q}")))
+                .is_some_and(|v| self.owners.contains(&v))
+    }
+
+    fn company_only(&self, what: &str) -> Result<(), ReportError> {
+        match self.is_company() {
+            true => Ok(()),
+            false => Err(ReportError::OutOfScope(format!(
+                "{what} are counted company-wide, which is for ops; a manager's reports cover the pools and queues they manage ({})",
+                self.pools.iter().chain(&self.queues).cloned().collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+}
+
+/// Rows of the owner dimension in scope, added up per day as `all`: a
+/// manager's totals.
+fn as_total(
+    rows: &[crate::domain::stats::DayRow],
+    scope: &ReportScope,
+) -> Vec<crate::domain::stats::DayRow> {
+    let mut by_day: std::collections::BTreeMap<NaiveDate, crate::domain::stats::Metrics> =
+        Default::default();
+    for r in rows.iter().filter(|r| scope.owner(&r.value)) {
+        let day = by_day.entry(r.day).or_default();
+        for (k, v) in &r.metrics {
+            let e = day.entry(k.clone()).or_insert(0);
+            *e = e.saturating_add(*v);
+        }
+    }
+    by_day
+        .into_iter()
+        .map(|(day, metrics)| crate::domain::stats::DayRow {
+            day,
+            value: "all".into(),
+            metrics,
+        })
+        .collect()
+}
+
+/// Owner gauges in scope, added up as `all`.
+fn gauge_total(
+    gauges: &[(String, crate::domain::stats::Metrics)],
+    scope: &ReportScope,
+) -> Vec<(String, crate::domain::stats::Metrics)> {
+    let mut total = crate::domain::stats::Metrics::new();
+    for (_, m) in gauges.iter().filter(|(k, _)| scope.owner(k)) {
+        for (k, v) in m {
+            let e = total.entry(k.clone()).or_insert(0);
+            *e = e.saturating_add(*v);
+        }
+    }
+    vec![("all".to_string(), total)]
+}
+
 fn keep<T>(rows: Vec<T>, only: &Option<String>, key: impl Fn(&T) -> &str) -> Vec<T> {
     match only {
         Some(v) => rows.into_iter().filter(|r| key(r) == v).collect(),
@@ -126,10 +255,30 @@ pub async fn report<S: LeadStore, D: DeadLetters>(
     if !may_see_reports(caller) {
         return Err(ReportError::Forbidden);
     }
+    let scope = ReportScope::of(caller, playbook);
     let (from, to) = (q.from, q.to);
     Ok(match name {
         ReportName::Funnel => {
-            let rows = store.day_counts(q.by, from, to).await?;
+            let rows = match (q.by, scope.is_company()) {
+                (_, true) => store.day_counts(q.by, from, to).await?,
+                (Dim::All, false) => as_total(&store.day_counts(Dim::Rep, from, to).await?, &scope),
+                (Dim::Rep, false) => store
+                    .day_counts(Dim::Rep, from, to)
+                    .await?
+                    .into_iter()
+                    .filter(|r| scope.owner(&r.value))
+                    .collect(),
+                (Dim::Pool, false) => store
+                    .day_counts(Dim::Pool, from, to)
+                    .await?
+                    .into_iter()
+                    .filter(|r| scope.pool(&r.value))
+                    .collect(),
+                (by, false) => {
+                    scope.company_only(&format!("figures by {}", by.as_str()))?;
+                    Vec::new()
+                }
+            };
             let rows = keep(rows, &q.only, |r| r.value.as_str());
             Report::Funnel(reports::funnel(from, to, q.by.as_str(), &rows))
         }
@@ -141,6 +290,17 @@ pub async fn report<S: LeadStore, D: DeadLetters>(
                 store.day_counts(Dim::Territory, from, to),
                 store.gauges(Dim::Rep),
             )?;
+            let (all, reps, pools, territories, open) = match scope.is_company() {
+                true => (all, reps, pools, territories, open),
+                // Territories are counted company-wide only: left out.
+                false => (
+                    as_total(&reps, &scope),
+                    reps.into_iter().filter(|r| scope.owner(&r.value)).collect(),
+                    pools.into_iter().filter(|r| scope.pool(&r.value)).collect(),
+                    Vec::new(),
+                    open.into_iter().filter(|(k, _)| scope.owner(k)).collect(),
+                ),
+            };
             let mut r = reports::follow_up(
                 from,
                 to,
@@ -169,6 +329,21 @@ pub async fn report<S: LeadStore, D: DeadLetters>(
                 store.day_counts(Dim::All, from, to),
                 store.day_counts(Dim::Rep, from, to),
             )?;
+            let (open_all, open_rep, closed_all, closed_rep) = match scope.is_company() {
+                true => (open_all, open_rep, closed_all, closed_rep),
+                false => (
+                    gauge_total(&open_rep, &scope),
+                    open_rep
+                        .into_iter()
+                        .filter(|(k, _)| scope.owner(k))
+                        .collect(),
+                    as_total(&closed_rep, &scope),
+                    closed_rep
+                        .into_iter()
+                        .filter(|r| scope.owner(&r.value))
+                        .collect(),
+                ),
+            };
             let forecast = &playbook.reports.forecast;
             let mut r = reports::pipeline(
                 from,
@@ -186,6 +361,7 @@ pub async fn report<S: LeadStore, D: DeadLetters>(
             Report::Pipeline(r)
         }
         ReportName::Lost => {
+            scope.company_only("lost to whom and why")?;
             let (to_whom, why) = tokio::try_join!(
                 store.day_counts(Dim::LostTo, from, to),
                 store.day_counts(Dim::LostReason, from, to),
@@ -200,8 +376,26 @@ pub async fn report<S: LeadStore, D: DeadLetters>(
                 store.day_counts(Dim::Series, from, to),
                 store.day_counts(Dim::Spam, from, to),
             )?;
+            // A manager's health: their people and queues; the nurture
+            // series, spam and dead letters are ops' (left out).
+            let (open_all, open_rep, breaches, series, spam) = match scope.is_company() {
+                true => (open_all, open_rep, breaches, series, spam),
+                false => (
+                    gauge_total(&open_rep, &scope),
+                    open_rep
+                        .into_iter()
+                        .filter(|(k, _)| scope.owner(k))
+                        .collect(),
+                    as_total(&store.day_counts(Dim::Rep, from, to).await?, &scope),
+                    Vec::new(),
+                    Vec::new(),
+                ),
+            };
             let mut overdue = Vec::new();
-            for key in access::all_owner_keys(playbook) {
+            for key in access::all_owner_keys(playbook)
+                .into_iter()
+                .filter(|k| scope.owner_key(k))
+            {
                 let tasks = store.open_tasks(&key, Some(now), 1000).await?;
                 overdue.push((key, tasks.len() as i64));
             }
@@ -230,7 +424,10 @@ pub async fn report<S: LeadStore, D: DeadLetters>(
                     series: &series,
                     overdue,
                     stranded,
-                    dead_letters: dead_letters.depths().await,
+                    dead_letters: match scope.is_company() {
+                        true => dead_letters.depths().await,
+                        false => Vec::new(),
+                    },
                     spam: &spam,
                     limits: reports::SeriesLimits {
                         unsubscribe_rate: s.max_unsubscribe_rate,

@@ -92,6 +92,35 @@ id_type!(
     TaskId,
     "tk_"
 );
+id_type!(
+    /// One post the spam guard held in quarantine.
+    SpamId,
+    "sp_"
+);
+
+impl SpamId {
+    /// A new id for a post held at `at` (its time is the id's: the
+    /// partition and the order the quarantine lists it in).
+    pub fn at(at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self(format!(
+            "{}{}",
+            Self::PREFIX,
+            ulid::Ulid::from_datetime(std::time::SystemTime::from(at))
+        ))
+    }
+
+    /// The UTC day it was held on (the ULID's time): its quarantine partition.
+    pub fn day(&self) -> chrono::NaiveDate {
+        let ms = self
+            .0
+            .strip_prefix(Self::PREFIX)
+            .and_then(|u| ulid::Ulid::from_string(u).ok())
+            .map_or(0, |u| u.timestamp_ms());
+        chrono::DateTime::from_timestamp_millis(i64::try_from(ms).unwrap_or(0))
+            .unwrap_or_default()
+            .date_naive()
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -184,6 +184,11 @@ pub struct Tally {
     pub lost: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open: Option<OpenSlot>,
+    /// Steps reached while nobody owned it (the inquiry, before routing):
+    /// counted under its first owner when it gets one, so an owner's (and a
+    /// manager's) funnel starts where the company's does.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unowned: bool,
 }
 
 impl Tally {
@@ -422,10 +427,17 @@ pub fn settle(lead: Option<&mut Lead>, events: &[HistoryEntry]) -> Vec<Count> {
                 for (dim, value) in &dims {
                     c.day(day, *dim, value, &m.metric(), 1);
                 }
-                if let Some(o) = &owner {
-                    c.day(day, Dim::Rep, o, &m.metric(), 1);
+                match &owner {
+                    Some(o) => c.day(day, Dim::Rep, o, &m.metric(), 1),
+                    None => new.unowned = true,
                 }
             }
+        }
+        if let (Some(o), true) = (&owner, old.unowned) {
+            for m in &old.reached {
+                c.day(day, Dim::Rep, o, &m.metric(), 1);
+            }
+            new.unowned = false;
         }
         if l.status == LeadStatus::Lost && !new.lost {
             new.lost = true;

@@ -388,6 +388,15 @@ impl Playbook {
                 "spam: the honeypot and the fill time must be two fields".into(),
             );
         }
+        if !(1..=365).contains(&spam.quarantine_days) {
+            problem(
+                "quarantine_days:",
+                format!(
+                    "spam.quarantine_days: 1 to 365 (got {}): held posts wait that long for ops",
+                    spam.quarantine_days
+                ),
+            );
+        }
         if spam.min_fill_seconds > 60 {
             problem(
                 "min_fill_seconds:",
