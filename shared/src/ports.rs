@@ -353,6 +353,15 @@ pub trait LeadStore: Send + Sync {
         due_before: Option<DateTime<Utc>>,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send;
+    /// The next page of an owner's open tasks in due order: those after
+    /// `after` (a task's due time and id, the last of the page before).
+    fn open_tasks_after(
+        &self,
+        owner_key: &str,
+        after: (DateTime<Utc>, &crate::domain::ids::TaskId),
+        due_before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send;
     /// An owner's leads, newest activity first, after the [`activity_key`]
     /// `after` when given; at most `limit`.
     fn leads_by_owner(
@@ -799,6 +808,15 @@ mod shared {
             limit: usize,
         ) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send {
             (**self).open_tasks(owner_key, due_before, limit)
+        }
+        fn open_tasks_after(
+            &self,
+            owner_key: &str,
+            after: (DateTime<Utc>, &crate::domain::ids::TaskId),
+            due_before: Option<DateTime<Utc>>,
+            limit: usize,
+        ) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send {
+            (**self).open_tasks_after(owner_key, after, due_before, limit)
         }
         fn leads_by_owner(
             &self,

@@ -518,6 +518,21 @@ impl LeadStore for MemoryStore {
         }))
     }
 
+    async fn open_tasks_after(
+        &self,
+        owner_key: &str,
+        after: (DateTime<Utc>, &crate::domain::ids::TaskId),
+        due_before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<Task>, StoreError> {
+        let all = self.open_tasks(owner_key, due_before, usize::MAX).await?;
+        Ok(all
+            .into_iter()
+            .filter(|t| (t.due_at, &t.id) > (after.0, after.1))
+            .take(limit)
+            .collect())
+    }
+
     async fn leads_by_owner(
         &self,
         owner_key: &str,

@@ -447,11 +447,24 @@ async fn a_new_task_is_reminded_behind_600_stale_ones() {
         })
         .await
         .unwrap();
+    // Lena's digest, Wednesday 08:00 Berlin: today's call at the top, the
+    // 600 old ones counted (the first 49 listed, most recent first), not
+    // the 500 oldest alone.
+    let morning = Utc.with_ymd_and_hms(2026, 12, 2, 7, 0, 0).unwrap();
+    let r = h.handle(at(morning)).await.unwrap();
+    assert_eq!(r.digests, 1, "{r:?}");
+    let digest = mails_to(&h, "lena.fischer@example.com");
+    let text = &digest[0].text;
+    assert!(text.contains("601 tasks due today or overdue"), "{text}");
+    let first = text.lines().find(|l| l.starts_with("- ")).unwrap();
+    assert!(first.starts_with("- Pre-qualification call"), "{first}");
+    assert!(text.contains("… and 551 more"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("- ")).count(), 50);
     // The lead's own pre-qualification call falls due a day in.
     let r = h.handle(at(t0() + Duration::hours(25))).await.unwrap();
     assert_eq!(r.tasks_reminded, 1, "{r:?}");
     let mail = mails_to(&h, "lena.fischer@example.com");
-    assert_eq!(mail.len(), 1);
+    assert_eq!(mail.len(), 2);
 }
 
 /// A retried old event (EventBridge retries a failed invocation later, with

@@ -374,8 +374,24 @@ impl<S: LeadStore + Quarantine, P: Publisher, C: Clock, D: DeadLetters> Sales<S,
     ) -> ApiGatewayV2httpResponse {
         let due_before = read!(requests::due_before(req));
         let limit = read!(requests::limit(req, 100, 500));
-        match sales::list_tasks(&self.store, &self.playbook, caller, due_before, limit).await {
-            Ok(tasks) => json(200, &json!({ "tasks": views::tasks(&tasks) })),
+        let after = read!(cursor(requests::query(req, "next").map(str::to_string)));
+        match sales::list_tasks(
+            &self.store,
+            &self.playbook,
+            caller,
+            due_before,
+            after.as_deref(),
+            limit,
+        )
+        .await
+        {
+            Ok(page) => json(
+                200,
+                &json!({
+                    "tasks": views::tasks(&page.tasks),
+                    "next": page.next.map(|n| B64.encode(n)),
+                }),
+            ),
             Err(e) => sales_error(&e),
         }
     }

@@ -1786,3 +1786,90 @@ async fn a_managers_reports_cover_the_pools_and_queues_they_manage() {
     assert_ne!(h, company_h);
     assert!(!h.to_string().contains("sam.patel"), "{h}");
 }
+
+/// Issue 24, item 3: `GET /tasks` pages past any number of old tasks, in
+/// due order, with a cursor; a bad cursor is a 422.
+#[tokio::test]
+async fn tasks_come_a_page_at_a_time_past_hundreds_of_old_ones() {
+    let api = api();
+    let id = isr_lead(&api, "pages@stadtwerke.example").await;
+    let lena = api.playbook.rep("lena.fischer").unwrap().owner();
+    let long_ago = api.clock.now() - Duration::days(60);
+    let stale: Vec<leadflow::domain::task::Task> = (0..600)
+        .map(|i| {
+            leadflow::domain::task::Task::new(
+                &id,
+                leadflow::domain::task::TaskKind::KitFollowUp,
+                lena.clone(),
+                long_ago + Duration::minutes(i),
+                long_ago,
+                "an old follow-up",
+            )
+        })
+        .collect();
+    api.store
+        .commit(leadflow::ports::Commit {
+            tasks: stale,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let page = |next: Option<String>| {
+        let api = &api;
+        async move {
+            let mut q = vec![("limit", "250".to_string())];
+            if let Some(n) = next {
+                q.push(("next", n));
+            }
+            let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let r = api
+                .handle(request(
+                    "GET",
+                    "GET /tasks",
+                    &[],
+                    Some("lena.fischer"),
+                    &q,
+                    None,
+                ))
+                .await;
+            assert_eq!(r.status_code, 200, "{}", text(&r));
+            body(&r)
+        }
+    };
+    let mut seen = Vec::new();
+    let mut next = None;
+    for _ in 0..4 {
+        let b = page(next.clone()).await;
+        for t in b["tasks"].as_array().unwrap() {
+            seen.push((
+                t["due_at"].as_str().unwrap().to_string(),
+                t["task_id"].to_string(),
+            ));
+        }
+        next = b["next"].as_str().map(str::to_string);
+        if next.is_none() {
+            break;
+        }
+    }
+    assert_eq!(
+        seen.len(),
+        602,
+        "600 old ones, the call and the kit follow-up"
+    );
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "in due order, none twice");
+    sorted.dedup();
+    assert_eq!(sorted.len(), 602);
+    let r = api
+        .handle(request(
+            "GET",
+            "GET /tasks",
+            &[],
+            Some("lena.fischer"),
+            &[("next", "bm90IGEgY3Vyc29y")],
+            None,
+        ))
+        .await;
+    assert_eq!(r.status_code, 422, "{}", text(&r));
+}

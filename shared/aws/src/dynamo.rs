@@ -172,6 +172,73 @@ impl crate::Prime for DynamoStore {
 }
 
 impl DynamoStore {
+    /// An owner's open tasks in due order (`due_sk`), after `after` and
+    /// before `due_before` when given, at most `limit`.
+    async fn task_page(
+        &self,
+        owner_key: &str,
+        after: Option<String>,
+        due_before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<Task>, StoreError> {
+        if let (Some(a), Some(before)) = (&after, due_before) {
+            if *a >= timestamp(before) {
+                return Ok(Vec::new());
+            }
+        }
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by_due")
+            .expression_attribute_values(":k", s(format!("TASK#{owner_key}")));
+        query = match (&after, due_before) {
+            (Some(a), Some(before)) => query
+                .key_condition_expression("due_pk = :k AND due_sk BETWEEN :after AND :before")
+                .expression_attribute_values(":after", s(a.clone()))
+                .expression_attribute_values(":before", s(timestamp(before))),
+            (Some(a), None) => query
+                .key_condition_expression("due_pk = :k AND due_sk > :after")
+                .expression_attribute_values(":after", s(a.clone())),
+            (None, Some(before)) => query
+                .key_condition_expression("due_pk = :k AND due_sk < :before")
+                .expression_attribute_values(":before", s(timestamp(before))),
+            (None, None) => query.key_condition_expression("due_pk = :k"),
+        };
+        let mut tasks = Vec::new();
+        let mut start = None;
+        while tasks.len() < limit {
+            let out = query
+                .clone()
+                .limit((limit - tasks.len()).clamp(1, 1000) as i32)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items.unwrap_or_default() {
+                // BETWEEN is inclusive: the task the page before ended on is not this page's.
+                let key = item.get("due_sk").and_then(|v| v.as_s().ok());
+                if after.is_some() && key == after.as_ref() {
+                    continue;
+                }
+                match serde_dynamo::from_item::<_, Task>(item) {
+                    // The index is eventually consistent: a task closed a
+                    // moment ago may still be listed; its item says so.
+                    Ok(t) if t.is_open() => tasks.push(t),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(owner = owner_key, error = %e, "unreadable task skipped")
+                    }
+                }
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(tasks)
+    }
+
     /// The item a lead is stored as (for tests of the stored shape).
     pub fn lead_item_for(lead: &Lead) -> Result<Item, StoreError> {
         Self::lead_item(lead)
@@ -1138,45 +1205,19 @@ impl LeadStore for DynamoStore {
         due_before: Option<DateTime<Utc>>,
         limit: usize,
     ) -> Result<Vec<Task>, StoreError> {
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("by_due")
-            .expression_attribute_values(":k", s(format!("TASK#{owner_key}")));
-        query = match due_before {
-            Some(before) => query
-                .key_condition_expression("due_pk = :k AND due_sk < :before")
-                .expression_attribute_values(":before", s(timestamp(before))),
-            None => query.key_condition_expression("due_pk = :k"),
-        };
-        let mut tasks = Vec::new();
-        let mut start = None;
-        while tasks.len() < limit {
-            let out = query
-                .clone()
-                .limit((limit - tasks.len()).clamp(1, 1000) as i32)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items.unwrap_or_default() {
-                match serde_dynamo::from_item::<_, Task>(item) {
-                    // The index is eventually consistent: a task closed a
-                    // moment ago may still be listed; its item says so.
-                    Ok(t) if t.is_open() => tasks.push(t),
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(owner = owner_key, error = %e, "unreadable task skipped")
-                    }
-                }
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        Ok(tasks)
+        self.task_page(owner_key, None, due_before, limit).await
+    }
+
+    async fn open_tasks_after(
+        &self,
+        owner_key: &str,
+        after: (DateTime<Utc>, &leadflow::domain::ids::TaskId),
+        due_before: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<Task>, StoreError> {
+        let after = format!("{}#{}", timestamp(after.0), after.1);
+        self.task_page(owner_key, Some(after), due_before, limit)
+            .await
     }
 
     async fn leads_by_owner(

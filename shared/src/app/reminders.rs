@@ -33,6 +33,10 @@ pub const PER_TICK: usize = 500;
 /// so the tick reads past them (the deadline still bounds it).
 pub const DUE_PER_OWNER: usize = 10_000;
 
+/// The most tasks one email lists (the rest are counted, "and N more"): a
+/// person reads the first screen, and each row reads its lead.
+pub const LISTED: usize = 50;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TickReport {
     /// Reminder emails sent, and the tasks they listed.
@@ -216,12 +220,17 @@ async fn owner_tasks<S: LeadStore, M: Mailer>(
     if !claimed.is_empty() {
         let sent = match owner.email() {
             Some(to) => {
-                let rows = task_rows(store, &claimed, now).await;
+                // The latest first: what just fell due is the news.
+                let mut listed: Vec<Task> = claimed.clone();
+                listed.sort_by(|a, b| (b.due_at, &b.id).cmp(&(a.due_at, &a.id)));
+                listed.truncate(LISTED);
+                let rows = task_rows(store, &listed, now).await;
                 let data = json!({
                     "company": playbook.company.name,
                     "name": owner.display_name(),
                     "count": claimed.len(),
                     "tasks": rows,
+                    "more": claimed.len() - listed.len(),
                 });
                 let subject = format!(
                     "{} task{} due",
@@ -486,12 +495,25 @@ async fn digest<S: LeadStore, M: Mailer>(
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .and_then(|t| tz.earliest(t))
         .unwrap_or(now + Duration::hours(24));
-    let today = store
-        .open_tasks(&owner.key(), Some(end_of_day), PER_TICK)
+    let due = store
+        .open_tasks(&owner.key(), Some(end_of_day), DUE_PER_OWNER)
         .await?;
-    if today.is_empty() {
+    if due.is_empty() {
         return Ok(false);
     }
+    // Today's tasks first (earliest first), then the overdue, most recent
+    // first: a person with 600 stale tasks still sees today's at the top;
+    // the rest are counted.
+    let start_of_day = date
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| tz.earliest(t))
+        .unwrap_or(now - Duration::hours(24));
+    let (mut today, mut overdue): (Vec<Task>, Vec<Task>) =
+        due.iter().cloned().partition(|t| t.due_at >= start_of_day);
+    overdue.sort_by(|a, b| (b.due_at, &b.id).cmp(&(a.due_at, &a.id)));
+    today.extend(overdue);
+    today.truncate(LISTED);
+    let more = due.len() - today.len();
     let key = format!("digest#{id}#{date}");
     if !store
         .claim_once(&key, claim_now, claim_now + NOTICE_LEASE)
@@ -503,14 +525,15 @@ async fn digest<S: LeadStore, M: Mailer>(
     let data = json!({
         "company": playbook.company.name,
         "name": owner.display_name(),
-        "count": today.len(),
+        "count": due.len(),
         "tasks": rows,
+        "more": more,
         "digest": true,
     });
     let subject = format!(
         "Your day: {} task{}",
-        today.len(),
-        if today.len() == 1 { "" } else { "s" }
+        due.len(),
+        if due.len() == 1 { "" } else { "s" }
     );
     match send(mailer, email::TASK_REMINDER, &subject, &data, email).await {
         Ok(()) => {

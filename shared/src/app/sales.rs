@@ -11,7 +11,7 @@ use super::route::HISTORY_WINDOW;
 use crate::domain::access::{all_owner_keys, may_reassign, may_see_lead, visible_owner_keys};
 use crate::domain::decision::{Owner, PoolState, Route, Stage};
 use crate::domain::followup::{self, Change, OutcomeReport, Plan, Refused, StatusReport};
-use crate::domain::ids::LeadId;
+use crate::domain::ids::{LeadId, TaskId};
 use crate::domain::lead::{HistoryEntry, Lead};
 use crate::domain::outcome::LeadStatus;
 use crate::domain::playbook::{Playbook, Rep};
@@ -192,14 +192,44 @@ pub async fn lead_view<S: LeadStore>(
     })
 }
 
-/// The caller's open tasks, earliest due first (a manager's include their queues').
+/// Where a page of tasks ends: the last task's due time and id.
+pub fn task_cursor(t: &Task) -> String {
+    format!("{}#{}", t.due_at.to_rfc3339(), t.id)
+}
+
+fn parse_task_cursor(c: &str) -> Option<(DateTime<Utc>, TaskId)> {
+    let (due, id) = c.rsplit_once('#')?;
+    let due = DateTime::parse_from_rfc3339(due).ok()?.with_timezone(&Utc);
+    Some((due, TaskId::parse(id).ok()?))
+}
+
+/// A page of tasks, and the cursor of the next (`None`: the last page).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskPage {
+    pub tasks: Vec<Task>,
+    pub next: Option<String>,
+}
+
+/// The caller's open tasks, earliest due first (a manager's include their
+/// queues'), a page at a time: `after` is the last page's `next`.
 pub async fn list_tasks<S: LeadStore>(
     store: &S,
     playbook: &Playbook,
     caller: &Rep,
     due_before: Option<DateTime<Utc>>,
+    after: Option<&str>,
     limit: usize,
-) -> Result<Vec<Task>, SalesError> {
+) -> Result<TaskPage, SalesError> {
+    let after = match after {
+        Some(c) => Some(parse_task_cursor(c).ok_or_else(|| {
+            SalesError::Refused(Refused {
+                code: "invalid_field",
+                field: Some("next"),
+                message: "next is not a cursor this API gave".into(),
+            })
+        })?),
+        None => None,
+    };
     let mut keys = vec![caller.owner().key()];
     for m in &caller.manages {
         if playbook.pool(m).is_none() {
@@ -209,11 +239,21 @@ pub async fn list_tasks<S: LeadStore>(
     let limit = limit.clamp(1, 500);
     let mut tasks = Vec::new();
     for key in keys {
-        tasks.extend(store.open_tasks(&key, due_before, limit).await?);
+        // One more than the page: whether there is a next.
+        tasks.extend(match &after {
+            Some((due, id)) => {
+                store
+                    .open_tasks_after(&key, (*due, id), due_before, limit + 1)
+                    .await?
+            }
+            None => store.open_tasks(&key, due_before, limit + 1).await?,
+        });
     }
     tasks.sort_by(|a, b| (a.due_at, &a.id).cmp(&(b.due_at, &b.id)));
+    let more = tasks.len() > limit;
     tasks.truncate(limit);
-    Ok(tasks)
+    let next = more.then(|| tasks.last().map(task_cursor)).flatten();
+    Ok(TaskPage { tasks, next })
 }
 
 /// What a change left: the lead at its new version, its open tasks, and why.
