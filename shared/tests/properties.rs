@@ -122,6 +122,8 @@ fn behaviour_points_decay_with_the_half_life() {
             Event::Activity {
                 kind: "email_click".into(),
                 detail: None,
+                message_id: None,
+                occurred_at: None,
             },
         ));
     }

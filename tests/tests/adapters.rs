@@ -119,6 +119,8 @@ async fn dynamo_store_commits_all_or_nothing_with_its_conditions() {
                 Event::Activity {
                     kind: "site_visit".into(),
                     detail: None,
+                    message_id: None,
+                    occurred_at: None,
                 },
             )],
             ..Commit::default()
@@ -275,6 +277,8 @@ async fn send_claims_let_one_delivery_send_and_a_lapsed_one_retry() {
         Event::Activity {
             kind: "x".into(),
             detail: None,
+            message_id: None,
+            occurred_at: None,
         },
     );
     store
@@ -511,6 +515,8 @@ async fn dynamo_store_coalesces_notifications_per_slot_and_window() {
         Event::Activity {
             kind: "x".into(),
             detail: None,
+            message_id: None,
+            occurred_at: None,
         },
     );
     store
@@ -1124,6 +1130,8 @@ async fn dynamo_store_pages_a_leads_history_newest_first() {
                 Event::Activity {
                     kind: "site_visit".into(),
                     detail: Some(format!("visit {i}")),
+                    message_id: None,
+                    occurred_at: None,
                 },
             )
         })

@@ -209,6 +209,91 @@ async fn scanner_clicks_and_unsubscribe_clicks_never_score() {
     assert!(!kinds.iter().any(|k| k == "email_click"), "{kinds:?}");
 }
 
+/// A scanner that waits before opening the links (past the first minute)
+/// still opens all of a mail's links at once: clicks on different links of
+/// one mail within seconds are a scanner's, the first of them too; a person
+/// clicking one link of each mail still scores.
+#[tokio::test]
+async fn all_links_of_a_mail_clicked_at_once_are_a_scanner_not_interest() {
+    let h = handler();
+    let id = lead(
+        &h,
+        &[
+            ("email", "burst@utility.example"),
+            ("country", "US"),
+            ("timeframe", "over_12_months"),
+            ("authority", "influencer"),
+        ],
+    )
+    .await;
+    let links = [
+        "https://example.com/kits/information",
+        "https://example.com/case-studies/grid",
+        "https://example.com/pricing",
+        "https://example.com/demo/schedule",
+    ];
+    // Twenty mails, each with all four links opened within three seconds,
+    // ten minutes after it was sent.
+    let events: Vec<Value> = (0..20)
+        .flat_map(|i| {
+            links.iter().enumerate().map(move |(n, link)| {
+                json!({"eventType": "Click",
+                       "mail": {"messageId": format!("burst-{i}"), "destination": ["burst@utility.example"],
+                                "timestamp": "2026-12-01T15:00:00.000Z"},
+                       "click": {"link": link, "timestamp": format!("2026-12-01T15:10:0{n}.000Z")}})
+            })
+        })
+        .collect();
+    for e in events {
+        let resp = h.handle(sqs(&[e]), None).await;
+        assert!(resp.batch_item_failures.is_empty());
+    }
+    let lead = h.store.lead(&id).await.unwrap().unwrap();
+    assert!(
+        lead.nurture.is_some(),
+        "still nurtured: no person showed interest"
+    );
+    let history = h.store.history(&id).await.unwrap();
+    let now = h.clock.now();
+    let s = leadflow::domain::scoring::score(&lead, &history, &h.playbook, now);
+    assert!(
+        !s.summary().contains("email click"),
+        "a scanner's clicks never score: {}",
+        s.summary()
+    );
+    let kinds: Vec<&str> = history
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Activity { kind, .. } => Some(kind.as_str()),
+            _ => None,
+        })
+        .collect();
+    // The first click of each burst was recorded as a person's before the
+    // second came; scoring counts it as the scanner's.
+    assert_eq!(kinds.iter().filter(|k| **k == "email_click").count(), 20);
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == "email_click_scanner")
+            .count(),
+        60
+    );
+    // One link of one mail, clicked by a person: it scores.
+    let resp = h
+        .handle(
+            sqs(&[json!({"eventType": "Click",
+                "mail": {"messageId": "read-1", "destination": ["burst@utility.example"],
+                         "timestamp": "2026-12-01T15:00:00.000Z"},
+                "click": {"link": links[0], "timestamp": "2026-12-01T17:00:00.000Z"}})]),
+            None,
+        )
+        .await;
+    assert!(resp.batch_item_failures.is_empty());
+    let history = h.store.history(&id).await.unwrap();
+    let s = leadflow::domain::scoring::score(&lead, &history, &h.playbook, now);
+    assert!(s.summary().contains("1× email click +3"), "{}", s.summary());
+}
+
 #[tokio::test]
 async fn a_poison_message_goes_to_the_dead_letter_queue_alone() {
     let h = handler();

@@ -289,6 +289,8 @@ async fn a_lead_whose_score_crosses_the_threshold_goes_back_to_inside_sales_with
                 Event::Activity {
                     kind: "download".into(),
                     detail: None,
+                    message_id: None,
+                    occurred_at: None,
                 },
             )
         })

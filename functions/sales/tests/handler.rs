@@ -731,6 +731,8 @@ async fn a_leads_history_comes_a_page_at_a_time() {
                 leadflow::domain::lead::Event::Activity {
                     kind: "site_visit".into(),
                     detail: Some(format!("visit {i}")),
+                    message_id: None,
+                    occurred_at: None,
                 },
             )
         })

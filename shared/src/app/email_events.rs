@@ -2,7 +2,8 @@
 //! the address on the suppression ledger (nothing more goes to it); a
 //! person's click is behaviour that scores, and may take a nurtured lead
 //! straight to inside sales (a mail scanner's click, within a minute of the
-//! send, and a click on the unsubscribe link are kept and never scored); deliveries and opens are kept in the lead's history. Each event
+//! send or on several links of one mail within seconds, and a click on the
+//! unsubscribe link are kept and never scored); deliveries and opens are kept in the lead's history. Each event
 //! counts once, however often it is delivered.
 
 use super::nurture::hand_to_inside_sales;
@@ -168,11 +169,35 @@ pub async fn handle<S: LeadStore, P: Publisher>(
         };
         let digest = Sha256::digest(format!("{}#{kind}#{when}", event.mail.message_id).as_bytes());
         let key: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
-        let click = (kind == "click").then(|| click_kind(event));
+        let mut click = (kind == "click").then(|| click_kind(event));
+        let clicked_at = event
+            .click
+            .as_ref()
+            .and_then(|c| c.timestamp.as_deref())
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc));
+        let link = event.click.as_ref().and_then(|c| c.link.clone());
+        // Another link of the same mail clicked within seconds: a scanner
+        // opening every link, not a person (scoring discounts the burst's
+        // earlier clicks too: `scoring::Behaviour`).
+        if click == Some(PERSON_CLICK) {
+            let history = store.recent_history(&lead_id, HISTORY_WINDOW).await?;
+            let burst = crate::domain::scoring::in_burst(
+                &history,
+                &event.mail.message_id,
+                link.as_deref(),
+                clicked_at,
+            );
+            if burst {
+                click = Some(SCANNER_CLICK);
+            }
+        }
         let entry = match click {
             Some(activity) => Event::Activity {
                 kind: activity.into(),
-                detail: event.click.as_ref().and_then(|c| c.link.clone()),
+                detail: link,
+                message_id: Some(event.mail.message_id.clone()),
+                occurred_at: clicked_at,
             },
             None => Event::EmailFeedback {
                 kind: kind.clone(),

@@ -602,6 +602,13 @@ pub enum Event {
         kind: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
+        /// The email it came from (a click: SES's message id).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<String>,
+        /// When it happened, as its source says (a click's time), when that
+        /// is not when it was recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        occurred_at: Option<DateTime<Utc>>,
     },
     /// The mail service refused the message (a bad or suppressed address): not retried.
     EmailRejected {

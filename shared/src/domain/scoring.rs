@@ -23,10 +23,56 @@ impl Behaviour for [HistoryEntry] {
     fn behaviours(&self) -> impl Iterator<Item = (&str, DateTime<Utc>)> {
         self.iter().filter_map(|h| match &h.event {
             Event::Response(_) => Some((FORM_SUBMISSION, h.at)),
+            // A person's click that turned out to be part of a scanner's
+            // burst (another link of the same mail within seconds) counts
+            // as the scanner's.
+            Event::Activity {
+                kind,
+                detail,
+                message_id: Some(message),
+                occurred_at,
+            } if kind == CLICK && in_burst(self, message, detail.as_deref(), *occurred_at) => {
+                Some((SCANNER_CLICK, h.at))
+            }
             Event::Activity { kind, .. } => Some((kind.as_str(), h.at)),
             _ => None,
         })
     }
+}
+
+/// The behaviour kind of a person's click on a tracked link.
+const CLICK: &str = "email_click";
+/// What a click in a scanner's burst counts as (nothing in the points).
+const SCANNER_CLICK: &str = "email_click_scanner";
+/// Clicks on different links of one mail this close together are a
+/// scanner's (it opens every link at once; a person reads between clicks).
+pub const BURST_SECONDS: i64 = 10;
+
+/// Whether `history` holds a click on another link of mail `message`
+/// within [`BURST_SECONDS`] of one on `link` at `at`.
+pub fn in_burst(
+    history: &[HistoryEntry],
+    message: &str,
+    link: Option<&str>,
+    at: Option<DateTime<Utc>>,
+) -> bool {
+    let Some(at) = at else {
+        return false;
+    };
+    history.iter().any(|h| match &h.event {
+        Event::Activity {
+            kind,
+            detail,
+            message_id: Some(m),
+            occurred_at: Some(other),
+        } => {
+            kind.starts_with(CLICK)
+                && m == message
+                && detail.as_deref() != link
+                && (*other - at).num_seconds().abs() <= BURST_SECONDS
+        }
+        _ => false,
+    })
 }
 
 impl<const N: usize> Behaviour for [HistoryEntry; N] {
