@@ -686,6 +686,16 @@ mod hostile {
 }
 
 #[test]
+fn the_spam_quarantine_keeps_posts_for_a_bounded_time() {
+    assert_problem(
+        "  quarantine_days: 30",
+        "  quarantine_days: 0",
+        "spam.quarantine_days: 1 to 365",
+        "quarantine_days: 0",
+    );
+}
+
+#[test]
 fn business_hours_are_checked() {
     assert_problem(
         "  default: emea\n",

@@ -928,6 +928,51 @@ async fn dynamo_store_keeps_tasks_indexed_by_owner_while_open_and_lists_owners_l
         .filter(|t| leads.iter().any(|l| l.id == t.lead_id))
         .all(|t| t.kind == TaskKind::PrequalificationCall));
 
+    // Paged as GET /tasks pages: after the last task of a page, the rest in
+    // due order; within a due_before too; a cursor past it reads nothing
+    // (rather than a query DynamoDB would refuse).
+    let mine = |ts: Vec<Task>| -> Vec<Task> {
+        ts.into_iter()
+            .filter(|t| leads.iter().any(|l| l.id == t.lead_id))
+            .collect()
+    };
+    let first = mine(store.open_tasks(&key, None, 100).await.unwrap());
+    let (page, rest) = first.split_at(2);
+    let last = page.last().unwrap();
+    let after = mine(
+        store
+            .open_tasks_after(&key, (last.due_at, &last.id), None, 100)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        after.iter().map(|t| &t.id).collect::<Vec<_>>(),
+        rest.iter().map(|t| &t.id).collect::<Vec<_>>()
+    );
+    let within = mine(
+        store
+            .open_tasks_after(
+                &key,
+                (last.due_at, &last.id),
+                Some(now + Duration::days(1)),
+                100,
+            )
+            .await
+            .unwrap(),
+    );
+    assert_eq!(within.len(), 1, "{within:?}");
+    assert_eq!(within[0].kind, TaskKind::PrequalificationCall);
+    assert!(store
+        .open_tasks_after(
+            &key,
+            (now + Duration::days(3), &last.id),
+            Some(now + Duration::days(1)),
+            10
+        )
+        .await
+        .unwrap()
+        .is_empty());
+
     // Closing a task takes it out of its owner's list; the lead keeps it.
     let mut done = store.tasks(&leads[0].id).await.unwrap()[0].clone();
     done.close(TaskStatus::Done, "lena.fischer", "called", now);
@@ -1165,5 +1210,75 @@ async fn dynamo_store_pages_a_leads_history_newest_first() {
             .iter()
             .map(|e| e.id.clone())
             .collect::<Vec<_>>()
+    );
+}
+
+/// Issue 24, item 17: held posts are kept per day, listed newest first a
+/// page at a time across days, and marked released once.
+#[tokio::test]
+async fn dynamo_store_holds_suspected_spam_and_releases_a_post_once() {
+    use leadflow::domain::spam::{Released, SpamSign};
+    let r = Resources::new().await;
+    let store = r.store();
+    let pb = Playbook::default_playbook().unwrap();
+    let now = Utc::now();
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let post = pb.spam.hold(
+            SpamSign::TooFast,
+            vec![
+                ("email".into(), format!("p{i}@example.com")),
+                ("form_fill_ms".into(), "5".into()),
+            ],
+            None,
+            now + Duration::milliseconds(i * 10),
+        );
+        store.hold(&post, now + Duration::days(30)).await.unwrap();
+        ids.push(post.id);
+    }
+    let old = pb.spam.hold(
+        SpamSign::Honeypot,
+        vec![("email".into(), "old@example.com".into())],
+        None,
+        now - Duration::days(1),
+    );
+    store.hold(&old, now + Duration::days(29)).await.unwrap();
+    let days = leadflow::app::quarantine::days(&pb, now);
+    let mut seen = Vec::new();
+    let mut next: Option<String> = None;
+    for _ in 0..10 {
+        let (page, n) = store.held(&days, next.as_deref(), 2).await.unwrap();
+        assert!(page.len() <= 2);
+        seen.extend(page.into_iter().map(|p| p.id));
+        next = n;
+        if next.is_none() {
+            break;
+        }
+    }
+    let mut expected: Vec<_> = ids.iter().rev().cloned().collect();
+    expected.push(old.id.clone());
+    assert_eq!(seen, expected, "newest first, across days, none twice");
+    let got = store.held_post(&ids[0]).await.unwrap().unwrap();
+    assert_eq!(
+        got.fields,
+        vec![("email".to_string(), "p0@example.com".to_string())]
+    );
+    assert_eq!(
+        got.reason,
+        "sent 5 ms after the form opened (the minimum is 3000 ms)"
+    );
+    let released = Released {
+        at: now,
+        by: "olaf.berg".into(),
+        lead_id: LeadId::generate(),
+    };
+    store.mark_released(&ids[0], &released).await.unwrap();
+    assert_eq!(
+        store.mark_released(&ids[0], &released).await,
+        Err(StoreError::Conflict)
+    );
+    assert_eq!(
+        store.held_post(&ids[0]).await.unwrap().unwrap().released,
+        Some(released)
     );
 }

@@ -1875,3 +1875,71 @@ async fn tasks_come_a_page_at_a_time_past_hundreds_of_old_ones() {
         .await;
     assert_eq!(r.status_code, 422, "{}", text(&r));
 }
+
+/// Issue 24, item 7: a selective filter reads a bounded amount per page:
+/// the page that ran out of its read budget says so (`incomplete`) and
+/// `next` goes on from where it stopped; nothing is lost or listed twice.
+#[tokio::test]
+async fn a_selective_listing_reads_within_a_budget_and_pages_on() {
+    let api = api();
+    // Two leads at stage `lead` (two criteria met), then 1,050 newer inquiries, all Lena's.
+    let mut wanted = Vec::new();
+    for i in 0..2 {
+        wanted.push(
+            lead(
+                &api,
+                &[
+                    ("email", &format!("match{i}@stadtwerke.example")),
+                    ("request_type", "info"),
+                    ("country", "DE"),
+                    ("budget", "defined"),
+                    ("need", "identified"),
+                ],
+            )
+            .await,
+        );
+    }
+    for i in 0..1050 {
+        isr_lead(&api, &format!("n{i}@stadtwerke.example")).await;
+    }
+    let mut found = Vec::new();
+    let mut next: Option<String> = None;
+    let mut pages = 0;
+    let mut incomplete = 0;
+    loop {
+        let mut q = vec![("stage", "lead".to_string()), ("limit", "50".to_string())];
+        if let Some(n) = &next {
+            q.push(("next", n.clone()));
+        }
+        let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = api
+            .handle(request(
+                "GET",
+                "GET /leads",
+                &[],
+                Some("lena.fischer"),
+                &q,
+                None,
+            ))
+            .await;
+        assert_eq!(r.status_code, 200, "{}", text(&r));
+        let b = body(&r);
+        pages += 1;
+        incomplete += usize::from(b["incomplete"] == true);
+        for l in b["leads"].as_array().unwrap() {
+            found.push(l["lead_id"].as_str().unwrap().to_string());
+        }
+        next = b["next"].as_str().map(str::to_string);
+        if next.is_none() || pages > 10 {
+            break;
+        }
+    }
+    assert!(
+        pages >= 2 && incomplete >= 1,
+        "{pages} pages, {incomplete} incomplete"
+    );
+    found.sort();
+    let mut expected: Vec<String> = wanted.iter().map(|i| i.to_string()).collect();
+    expected.sort();
+    assert_eq!(found, expected);
+}

@@ -62,7 +62,15 @@ impl LeadFilter {
 pub struct Listing {
     pub leads: Vec<Lead>,
     pub next: Option<String>,
+    /// The page stopped at its read budget: it may hold fewer than asked
+    /// (even none), and `next` goes on from where it stopped.
+    pub budget_spent: bool,
 }
+
+/// The most leads one page of `GET /leads` reads, over all the owners it
+/// merges (issue 24, item 7): a selective filter costs a bounded read per
+/// call, and the caller follows `next`.
+pub const READ_BUDGET: usize = 1000;
 
 /// The owner key a filter's `owner` names: a person's id or a queue's name.
 pub fn owner_key(playbook: &Playbook, name: &str) -> Option<String> {
@@ -95,16 +103,23 @@ pub async fn list_leads<S: LeadStore>(
         None => visible,
     };
     // Each owner's leads come newest first: merge them, a page at a time,
-    // filtering as we go (filters are narrow and pages small).
+    // filtering as we go, within a read budget shared by the owners. An
+    // owner whose share runs out stops at a frontier (the last lead read):
+    // everything newer than the newest frontier was read for every owner,
+    // so the page keeps what is at or after it and `next` resumes there.
     let limit = limit.clamp(1, 200);
+    let share = (READ_BUDGET / keys.len().max(1)).max(limit + 1);
     let mut found: Vec<Lead> = Vec::new();
+    let mut frontier: Option<String> = None;
     for key in &keys {
         let mut cursor = after.map(str::to_string);
-        let mut kept = 0;
+        let (mut kept, mut read) = (0, 0);
         loop {
             let page = store
-                .leads_by_owner(key, cursor.as_deref(), limit.max(25))
+                .leads_by_owner(key, cursor.as_deref(), limit.max(25).min(share - read))
                 .await?;
+            read += page.leads.len();
+            let last = page.leads.last().map(activity_key);
             for lead in page.leads {
                 if filter.holds(&lead) {
                     found.push(lead);
@@ -112,21 +127,35 @@ pub async fn list_leads<S: LeadStore>(
                 }
             }
             match page.next {
-                Some(n) if kept <= limit => cursor = Some(n),
-                _ => break,
+                Some(_) if kept > limit => break,
+                Some(_) if read >= share => {
+                    if last > frontier {
+                        frontier = last;
+                    }
+                    break;
+                }
+                Some(n) => cursor = Some(n),
+                None => break,
             }
         }
     }
     found.sort_by_key(|l| std::cmp::Reverse(activity_key(l)));
     found.dedup_by(|a, b| a.id == b.id);
+    if let Some(f) = &frontier {
+        // Older than the newest frontier: not every owner was read that
+        // far; the next page reads it again.
+        found.retain(|l| activity_key(l) >= *f);
+    }
     let more = found.len() > limit;
     found.truncate(limit);
+    let next = match (more, &frontier) {
+        (true, _) => found.last().map(activity_key),
+        (false, Some(f)) => Some(f.clone()),
+        (false, None) => None,
+    };
     Ok(Listing {
-        next: if more {
-            found.last().map(activity_key)
-        } else {
-            None
-        },
+        budget_spent: frontier.is_some() && !more,
+        next,
         leads: found,
     })
 }
