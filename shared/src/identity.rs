@@ -60,8 +60,8 @@ pub enum TokenError {
 }
 
 /// Where the local stack's signing key lives in a checkout (git-ignored): the
-/// local deployment signs its action links with it (the `ActionLinkKey`
-/// parameter), so links in mail stay valid across restarts.
+/// local stack puts it in the `ActionLinkKeys` secret it makes in the
+/// emulator, so links in mail stay valid across restarts.
 pub const LOCAL_KEY_FILE: &str = ".tools/local-signing-key";
 
 /// The local signing key under `root`, made (32 random bytes, hex) on first use.

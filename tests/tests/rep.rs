@@ -287,7 +287,10 @@ async fn a_reps_day_over_http() {
     let second = format!("{}@stadtwerke.example", unique("clicker"));
     let id2 = routed_lead(&s, &second).await;
     let url = link_in_package(&s, &second, "not reached").await;
-    assert!(url.contains("/actions/"), "{url}");
+    assert!(
+        url.contains("/actions/k1."),
+        "signed under the secret's key id: {url}"
+    );
     let before = store(&s).lead(&id2).await.unwrap().unwrap().version;
     let r = request("GET", &url, &[], "").await;
     assert_eq!(r.status, 200);

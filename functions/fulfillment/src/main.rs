@@ -4,7 +4,7 @@
 #![recursion_limit = "256"]
 use fulfillment::Fulfillment;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use leadflow::links::{ActionLinks, LinkKey};
+use leadflow::links::ActionLinks;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
 use leadflow_aws::sqs::SqsBatchQueues;
@@ -26,9 +26,18 @@ async fn main() -> Result<(), Error> {
             env("DEAD_LETTER_QUEUE_URL")?,
         ),
         playbook: Playbook::default_playbook()?,
-        links: match (env_opt("ACTION_LINK_KEY"), env_opt("PUBLIC_API_URL")) {
-            (Some(key), Some(base_url)) => Some(ActionLinks {
-                key: LinkKey::new(key.as_bytes())?,
+        // Signed with the current key the secret held at cold start (the
+        // keys it lists all verify, so a rotation never voids what is sent).
+        links: match (
+            env_opt("ACTION_LINK_KEYS_SECRET"),
+            env_opt("PUBLIC_API_URL"),
+        ) {
+            (Some(secret), Some(base_url)) => Some(ActionLinks {
+                key: leadflow_aws::secrets::link_key(
+                    &aws_sdk_secretsmanager::Client::new(&aws),
+                    &secret,
+                )
+                .await?,
                 base_url,
             }),
             _ => None,

@@ -3,7 +3,7 @@
 // limit (128) allows ("queries overflow the depth limit").
 #![recursion_limit = "256"]
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use leadflow::links::{ActionLinks, LinkKey};
+use leadflow::links::ActionLinks;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
 use leadflow_aws::{
@@ -27,7 +27,11 @@ async fn main() -> Result<(), Error> {
         clock: SystemClock,
         playbook: Playbook::default_playbook()?,
         links: Some(ActionLinks {
-            key: LinkKey::new(env("ACTION_LINK_KEY")?.as_bytes())?,
+            key: leadflow_aws::secrets::link_key(
+                &aws_sdk_secretsmanager::Client::new(&aws),
+                &env("ACTION_LINK_KEYS_SECRET")?,
+            )
+            .await?,
             base_url: env("PUBLIC_API_URL")?,
         }),
     };

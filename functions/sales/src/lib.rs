@@ -27,7 +27,7 @@ use leadflow::app::sales::{self, LinkFailure, LinkResult};
 use leadflow::domain::ids::LeadId;
 use leadflow::domain::playbook::Rep;
 use leadflow::identity::{self, PERSON_CLAIM, VERIFIED_CLAIM};
-use leadflow::links::{LinkError, LinkKey};
+use leadflow::links::{Keyring, LinkError};
 use leadflow::ports::{Clock, DeadLetters, LeadStore, Publisher, Quarantine};
 use leadflow::Playbook;
 use leadflow_aws::metrics::{Emf, Unit};
@@ -47,7 +47,8 @@ pub struct Sales<S, P, C, D> {
     pub publisher: P,
     pub clock: C,
     pub playbook: Playbook,
-    pub links: LinkKey,
+    /// The link keys (read again as they rotate).
+    pub links: Keyring,
     /// The dead-letter queues the health report counts.
     pub dead_letters: D,
     /// How the workspace signs people in.
@@ -529,7 +530,12 @@ impl<S: LeadStore + Quarantine, P: Publisher, C: Clock, D: DeadLetters> Sales<S,
         let Ok(email) = leadflow::EmailAddress::parse(&raw) else {
             return not_ours();
         };
-        if !self.links.verify_unsubscribe(email.as_str(), &token) {
+        if !self
+            .links
+            .key_for(&token)
+            .await
+            .verify_unsubscribe(email.as_str(), &token)
+        {
             return not_ours();
         }
         let company = &self.playbook.company.name;
@@ -569,7 +575,8 @@ impl<S: LeadStore + Quarantine, P: Publisher, C: Clock, D: DeadLetters> Sales<S,
         token: &str,
     ) -> ApiGatewayV2httpResponse {
         let now = self.clock.now();
-        let (store, pb, key) = (&self.store, &self.playbook, &self.links);
+        let links = self.links.key_for(token).await;
+        let (store, pb, key) = (&self.store, &self.playbook, &links);
         let failed = |f: LinkFailure| match f {
             LinkFailure::Link(LinkError::Invalid) => {
                 answer::html(404, pages::refused(&f.to_string()))

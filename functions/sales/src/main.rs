@@ -3,7 +3,6 @@
 // limit (128) allows ("queries overflow the depth limit").
 #![recursion_limit = "256"]
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use leadflow::links::LinkKey;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
 use leadflow_aws::{
@@ -38,7 +37,11 @@ async fn main() -> Result<(), Error> {
         ),
         clock: SystemClock,
         playbook: Playbook::default_playbook()?,
-        links: LinkKey::new(env("ACTION_LINK_KEY")?.as_bytes())?,
+        links: leadflow_aws::secrets::keyring(
+            aws_sdk_secretsmanager::Client::new(&aws),
+            env("ACTION_LINK_KEYS_SECRET")?,
+        )
+        .await?,
     };
     // The first request must not pay for connection set-up (issue 9).
     leadflow_aws::prime((&sales.store, &sales.publisher)).await;

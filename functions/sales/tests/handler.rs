@@ -26,7 +26,7 @@ fn api() -> Api {
             Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
         )),
         playbook: Playbook::default_playbook().unwrap(),
-        links: LinkKey::new(&KEY).unwrap(),
+        links: leadflow::links::Keyring::fixed(LinkKey::new(&KEY).unwrap()),
         dead_letters: FixedDeadLetters::default(),
         workspace: sales::workspace::SignIn::Local,
     }

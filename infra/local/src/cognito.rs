@@ -22,6 +22,55 @@ use crate::emulator::http_request;
 use crate::template::{StackModel, UserPoolClientSpec, UserPoolSpec};
 use crate::LOCAL_REGION;
 
+/// One call to an AWS JSON API (`x-amz-target: {target}`) on the emulator:
+/// the answer, or the error's type and message. moto reads the region from
+/// the credential scope; nothing checks the signature.
+pub async fn json_api(
+    endpoint: &str,
+    service: &str,
+    target: &str,
+    body: Value,
+) -> Result<Value, (String, String)> {
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential=local/20260101/{LOCAL_REGION}/{service}/aws4_request, SignedHeaders=host, Signature=0"
+    );
+    let response = http_request(
+        hyper::Method::POST,
+        &format!("{}/", endpoint.trim_end_matches('/')),
+        &[
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", target),
+            ("authorization", &authorization),
+        ],
+        body.to_string(),
+        Duration::from_secs(30),
+    )
+    .await
+    .map_err(|e| ("Unreachable".to_string(), e))?;
+    let answer: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
+    if response.status.is_success() {
+        return Ok(answer);
+    }
+    let code = answer
+        .get("__type")
+        .and_then(Value::as_str)
+        .or_else(|| {
+            response
+                .headers
+                .get("x-amzn-errortype")
+                .and_then(|v| v.to_str().ok())
+        })
+        .unwrap_or("Unknown");
+    let code = code.rsplit('#').next().unwrap_or(code).to_string();
+    let message = answer
+        .get("message")
+        .or_else(|| answer.get("Message"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    Err((code, message))
+}
+
 /// A failed Cognito call: the error's type (`UsernameExistsException`) and message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cognito-idp {action}: {code}: {message}")]
@@ -50,51 +99,18 @@ impl Cognito {
 
     /// One call: `action`'s answer, or its error.
     pub async fn call(&self, action: &str, body: Value) -> Result<Value, CognitoError> {
-        let fail = |code: &str, message: String| CognitoError {
-            action: action.to_string(),
-            code: code.to_string(),
-            message,
-        };
-        let target = format!("AWSCognitoIdentityProviderService.{action}");
-        // moto reads the region from the credential scope; nothing checks the signature.
-        let authorization = format!(
-            "AWS4-HMAC-SHA256 Credential=local/20260101/{LOCAL_REGION}/cognito-idp/aws4_request, SignedHeaders=host, Signature=0"
-        );
-        let response = http_request(
-            hyper::Method::POST,
-            &format!("{}/", self.endpoint),
-            &[
-                ("content-type", "application/x-amz-json-1.1"),
-                ("x-amz-target", &target),
-                ("authorization", &authorization),
-            ],
-            body.to_string(),
-            Duration::from_secs(30),
+        json_api(
+            &self.endpoint,
+            "cognito-idp",
+            &format!("AWSCognitoIdentityProviderService.{action}"),
+            body,
         )
         .await
-        .map_err(|e| fail("Unreachable", e))?;
-        let answer: Value = serde_json::from_slice(&response.body).unwrap_or(Value::Null);
-        if response.status.is_success() {
-            return Ok(answer);
-        }
-        let code = answer
-            .get("__type")
-            .and_then(Value::as_str)
-            .or_else(|| {
-                response
-                    .headers
-                    .get("x-amzn-errortype")
-                    .and_then(|v| v.to_str().ok())
-            })
-            .unwrap_or("Unknown");
-        let code = code.rsplit('#').next().unwrap_or(code).to_string();
-        let message = answer
-            .get("message")
-            .or_else(|| answer.get("Message"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        Err(fail(&code, message))
+        .map_err(|(code, message)| CognitoError {
+            action: action.to_string(),
+            code,
+            message,
+        })
     }
 
     /// The id of the pool named `name`, if the emulator has one.

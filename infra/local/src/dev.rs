@@ -219,6 +219,13 @@ impl DevStack {
         // issuer and audience name.
         let cognito = Cognito::new(emulator.endpoint());
         settings.cognito_ids = cognito.provision(&first).await?;
+        // The action-link keys: the secret holds the checkout's local key, so
+        // links in emails stay valid across restarts.
+        let link_key = local_key(&crate::root::workspace_root())
+            .map_err(|e| BuildError(format!("the local signing key ({LOCAL_KEY_FILE}): {e}")))?;
+        settings.secret_arns = crate::secrets::provision(emulator.endpoint(), &first, &link_key)
+            .await
+            .map_err(BuildError)?;
         let mut model = StackModel::resolve(&template, &settings)?;
         for queue in &mut model.queues {
             if let Some(attributes) = options.queue_attributes.get(&queue.logical_id) {
@@ -404,11 +411,7 @@ fn localized_parameters(
 /// What the local stack gives the parameters a deployment must set itself
 /// (the template has no defaults for them): the landing page `make dev` serves.
 pub fn local_parameters(template: &Template, port: u16) -> BTreeMap<String, String> {
-    // Links in emails stay valid across restarts: signed with the checkout's local key.
-    let link_key = local_key(&crate::root::workspace_root())
-        .unwrap_or_else(|e| panic!("the local signing key ({LOCAL_KEY_FILE}): {e}"));
     let local = [
-        ("ActionLinkKey", link_key),
         ("PublicApiUrl", format!("http://127.0.0.1:{port}")),
         // The workspace's development sign-in (pick a playbook person).
         ("WorkspaceSignIn", "local".to_string()),

@@ -32,6 +32,7 @@ pub mod provision;
 pub mod proxy;
 pub mod root;
 pub mod runtime;
+pub mod secrets;
 pub mod task;
 pub mod template;
 pub mod testing;

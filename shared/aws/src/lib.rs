@@ -4,12 +4,14 @@
 //! the functions' CloudWatch metrics (`metrics`: Embedded Metric Format lines).
 //!
 //! Each SDK is behind a feature of its name, so a function links only the
-//! SDKs it uses: `dynamodb`, `sqs`, `ses`.
+//! SDKs it uses: `dynamodb`, `sqs`, `ses`, `secrets` (the action-link keys).
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 pub mod metrics;
 pub mod prime;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 #[cfg(feature = "ses")]
 pub mod ses;
 #[cfg(feature = "sqs")]

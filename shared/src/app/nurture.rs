@@ -244,7 +244,7 @@ async fn step<S: LeadStore, M: Mailer, P: Publisher>(
             return Ok(());
         }
         let Some(links) = links else {
-            tracing::error!(lead_id = %lead.id, "no unsubscribe link can be made (ACTION_LINK_KEY, PUBLIC_API_URL): marketing mail not sent");
+            tracing::error!(lead_id = %lead.id, "no unsubscribe link can be made (ACTION_LINK_KEYS_SECRET, PUBLIC_API_URL): marketing mail not sent");
             report.failed += 1;
             return Ok(());
         };

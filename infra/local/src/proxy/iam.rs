@@ -206,6 +206,22 @@ pub fn accesses(
             }]
         }
         "ses" => ses(&operation.operation, form, arns),
+        // A secret by its ARN (what `Ref` gives a function), else its name.
+        "secretsmanager" => {
+            let resource = match json.get("SecretId").and_then(Value::as_str) {
+                Some(id) if id.starts_with("arn:") => id.to_string(),
+                Some(name) => format!(
+                    "arn:aws:secretsmanager:{}:{}:secret:{name}",
+                    arns.region, arns.account
+                ),
+                None => "*".into(),
+            };
+            vec![Access {
+                action: format!("secretsmanager:{}", operation.operation),
+                resources: vec![resource],
+                leading_keys: Vec::new(),
+            }]
+        }
         other => vec![Access {
             action: format!("{other}:{}", operation.operation),
             resources: vec!["*".into()],
@@ -503,6 +519,37 @@ mod tests {
             &schemas(),
             &arns(),
         ))
+    }
+
+    #[test]
+    fn a_secret_is_read_only_by_a_role_that_names_it() {
+        let keys =
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:stack-ActionLinkKeys-AbCdEf";
+        let role = Role {
+            function: "SalesFunction".into(),
+            statements: vec![statement(&["secretsmanager:GetSecretValue"], &[keys], None)],
+        };
+        let get = |id: &str| json!({"SecretId": id});
+        assert_eq!(
+            check(&role, "secretsmanager", "GetSecretValue", get(keys)),
+            Ok(())
+        );
+        let other = "arn:aws:secretsmanager:us-east-1:123456789012:secret:other-XyZ123";
+        assert!(check(&role, "secretsmanager", "GetSecretValue", get(other)).is_err());
+        assert!(check(&role, "secretsmanager", "PutSecretValue", get(keys)).is_err());
+        // By name: not the ARN the policy names, as in AWS.
+        assert!(check(
+            &role,
+            "secretsmanager",
+            "GetSecretValue",
+            get("stack-ActionLinkKeys")
+        )
+        .is_err());
+        let router = Role {
+            function: "RouterFunction".into(),
+            statements: Vec::new(),
+        };
+        assert!(check(&router, "secretsmanager", "GetSecretValue", get(keys)).is_err());
     }
 
     #[test]

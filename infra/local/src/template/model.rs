@@ -22,6 +22,9 @@ pub struct StackSettings {
     /// User pool and app client ids as the emulator made them, by logical id
     /// (what `Ref` gives; before provisioning, a placeholder).
     pub cognito_ids: BTreeMap<String, String>,
+    /// Secrets' ARNs as the emulator made them, by logical id (what `Ref`
+    /// gives; before provisioning, a placeholder).
+    pub secret_arns: BTreeMap<String, String>,
 }
 
 impl StackSettings {
@@ -32,6 +35,7 @@ impl StackSettings {
             parameter_overrides: BTreeMap::new(),
             queue_urls: BTreeMap::new(),
             cognito_ids: BTreeMap::new(),
+            secret_arns: BTreeMap::new(),
         }
     }
 }
@@ -77,6 +81,19 @@ pub struct RedriveSpec {
     /// The dead-letter queue's logical id when it is in this template.
     pub dead_letter_logical_id: Option<String>,
     pub max_receive_count: i64,
+}
+
+/// An `AWS::SecretsManager::Secret`. Locally its value is the checkout's
+/// own (`SecretStringTemplate` with the generated key replaced by the local
+/// key file's), so what it signs stays valid across restarts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretSpec {
+    pub logical_id: String,
+    pub name: String,
+    /// `SecretStringTemplate`, if any (JSON).
+    pub template: Option<String>,
+    /// `GenerateStringKey`: the template's key that gets the generated value.
+    pub generate_key: Option<String>,
 }
 
 /// An `AWS::SQS::Queue`.
@@ -298,6 +315,8 @@ pub struct StackModel {
     pub http_apis: Vec<HttpApiSpec>,
     pub user_pools: Vec<UserPoolSpec>,
     pub user_pool_clients: Vec<UserPoolClientSpec>,
+    /// Secrets Manager secrets (the action-link keys), made in the emulator.
+    pub secrets: Vec<SecretSpec>,
     pub functions: Vec<FunctionSpec>,
 }
 

@@ -128,6 +128,8 @@ const EVENT_DESTINATION: &str = "AWS::SES::ConfigurationSetEventDestination";
 const TOPIC: &str = "AWS::SNS::Topic";
 const SUBSCRIPTION: &str = "AWS::SNS::Subscription";
 const USER_POOL_CLIENT: &str = "AWS::Cognito::UserPoolClient";
+/// The action-link keys: made in the emulator with the checkout's key.
+const SECRET: &str = "AWS::SecretsManager::Secret";
 const IMPLICIT_HTTP_API: &str = "ServerlessHttpApi";
 
 /// A parameter's value (`CommaDelimitedList` parameters are lists).
@@ -226,6 +228,17 @@ impl<'a> Resolver<'a> {
                     format!("condition {c} is not declared"),
                 )
             }),
+        }
+    }
+
+    pub(super) fn secret_name(&self, resource: &ResourceDef, depth: usize) -> Result<String> {
+        match resource.properties.get("Name") {
+            Some(name) => self.resolve_string(name, &resource.logical_id, depth + 1),
+            None => Ok(physical_name(
+                &self.settings.stack_name,
+                &resource.logical_id,
+                256,
+            )),
         }
     }
 
@@ -358,6 +371,17 @@ impl<'a> Resolver<'a> {
                 .get(logical_id)
                 .cloned()
                 .unwrap_or_else(|| format!("local-{logical_id}")),
+            SECRET => self
+                .settings
+                .secret_arns
+                .get(logical_id)
+                .cloned()
+                .unwrap_or_else(|| {
+                    format!(
+                        "arn:aws:secretsmanager:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:secret:{}-local",
+                        self.secret_name(resource, depth).unwrap_or_default()
+                    )
+                }),
             EMAIL_IDENTITY => {
                 let identity = resource
                     .properties
@@ -486,6 +510,7 @@ impl<'a> Resolver<'a> {
         let mut subscriptions: Vec<(String, String)> = Vec::new();
         let mut http_apis = Vec::new();
         let mut user_pools = Vec::new();
+        let mut secrets = Vec::new();
         let mut user_pool_clients = Vec::new();
         let mut functions = Vec::new();
 
@@ -566,6 +591,23 @@ impl<'a> Resolver<'a> {
                             "only SQS subscriptions (Protocol sqs, TopicArn, Endpoint) run locally, and email ones are ignored",
                         )),
                     }
+                }
+                SECRET => {
+                    let props = self.props(resource)?;
+                    let generate = props.get("GenerateSecretString");
+                    let field = |k: &str| generate.and_then(|g| g.get(k)).and_then(scalar_string);
+                    if props.contains_key("SecretString") {
+                        return Err(at(
+                            logical_id,
+                            "a SecretString in the template is a secret in the repository: use GenerateSecretString",
+                        ));
+                    }
+                    secrets.push(SecretSpec {
+                        logical_id: logical_id.clone(),
+                        name: self.secret_name(resource, 0)?,
+                        template: field("SecretStringTemplate"),
+                        generate_key: field("GenerateStringKey"),
+                    });
                 }
                 USER_POOL => {
                     let mut properties = self.json_props(resource)?;
@@ -693,6 +735,7 @@ impl<'a> Resolver<'a> {
             ses_event_routes,
             http_apis,
             user_pools,
+            secrets,
             user_pool_clients,
             functions,
         })

@@ -184,7 +184,22 @@ fn real_template_functions_and_environment() {
     }
     let fulfillment = &model.function("FulfillmentFunction").unwrap().environment;
     assert_eq!(fulfillment["PUBLIC_API_URL"], "http://127.0.0.1:3000");
-    assert!(fulfillment["ACTION_LINK_KEY"].len() >= 32);
+    assert!(
+        fulfillment["ACTION_LINK_KEYS_SECRET"].starts_with("arn:aws:secretsmanager:"),
+        "{}",
+        fulfillment["ACTION_LINK_KEYS_SECRET"]
+    );
+    // The link keys: made locally with the checkout's key under the
+    // template's key id, in the JSON the functions read.
+    assert_eq!(model.secrets.len(), 1);
+    let keys = &model.secrets[0];
+    assert_eq!(keys.logical_id, "ActionLinkKeys");
+    assert_eq!(keys.generate_key.as_deref(), Some("key"));
+    let value = crate::secrets::local_value(keys, "0123456789abcdef0123456789abcdef").unwrap();
+    assert_eq!(
+        leadflow::links::LinkKey::from_secret(&value).unwrap().kid(),
+        "k1"
+    );
     assert_eq!(
         fulfillment["SES_CONFIGURATION_SET"],
         "t1-EmailConfigurationSet"
