@@ -369,15 +369,14 @@ impl ActionLinks {
     }
 }
 
+/// An address in a query string: all but RFC 3986's unreserved characters escaped.
 fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
 /// The key a use of `token` is recorded under (a digest: the token itself is a credential).
@@ -438,6 +437,16 @@ mod tests {
             assert_eq!(key().verify(junk, now), Err(LinkError::Invalid));
         }
         assert!(LinkKey::new(b"short").is_err());
+    }
+
+    #[test]
+    fn addresses_are_escaped_for_a_query_string() {
+        assert_eq!(url_encode("Ana+x@ex ample.com"), "Ana%2Bx%40ex%20ample.com");
+        assert_eq!(url_encode("a-b_c.d~e"), "a-b_c.d~e");
+        assert_eq!(
+            url_encode("jürgen@例え.jp"),
+            "j%C3%BCrgen%40%E4%BE%8B%E3%81%88.jp"
+        );
     }
 
     #[test]

@@ -648,6 +648,20 @@ async fn each_person_gets_a_digest_of_the_day_at_their_local_morning_once() {
     assert!(mails_to(&h, "sam.patel@example.com").is_empty());
 }
 
+/// The digest keeps the person's calendar: none on Christmas Eve (a holiday
+/// of Lena's emea calendar), the next working morning as usual.
+#[tokio::test]
+async fn no_digest_on_a_holiday_of_the_persons_calendar() {
+    let h = handler();
+    lead(&h, "xmas@stadtwerke.example", "DE").await;
+    // Thursday 2026-12-24, 08:00 Berlin: the call is overdue, but it is a holiday.
+    let eve = Utc.with_ymd_and_hms(2026, 12, 24, 7, 0, 0).unwrap();
+    assert_eq!(h.handle(at(eve)).await.unwrap().digests, 0);
+    // Monday 2026-12-28, 08:00 Berlin: the digest.
+    let monday = Utc.with_ymd_and_hms(2026, 12, 28, 7, 0, 0).unwrap();
+    assert_eq!(h.handle(at(monday)).await.unwrap().digests, 1);
+}
+
 #[test]
 fn a_tick_is_one_line_of_counts_zeros_included() {
     let report = reminders_report();

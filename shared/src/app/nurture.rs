@@ -220,13 +220,7 @@ async fn step<S: LeadStore, M: Mailer, P: Publisher>(
         events.push(HistoryEntry::new(
             &lead.id,
             now,
-            Event::TaskOpened {
-                task_id: task.id.clone(),
-                kind,
-                owner: task.owner.clone(),
-                due_at: task.due_at,
-                reason: task.reason.clone(),
-            },
+            Event::task_opened(&task, None),
         ));
         what = format!("{} for {}", kind, task.owner.display_name());
         tasks.push(task);
@@ -452,13 +446,7 @@ pub async fn hand_to_inside_sales<S: LeadStore, P: Publisher>(
         events.push(HistoryEntry::new(
             &lead.id,
             now,
-            Event::TaskOpened {
-                task_id: t.id.clone(),
-                kind: t.kind,
-                owner: t.owner.clone(),
-                due_at: t.due_at,
-                reason: t.reason.clone(),
-            },
+            Event::task_opened(t, None),
         ));
     }
     let notice: Vec<_> = match (

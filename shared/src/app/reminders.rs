@@ -474,7 +474,7 @@ async fn digest<S: LeadStore, M: Mailer>(
     claim_now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     use crate::domain::tz::Zone;
-    use chrono::{Datelike, Timelike, Weekday};
+    use chrono::Timelike;
     let Owner::Rep { id, email, .. } = owner else {
         return Ok(false);
     };
@@ -484,8 +484,10 @@ async fn digest<S: LeadStore, M: Mailer>(
         .and_then(Zone::get)
         .unwrap_or_else(Zone::utc);
     let local = tz.local(now);
+    // Only on the person's working days: no digest at the weekend or on
+    // their calendar's holidays.
     if local.hour() != playbook.reminders.digest_hour
-        || matches!(local.weekday(), Weekday::Sat | Weekday::Sun)
+        || !playbook.calendar_of(owner).is_working_day(local.date())
     {
         return Ok(false);
     }

@@ -166,13 +166,7 @@ pub async fn route_lead<S: LeadStore, P: Publisher>(
                     kit_follow_up_task(&lead, &decision, playbook, now),
                 ];
                 for t in new.into_iter().flatten() {
-                    task_events.push(Event::TaskOpened {
-                        task_id: t.id.clone(),
-                        kind: t.kind,
-                        owner: t.owner.clone(),
-                        due_at: t.due_at,
-                        reason: t.reason.clone(),
-                    });
+                    task_events.push(Event::task_opened(&t, None));
                     tasks.push(t);
                 }
             }

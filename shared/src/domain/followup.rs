@@ -712,17 +712,7 @@ impl<'p> Plan<'p> {
             events.push(HistoryEntry::new(&id, now, e));
         }
         let mut open_new = |t: Task| {
-            events.push(HistoryEntry::new(
-                &id,
-                now,
-                Event::TaskOpened {
-                    task_id: t.id.clone(),
-                    kind: t.kind,
-                    owner: t.owner.clone(),
-                    due_at: t.due_at,
-                    reason: t.reason.clone(),
-                },
-            ));
+            events.push(HistoryEntry::new(&id, now, Event::task_opened(&t, None)));
             reasons.push(format!(
                 "task {} for {} due {}",
                 t.kind,
@@ -866,30 +856,17 @@ pub fn reassign(
             events.push(HistoryEntry::new(
                 &id,
                 now,
-                Event::TaskOpened {
-                    task_id: t.id.clone(),
-                    kind: t.kind,
-                    owner: to.clone(),
-                    due_at: t.due_at,
-                    reason: format!("moved from {} with the lead", old.display_name()),
-                },
+                Event::task_opened(
+                    &t,
+                    Some(format!("moved from {} with the lead", old.display_name())),
+                ),
             ));
             tasks.push(t);
         }
     }
     if tasks.is_empty() && !lead.status.is_closed() {
         if let Some(t) = first_touch_task(&lead, &decision, playbook, now) {
-            events.push(HistoryEntry::new(
-                &id,
-                now,
-                Event::TaskOpened {
-                    task_id: t.id.clone(),
-                    kind: t.kind,
-                    owner: t.owner.clone(),
-                    due_at: t.due_at,
-                    reason: t.reason.clone(),
-                },
-            ));
+            events.push(HistoryEntry::new(&id, now, Event::task_opened(&t, None)));
             tasks.push(t);
         }
     }

@@ -734,6 +734,21 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// A task opened, as its history records it (the one place this event
+    /// is made): `because` says why when it is not the task's own reason
+    /// (a task that moved with its lead).
+    pub fn task_opened(t: &super::task::Task, because: Option<String>) -> Event {
+        Event::TaskOpened {
+            task_id: t.id.clone(),
+            kind: t.kind,
+            owner: t.owner.clone(),
+            due_at: t.due_at,
+            reason: because.unwrap_or_else(|| t.reason.clone()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     pub id: EventId,
