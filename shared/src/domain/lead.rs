@@ -6,7 +6,7 @@ use super::email::EmailAddress;
 use super::ids::{EventId, LeadId, ResponseId, TaskId};
 use super::inquiry::{Attribution, Contact, Inquiry, RequestType, Source};
 use super::outcome::{LeadStatus, Outcome};
-use super::stats::Tally;
+use super::tally::Tally;
 use super::task::{TaskKind, TaskStatus};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};

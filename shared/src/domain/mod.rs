@@ -5,7 +5,8 @@
 //! (`lead`), the company's rules as data (`playbook`, with `spam`'s guard), and what evaluates them
 //! (`scoring`, `routing`), and the follow-up flows a rep's
 //! outcomes drive (`outcome` and `task` as data, `followup` evaluating them);
-//! `stats` keeps the counters reports read, and `reports` turns them into figures;
+//! `stats` keeps the counters reports read (what it last counted a lead as, its
+//! `tally`, is stored on the lead), and `reports` turns them into figures;
 //! `tz` answers what the wall clock says in a lead's or a rep's time zone,
 //! and `calendar` when an owner works (business hours per region).
 
@@ -27,5 +28,6 @@ pub mod routing;
 pub mod scoring;
 pub mod spam;
 pub mod stats;
+pub mod tally;
 pub mod task;
 pub mod tz;
