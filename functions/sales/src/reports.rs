@@ -77,7 +77,7 @@ pub fn query(req: &ApiGatewayV2httpRequest, now: DateTime<Utc>) -> Result<Report
     if (q.to - q.from).num_days() >= MAX_DAYS {
         return Err(bad(
             "from",
-            format!("a report covers at most {MAX_DAYS} days; for more, see the README's ad-hoc analysis"),
+            format!("a report covers at most {MAX_DAYS} days; for more, see docs/analysis.md (ad-hoc analysis)"),
         ));
     }
     if let Some(by) = param(req, "by") {
