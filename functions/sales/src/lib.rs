@@ -544,14 +544,10 @@ impl<S: LeadStore + Quarantine, P: Publisher, C: Clock, D: DeadLetters> Sales<S,
                 answer::html(200, pages::unsubscribe_confirm(email.as_str(), company))
             }
             Method::POST => {
-                let entry = leadflow::ports::Suppression {
-                    reason: leadflow::ports::SuppressionReason::Unsubscribed,
-                    at: self.clock.now(),
-                    detail: Some("unsubscribe link".into()),
-                };
-                match self.store.suppress(&email, &entry).await {
+                let now = self.clock.now();
+                match sales::unsubscribe(&self.store, &email, now).await {
                     Ok(()) => {
-                        Emf::leadflow().count("Unsubscribes", 1).emit(entry.at);
+                        Emf::leadflow().count("Unsubscribes", 1).emit(now);
                         answer::html(200, pages::unsubscribed(company))
                     }
                     Err(e) => {

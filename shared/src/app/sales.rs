@@ -221,6 +221,22 @@ pub async fn lead_view<S: LeadStore>(
     })
 }
 
+/// An unsubscribe link's POST (its token checked by the caller): the address
+/// on the suppression ledger, so no marketing mail goes to it again (the
+/// first reason recorded stands: a complaint is not downgraded).
+pub async fn unsubscribe<S: LeadStore>(
+    store: &S,
+    email: &crate::EmailAddress,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let entry = crate::ports::Suppression {
+        reason: crate::ports::SuppressionReason::Unsubscribed,
+        at: now,
+        detail: Some("unsubscribe link".into()),
+    };
+    store.suppress(email, &entry).await
+}
+
 /// Where a page of tasks ends: the last task's due time and id.
 pub fn task_cursor(t: &Task) -> String {
     format!("{}#{}", t.due_at.to_rfc3339(), t.id)
