@@ -230,24 +230,28 @@ pub enum SendClaim {
 /// Where a coalescing slot stands: one notification of a kind per window.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SlotClaim {
-    /// Ours: send, then mark it sent with [`LeadStore::complete_send`].
+    /// Ours: send, then mark it sent with [`SendLedger::complete_send`].
     Claimed,
     /// Sent inside the window, or being sent, for another response: send nothing.
     Taken { by: ResponseId },
 }
 
-pub trait LeadStore: Send + Sync {
+/// The lead, its history and tasks, and the one atomic write of a change.
+pub trait Leads: Send + Sync {
     fn lead_id_by_email(
         &self,
         email: &EmailAddress,
     ) -> impl Future<Output = Result<Option<LeadId>, StoreError>> + Send;
+
     fn lead(&self, id: &LeadId) -> impl Future<Output = Result<Option<Lead>, StoreError>> + Send;
+
     /// The lead's whole history, oldest first (for reports and tests: a use
     /// case on the hot path reads [`recent_history`](Self::recent_history)).
     fn history(
         &self,
         id: &LeadId,
     ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send;
+
     /// The lead's latest `limit` history entries, oldest first: what a message
     /// handler reads, so a lead with thousands of responses costs the same.
     fn recent_history(
@@ -255,6 +259,7 @@ pub trait LeadStore: Send + Sync {
         id: &LeadId,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send;
+
     /// Up to `limit` history entries older than the one whose
     /// [`key`](HistoryEntry::key) is `before` (from the newest when `None`),
     /// newest first: a lead's page shows its history a page at a time.
@@ -264,28 +269,37 @@ pub trait LeadStore: Send + Sync {
         before: Option<&str>,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send;
+
     /// The answer stored under an Idempotency-Key, unless it has expired by `now`.
     fn reply(
         &self,
         key: &str,
         now: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<StoredReply>, StoreError>> + Send;
+
     /// All or nothing; `Conflict` when any condition fails.
     fn commit(&self, commit: Commit) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn marker_exists(
         &self,
         marker: &Marker,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Take the next turn of a pool's round-robin: an atomic counter, so
-    /// concurrent assignments never contend (a turn taken by a write that then
-    /// loses its race is skipped, not retried). Returns the turn taken.
-    fn take_turn(&self, pool: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
-    /// A pool's round-robin cursor (turns taken) and the open-lead counts of `reps`.
-    fn pool_state(
+
+    /// Every task of a lead, open and closed, oldest first.
+    fn tasks(&self, lead: &LeadId) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send;
+
+    /// An owner's leads, newest activity first, after the [`activity_key`]
+    /// `after` when given; at most `limit`.
+    fn leads_by_owner(
         &self,
-        pool: &str,
-        reps: &[String],
-    ) -> impl Future<Output = Result<PoolState, StoreError>> + Send;
+        owner_key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<LeadPage, StoreError>> + Send;
+}
+
+/// The transactional outbox: what a writer published, or must still publish.
+pub trait Outbox: Send + Sync {
     /// Outbox messages written before `before`, oldest first per shard, at
     /// most `limit` per shard; with the ids of rows it could not read (left
     /// in place and reported, never blocking the rest).
@@ -294,12 +308,18 @@ pub trait LeadStore: Send + Sync {
         before: DateTime<Utc>,
         limit: usize,
     ) -> impl Future<Output = Result<OutboxPage, StoreError>> + Send;
+
     fn outbox_done(&self, id: &MessageId) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Clear many published messages at once; returns those it could not clear.
     fn outbox_done_all(
         &self,
         ids: &[MessageId],
     ) -> impl Future<Output = Result<Vec<MessageId>, StoreError>> + Send;
+}
+
+/// Each email's send claim and receipt, and the coalescing slots of notifications.
+pub trait SendLedger: Send + Sync {
     /// Take the right to send `key` until `lease_until`; a lapsed claim may be taken again.
     fn claim_send(
         &self,
@@ -308,6 +328,7 @@ pub trait LeadStore: Send + Sync {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<SendClaim, StoreError>> + Send;
+
     /// Give up a claim taken by [`claim_send`](Self::claim_send) whose send
     /// surely did not happen, so the next delivery need not wait for its lease.
     fn release_send(
@@ -315,6 +336,7 @@ pub trait LeadStore: Send + Sync {
         lead: &LeadId,
         key: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Take the coalescing `slot` for `holder`'s notification: free when it was
     /// never used, last sent before `window_start`, or left pending past its
     /// lease; `holder` may always take it again (a retry of its own send).
@@ -327,6 +349,7 @@ pub trait LeadStore: Send + Sync {
         window_start: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<SlotClaim, StoreError>> + Send;
+
     /// Mark `key` sent (and `slot`, when given, sent at the entry's time) and
     /// record it in the history, in one write.
     fn complete_send(
@@ -337,14 +360,35 @@ pub trait LeadStore: Send + Sync {
         entry: HistoryEntry,
         slot: Option<&str>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Round-robin turns and reps' loads.
+pub trait Pools: Send + Sync {
+    /// Take the next turn of a pool's round-robin: an atomic counter, so
+    /// concurrent assignments never contend (a turn taken by a write that then
+    /// loses its race is skipped, not retried). Returns the turn taken.
+    fn take_turn(&self, pool: &str) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// A pool's round-robin cursor (turns taken) and the open-lead counts of `reps`.
+    fn pool_state(
+        &self,
+        pool: &str,
+        reps: &[String],
+    ) -> impl Future<Output = Result<PoolState, StoreError>> + Send;
+}
+
+/// The intake's rate limits.
+pub trait Quotas: Send + Sync {
     /// Take one unit of each quota, or none: the first quota that is used up
     /// is returned and nothing is counted.
     fn take_quota(
         &self,
         quotas: &[Quota],
     ) -> impl Future<Output = Result<Option<Quota>, StoreError>> + Send;
-    /// Every task of a lead, open and closed, oldest first.
-    fn tasks(&self, lead: &LeadId) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send;
+}
+
+/// Work that falls due: open tasks by owner and their notices, first-touch clocks, nurture steps.
+pub trait DueWork: Send + Sync {
     /// The open tasks of an owner (`rep#…`/`queue#…`), earliest due first,
     /// due before `due_before` when given; at most `limit`.
     fn open_tasks(
@@ -353,6 +397,7 @@ pub trait LeadStore: Send + Sync {
         due_before: Option<DateTime<Utc>>,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send;
+
     /// The next page of an owner's open tasks in due order: those after
     /// `after` (a task's due time and id, the last of the page before).
     fn open_tasks_after(
@@ -362,14 +407,7 @@ pub trait LeadStore: Send + Sync {
         due_before: Option<DateTime<Utc>>,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send;
-    /// An owner's leads, newest activity first, after the [`activity_key`]
-    /// `after` when given; at most `limit`.
-    fn leads_by_owner(
-        &self,
-        owner_key: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> impl Future<Output = Result<LeadPage, StoreError>> + Send;
+
     /// Take the right to send `notice` of `task` until `lease_until`: false
     /// when it was sent already, or another tick holds it (its lease not yet lapsed).
     fn claim_task_notice(
@@ -379,6 +417,7 @@ pub trait LeadStore: Send + Sync {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Record `notice` of `task` as sent at `at`.
     fn complete_task_notice(
         &self,
@@ -386,6 +425,7 @@ pub trait LeadStore: Send + Sync {
         notice: TaskNotice,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Untouched leads whose first-touch clock (`Lead::sla`) says look at them
     /// by `before`, through the index (every shard), at most `limit` per shard.
     fn sla_due(
@@ -393,17 +433,33 @@ pub trait LeadStore: Send + Sync {
         before: DateTime<Utc>,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Lead>, StoreError>> + Send;
+
     /// Leads in a nurture series whose next step is due by `before`, through the index.
     fn nurture_due(
         &self,
         before: DateTime<Utc>,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Lead>, StoreError>> + Send;
+}
+
+/// The suppression ledger: addresses nothing more is sent to.
+pub trait Suppressions: Send + Sync {
     /// Whether an address is on the suppression ledger, and why.
     fn suppression(
         &self,
         email: &EmailAddress,
     ) -> impl Future<Output = Result<Option<Suppression>, StoreError>> + Send;
+
+    /// Put an address on the ledger (the first reason recorded stands).
+    fn suppress(
+        &self,
+        email: &EmailAddress,
+        entry: &Suppression,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Things done once (a person's digest of a day, a manager's escalation).
+pub trait OnceKeys: Send + Sync {
     /// Take the right to do `key` (a person's digest of a day) until
     /// `lease_until`: false when it was done, or another tick holds it.
     fn claim_once(
@@ -412,14 +468,13 @@ pub trait LeadStore: Send + Sync {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Record `key` done: it is never claimed again.
     fn finish_once(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Put an address on the ledger (the first reason recorded stands).
-    fn suppress(
-        &self,
-        email: &EmailAddress,
-        entry: &Suppression,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The report counters and gauges.
+pub trait Counters: Send + Sync {
     /// The day counters of `dim` from `from` to `to` (inclusive), summed
     /// over shards: one row per day and value. Every `commit` keeps them
     /// ([`crate::domain::stats::settle`], in the same transaction).
@@ -429,17 +484,41 @@ pub trait LeadStore: Send + Sync {
         &self,
         counts: &[crate::domain::stats::Count],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     fn day_counts(
         &self,
         dim: Dim,
         from: NaiveDate,
         to: NaiveDate,
     ) -> impl Future<Output = Result<Vec<DayRow>, StoreError>> + Send;
+
     /// The gauges of `dim` (open leads now), summed over shards, by value.
     fn gauges(
         &self,
         dim: Dim,
     ) -> impl Future<Output = Result<Vec<(String, Metrics)>, StoreError>> + Send;
+}
+
+/// The store's traits, to call their methods on a concrete store:
+/// `use leadflow::ports::prelude::*`.
+pub mod prelude {
+    pub use super::{
+        Counters, DueWork, LeadStore, Leads, OnceKeys, Outbox, Pools, Quotas, SendLedger,
+        Suppressions,
+    };
+}
+
+/// Everything the use cases ask of the store, as one bound: each concern is
+/// a small trait of its own (issue 25), and any type with all of them is a
+/// `LeadStore`.
+pub trait LeadStore:
+    Leads + Outbox + SendLedger + Pools + Quotas + DueWork + Suppressions + OnceKeys + Counters
+{
+}
+
+impl<T> LeadStore for T where
+    T: Leads + Outbox + SendLedger + Pools + Quotas + DueWork + Suppressions + OnceKeys + Counters
+{
 }
 
 /// Why an address gets no more (marketing) mail.
@@ -673,25 +752,28 @@ mod shared {
         }
     }
 
-    impl<T: LeadStore> LeadStore for Arc<T> {
+    impl<T: Leads> Leads for Arc<T> {
         fn lead_id_by_email(
             &self,
             email: &EmailAddress,
         ) -> impl Future<Output = Result<Option<LeadId>, StoreError>> + Send {
             (**self).lead_id_by_email(email)
         }
+
         fn lead(
             &self,
             id: &LeadId,
         ) -> impl Future<Output = Result<Option<Lead>, StoreError>> + Send {
             (**self).lead(id)
         }
+
         fn history(
             &self,
             id: &LeadId,
         ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send {
             (**self).history(id)
         }
+
         fn recent_history(
             &self,
             id: &LeadId,
@@ -699,6 +781,7 @@ mod shared {
         ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send {
             (**self).recent_history(id, limit)
         }
+
         fn history_before(
             &self,
             id: &LeadId,
@@ -707,6 +790,7 @@ mod shared {
         ) -> impl Future<Output = Result<Vec<HistoryEntry>, StoreError>> + Send {
             (**self).history_before(id, before, limit)
         }
+
         fn reply(
             &self,
             key: &str,
@@ -714,25 +798,36 @@ mod shared {
         ) -> impl Future<Output = Result<Option<StoredReply>, StoreError>> + Send {
             (**self).reply(key, now)
         }
+
         fn commit(&self, commit: Commit) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).commit(commit)
         }
+
         fn marker_exists(
             &self,
             marker: &Marker,
         ) -> impl Future<Output = Result<bool, StoreError>> + Send {
             (**self).marker_exists(marker)
         }
-        fn take_turn(&self, pool: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
-            (**self).take_turn(pool)
-        }
-        fn pool_state(
+
+        fn tasks(
             &self,
-            pool: &str,
-            reps: &[String],
-        ) -> impl Future<Output = Result<PoolState, StoreError>> + Send {
-            (**self).pool_state(pool, reps)
+            lead: &LeadId,
+        ) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send {
+            (**self).tasks(lead)
         }
+
+        fn leads_by_owner(
+            &self,
+            owner_key: &str,
+            after: Option<&str>,
+            limit: usize,
+        ) -> impl Future<Output = Result<LeadPage, StoreError>> + Send {
+            (**self).leads_by_owner(owner_key, after, limit)
+        }
+    }
+
+    impl<T: Outbox> Outbox for Arc<T> {
         fn outbox_due(
             &self,
             before: DateTime<Utc>,
@@ -740,18 +835,23 @@ mod shared {
         ) -> impl Future<Output = Result<OutboxPage, StoreError>> + Send {
             (**self).outbox_due(before, limit)
         }
+
         fn outbox_done_all(
             &self,
             ids: &[MessageId],
         ) -> impl Future<Output = Result<Vec<MessageId>, StoreError>> + Send {
             (**self).outbox_done_all(ids)
         }
+
         fn outbox_done(
             &self,
             id: &MessageId,
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).outbox_done(id)
         }
+    }
+
+    impl<T: SendLedger> SendLedger for Arc<T> {
         fn claim_send(
             &self,
             lead: &LeadId,
@@ -761,6 +861,7 @@ mod shared {
         ) -> impl Future<Output = Result<SendClaim, StoreError>> + Send {
             (**self).claim_send(lead, key, now, lease_until)
         }
+
         fn release_send(
             &self,
             lead: &LeadId,
@@ -768,6 +869,7 @@ mod shared {
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).release_send(lead, key)
         }
+
         fn claim_slot(
             &self,
             lead: &LeadId,
@@ -779,6 +881,7 @@ mod shared {
         ) -> impl Future<Output = Result<SlotClaim, StoreError>> + Send {
             (**self).claim_slot(lead, slot, holder, now, window_start, lease_until)
         }
+
         fn complete_send(
             &self,
             lead: &LeadId,
@@ -789,18 +892,32 @@ mod shared {
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).complete_send(lead, key, message_id, entry, slot)
         }
+    }
+
+    impl<T: Pools> Pools for Arc<T> {
+        fn take_turn(&self, pool: &str) -> impl Future<Output = Result<u64, StoreError>> + Send {
+            (**self).take_turn(pool)
+        }
+
+        fn pool_state(
+            &self,
+            pool: &str,
+            reps: &[String],
+        ) -> impl Future<Output = Result<PoolState, StoreError>> + Send {
+            (**self).pool_state(pool, reps)
+        }
+    }
+
+    impl<T: Quotas> Quotas for Arc<T> {
         fn take_quota(
             &self,
             quotas: &[Quota],
         ) -> impl Future<Output = Result<Option<Quota>, StoreError>> + Send {
             (**self).take_quota(quotas)
         }
-        fn tasks(
-            &self,
-            lead: &LeadId,
-        ) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send {
-            (**self).tasks(lead)
-        }
+    }
+
+    impl<T: DueWork> DueWork for Arc<T> {
         fn open_tasks(
             &self,
             owner_key: &str,
@@ -809,6 +926,7 @@ mod shared {
         ) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send {
             (**self).open_tasks(owner_key, due_before, limit)
         }
+
         fn open_tasks_after(
             &self,
             owner_key: &str,
@@ -818,14 +936,7 @@ mod shared {
         ) -> impl Future<Output = Result<Vec<Task>, StoreError>> + Send {
             (**self).open_tasks_after(owner_key, after, due_before, limit)
         }
-        fn leads_by_owner(
-            &self,
-            owner_key: &str,
-            after: Option<&str>,
-            limit: usize,
-        ) -> impl Future<Output = Result<LeadPage, StoreError>> + Send {
-            (**self).leads_by_owner(owner_key, after, limit)
-        }
+
         fn claim_task_notice(
             &self,
             task: &Task,
@@ -835,6 +946,7 @@ mod shared {
         ) -> impl Future<Output = Result<bool, StoreError>> + Send {
             (**self).claim_task_notice(task, notice, now, lease_until)
         }
+
         fn complete_task_notice(
             &self,
             task: &Task,
@@ -843,6 +955,7 @@ mod shared {
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).complete_task_notice(task, notice, at)
         }
+
         fn sla_due(
             &self,
             before: DateTime<Utc>,
@@ -850,6 +963,7 @@ mod shared {
         ) -> impl Future<Output = Result<Vec<Lead>, StoreError>> + Send {
             (**self).sla_due(before, limit)
         }
+
         fn nurture_due(
             &self,
             before: DateTime<Utc>,
@@ -857,12 +971,16 @@ mod shared {
         ) -> impl Future<Output = Result<Vec<Lead>, StoreError>> + Send {
             (**self).nurture_due(before, limit)
         }
+    }
+
+    impl<T: Suppressions> Suppressions for Arc<T> {
         fn suppression(
             &self,
             email: &EmailAddress,
         ) -> impl Future<Output = Result<Option<Suppression>, StoreError>> + Send {
             (**self).suppression(email)
         }
+
         fn suppress(
             &self,
             email: &EmailAddress,
@@ -870,6 +988,9 @@ mod shared {
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).suppress(email, entry)
         }
+    }
+
+    impl<T: OnceKeys> OnceKeys for Arc<T> {
         fn claim_once(
             &self,
             key: &str,
@@ -878,15 +999,20 @@ mod shared {
         ) -> impl Future<Output = Result<bool, StoreError>> + Send {
             (**self).claim_once(key, now, lease_until)
         }
+
         fn finish_once(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).finish_once(key)
         }
+    }
+
+    impl<T: Counters> Counters for Arc<T> {
         fn add_counts(
             &self,
             counts: &[crate::domain::stats::Count],
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).add_counts(counts)
         }
+
         fn day_counts(
             &self,
             dim: Dim,
@@ -895,6 +1021,7 @@ mod shared {
         ) -> impl Future<Output = Result<Vec<DayRow>, StoreError>> + Send {
             (**self).day_counts(dim, from, to)
         }
+
         fn gauges(
             &self,
             dim: Dim,

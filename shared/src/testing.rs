@@ -182,7 +182,7 @@ impl MemoryStore {
     }
 }
 
-impl LeadStore for MemoryStore {
+impl Leads for MemoryStore {
     async fn lead_id_by_email(&self, email: &EmailAddress) -> Result<Option<LeadId>, StoreError> {
         Ok(self.with(|s| s.emails.get(email).cloned()))
     }
@@ -337,29 +337,49 @@ impl LeadStore for MemoryStore {
         }))
     }
 
-    async fn take_turn(&self, pool: &str) -> Result<u64, StoreError> {
+    async fn tasks(&self, lead: &LeadId) -> Result<Vec<Task>, StoreError> {
         Ok(self.with(|s| {
-            let c = s.cursors.entry(pool.to_string()).or_default();
-            *c += 1;
-            *c - 1
+            let mut out: Vec<Task> = s
+                .tasks
+                .values()
+                .filter(|t| &t.lead_id == lead)
+                .cloned()
+                .collect();
+            out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+            out
         }))
     }
 
-    async fn pool_state(&self, pool: &str, reps: &[String]) -> Result<PoolState, StoreError> {
-        Ok(self.with(|s| PoolState {
-            cursor: s.cursors.get(pool).copied().unwrap_or(0),
-            loads: reps
-                .iter()
-                .map(|r| {
-                    (
-                        r.clone(),
-                        s.loads.get(r).copied().unwrap_or(0).max(0) as u64,
-                    )
-                })
-                .collect(),
+    async fn leads_by_owner(
+        &self,
+        owner_key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<LeadPage, StoreError> {
+        Ok(self.with(|s| {
+            let mut all: Vec<(String, Lead)> = s
+                .leads
+                .values()
+                .filter(|l| l.owner().is_some_and(|o| o.key() == owner_key))
+                .map(|l| (activity_key(l), l.clone()))
+                .filter(|(k, _)| after.is_none_or(|a| k.as_str() < a))
+                .collect();
+            all.sort_by(|a, b| b.0.cmp(&a.0));
+            let more = all.len() > limit;
+            all.truncate(limit);
+            LeadPage {
+                next: if more {
+                    all.last().map(|(k, _)| k.clone())
+                } else {
+                    None
+                },
+                leads: all.into_iter().map(|(_, l)| l).collect(),
+            }
         }))
     }
+}
 
+impl Outbox for MemoryStore {
     async fn outbox_due(
         &self,
         before: DateTime<Utc>,
@@ -394,7 +414,9 @@ impl LeadStore for MemoryStore {
         });
         Ok(Vec::new())
     }
+}
 
+impl SendLedger for MemoryStore {
     async fn claim_send(
         &self,
         lead: &LeadId,
@@ -466,6 +488,58 @@ impl LeadStore for MemoryStore {
         }))
     }
 
+    async fn complete_send(
+        &self,
+        lead: &LeadId,
+        key: &str,
+        message_id: &str,
+        entry: HistoryEntry,
+        slot: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.with(|s| {
+            if let Some(slot) = slot {
+                if let Some(held) = s.slots.get_mut(&(lead.clone(), slot.to_string())) {
+                    held.sent_at = Some(entry.at);
+                }
+            }
+            s.sends.insert(
+                (lead.clone(), key.to_string()),
+                Send::Sent {
+                    message_id: message_id.to_string(),
+                },
+            );
+            s.history.entry(lead.clone()).or_default().push(entry);
+        });
+        Ok(())
+    }
+}
+
+impl Pools for MemoryStore {
+    async fn take_turn(&self, pool: &str) -> Result<u64, StoreError> {
+        Ok(self.with(|s| {
+            let c = s.cursors.entry(pool.to_string()).or_default();
+            *c += 1;
+            *c - 1
+        }))
+    }
+
+    async fn pool_state(&self, pool: &str, reps: &[String]) -> Result<PoolState, StoreError> {
+        Ok(self.with(|s| PoolState {
+            cursor: s.cursors.get(pool).copied().unwrap_or(0),
+            loads: reps
+                .iter()
+                .map(|r| {
+                    (
+                        r.clone(),
+                        s.loads.get(r).copied().unwrap_or(0).max(0) as u64,
+                    )
+                })
+                .collect(),
+        }))
+    }
+}
+
+impl Quotas for MemoryStore {
     async fn take_quota(&self, quotas: &[Quota]) -> Result<Option<Quota>, StoreError> {
         Ok(self.with(|s| {
             let key = |q: &Quota| (q.key.clone(), q.window_start);
@@ -481,20 +555,9 @@ impl LeadStore for MemoryStore {
             None
         }))
     }
+}
 
-    async fn tasks(&self, lead: &LeadId) -> Result<Vec<Task>, StoreError> {
-        Ok(self.with(|s| {
-            let mut out: Vec<Task> = s
-                .tasks
-                .values()
-                .filter(|t| &t.lead_id == lead)
-                .cloned()
-                .collect();
-            out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-            out
-        }))
-    }
-
+impl DueWork for MemoryStore {
     async fn open_tasks(
         &self,
         owner_key: &str,
@@ -531,34 +594,6 @@ impl LeadStore for MemoryStore {
             .filter(|t| (t.due_at, &t.id) > (after.0, after.1))
             .take(limit)
             .collect())
-    }
-
-    async fn leads_by_owner(
-        &self,
-        owner_key: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<LeadPage, StoreError> {
-        Ok(self.with(|s| {
-            let mut all: Vec<(String, Lead)> = s
-                .leads
-                .values()
-                .filter(|l| l.owner().is_some_and(|o| o.key() == owner_key))
-                .map(|l| (activity_key(l), l.clone()))
-                .filter(|(k, _)| after.is_none_or(|a| k.as_str() < a))
-                .collect();
-            all.sort_by(|a, b| b.0.cmp(&a.0));
-            let more = all.len() > limit;
-            all.truncate(limit);
-            LeadPage {
-                next: if more {
-                    all.last().map(|(k, _)| k.clone())
-                } else {
-                    None
-                },
-                leads: all.into_iter().map(|(_, l)| l).collect(),
-            }
-        }))
     }
 
     async fn claim_task_notice(
@@ -634,7 +669,9 @@ impl LeadStore for MemoryStore {
             due
         }))
     }
+}
 
+impl Suppressions for MemoryStore {
     async fn suppression(&self, email: &EmailAddress) -> Result<Option<Suppression>, StoreError> {
         Ok(self.with(|s| s.suppressed.get(email).cloned()))
     }
@@ -647,7 +684,9 @@ impl LeadStore for MemoryStore {
         });
         Ok(())
     }
+}
 
+impl OnceKeys for MemoryStore {
     async fn claim_once(
         &self,
         key: &str,
@@ -668,7 +707,9 @@ impl LeadStore for MemoryStore {
         self.with(|s| s.once.insert(key.to_string(), None));
         Ok(())
     }
+}
 
+impl Counters for MemoryStore {
     async fn add_counts(&self, counts: &[stats::Count]) -> Result<(), StoreError> {
         self.with(|s| {
             for count in counts {
@@ -727,31 +768,6 @@ impl LeadStore for MemoryStore {
             }
             rows.into_iter().collect()
         }))
-    }
-
-    async fn complete_send(
-        &self,
-        lead: &LeadId,
-        key: &str,
-        message_id: &str,
-        entry: HistoryEntry,
-        slot: Option<&str>,
-    ) -> Result<(), StoreError> {
-        self.with(|s| {
-            if let Some(slot) = slot {
-                if let Some(held) = s.slots.get_mut(&(lead.clone(), slot.to_string())) {
-                    held.sent_at = Some(entry.at);
-                }
-            }
-            s.sends.insert(
-                (lead.clone(), key.to_string()),
-                Send::Sent {
-                    message_id: message_id.to_string(),
-                },
-            );
-            s.history.entry(lead.clone()).or_default().push(entry);
-        });
-        Ok(())
     }
 }
 

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{eventually, unique};
-use leadflow::ports::LeadStore;
+use leadflow::ports::prelude::*;
 use leadflow::{Criterion, EmailAddress, RequestType};
 use leadflow_aws::dynamo::DynamoStore;
 use leadflow_local::{root, DevOptions, DevStack};

@@ -7,7 +7,7 @@ mod common;
 
 use common::{drained, emails_to, eventually, request, store, unique};
 use leadflow::domain::lead::{EmailKind, Event};
-use leadflow::ports::LeadStore;
+use leadflow::ports::prelude::*;
 use leadflow::{EmailAddress, Lead, LeadId, RequestType};
 use leadflow_local::{DevOptions, DevStack, RunningStack};
 use serde_json::{json, Value};

@@ -7,12 +7,12 @@
 
 mod common;
 
+use leadflow::ports::prelude::*;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::{drained, emails_to, eventually, store, unique, watch};
 use leadflow::domain::lead::{EmailKind, Event};
-use leadflow::ports::LeadStore;
 use leadflow::{EmailAddress, LeadId, ResponseId};
 use leadflow_local::proxy::faults::{Fault, Matcher};
 use leadflow_local::proxy::iam::Role;

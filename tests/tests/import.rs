@@ -7,7 +7,7 @@ mod common;
 
 use common::{eventually, store, unique};
 use leadflow::domain::lead::Event;
-use leadflow::ports::LeadStore;
+use leadflow::ports::prelude::*;
 use leadflow::{EmailAddress, Lead, LeadId, RequestType, Source};
 use leadflow_aws::dynamo::DynamoStore;
 use leadflow_infra::import::{import, ImportArgs, Report};

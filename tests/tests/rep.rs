@@ -7,7 +7,7 @@ mod common;
 
 use common::{drained, emails_to, eventually, request, store, unique, Response};
 use leadflow::domain::lead::{EmailKind, Event};
-use leadflow::ports::LeadStore;
+use leadflow::ports::prelude::*;
 use leadflow::{EmailAddress, LeadId};
 use leadflow_local::{root, DevOptions, DevStack, RunningStack};
 use serde_json::{json, Value};

@@ -7,7 +7,7 @@
 mod common;
 
 use common::{eventually, request, store, unique};
-use leadflow::ports::LeadStore;
+use leadflow::ports::prelude::*;
 use leadflow::EmailAddress;
 use leadflow_local::{root, DevOptions, DevStack, RunningStack};
 use serde_json::{json, Value};

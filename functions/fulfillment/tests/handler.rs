@@ -8,7 +8,8 @@ use leadflow::app::route::route_lead;
 use leadflow::domain::inquiry::Inquiry;
 use leadflow::domain::lead::{EmailKind, Event};
 use leadflow::messages::{FulfillPart, FulfillRequest, RouteRequest};
-use leadflow::ports::{Clock, LeadStore, MailError};
+use leadflow::ports::prelude::*;
+use leadflow::ports::{Clock, MailError};
 use leadflow::testing::{
     FixedClock, MemoryBatchQueues, MemoryMailer, MemoryPublisher, MemoryStore,
 };

@@ -2,7 +2,8 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use leadflow::messages::RouteRequest;
-use leadflow::ports::{Clock, Commit, LeadStore};
+use leadflow::ports::prelude::*;
+use leadflow::ports::{Clock, Commit};
 use leadflow::testing::{FixedClock, MemoryPublisher, MemoryStore};
 use leadflow::{LeadId, ResponseId};
 use leadflow_aws::metrics::shape::{counts, emf_shape, sets};

@@ -5,7 +5,8 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use leadflow::domain::lead::Event;
-use leadflow::ports::{Clock, LeadStore};
+use leadflow::ports::prelude::*;
+use leadflow::ports::Clock;
 use leadflow::testing::{routed_lead, FixedClock, MemoryMailer, MemoryPublisher, MemoryStore};
 use leadflow::{LeadId, Playbook};
 use leadflow_aws::metrics::shape::{counts, emf_shape, sets};

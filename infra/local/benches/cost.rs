@@ -17,11 +17,11 @@
 //! hour, not by the lead. Empty SQS receives (polling) are shown but not
 //! charged to the leads, for the same reason.
 
+use leadflow::ports::prelude::*;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use leadflow::domain::lead::Event;
-use leadflow::ports::LeadStore;
 use leadflow::{EmailAddress, ResponseId};
 use leadflow_aws::dynamo::DynamoStore;
 use leadflow_local::dev::EVENT_SOURCE_MAPPING;

@@ -8,7 +8,8 @@
 use chrono::{Duration, Utc};
 use leadflow::app::outbox::sweep;
 use leadflow::messages::RouteRequest;
-use leadflow::ports::{Commit, LeadStore, OutboxMessage, Publisher};
+use leadflow::ports::prelude::*;
+use leadflow::ports::{Commit, OutboxMessage, Publisher};
 use leadflow::{LeadId, ResponseId};
 use leadflow_aws::dynamo::DynamoStore;
 use leadflow_aws::sqs::SqsPublisher;

@@ -30,6 +30,7 @@
 //! - nothing is left in the routing or fulfillment queue, a dead-letter
 //!   queue, or the outbox.
 
+use leadflow::ports::prelude::*;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -43,7 +44,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use leadflow::domain::lead::{EmailKind, Event};
-use leadflow::ports::LeadStore;
 use leadflow::{EmailAddress, ResponseId};
 use leadflow_aws::dynamo::DynamoStore;
 use serde_json::Value;

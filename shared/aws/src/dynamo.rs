@@ -584,7 +584,7 @@ impl DynamoStore {
     }
 }
 
-impl LeadStore for DynamoStore {
+impl Leads for DynamoStore {
     async fn lead_id_by_email(&self, email: &EmailAddress) -> Result<Option<LeadId>, StoreError> {
         match self.get(format!("EMAIL#{email}"), "EMAIL").await? {
             None => Ok(None),
@@ -807,83 +807,87 @@ impl LeadStore for DynamoStore {
             .is_some())
     }
 
-    async fn take_turn(&self, pool: &str) -> Result<u64, StoreError> {
-        let out = self
+    async fn tasks(&self, lead: &LeadId) -> Result<Vec<Task>, StoreError> {
+        let items: Vec<Item> = self
             .client
-            .update_item()
+            .query()
             .table_name(&self.table)
-            .key("pk", s(format!("POOL#{pool}")))
-            .key("sk", s("POOL"))
-            .update_expression("ADD #c :one SET kind = :k")
-            .expression_attribute_names("#c", "cursor")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":k", s("pool"))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :task)")
+            .expression_attribute_values(":pk", s(lead_pk(lead)))
+            .expression_attribute_values(":task", s("TASK#"))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
             .send()
+            .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(unavailable)?;
-        let next: u64 = out
-            .attributes
-            .as_ref()
-            .and_then(|a| a.get("cursor"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| StoreError::Corrupt(format!("pool {pool} has no numeric cursor")))?;
-        Ok(next.saturating_sub(1))
+        let mut tasks: Vec<Task> = items
+            .into_iter()
+            .filter_map(|item| match serde_dynamo::from_item::<_, Task>(item) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    tracing::warn!(lead_id = %lead, error = %e, "unreadable task skipped");
+                    None
+                }
+            })
+            .collect();
+        tasks.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(tasks)
     }
 
-    async fn pool_state(&self, pool: &str, reps: &[String]) -> Result<PoolState, StoreError> {
-        let cursor = match self.get(format!("POOL#{pool}"), "POOL").await? {
-            None => 0,
-            Some(item) => item
-                .get("cursor")
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| StoreError::Corrupt(format!("pool {pool} has no numeric cursor")))?,
+    async fn leads_by_owner(
+        &self,
+        owner_key: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<LeadPage, StoreError> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by_owner")
+            .scan_index_forward(false)
+            .expression_attribute_values(":k", s(owner_key));
+        query = match after {
+            Some(a) => query
+                .key_condition_expression("owner_pk = :k AND owner_sk < :after")
+                .expression_attribute_values(":after", s(a)),
+            None => query.key_condition_expression("owner_pk = :k"),
         };
-        let mut loads: std::collections::BTreeMap<String, u64> =
-            reps.iter().map(|r| (r.clone(), 0)).collect();
-        for chunk in reps.chunks(100) {
-            let mut keys = KeysAndAttributes::builder().consistent_read(true);
-            for rep in chunk {
-                let mut key = Item::new();
-                key.insert("pk".into(), s(format!("REP#{rep}")));
-                key.insert("sk".into(), s("LOAD"));
-                keys = keys.keys(key);
-            }
-            let mut request = Some(keys.build().map_err(corrupt)?);
-            // BatchGetItem may leave keys unprocessed under load: ask again for those.
-            while let Some(keys) = request.take() {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                for item in out
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                {
-                    let rep = get_s(&item, "pk")?.trim_start_matches("REP#").to_string();
-                    let open = item
-                        .get("open_leads")
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|v| v.parse::<i64>().ok())
-                        .unwrap_or(0);
-                    loads.insert(rep, open.max(0) as u64);
+        let mut page = LeadPage::default();
+        let mut start = None;
+        // One more than asked: whether there is a next page.
+        while page.leads.len() <= limit {
+            let out = query
+                .clone()
+                .limit((limit + 1 - page.leads.len()).clamp(1, 1000) as i32)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items.unwrap_or_default() {
+                match serde_dynamo::from_item::<_, Lead>(item) {
+                    Ok(l) => page.leads.push(l),
+                    Err(e) => {
+                        tracing::warn!(owner = owner_key, error = %e, "unreadable lead skipped")
+                    }
                 }
-                request = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|k| !k.keys().is_empty());
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
             }
         }
-        Ok(PoolState { cursor, loads })
+        if page.leads.len() > limit {
+            page.leads.truncate(limit);
+            page.next = page.leads.last().map(activity_key);
+        }
+        Ok(page)
     }
+}
 
+impl Outbox for DynamoStore {
     async fn outbox_due(
         &self,
         before: DateTime<Utc>,
@@ -961,7 +965,9 @@ impl LeadStore for DynamoStore {
         }
         Ok(left)
     }
+}
 
+impl SendLedger for DynamoStore {
     async fn claim_send(
         &self,
         lead: &LeadId,
@@ -1093,25 +1099,126 @@ impl LeadStore for DynamoStore {
         }
     }
 
-    async fn add_counts(&self, counts: &[Count]) -> Result<(), StoreError> {
-        // Each counter on its own: an ADD is safe to repeat only as a count
-        // of something that happened again, which is what these count.
-        for count in counts {
-            let update = self.count_update(count)?;
-            self.client
-                .update_item()
-                .table_name(update.table_name())
-                .set_key(Some(update.key().clone()))
-                .update_expression(update.update_expression())
-                .set_expression_attribute_names(update.expression_attribute_names().cloned())
-                .set_expression_attribute_values(update.expression_attribute_values().cloned())
-                .send()
-                .await
-                .map_err(|e| StoreError::Unavailable(format!("{:?}", e.into_service_error())))?;
+    async fn complete_send(
+        &self,
+        lead: &LeadId,
+        key: &str,
+        message_id: &str,
+        entry: HistoryEntry,
+        slot: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(lead_pk(lead)))
+            .key("sk", s(format!("SEND#{key}")))
+            .update_expression("SET #st = :sent, message_id = :m, sent_at = :at REMOVE lease_until")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":m", s(message_id))
+            .expression_attribute_values(":at", s(timestamp(entry.at)))
+            .build()
+            .map_err(corrupt)?;
+        let mut items = vec![
+            TransactWriteItem::builder().update(update).build(),
+            self.put(Self::event_item(&entry)?, None)?,
+        ];
+        if let Some(slot) = slot {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(lead_pk(lead)))
+                .key("sk", s(format!("SLOT#{slot}")))
+                .update_expression("SET #st = :sent, sent_at = :at REMOVE lease_until")
+                .expression_attribute_names("#st", "state")
+                .expression_attribute_values(":sent", s("sent"))
+                .expression_attribute_values(":at", s(timestamp(entry.at)))
+                .build()
+                .map_err(corrupt)?;
+            items.push(TransactWriteItem::builder().update(update).build());
         }
-        Ok(())
+        self.transact(items).await
+    }
+}
+
+impl Pools for DynamoStore {
+    async fn take_turn(&self, pool: &str) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("POOL#{pool}")))
+            .key("sk", s("POOL"))
+            .update_expression("ADD #c :one SET kind = :k")
+            .expression_attribute_names("#c", "cursor")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":k", s("pool"))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let next: u64 = out
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get("cursor"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("pool {pool} has no numeric cursor")))?;
+        Ok(next.saturating_sub(1))
     }
 
+    async fn pool_state(&self, pool: &str, reps: &[String]) -> Result<PoolState, StoreError> {
+        let cursor = match self.get(format!("POOL#{pool}"), "POOL").await? {
+            None => 0,
+            Some(item) => item
+                .get("cursor")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| StoreError::Corrupt(format!("pool {pool} has no numeric cursor")))?,
+        };
+        let mut loads: std::collections::BTreeMap<String, u64> =
+            reps.iter().map(|r| (r.clone(), 0)).collect();
+        for chunk in reps.chunks(100) {
+            let mut keys = KeysAndAttributes::builder().consistent_read(true);
+            for rep in chunk {
+                let mut key = Item::new();
+                key.insert("pk".into(), s(format!("REP#{rep}")));
+                key.insert("sk".into(), s("LOAD"));
+                keys = keys.keys(key);
+            }
+            let mut request = Some(keys.build().map_err(corrupt)?);
+            // BatchGetItem may leave keys unprocessed under load: ask again for those.
+            while let Some(keys) = request.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
+                    let rep = get_s(&item, "pk")?.trim_start_matches("REP#").to_string();
+                    let open = item
+                        .get("open_leads")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse::<i64>().ok())
+                        .unwrap_or(0);
+                    loads.insert(rep, open.max(0) as u64);
+                }
+                request = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys().is_empty());
+            }
+        }
+        Ok(PoolState { cursor, loads })
+    }
+}
+
+impl Quotas for DynamoStore {
     async fn take_quota(&self, quotas: &[Quota]) -> Result<Option<Quota>, StoreError> {
         use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
         // One conditional increment per counter (a hot counter never conflicts
@@ -1169,36 +1276,9 @@ impl LeadStore for DynamoStore {
         }
         Ok(None)
     }
+}
 
-    async fn tasks(&self, lead: &LeadId) -> Result<Vec<Task>, StoreError> {
-        let items: Vec<Item> = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :task)")
-            .expression_attribute_values(":pk", s(lead_pk(lead)))
-            .expression_attribute_values(":task", s("TASK#"))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(unavailable)?;
-        let mut tasks: Vec<Task> = items
-            .into_iter()
-            .filter_map(|item| match serde_dynamo::from_item::<_, Task>(item) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    tracing::warn!(lead_id = %lead, error = %e, "unreadable task skipped");
-                    None
-                }
-            })
-            .collect();
-        tasks.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-        Ok(tasks)
-    }
-
+impl DueWork for DynamoStore {
     async fn open_tasks(
         &self,
         owner_key: &str,
@@ -1218,56 +1298,6 @@ impl LeadStore for DynamoStore {
         let after = format!("{}#{}", timestamp(after.0), after.1);
         self.task_page(owner_key, Some(after), due_before, limit)
             .await
-    }
-
-    async fn leads_by_owner(
-        &self,
-        owner_key: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<LeadPage, StoreError> {
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("by_owner")
-            .scan_index_forward(false)
-            .expression_attribute_values(":k", s(owner_key));
-        query = match after {
-            Some(a) => query
-                .key_condition_expression("owner_pk = :k AND owner_sk < :after")
-                .expression_attribute_values(":after", s(a)),
-            None => query.key_condition_expression("owner_pk = :k"),
-        };
-        let mut page = LeadPage::default();
-        let mut start = None;
-        // One more than asked: whether there is a next page.
-        while page.leads.len() <= limit {
-            let out = query
-                .clone()
-                .limit((limit + 1 - page.leads.len()).clamp(1, 1000) as i32)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items.unwrap_or_default() {
-                match serde_dynamo::from_item::<_, Lead>(item) {
-                    Ok(l) => page.leads.push(l),
-                    Err(e) => {
-                        tracing::warn!(owner = owner_key, error = %e, "unreadable lead skipped")
-                    }
-                }
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        if page.leads.len() > limit {
-            page.leads.truncate(limit);
-            page.next = page.leads.last().map(activity_key);
-        }
-        Ok(page)
     }
 
     async fn claim_task_notice(
@@ -1341,7 +1371,9 @@ impl LeadStore for DynamoStore {
     ) -> Result<Vec<Lead>, StoreError> {
         self.leads_due("NURTURE", before, limit).await
     }
+}
 
+impl Suppressions for DynamoStore {
     async fn suppression(&self, email: &EmailAddress) -> Result<Option<Suppression>, StoreError> {
         match self.get(format!("SUPPRESS#{email}"), "SUPPRESS").await? {
             Some(item) => Ok(Some(serde_dynamo::from_item(item).map_err(corrupt)?)),
@@ -1375,7 +1407,9 @@ impl LeadStore for DynamoStore {
             Err(e) => Err(unavailable(e)),
         }
     }
+}
 
+impl OnceKeys for DynamoStore {
     async fn claim_once(
         &self,
         key: &str,
@@ -1432,44 +1466,26 @@ impl LeadStore for DynamoStore {
             .map_err(unavailable)?;
         Ok(())
     }
+}
 
-    async fn complete_send(
-        &self,
-        lead: &LeadId,
-        key: &str,
-        message_id: &str,
-        entry: HistoryEntry,
-        slot: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let update = Update::builder()
-            .table_name(&self.table)
-            .key("pk", s(lead_pk(lead)))
-            .key("sk", s(format!("SEND#{key}")))
-            .update_expression("SET #st = :sent, message_id = :m, sent_at = :at REMOVE lease_until")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":sent", s("sent"))
-            .expression_attribute_values(":m", s(message_id))
-            .expression_attribute_values(":at", s(timestamp(entry.at)))
-            .build()
-            .map_err(corrupt)?;
-        let mut items = vec![
-            TransactWriteItem::builder().update(update).build(),
-            self.put(Self::event_item(&entry)?, None)?,
-        ];
-        if let Some(slot) = slot {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .key("pk", s(lead_pk(lead)))
-                .key("sk", s(format!("SLOT#{slot}")))
-                .update_expression("SET #st = :sent, sent_at = :at REMOVE lease_until")
-                .expression_attribute_names("#st", "state")
-                .expression_attribute_values(":sent", s("sent"))
-                .expression_attribute_values(":at", s(timestamp(entry.at)))
-                .build()
-                .map_err(corrupt)?;
-            items.push(TransactWriteItem::builder().update(update).build());
+impl Counters for DynamoStore {
+    async fn add_counts(&self, counts: &[Count]) -> Result<(), StoreError> {
+        // Each counter on its own: an ADD is safe to repeat only as a count
+        // of something that happened again, which is what these count.
+        for count in counts {
+            let update = self.count_update(count)?;
+            self.client
+                .update_item()
+                .table_name(update.table_name())
+                .set_key(Some(update.key().clone()))
+                .update_expression(update.update_expression())
+                .set_expression_attribute_names(update.expression_attribute_names().cloned())
+                .set_expression_attribute_values(update.expression_attribute_values().cloned())
+                .send()
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("{:?}", e.into_service_error())))?;
         }
-        self.transact(items).await
+        Ok(())
     }
 
     async fn day_counts(
