@@ -1,0 +1,128 @@
+//! Posts the spam guard held (`Quarantine`).
+
+use super::*;
+
+impl Quarantine for DynamoStore {
+    async fn hold(
+        &self,
+        post: &leadflow::domain::spam::HeldPost,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut item: Item = serde_dynamo::to_item(post).map_err(corrupt)?;
+        item.insert("pk".into(), s(format!("SPAM#{}", post.id.day())));
+        item.insert("sk".into(), s(post.id.as_str()));
+        item.insert("kind".into(), s("spam"));
+        item.insert("expires_at".into(), n(expires_at.timestamp()));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn held(
+        &self,
+        days: &[NaiveDate],
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<leadflow::domain::spam::HeldPost>, Option<String>), StoreError> {
+        use leadflow::domain::ids::SpamId;
+        let after = match cursor {
+            Some(c) => Some(
+                SpamId::parse(c).map_err(|_| StoreError::Invalid("not a spam cursor".into()))?,
+            ),
+            None => None,
+        };
+        let limit = limit.clamp(1, 500);
+        let mut posts = Vec::new();
+        for day in days {
+            if after.as_ref().is_some_and(|a| *day > a.day()) {
+                continue;
+            }
+            let mut start = after.as_ref().filter(|a| a.day() == *day).map(|a| {
+                HashMap::from([
+                    ("pk".to_string(), s(format!("SPAM#{day}"))),
+                    ("sk".to_string(), s(a.as_str())),
+                ])
+            });
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk")
+                    .expression_attribute_values(":pk", s(format!("SPAM#{day}")))
+                    .scan_index_forward(false)
+                    .limit((limit + 1 - posts.len().min(limit)) as i32)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in out.items.unwrap_or_default() {
+                    posts.push(serde_dynamo::from_item(item).map_err(corrupt)?);
+                }
+                start = out.last_evaluated_key;
+                if start.is_none() || posts.len() > limit {
+                    break;
+                }
+            }
+            if posts.len() > limit {
+                break;
+            }
+        }
+        let more = posts.len() > limit;
+        posts.truncate(limit);
+        let next = match more {
+            true => posts
+                .last()
+                .map(|p: &leadflow::domain::spam::HeldPost| p.id.to_string()),
+            false => None,
+        };
+        Ok((posts, next))
+    }
+
+    async fn held_post(
+        &self,
+        id: &leadflow::domain::ids::SpamId,
+    ) -> Result<Option<leadflow::domain::spam::HeldPost>, StoreError> {
+        match self.get(format!("SPAM#{}", id.day()), id.as_str()).await? {
+            Some(item) => Ok(Some(serde_dynamo::from_item(item).map_err(corrupt)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn mark_released(
+        &self,
+        id: &leadflow::domain::ids::SpamId,
+        released: &leadflow::domain::spam::Released,
+    ) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        let value: AttributeValue = serde_dynamo::to_attribute_value(released).map_err(corrupt)?;
+        match self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("SPAM#{}", id.day())))
+            .key("sk", s(id.as_str()))
+            .update_expression("SET released = :r")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(released)")
+            .expression_attribute_values(":r", value)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Err(StoreError::Conflict)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
