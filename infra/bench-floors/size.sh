@@ -37,6 +37,9 @@ for f in "${functions[@]}"; do
     done
     floor_bin="hello"
     [[ ${#sdks[@]} -gt 0 ]] && floor_bin="hello-$(IFS=-; echo "${sdks[*]}")"
+    # Secrets Manager (the link keys) has no floor of its own: the ratio
+    # counts it against the floor of the other SDKs.
+    [[ "$line" == *'"secrets"'* ]] && sdks+=("secrets")
     own=$(size "$f")
     floor=$(size "$floor_bin")
     ratio=$(awk -v a="$own" -v b="$floor" 'BEGIN { printf "%.2f", a / b }')
