@@ -43,11 +43,26 @@ pub fn to_escalate<'t>(
     now: DateTime<Utc>,
 ) -> Vec<&'t Task> {
     let grace = playbook.reminders.overdue_grace_hours;
-    tasks
-        .iter()
-        .filter(|t| t.is_open() && TaskNotice::Escalated.of(t).is_none() && t.due_at <= now)
-        .filter(|t| playbook.calendar_of(&t.owner).add_hours(t.due_at, grace) <= now)
-        .collect()
+    // A tick passes one owner's tasks: their calendar is resolved once, not per task.
+    let mut calendar: Option<(&Owner, super::calendar::Calendar)> = None;
+    let mut out = Vec::new();
+    for t in tasks {
+        if !t.is_open() || TaskNotice::Escalated.of(t).is_some() || t.due_at > now {
+            continue;
+        }
+        if calendar
+            .as_ref()
+            .is_none_or(|(owner, _)| *owner != &t.owner)
+        {
+            calendar = Some((&t.owner, playbook.calendar_of(&t.owner)));
+        }
+        if let Some((_, c)) = &calendar {
+            if c.add_hours(t.due_at, grace) <= now {
+                out.push(t);
+            }
+        }
+    }
+    out
 }
 
 /// What a lead's first-touch clock asks for at `now`.
