@@ -30,6 +30,7 @@ use body::{Format, MediaType};
 use leadflow::app::intake::{self, Submission};
 use leadflow::app::quarantine;
 use leadflow::domain::inquiry::{Inquiry, RequestType, Source};
+use leadflow::domain::playbook::QuotaScope;
 use leadflow::domain::spam::SpamSign;
 use leadflow::domain::stats;
 use leadflow::ports::{Answer, Clock, LeadStore, Publisher, Quarantine};
@@ -90,14 +91,32 @@ impl<S: LeadStore + Quarantine, P: Publisher, C: Clock> Intake<S, P, C> {
             // Held, not dropped: an autofilling browser looks like a bot, and
             // ops can release the post. A store that cannot hold it does not
             // change what the bot is told.
+            // A flood from one source is held up to the per-source limit
+            // (a counter of its own, so held spam never uses up real posts'),
+            // then only counted: a bot cannot fill the table.
             let source_ip = req.request_context.http.source_ip.as_deref();
-            match quarantine::hold(&self.store, &self.playbook, sign, fields, source_ip, now).await
-            {
-                Ok(id) => {
-                    tracing::info!(sign = sign.as_str(), spam_id = %id, "inquiry held as suspected spam")
+            let flood = match (self.playbook.limits.per_source_ip, source_ip) {
+                (Some(limit), Some(ip)) if !ip.is_empty() => {
+                    let quota = limit.quota(QuotaScope::SourceIp, format!("spam#ip#{ip}"), now);
+                    matches!(self.store.take_quota(&[quota]).await, Ok(Some(_)))
                 }
-                Err(e) => {
-                    tracing::warn!(sign = sign.as_str(), error = %e, "suspected spam could not be held")
+                _ => false,
+            };
+            if flood {
+                tracing::info!(
+                    sign = sign.as_str(),
+                    "suspected spam over the source's limit: counted, not held"
+                );
+            } else {
+                match quarantine::hold(&self.store, &self.playbook, sign, fields, source_ip, now)
+                    .await
+                {
+                    Ok(id) => {
+                        tracing::info!(sign = sign.as_str(), spam_id = %id, "inquiry held as suspected spam")
+                    }
+                    Err(e) => {
+                        tracing::warn!(sign = sign.as_str(), error = %e, "suspected spam could not be held")
+                    }
                 }
             }
             // Counted for the health report; a store that cannot count it

@@ -1116,6 +1116,33 @@ async fn a_form_sent_faster_than_a_person_fills_it_is_spam_only_when_it_says_so(
         .all(|p| p.sign == "too_fast" && p.fields.iter().all(|(k, _)| k != "form_fill_ms")));
 }
 
+/// A flood from one source is held up to the per-source limit, then only
+/// counted: a bot cannot fill the table; and held spam never uses up the
+/// source's allowance for real posts.
+#[tokio::test]
+async fn a_spam_flood_is_held_up_to_the_sources_limit() {
+    use leadflow::ports::Quarantine;
+    let h = handler();
+    let limit = h.playbook.limits.per_source_ip.unwrap();
+    for i in 0..limit.max + 5 {
+        let r = h
+            .handle(post_json(
+                &json!({"email": format!("bot{i}@example.com"), "hp_website": "x"}),
+            ))
+            .await;
+        assert_eq!(r.status_code, 202);
+    }
+    let days = leadflow::app::quarantine::days(&h.playbook, h.clock.now());
+    let (held, _) = h.store.held(&days, None, 500).await.unwrap();
+    assert_eq!(held.len() as u32, limit.max);
+    // A person from the same source is still recorded.
+    let r = h
+        .handle(post_json(&json!({"email": "person@example.com"})))
+        .await;
+    assert_eq!(r.status_code, 202);
+    assert_eq!(h.store.lead_count(), 1);
+}
+
 #[test]
 fn spam_counts_by_sign_and_in_all() {
     use leadflow::domain::spam::SpamSign;
