@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{drained, emails_to, eventually, request, store, unique, Response};
+use common::{drained, emails_to, eventually, request, store, unique, watch, Response};
 use leadflow::domain::lead::{EmailKind, Event};
 use leadflow::ports::prelude::*;
 use leadflow::{EmailAddress, LeadId};
@@ -950,5 +950,66 @@ async fn suspected_spam_is_held_and_ops_release_it_into_the_pipeline_once() {
         .unwrap()
         .clone();
     assert_eq!(listed["released"]["by"], "olaf.berg");
+    s.shutdown().await;
+}
+
+/// Issue 24, item 7, over HTTP: leads as a file. The rep's API queues the
+/// export, the exports function writes it to the bucket under its own role,
+/// and the requester (only) gets a presigned link that works until it
+/// expires, as S3's would.
+#[tokio::test]
+async fn an_export_is_written_as_a_file_its_requester_downloads_by_a_link() {
+    let s = DevStack::start(DevOptions::for_tests(unique("exports")))
+        .await
+        .expect("the local stack starts");
+    let emails = [
+        format!("{}@stadtwerke.example", unique("export-a")),
+        format!("{}@stadtwerke.example", unique("export-b")),
+    ];
+    for email in &emails {
+        routed_lead(&s, email).await;
+    }
+    let lena = rep(&s, "lena.fischer").await;
+    let r = call(&s, "POST", "/exports?status=open", Some(&lena), None).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let href = r.json()["export"]["href"].as_str().unwrap().to_string();
+    assert_eq!(r.headers["location"], href.as_str());
+    let ready = watch(&s, "the export file to be written", || async {
+        let r = call(&s, "GET", &href, Some(&lena), None).await;
+        match r.json()["export"]["status"].as_str() {
+            Some("ready") => Ok(r.json()["export"].clone()),
+            _ => Err(r.body),
+        }
+    })
+    .await;
+    assert_eq!(ready["rows"], 2, "{ready}");
+    let url = ready["url"].as_str().unwrap().to_string();
+    assert!(url.contains("X-Amz-Signature="), "{url}");
+    let file = request("GET", &url, &[], "").await;
+    assert_eq!(file.status, 200, "{}", file.body);
+    assert!(file.body.starts_with("lead_id,email,name"), "{}", file.body);
+    for email in &emails {
+        assert!(file.body.contains(email.as_str()), "{email}: {}", file.body);
+    }
+    // Someone else's export is not found.
+    let olaf = rep(&s, "olaf.berg").await;
+    assert_eq!(call(&s, "GET", &href, Some(&olaf), None).await.status, 404);
+    // A link changed to reach another file is refused, as S3 refuses it.
+    let id = href.trim_start_matches("/exports/");
+    let forged = url.replace(id, "ex_01JZZZZZZZZZZZZZZZZZZZZZZZ");
+    let r = request("GET", &forged, &[], "").await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("SignatureDoesNotMatch"), "{}", r.body);
+    // A link past its expiry is refused, as S3 refuses it.
+    let signed_at = url
+        .split("X-Amz-Date=")
+        .nth(1)
+        .and_then(|v| v.split('&').next())
+        .unwrap()
+        .to_string();
+    let stale = url.replace(&signed_at, "20200101T000000Z");
+    let r = request("GET", &stale, &[], "").await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.body.contains("Request has expired"), "{}", r.body);
     s.shutdown().await;
 }

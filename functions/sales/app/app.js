@@ -77,12 +77,40 @@ async function api(path, options = {}) {
 async function download(path, filename) {
   const res = await fetch(path, { headers: { accept: 'text/csv', authorization: `Bearer ${state.token}` } });
   if (!res.ok) return flash(`The export failed (HTTP ${res.status}).`, true);
+  // More than one answer holds: the export is written as a file; follow it.
+  if (res.status === 202) return followExport((await res.json()).export);
   const url = URL.createObjectURL(await res.blob());
   const a = h('a', { href: url, download: filename });
   document.body.append(a);
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+// A large export: poll its state (backing off to every 5 s) until the file
+// is written, then download it by its short-lived link.
+async function followExport(job) {
+  flash('The export is large: it is being written as a file, and downloads when ready…');
+  let wait = 1000;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, wait));
+    wait = Math.min(wait * 2, 5000);
+    let current;
+    try {
+      current = (await api(job.href)).body.export;
+    } catch (e) {
+      return flash(`The export could not be followed: ${e.message}`, true);
+    }
+    if (current.status === 'ready') {
+      flash(`The export is ready: ${current.rows} leads${current.truncated ? ' (the first ones: the file is full)' : ''}.`);
+      const a = h('a', { href: current.url, download: current.filename });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      return;
+    }
+    if (current.status === 'failed') return flash(`The export failed: ${current.error}`, true);
+  }
 }
 
 // ---------------------------------------------------------------- sign-in

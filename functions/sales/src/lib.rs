@@ -28,7 +28,7 @@ use leadflow::domain::ids::LeadId;
 use leadflow::domain::playbook::Rep;
 use leadflow::identity::{self, PERSON_CLAIM, VERIFIED_CLAIM};
 use leadflow::links::{Keyring, LinkError};
-use leadflow::ports::{Clock, DeadLetters, LeadStore, Publisher, Quarantine};
+use leadflow::ports::{Clock, DeadLetters, Exports, LeadStore, Publisher, Quarantine};
 use leadflow::Playbook;
 use leadflow_aws::metrics::{Emf, Unit};
 use requests::BadRequest;
@@ -53,6 +53,9 @@ pub struct Sales<S, P, C, D> {
     pub dead_letters: D,
     /// How the workspace signs people in.
     pub workspace: workspace::SignIn,
+    /// Download links to export files (the export bucket); `None` without
+    /// one, and a large CSV export then answers page by page.
+    pub exports: Option<leadflow_aws::files::FileLinks>,
 }
 
 /// A first touch made just now (`FirstTouchMinutes`, by the lead's route
@@ -106,7 +109,9 @@ macro_rules! read {
     };
 }
 
-impl<S: LeadStore + Quarantine, P: Publisher, C: Clock, D: DeadLetters> Sales<S, P, C, D> {
+impl<S: LeadStore + Quarantine + Exports, P: Publisher, C: Clock, D: DeadLetters>
+    Sales<S, P, C, D>
+{
     pub async fn handle(&self, req: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         let route = req.route_key.clone().unwrap_or_default();
         let path = |name: &str| req.path_parameters.get(name).cloned().unwrap_or_default();
@@ -141,6 +146,8 @@ impl<S: LeadStore + Quarantine, P: Publisher, C: Clock, D: DeadLetters> Sales<S,
                 Ok(id) => self.change(&req, &route, caller, &id).await,
                 Err(_) => sales_error(&sales::SalesError::NotFound),
             },
+            "POST /exports" => self.request_export(&req, caller).await,
+            "GET /exports/{export_id}" => self.export(caller, &path("export_id")).await,
             "GET /spam" => self.list_spam(&req, caller).await,
             "POST /spam/{spam_id}/release" => self.release_spam(caller, &path("spam_id")).await,
             _ => error(404, "not_found", "no such route", None),
@@ -281,13 +288,17 @@ impl<S: LeadStore + Quarantine, P: Publisher, C: Clock, D: DeadLetters> Sales<S,
     }
 
     /// `GET /leads` as CSV: every lead the caller may see (with the same
-    /// filters), up to [`EXPORT_MAX`] rows; `x-next-cursor` continues.
+    /// filters), when they fit in one call ([`EXPORT_MAX`] rows,
+    /// [`EXPORT_PAGES`] pages). A larger export is written as a file: 202,
+    /// and `GET /exports/{id}` gives its link when ready. From a cursor
+    /// (`next`), one call's worth and `x-next-cursor` for the rest.
     async fn export_leads(
         &self,
         req: &ApiGatewayV2httpRequest,
         caller: &Rep,
     ) -> ApiGatewayV2httpResponse {
         let (filter, next) = read!(requests::lead_filter(req));
+        let paging = next.is_some();
         let mut after = read!(cursor(next));
         let mut rows = Vec::new();
         // At most EXPORT_PAGES budgeted pages per call (a bounded read, well
@@ -312,6 +323,9 @@ impl<S: LeadStore + Quarantine, P: Publisher, C: Clock, D: DeadLetters> Sales<S,
                 break;
             }
         }
+        if after.is_some() && !paging && self.exports.is_some() {
+            return self.start_export(caller, filter).await;
+        }
         let table = leadflow::domain::reports::Table {
             header: views::CSV_HEADER.to_vec(),
             rows,
@@ -321,6 +335,85 @@ impl<S: LeadStore + Quarantine, P: Publisher, C: Clock, D: DeadLetters> Sales<S,
             r.headers.insert("x-next-cursor", v);
         }
         r
+    }
+
+    /// `POST /exports` (the filters of `GET /leads` in the query): the
+    /// leads as a file whatever their number, 202 with where to follow it.
+    async fn request_export(
+        &self,
+        req: &ApiGatewayV2httpRequest,
+        caller: &Rep,
+    ) -> ApiGatewayV2httpResponse {
+        let (filter, next) = read!(requests::lead_filter(req));
+        if next.is_some() {
+            return error(
+                422,
+                "invalid_field",
+                "an export file holds every matching lead: it takes no cursor",
+                Some("next"),
+            );
+        }
+        if self.exports.is_none() {
+            return error(503, "unavailable", "this stack has no export bucket", None);
+        }
+        self.start_export(caller, filter).await
+    }
+
+    /// A lead export written as a file, started: 202 with where to follow it.
+    async fn start_export(
+        &self,
+        caller: &Rep,
+        filter: sales::LeadFilter,
+    ) -> ApiGatewayV2httpResponse {
+        use leadflow::app::exports::{self, ExportError};
+        let now = self.clock.now();
+        match exports::start(&self.store, &self.publisher, &caller.email, filter, now).await {
+            Ok(job) => {
+                let href = format!("/exports/{}", job.id);
+                let mut r = json(
+                    202,
+                    &json!({
+                        "export": views::export(&job, now, None),
+                        "message": "the export is being written as a file: GET href for its download link",
+                    }),
+                );
+                if let Ok(v) = HeaderValue::from_str(&href) {
+                    r.headers.insert("location", v);
+                }
+                r
+            }
+            Err(ExportError::Store(e)) => sales_error(&sales::SalesError::Store(e)),
+            Err(ExportError::File(e)) => error(503, "unavailable", &e, None),
+        }
+    }
+
+    /// `GET /exports/{export_id}`: the requester's export, and its download
+    /// link (good for [`LINK_MINUTES`]) once written. Anyone else's is 404.
+    ///
+    /// [`LINK_MINUTES`]: leadflow::app::exports::LINK_MINUTES
+    async fn export(&self, caller: &Rep, id: &str) -> ApiGatewayV2httpResponse {
+        use leadflow::app::exports::{ExportStatus, LINK_MINUTES};
+        let not_found = || error(404, "not_found", "no such export of yours", None);
+        let Ok(id) = leadflow::domain::ids::ExportId::parse(id) else {
+            return not_found();
+        };
+        let job = match self.store.export(&id).await {
+            Ok(Some(job)) if job.belongs_to(&caller.email) => job,
+            Ok(_) => return not_found(),
+            Err(e) => return sales_error(&sales::SalesError::Store(e)),
+        };
+        let now = self.clock.now();
+        let link = match (job.status_at(now), &self.exports) {
+            (ExportStatus::Ready, Some(links)) => {
+                let valid = std::time::Duration::from_secs(LINK_MINUTES as u64 * 60);
+                match links.link(&job.key(), valid, now.into()).await {
+                    Ok(url) => Some((url, now + chrono::Duration::minutes(LINK_MINUTES))),
+                    Err(e) => return error(503, "unavailable", &e, None),
+                }
+            }
+            _ => None,
+        };
+        json(200, &json!({ "export": views::export(&job, now, link) }))
     }
 
     async fn report(

@@ -25,7 +25,8 @@ async fn main() -> Result<(), Error> {
             sqs.clone(),
             env_opt("ROUTING_QUEUE_URL"),
             env_opt("FULFILLMENT_QUEUE_URL"),
-        ),
+        )
+        .with_exports(env_opt("EXPORT_QUEUE_URL")),
         dead_letters: SqsDeadLetters::new(
             sqs,
             SqsDeadLetters::parse_list(&env_opt("DEAD_LETTER_QUEUES").unwrap_or_default()),
@@ -35,6 +36,8 @@ async fn main() -> Result<(), Error> {
             env_opt("COGNITO_DOMAIN"),
             env_opt("USER_POOL_CLIENT_ID"),
         ),
+        exports: env_opt("EXPORT_BUCKET")
+            .and_then(|bucket| leadflow_aws::files::FileLinks::new(&aws, bucket)),
         clock: SystemClock,
         playbook: Playbook::default_playbook()?,
         links: leadflow_aws::secrets::keyring(

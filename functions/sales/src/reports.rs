@@ -117,14 +117,8 @@ pub fn wants_csv(req: &ApiGatewayV2httpRequest) -> bool {
 
 /// A table as a CSV answer, named `filename` for a browser's download.
 pub fn csv(table: &Table, filename: &str) -> ApiGatewayV2httpResponse {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let mut ok = w.write_record(&table.header).is_ok();
-    for row in &table.rows {
-        ok &= w.write_record(row.iter().map(|c| neutralise(c))).is_ok();
-    }
-    let bytes = match (ok, w.into_inner()) {
-        (true, Ok(b)) => b,
-        _ => return error(500, "internal", "the CSV could not be written", None),
+    let Ok(bytes) = table.to_csv() else {
+        return error(500, "internal", "the CSV could not be written", None);
     };
     let mut r = ApiGatewayV2httpResponse::default();
     r.status_code = 200;
@@ -142,18 +136,7 @@ pub fn csv(table: &Table, filename: &str) -> ApiGatewayV2httpResponse {
     r
 }
 
-/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) is
-/// quoted with a leading apostrophe: a prospect's name is data, never code.
-/// Numbers (`-3`) stay numbers.
-pub fn neutralise(cell: &str) -> String {
-    let risky = cell.starts_with(['=', '+', '@', '\t', '\r'])
-        || (cell.starts_with('-') && cell.parse::<f64>().is_err());
-    if risky {
-        format!("'{cell}")
-    } else {
-        cell.to_string()
-    }
-}
+pub use leadflow::domain::reports::neutralise;
 
 pub fn json_report(value: &serde_json::Value) -> ApiGatewayV2httpResponse {
     json(200, value)

@@ -58,56 +58,36 @@ pub fn me(person: &leadflow::domain::playbook::Rep, playbook: &leadflow::Playboo
     })
 }
 
-/// The columns of a lead export.
-pub const CSV_HEADER: [&str; 20] = [
-    "lead_id",
-    "email",
-    "name",
-    "company",
-    "country",
-    "request_type",
-    "stage",
-    "route",
-    "score",
-    "owner",
-    "status",
-    "follow_up_by",
-    "first_touch_at",
-    "minutes_to_touch",
-    "within_sla",
-    "responses",
-    "campaign",
-    "source",
-    "created_at",
-    "updated_at",
-];
+pub use leadflow::app::exports::{lead_row as csv_row, LEAD_COLUMNS as CSV_HEADER};
 
-pub fn csv_row(lead: &Lead) -> Vec<String> {
-    let d = lead.routing.as_ref();
-    let opt = |v: Option<String>| v.unwrap_or_default();
-    let ft = lead.first_touch.as_ref();
-    vec![
-        lead.id.to_string(),
-        lead.email.to_string(),
-        lead.display_name(),
-        opt(lead.contact.company.clone()),
-        opt(lead.contact.country.as_ref().map(|c| c.to_string())),
-        lead.request_type.to_string(),
-        opt(d.map(|d| d.stage.to_string())),
-        opt(d.map(|d| d.route.to_string())),
-        opt(d.map(|d| d.score.total.to_string())),
-        opt(d.map(|d| d.owner.display_name().to_string())),
-        lead.status.to_string(),
-        opt(d.and_then(|d| d.follow_up_by).map(|t| t.to_rfc3339())),
-        opt(ft.map(|f| f.at.to_rfc3339())),
-        opt(ft.map(|f| f.minutes_to_touch.to_string())),
-        opt(ft.and_then(|f| f.within_sla).map(|w| w.to_string())),
-        lead.responses.to_string(),
-        opt(lead.first_attribution.campaign.clone()),
-        lead.first_attribution.source().to_string(),
-        lead.created_at.to_rfc3339(),
-        lead.updated_at.to_rfc3339(),
-    ]
+/// An export as its requester sees it: `url` (and when it stops working)
+/// once the file is written.
+pub fn export(
+    job: &leadflow::app::exports::ExportJob,
+    now: chrono::DateTime<chrono::Utc>,
+    link: Option<(String, chrono::DateTime<chrono::Utc>)>,
+) -> serde_json::Value {
+    use leadflow::app::exports::ExportStatus;
+    let status = job.status_at(now);
+    let error = match (status, &job.error) {
+        (ExportStatus::Failed, Some(e)) => Some(e.clone()),
+        (ExportStatus::Failed, None) => Some("it did not finish; start it again".to_string()),
+        _ => None,
+    };
+    json!({
+        "id": job.id,
+        "href": format!("/exports/{}", job.id),
+        "status": status,
+        "filter": job.filter,
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+        "rows": (status == ExportStatus::Ready).then_some(job.rows),
+        "truncated": job.truncated,
+        "filename": job.filename(),
+        "url": link.as_ref().map(|l| &l.0),
+        "url_expires_at": link.as_ref().map(|l| l.1),
+        "error": error,
+    })
 }
 
 pub fn task(t: &Task) -> Value {

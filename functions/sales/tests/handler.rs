@@ -30,6 +30,11 @@ fn api() -> Api {
         links: leadflow::links::Keyring::fixed(LinkKey::new(&KEY).unwrap()),
         dead_letters: FixedDeadLetters::default(),
         workspace: sales::workspace::SignIn::Local,
+        exports: Some(leadflow_aws::files::FileLinks::fixed(
+            "exports-bucket",
+            "eu-central-1",
+            None,
+        )),
     }
 }
 
@@ -1587,6 +1592,177 @@ async fn leads_export_as_csv_what_the_caller_may_see() {
     // A cell a spreadsheet would run is neutralised.
     assert!(lena.contains(",'=cmd@stadtwerke.example,"), "{lena}");
     assert_eq!(export("olaf.berg").await.lines().count(), 4);
+}
+
+/// Issue 24, item 7: an export larger than one call is not cut short or
+/// timed out: it is queued, written whole as a file by the exports
+/// function (once, a fault retried), and only its requester gets the link.
+#[tokio::test]
+async fn an_export_larger_than_one_call_is_written_as_a_file_with_a_link() {
+    use leadflow::app::exports::{self, ExportRequested};
+    use leadflow::ports::Queue;
+    use leadflow::testing::MemoryFiles;
+    let api = api();
+    let now = api.clock.now();
+    for i in 0..=sales::EXPORT_MAX {
+        isr_lead(&api, &format!("p{i}@stadtwerke.example")).await;
+    }
+    let csv = request(
+        "GET",
+        "GET /leads",
+        &[],
+        Some("lena.fischer"),
+        &[("format", "csv")],
+        None,
+    );
+    let r = api.handle(csv.clone()).await;
+    assert_eq!(r.status_code, 202, "{}", text(&r));
+    let started = body(&r);
+    let href = started["export"]["href"].as_str().unwrap().to_string();
+    assert_eq!(r.headers["location"], href.as_str());
+    assert_eq!(started["export"]["status"], "running");
+    let id = href.trim_start_matches("/exports/").to_string();
+    // Queued for the exports function, and nothing else.
+    let queued: Vec<_> = api
+        .publisher
+        .published()
+        .into_iter()
+        .filter(|m| m.queue == Queue::Exports)
+        .collect();
+    assert_eq!(queued.len(), 1);
+    let asked: ExportRequested = serde_json::from_str(&queued[0].body).unwrap();
+    assert_eq!(asked.export_id.as_str(), id);
+
+    let get = |who: &'static str, id: String| {
+        let api = &api;
+        async move {
+            api.handle(request(
+                "GET",
+                "GET /exports/{export_id}",
+                &[("export_id", &id)],
+                Some(who),
+                &[],
+                None,
+            ))
+            .await
+        }
+    };
+    let waiting = body(&get("lena.fischer", id.clone()).await);
+    assert_eq!(waiting["export"]["status"], "running");
+    assert_eq!(waiting["export"]["url"], Value::Null);
+    // Someone else's export, or no export: 404 alike.
+    assert_eq!(get("olaf.berg", id.clone()).await.status_code, 404);
+    assert_eq!(get("lena.fischer", "ex_nope".into()).await.status_code, 404);
+
+    // The file store fails once: nothing is recorded, and the retry writes it.
+    let files = MemoryFiles::default();
+    files.fail_next(1);
+    assert!(
+        exports::write(&api.store, &files, &api.playbook, &asked.export_id, now)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        body(&get("lena.fischer", id.clone()).await)["export"]["status"],
+        "running"
+    );
+    let job = exports::write(&api.store, &files, &api.playbook, &asked.export_id, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.rows, sales::EXPORT_MAX as u64 + 1);
+    assert!(!job.truncated);
+    let (filename, bytes) = files.get(&job.key()).unwrap();
+    assert!(
+        filename.starts_with("leads-") && filename.ends_with(".csv"),
+        "{filename}"
+    );
+    let file = String::from_utf8(bytes).unwrap();
+    assert!(file.starts_with("lead_id,email,name,company,country"));
+    assert_eq!(
+        file.lines().count(),
+        sales::EXPORT_MAX + 2,
+        "the header and every lead"
+    );
+    // A redelivered message changes nothing.
+    files.fail_next(1);
+    let again = exports::write(&api.store, &files, &api.playbook, &asked.export_id, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again, job);
+
+    let ready = body(&get("lena.fischer", id.clone()).await);
+    assert_eq!(ready["export"]["status"], "ready", "{ready}");
+    assert_eq!(ready["export"]["rows"], sales::EXPORT_MAX + 1);
+    let url = ready["export"]["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!(
+            "https://exports-bucket.s3.eu-central-1.amazonaws.com/exports/{id}.csv?"
+        )),
+        "{url}"
+    );
+    assert!(url.contains("X-Amz-Expires=900"), "{url}");
+    assert_eq!(
+        ready["export"]["url_expires_at"],
+        json!(now + Duration::minutes(15))
+    );
+
+    // From a cursor, CSV in the answer as before (here the rest fits in one).
+    let listing = body(
+        &api.handle(request(
+            "GET",
+            "GET /leads",
+            &[],
+            Some("lena.fischer"),
+            &[],
+            None,
+        ))
+        .await,
+    );
+    let next = listing["next"].as_str().unwrap();
+    let r = api
+        .handle(request(
+            "GET",
+            "GET /leads",
+            &[],
+            Some("lena.fischer"),
+            &[("format", "csv"), ("next", next)],
+            None,
+        ))
+        .await;
+    assert_eq!(r.status_code, 200);
+    let rest = listing["leads"].as_array().unwrap().len();
+    assert_eq!(text(&r).lines().count(), 1 + sales::EXPORT_MAX + 1 - rest);
+
+    // A job its worker never finished is failed after an hour, and says so.
+    let stuck = exports::start(
+        &api.store,
+        &api.publisher,
+        &email_of("lena.fischer"),
+        Default::default(),
+        now,
+    )
+    .await
+    .unwrap();
+    let later = Sales {
+        clock: Arc::new(FixedClock::at(now + Duration::minutes(61))),
+        ..api
+    };
+    let r = body(
+        &later
+            .handle(request(
+                "GET",
+                "GET /exports/{export_id}",
+                &[("export_id", stuck.id.as_str())],
+                Some("lena.fischer"),
+                &[],
+                None,
+            ))
+            .await,
+    );
+    assert_eq!(r["export"]["status"], "failed", "{r}");
+    assert_eq!(r["export"]["error"], "it did not finish; start it again");
 }
 
 /// Issue 24, item 17: ops list the posts the spam guard held and release

@@ -107,6 +107,9 @@ pub async fn provision(
         tracing::debug!(queue = %queue.logical_id, %url, "queue ready");
         provisioned.queue_urls.insert(queue.logical_id.clone(), url);
     }
+    for bucket in &model.buckets {
+        create_bucket(&model.endpoint, bucket).await?;
+    }
     let ses = aws_sdk_ses::Client::new(config);
     for identity in &model.email_identities {
         let result = if identity.identity.contains('@') {
@@ -319,4 +322,34 @@ async fn wait_until_active(
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     Err(fail(&table.logical_id, "the table did not become ACTIVE"))
+}
+
+/// `PUT /<bucket>` (S3's CreateBucket, path-style: no S3 client crate for one
+/// call no local code needs otherwise). A bucket that exists is kept.
+async fn create_bucket(
+    endpoint: &str,
+    bucket: &crate::template::BucketSpec,
+) -> Result<(), ProvisionError> {
+    let authorization = format!(
+        "AWS4-HMAC-SHA256 Credential=local/20260101/{}/s3/aws4_request, SignedHeaders=host, Signature=0",
+        crate::LOCAL_REGION
+    );
+    let response = crate::emulator::http_request(
+        hyper::Method::PUT,
+        &format!("{}/{}", endpoint.trim_end_matches('/'), bucket.name),
+        &[("authorization", &authorization)],
+        bytes::Bytes::new(),
+        std::time::Duration::from_secs(30),
+    )
+    .await
+    .map_err(|e| fail(&bucket.logical_id, e))?;
+    let body = String::from_utf8_lossy(&response.body);
+    if response.status.is_success() || body.contains("BucketAlreadyOwnedByYou") {
+        tracing::debug!(bucket = %bucket.name, "bucket ready");
+        return Ok(());
+    }
+    Err(fail(
+        &bucket.logical_id,
+        format!("CreateBucket {}: {} {body}", bucket.name, response.status),
+    ))
 }

@@ -4,12 +4,16 @@
 //! the functions' CloudWatch metrics (`metrics`: Embedded Metric Format lines).
 //!
 //! Each SDK is behind a feature of its name, so a function links only the
-//! SDKs it uses: `dynamodb`, `sqs`, `ses`, `secrets` (the action-link keys).
+//! SDKs it uses: `dynamodb`, `sqs`, `ses`, `secrets` (the action-link keys),
+//! `s3` (export files).
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
+pub mod files;
 pub mod metrics;
 pub mod prime;
+#[cfg(feature = "s3")]
+pub mod s3;
 #[cfg(feature = "secrets")]
 pub mod secrets;
 #[cfg(feature = "ses")]

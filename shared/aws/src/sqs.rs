@@ -9,6 +9,7 @@ pub struct SqsPublisher {
     client: Client,
     routing_url: Option<String>,
     fulfillment_url: Option<String>,
+    exports_url: Option<String>,
 }
 
 impl SqsPublisher {
@@ -23,6 +24,15 @@ impl SqsPublisher {
             client,
             routing_url,
             fulfillment_url,
+            exports_url: None,
+        }
+    }
+
+    /// Also sends to the export queue (the rep's API: large exports).
+    pub fn with_exports(self, exports_url: Option<String>) -> Self {
+        Self {
+            exports_url,
+            ..self
         }
     }
 
@@ -30,6 +40,7 @@ impl SqsPublisher {
         match q {
             Queue::Routing => self.routing_url.as_deref(),
             Queue::Fulfillment => self.fulfillment_url.as_deref(),
+            Queue::Exports => self.exports_url.as_deref(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The use cases, written against the ports: what each function does.
 
 pub mod email_events;
+pub mod exports;
 pub mod fulfill;
 pub mod intake;
 pub mod nurture;

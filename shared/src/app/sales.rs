@@ -39,7 +39,8 @@ pub enum SalesError {
 }
 
 /// What `GET /leads` filters on.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct LeadFilter {
     pub stage: Option<Stage>,
     pub route: Option<Route>,

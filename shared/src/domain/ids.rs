@@ -121,6 +121,22 @@ impl SpamId {
             .date_naive()
     }
 }
+id_type!(
+    /// One lead export written as a file.
+    ExportId,
+    "ex_"
+);
+
+impl ExportId {
+    /// A new id for an export started at `at`.
+    pub fn at(at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self(format!(
+            "{}{}",
+            Self::PREFIX,
+            ulid::Ulid::from_datetime(std::time::SystemTime::from(at))
+        ))
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -129,6 +129,8 @@ pub enum Expect {
 pub enum Queue {
     Routing,
     Fulfillment,
+    /// Lead exports to write as files.
+    Exports,
 }
 
 /// A message written in the same transaction as the state it announces, then
@@ -690,6 +692,34 @@ pub trait Quarantine: Send + Sync {
         id: &crate::domain::ids::SpamId,
         released: &crate::domain::spam::Released,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Lead exports written as files (issue 24, item 7): the job's record.
+/// Only the rep's API (start, read) and the exports function (write) use it.
+pub trait Exports: Send + Sync {
+    /// Store `job` whole (kept until [`ExportJob::expires_at`]).
+    ///
+    /// [`ExportJob::expires_at`]: crate::app::exports::ExportJob::expires_at
+    fn save_export(
+        &self,
+        job: &crate::app::exports::ExportJob,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn export(
+        &self,
+        id: &crate::domain::ids::ExportId,
+    ) -> impl Future<Output = Result<Option<crate::app::exports::ExportJob>, StoreError>> + Send;
+}
+
+/// Where export files go (S3 in AWS).
+pub trait Files: Send + Sync {
+    /// Write `bytes` (CSV) at `key`, downloaded as `filename`; writing the
+    /// same key again replaces it.
+    fn put(
+        &self,
+        key: &str,
+        filename: &str,
+        bytes: Vec<u8>,
+    ) -> impl Future<Output = Result<(), String>> + Send;
 }
 
 /// How many messages sit in each dead-letter queue (for the health report).

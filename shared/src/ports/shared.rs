@@ -4,6 +4,22 @@
 use super::*;
 use std::sync::Arc;
 
+impl<T: Exports + ?Sized> Exports for Arc<T> {
+    fn save_export(
+        &self,
+        job: &crate::app::exports::ExportJob,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).save_export(job)
+    }
+    fn export(
+        &self,
+        id: &crate::domain::ids::ExportId,
+    ) -> impl Future<Output = Result<Option<crate::app::exports::ExportJob>, StoreError>> + Send
+    {
+        (**self).export(id)
+    }
+}
+
 impl<T: Quarantine + ?Sized> Quarantine for Arc<T> {
     fn hold(
         &self,

@@ -195,7 +195,15 @@ pub(super) fn error_answer(
     code: &str,
     message: &str,
 ) -> http::Response<Full<Bytes>> {
-    let (content_type, body) = if service == "ses" {
+    let (content_type, body) = if service == "s3" {
+        (
+            "application/xml",
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code>\
+                 <Message>{message}</Message><RequestId>local</RequestId></Error>"
+            ),
+        )
+    } else if service == "ses" {
         (
             "text/xml",
             format!(

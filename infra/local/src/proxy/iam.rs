@@ -222,6 +222,28 @@ pub fn accesses(
                 leading_keys: Vec::new(),
             }]
         }
+        // S3 REST: the object's ARN (`arn:aws:s3:::bucket/key`) or, for a
+        // bucket-level call, the bucket's; the action as IAM names it.
+        "s3" => {
+            let bucket = json["Bucket"].as_str().unwrap_or("*");
+            let action = match operation.operation.as_str() {
+                "HeadObject" => "GetObject",
+                "UploadPart" | "CreateMultipartUpload" | "CompleteMultipartUpload" => "PutObject",
+                "ListObjects" | "ListObjectsV2" => "ListBucket",
+                "HeadBucket" => "ListBucket",
+                "DeleteObjects" => "DeleteObject",
+                other => other,
+            };
+            let resource = match json["Key"].as_str() {
+                Some(key) => format!("arn:aws:s3:::{bucket}/{key}"),
+                None => format!("arn:aws:s3:::{bucket}"),
+            };
+            vec![Access {
+                action: format!("s3:{action}"),
+                resources: vec![resource],
+                leading_keys: Vec::new(),
+            }]
+        }
         other => vec![Access {
             action: format!("{other}:{}", operation.operation),
             resources: vec!["*".into()],
@@ -550,6 +572,42 @@ mod tests {
             statements: Vec::new(),
         };
         assert!(check(&router, "secretsmanager", "GetSecretValue", get(keys)).is_err());
+    }
+
+    #[test]
+    fn an_object_is_reachable_only_under_the_prefix_and_action_the_role_names() {
+        let role = Role {
+            function: "SalesFunction".into(),
+            statements: vec![statement(
+                &["s3:GetObject"],
+                &["arn:aws:s3:::stack-exportbucket/exports/*"],
+                None,
+            )],
+        };
+        let object = |key: &str| json!({"Bucket": "stack-exportbucket", "Key": key});
+        assert_eq!(
+            check(&role, "s3", "GetObject", object("exports/ex_1.csv")),
+            Ok(())
+        );
+        // HEAD needs s3:GetObject too.
+        assert_eq!(
+            check(&role, "s3", "HeadObject", object("exports/ex_1.csv")),
+            Ok(())
+        );
+        let denial = check(&role, "s3", "PutObject", object("exports/ex_1.csv")).unwrap_err();
+        assert_eq!(denial.action, "s3:PutObject");
+        assert_eq!(
+            denial.resource,
+            "arn:aws:s3:::stack-exportbucket/exports/ex_1.csv"
+        );
+        assert!(check(&role, "s3", "GetObject", object("athena-results/q.csv")).is_err());
+        assert!(check(
+            &role,
+            "s3",
+            "ListObjectsV2",
+            json!({"Bucket": "stack-exportbucket", "Key": null})
+        )
+        .is_err());
     }
 
     #[test]

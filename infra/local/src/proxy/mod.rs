@@ -83,8 +83,11 @@ struct Exchange<'a> {
 /// A request, as the proxy understands it.
 struct Call {
     operation: Operation,
-    /// The JSON body (DynamoDB, SQS), or `Null` (a query-protocol form).
+    /// The JSON body (DynamoDB, SQS), S3's bucket and key, or `Null` (a
+    /// query-protocol form).
     json: Value,
+    /// S3: the URL's query (a presigned link's signature and expiry).
+    query: Option<String>,
 }
 
 impl Proxy {
@@ -194,7 +197,23 @@ impl Proxy {
                 ))
             }
         };
-        let call = classify(&parts.headers, &body);
+        let call = classify(&parts.method, &parts.uri, &parts.headers, &body);
+        if let Some(why) = expired(&call, chrono::Utc::now()) {
+            return Some(faults::error_answer(
+                "s3",
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                &why,
+            ));
+        }
+        if let Err(why) = presigned_signature(&call, &parts.headers).await {
+            return Some(faults::error_answer(
+                "s3",
+                StatusCode::FORBIDDEN,
+                "SignatureDoesNotMatch",
+                &why,
+            ));
+        }
         if let Err(denial) = self.authorize(caller, &call, &body) {
             return Some(denied(&call.operation.service, &denial));
         }
@@ -440,14 +459,29 @@ fn changes_state(operation: &Operation) -> bool {
         ),
         "sqs" => op.starts_with("SendMessage") || op.starts_with("DeleteMessage"),
         "ses" => op.starts_with("Send"),
+        "s3" => matches!(
+            op,
+            "PutObject" | "CopyObject" | "DeleteObject" | "CompleteMultipartUpload"
+        ),
         _ => false,
     }
 }
 
-/// Service and operation: `X-Amz-Target` (JSON protocols), else the form's
-/// `Action` and the service named in the signature's credential scope.
-fn classify(headers: &HeaderMap, body: &Bytes) -> Call {
+/// Service and operation: `X-Amz-Target` (JSON protocols), S3's REST calls
+/// by method and path (signed in the header or, presigned, in the query),
+/// else the form's `Action` and the service named in the signature's
+/// credential scope.
+fn classify(method: &http::Method, uri: &http::Uri, headers: &HeaderMap, body: &Bytes) -> Call {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let query = uri.query().unwrap_or("");
+    let scope_service = header("authorization")
+        .and_then(|a| a.split("Credential=").nth(1))
+        .map(str::to_string)
+        .or_else(|| query_value(query, "X-Amz-Credential"))
+        .and_then(|c| c.split('/').nth(3).map(str::to_string));
+    if scope_service.as_deref() == Some("s3") {
+        return s3_call(method, uri.path(), query, headers);
+    }
     if let Some((prefix, op)) = header("x-amz-target").and_then(|t| t.split_once('.')) {
         let service = if prefix.starts_with("DynamoDB") {
             "dynamodb"
@@ -462,6 +496,7 @@ fn classify(headers: &HeaderMap, body: &Bytes) -> Call {
                 operation: op.to_string(),
             },
             json: serde_json::from_slice(body).unwrap_or(Value::Null),
+            query: None,
         };
     }
     let action = form_values(body, "Action")
@@ -478,7 +513,154 @@ fn classify(headers: &HeaderMap, body: &Bytes) -> Call {
             operation: action,
         },
         json: Value::Null,
+        query: None,
     }
+}
+
+/// A query parameter's decoded value.
+fn query_value(query: &str, key: &str) -> Option<String> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('=').or(Some((pair, ""))))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+}
+
+/// An S3 REST call (path-style, as the local stack's clients and links
+/// make them): its operation, and `Bucket` and `Key` for IAM.
+fn s3_call(method: &http::Method, path: &str, query: &str, headers: &HeaderMap) -> Call {
+    let path = path.trim_start_matches('/');
+    let (bucket, key) = match path.split_once('/') {
+        Some((b, k)) if !k.is_empty() => (b, Some(k)),
+        Some((b, _)) => (b, None),
+        None => (path, None),
+    };
+    let has = |name: &str| {
+        query
+            .split('&')
+            .any(|p| p == name || p.starts_with(&format!("{name}=")))
+    };
+    let operation = match (method.as_str(), key.is_some()) {
+        ("PUT", true) if headers.contains_key("x-amz-copy-source") => "CopyObject",
+        ("PUT", true) if has("partNumber") => "UploadPart",
+        ("PUT", true) => "PutObject",
+        ("GET", true) => "GetObject",
+        ("HEAD", true) => "HeadObject",
+        ("DELETE", true) if has("uploadId") => "AbortMultipartUpload",
+        ("DELETE", true) => "DeleteObject",
+        ("POST", true) if has("uploads") => "CreateMultipartUpload",
+        ("POST", true) if has("uploadId") => "CompleteMultipartUpload",
+        ("PUT", false) => "CreateBucket",
+        ("GET", false) if has("list-type") => "ListObjectsV2",
+        ("GET", false) => "ListObjects",
+        ("HEAD", false) => "HeadBucket",
+        ("DELETE", false) => "DeleteBucket",
+        ("POST", false) if has("delete") => "DeleteObjects",
+        _ => "unknown",
+    };
+    let key = key.map(|k| {
+        percent_encoding::percent_decode_str(k)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
+    Call {
+        operation: Operation {
+            service: "s3".into(),
+            operation: operation.into(),
+        },
+        json: json!({ "Bucket": bucket, "Key": key }),
+        query: Some(query.to_string()),
+    }
+}
+
+/// A presigned S3 request's signature, checked as S3 checks it: made again
+/// with the functions' key (every function signs with the local stack's
+/// `test` key) over the same method, host, path and expiry. A link whose
+/// path or expiry was changed is refused, as AWS refuses it.
+async fn presigned_signature(call: &Call, headers: &HeaderMap) -> Result<(), String> {
+    let Some(query) = call.query.as_deref() else {
+        return Ok(());
+    };
+    let Some(signature) = query_value(query, "X-Amz-Signature") else {
+        return Ok(());
+    };
+    let refuse = |why: &str| {
+        Err(format!(
+            "The request signature we calculated does not match the signature you provided ({why})"
+        ))
+    };
+    let credential = query_value(query, "X-Amz-Credential").unwrap_or_default();
+    let scope: Vec<&str> = credential.split('/').collect();
+    let (Some(access_key), Some(region)) = (scope.first(), scope.get(2)) else {
+        return refuse("no credential scope");
+    };
+    if *access_key != crate::runtime::LOCAL_ACCESS_KEY {
+        return refuse("an access key the stack never gave");
+    }
+    let (Some(date), Some(seconds)) = (
+        query_value(query, "X-Amz-Date"),
+        query_value(query, "X-Amz-Expires").and_then(|s| s.parse::<u64>().ok()),
+    ) else {
+        return refuse("no date or expiry");
+    };
+    let Ok(signed_at) = chrono::NaiveDateTime::parse_from_str(&date, "%Y%m%dT%H%M%SZ") else {
+        return refuse("an unreadable date");
+    };
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let (Some(bucket), Some(key)) = (call.json["Bucket"].as_str(), call.json["Key"].as_str())
+    else {
+        return refuse("not an object");
+    };
+    let links = leadflow_aws::files::FileLinks::with_key(
+        bucket,
+        region,
+        Some(&format!("http://{host}")),
+        crate::runtime::LOCAL_ACCESS_KEY,
+        crate::runtime::LOCAL_SECRET_KEY,
+    );
+    let again = links
+        .link(
+            key,
+            Duration::from_secs(seconds),
+            std::time::SystemTime::from(signed_at.and_utc()),
+        )
+        .await?;
+    let expected = again
+        .split_once('?')
+        .and_then(|(_, q)| query_value(q, "X-Amz-Signature"));
+    match expected.is_some_and(|s| s == signature) && call.operation.operation == "GetObject" {
+        true => Ok(()),
+        false => refuse("the link was changed, or signed for another request"),
+    }
+}
+
+/// Why a presigned S3 request is refused as AWS refuses it: its
+/// `X-Amz-Date` plus `X-Amz-Expires` has passed.
+fn expired(call: &Call, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
+    if call.operation.service != "s3" {
+        return None;
+    }
+    let query = call.query.as_deref()?;
+    let signed = query_value(query, "X-Amz-Date")?;
+    let seconds: i64 = query_value(query, "X-Amz-Expires")?.parse().ok()?;
+    let signed = chrono::NaiveDateTime::parse_from_str(&signed, "%Y%m%dT%H%M%SZ")
+        .ok()?
+        .and_utc();
+    let expires = signed + chrono::Duration::seconds(seconds);
+    (now > expires).then(|| {
+        format!(
+            "Request has expired: it expired at {}, and it is now {}",
+            expires.format("%Y-%m-%dT%H:%M:%SZ"),
+            now.format("%Y-%m-%dT%H:%M:%SZ")
+        )
+    })
 }
 
 /// AWS's answer to a call the caller's role does not allow, in the
@@ -566,7 +748,13 @@ mod tests {
             "x-amz-target",
             http::HeaderValue::from_static("DynamoDB_20120810.PutItem"),
         );
-        let call = classify(&headers, &Bytes::from_static(b"{\"TableName\":\"t\"}"));
+        let post = (http::Method::POST, http::Uri::from_static("/"));
+        let call = classify(
+            &post.0,
+            &post.1,
+            &headers,
+            &Bytes::from_static(b"{\"TableName\":\"t\"}"),
+        );
         assert_eq!(
             (
                 call.operation.service.as_str(),
@@ -580,7 +768,12 @@ mod tests {
             "x-amz-target",
             http::HeaderValue::from_static("AmazonSQS.SendMessage"),
         );
-        assert_eq!(classify(&headers, &Bytes::new()).operation.service, "sqs");
+        assert_eq!(
+            classify(&post.0, &post.1, &headers, &Bytes::new())
+                .operation
+                .service,
+            "sqs"
+        );
 
         let mut headers = HeaderMap::new();
         headers.insert(
@@ -592,7 +785,7 @@ mod tests {
         let body = Bytes::from_static(
             b"Action=SendEmail&Destination.ToAddresses.member.1=a%40x.example&Destination.CcAddresses.member.1=b%40x.example",
         );
-        let call = classify(&headers, &body);
+        let call = classify(&post.0, &post.1, &headers, &body);
         assert_eq!(
             (
                 call.operation.service.as_str(),
@@ -601,5 +794,45 @@ mod tests {
             ("ses", "SendEmail")
         );
         assert_eq!(recipients(&body), 2);
+    }
+
+    #[test]
+    fn s3_calls_are_named_by_method_and_path_and_a_presigned_link_expires() {
+        let mut signed = HeaderMap::new();
+        signed.insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static(
+                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=x",
+            ),
+        );
+        let put = classify(
+            &http::Method::PUT,
+            &http::Uri::from_static("/bucket-1/exports/ex%201.csv?x-id=PutObject"),
+            &signed,
+            &Bytes::from_static(b"Action=a,b\n"),
+        );
+        assert_eq!(put.operation.service, "s3");
+        assert_eq!(put.operation.operation, "PutObject");
+        assert_eq!(put.json["Bucket"], "bucket-1");
+        assert_eq!(put.json["Key"], "exports/ex 1.csv");
+        assert!(changes_state(&put.operation));
+        // A presigned GET: the credential scope is in the query.
+        let link = http::Uri::from_static(
+            "/bucket-1/exports/x.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20261207%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20261207T100000Z&X-Amz-Expires=900&X-Amz-SignedHeaders=host&X-Amz-Signature=ab",
+        );
+        let get = classify(&http::Method::GET, &link, &HeaderMap::new(), &Bytes::new());
+        assert_eq!(get.operation.operation, "GetObject");
+        let at = |h, m| {
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+                .unwrap()
+                .and_hms_opt(h, m, 0)
+                .unwrap()
+                .and_utc()
+        };
+        assert_eq!(expired(&get, at(10, 15)), None);
+        let why = expired(&get, at(10, 16)).unwrap();
+        assert!(why.starts_with("Request has expired"), "{why}");
+        // A header-signed call has no expiry of its own.
+        assert_eq!(expired(&put, at(23, 0)), None);
     }
 }

@@ -147,8 +147,8 @@ pub fn lambda_environment(spec: &FunctionSpec, endpoint: &str) -> BTreeMap<Strin
         ("AWS_REGION", LOCAL_REGION.to_string()),
         ("AWS_DEFAULT_REGION", LOCAL_REGION.to_string()),
         ("AWS_ENDPOINT_URL", endpoint.to_string()),
-        ("AWS_ACCESS_KEY_ID", "test".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+        ("AWS_ACCESS_KEY_ID", LOCAL_ACCESS_KEY.to_string()),
+        ("AWS_SECRET_ACCESS_KEY", LOCAL_SECRET_KEY.to_string()),
         ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
         // The emulator answers in seconds on a loaded machine where DynamoDB
         // answers in milliseconds: the functions' SDK timeouts stretch to match.
@@ -185,6 +185,11 @@ struct ApiState {
     init_error: Mutex<Option<String>>,
     polls: watch::Sender<u64>,
 }
+
+/// The access key every function runs with locally (the emulator takes any;
+/// the proxy checks presigned links against it).
+pub const LOCAL_ACCESS_KEY: &str = "test";
+pub const LOCAL_SECRET_KEY: &str = "test";
 
 const RUNTIME_PREFIX: &str = "/2018-06-01/runtime/";
 const MAX_RUNTIME_BODY: usize = 20 * 1024 * 1024;

@@ -96,6 +96,13 @@ pub struct SecretSpec {
     pub generate_key: Option<String>,
 }
 
+/// An `AWS::S3::Bucket`, made in the emulator (its name is `Ref`'s).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketSpec {
+    pub logical_id: String,
+    pub name: String,
+}
+
 /// An `AWS::SQS::Queue`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueSpec {
@@ -317,6 +324,8 @@ pub struct StackModel {
     pub user_pool_clients: Vec<UserPoolClientSpec>,
     /// Secrets Manager secrets (the action-link keys), made in the emulator.
     pub secrets: Vec<SecretSpec>,
+    /// S3 buckets (the export files), made in the emulator.
+    pub buckets: Vec<BucketSpec>,
     pub functions: Vec<FunctionSpec>,
 }
 

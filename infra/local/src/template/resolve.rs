@@ -98,7 +98,6 @@ fn ignored_type(ty: &str) -> bool {
         "AWS::Budgets::",
         // Ad-hoc analysis (DynamoDB exports in S3, queried with Athena):
         // nothing a function uses.
-        "AWS::S3::",
         "AWS::Athena::",
         "AWS::Glue::",
     ];
@@ -106,6 +105,9 @@ fn ignored_type(ty: &str) -> bool {
         "AWS::SQS::QueuePolicy",
         "AWS::Lambda::Permission",
         "AWS::SNS::TopicPolicy",
+        // Buckets are made; their policies (the analysis bucket's) are
+        // about other services' access, not the functions'.
+        "AWS::S3::BucketPolicy",
         // The hosted UI: the local workspace signs in through the admin API
         // of the emulator's pool instead (moto has no hosted UI).
         "AWS::Cognito::UserPoolDomain",
@@ -130,6 +132,9 @@ const SUBSCRIPTION: &str = "AWS::SNS::Subscription";
 const USER_POOL_CLIENT: &str = "AWS::Cognito::UserPoolClient";
 /// The action-link keys: made in the emulator with the checkout's key.
 const SECRET: &str = "AWS::SecretsManager::Secret";
+/// Buckets: made in the emulator; the functions' calls to them are checked
+/// against their roles (`s3:PutObject` on `arn:aws:s3:::bucket/key`).
+const BUCKET: &str = "AWS::S3::Bucket";
 const IMPLICIT_HTTP_API: &str = "ServerlessHttpApi";
 
 /// A parameter's value (`CommaDelimitedList` parameters are lists).
@@ -239,6 +244,19 @@ impl<'a> Resolver<'a> {
                 &resource.logical_id,
                 256,
             )),
+        }
+    }
+
+    /// `BucketName`, or a name made as CloudFormation makes one: the
+    /// stack's and the resource's, lower-cased, at most 63 characters.
+    pub(super) fn bucket_name(&self, resource: &ResourceDef, depth: usize) -> Result<String> {
+        match resource.properties.get("BucketName") {
+            Some(name) => self.resolve_string(name, &resource.logical_id, depth + 1),
+            None => Ok(
+                physical_name(&self.settings.stack_name, &resource.logical_id, 63)
+                    .to_ascii_lowercase()
+                    .replace('_', "-"),
+            ),
         }
     }
 
@@ -382,6 +400,7 @@ impl<'a> Resolver<'a> {
                         self.secret_name(resource, depth).unwrap_or_default()
                     )
                 }),
+            BUCKET => self.bucket_name(resource, depth)?,
             EMAIL_IDENTITY => {
                 let identity = resource
                     .properties
@@ -413,6 +432,7 @@ impl<'a> Resolver<'a> {
             ))
         };
         let value = match (resource.ty.as_str(), attribute) {
+            (BUCKET, "Arn") => format!("arn:aws:s3:::{}", self.bucket_name(resource, depth)?),
             (QUEUE, "Arn") => Self::queue_arn(&self.queue_name(resource, depth)?),
             (QUEUE, "QueueName") => self.queue_name(resource, depth)?,
             (QUEUE, "QueueUrl") => {
@@ -511,6 +531,7 @@ impl<'a> Resolver<'a> {
         let mut http_apis = Vec::new();
         let mut user_pools = Vec::new();
         let mut secrets = Vec::new();
+        let mut buckets = Vec::new();
         let mut user_pool_clients = Vec::new();
         let mut functions = Vec::new();
 
@@ -592,6 +613,10 @@ impl<'a> Resolver<'a> {
                         )),
                     }
                 }
+                BUCKET => buckets.push(BucketSpec {
+                    logical_id: logical_id.clone(),
+                    name: self.bucket_name(resource, 0)?,
+                }),
                 SECRET => {
                     let props = self.props(resource)?;
                     let generate = props.get("GenerateSecretString");
@@ -736,6 +761,7 @@ impl<'a> Resolver<'a> {
             http_apis,
             user_pools,
             secrets,
+            buckets,
             user_pool_clients,
             functions,
         })

@@ -96,6 +96,17 @@ fn real_template_resources() {
     );
     assert_eq!(policy["maxReceiveCount"], 5);
 
+    // The buckets, named as CloudFormation would (lower case), and the
+    // export bucket's ARN in the roles that use it.
+    let buckets: Vec<_> = model.buckets.iter().map(|b| b.name.as_str()).collect();
+    assert_eq!(buckets, ["t1-analyticsbucket", "t1-exportbucket"]);
+    let exports = model.function("ExportsFunction").unwrap();
+    assert_eq!(exports.environment["EXPORT_BUCKET"], "t1-exportbucket");
+    assert!(exports
+        .policies
+        .iter()
+        .any(|p| p.resources == ["arn:aws:s3:::t1-exportbucket/exports/*"]));
+
     assert_eq!(model.email_identities.len(), 1);
     assert_eq!(model.email_identities[0].identity, "leads@example.com");
     assert!(model.conditions["CreateSenderIdentity"]);
@@ -110,6 +121,7 @@ fn real_template_resources() {
         functions,
         ids(vec![
             "EmailEventsFunction",
+            "ExportsFunction",
             "FulfillmentFunction",
             "IntakeFunction",
             "NurtureFunction",
@@ -167,7 +179,9 @@ fn real_template_functions_and_environment() {
         "POST /spam/{spam_id}/release".into(),
         "SalesFunction".into()
     )));
-    assert_eq!(routes.len(), 18);
+    assert!(routes.contains(&("GET /exports/{export_id}".into(), "SalesFunction".into())));
+    assert!(routes.contains(&("POST /exports".into(), "SalesFunction".into())));
+    assert_eq!(routes.len(), 20);
     // Sign-in on every route but the public intake, the signed links and the
     // workspace's static files (the page signs in, then calls the API).
     for (route, _) in model.routes() {
@@ -672,8 +686,8 @@ fn every_sqs_trigger_outlasts_its_function_six_times_and_its_leases() {
         }
     }
     assert_eq!(
-        checked, 3,
-        "the routing, fulfillment and email events triggers"
+        checked, 4,
+        "the routing, fulfillment, email events and export triggers"
     );
 }
 

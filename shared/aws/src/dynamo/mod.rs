@@ -48,6 +48,7 @@ type Item = HashMap<String, AttributeValue>;
 
 mod counters;
 mod due_work;
+mod exports;
 mod leads;
 mod once_keys;
 mod outbox;

@@ -16,6 +16,32 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
+impl Table {
+    /// The table as CSV (RFC 4180), every cell [`neutralise`]d.
+    pub fn to_csv(&self) -> Result<Vec<u8>, String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&self.header).map_err(|e| e.to_string())?;
+        for row in &self.rows {
+            w.write_record(row.iter().map(|c| neutralise(c)))
+                .map_err(|e| e.to_string())?;
+        }
+        w.into_inner().map_err(|e| e.to_string())
+    }
+}
+
+/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) is
+/// quoted with a leading apostrophe: a prospect's name is data, never code.
+/// Numbers (`-3`) stay numbers.
+pub fn neutralise(cell: &str) -> String {
+    let risky = cell.starts_with(['=', '+', '@', '\t', '\r'])
+        || (cell.starts_with('-') && cell.parse::<f64>().is_err());
+    if risky {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
 fn ratio(num: i64, den: i64) -> Option<f64> {
     (den > 0).then(|| ((num as f64 / den as f64) * 10_000.0).round() / 10_000.0)
 }
