@@ -24,9 +24,23 @@ async fn provisions_the_real_template_idempotently() {
     assert_eq!(first, second);
     assert_eq!(
         first.queue_urls.len(),
-        6,
-        "routing, fulfillment, email events and their DLQs"
+        8,
+        "routing, fulfillment, email events, exports and their DLQs"
     );
+    // The buckets exist (made again, kept).
+    for bucket in &model.buckets {
+        let listed = leadflow_local::emulator::http_request(
+            http::Method::GET,
+            &format!("{}/{}", emulator.endpoint(), bucket.name),
+            &[],
+            bytes::Bytes::new(),
+            std::time::Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+        assert_eq!(listed.status, 200, "{}", bucket.name);
+    }
+    assert_eq!(model.buckets.len(), 2, "the export and analysis buckets");
 
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let table = dynamodb
