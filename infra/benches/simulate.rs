@@ -17,9 +17,9 @@
 //! uses (mimalloc); in process, each run also frees the people it kept.
 
 use chrono::{TimeZone, Utc};
-use leadflow::app::simulate::read_row;
 use leadflow::Playbook;
 use leadflow_infra::operator::{run, synthetic_csv};
+use leadflow_infra::simulate::read_row;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 

@@ -1,10 +1,10 @@
 //! Operator subcommands: `leadflow playbook check FILE` and `leadflow simulate`.
 //! They run the same domain code the functions run, and touch no AWS.
 
-use chrono::{DateTime, Utc};
-use leadflow::app::simulate::{
+use crate::simulate::{
     read_row, Decided, DecidedLead, People, ReadRow, SimulatedLead, Simulator, Spent, Summary, WARM,
 };
+use chrono::{DateTime, Utc};
 use leadflow::Playbook;
 use std::io::Write;
 

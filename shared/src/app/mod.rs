@@ -12,4 +12,3 @@ pub mod reports;
 pub mod retry;
 pub mod route;
 pub mod sales;
-pub mod simulate;

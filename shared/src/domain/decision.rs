@@ -295,7 +295,7 @@ pub(crate) fn write_int(out: &mut String, n: i64, sign: bool) {
 }
 
 /// `n`'s decimal digits (ASCII), written at the end of `buf`.
-pub(crate) fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+pub fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
     loop {
         i -= 1;

@@ -2,15 +2,15 @@
 //! assignment over a file of leads, touching no AWS — so an operator can replay
 //! a year of leads against a playbook change before deploying it.
 
-use crate::domain::decision::{decimal, Decision, PoolState, Route, Stage};
-use crate::domain::ids::{LeadId, ResponseId};
-use crate::domain::inquiry::Inquiry;
-use crate::domain::lead::Lead;
-use crate::domain::playbook::{Playbook, Strategy};
-use crate::domain::routing::decide;
-use crate::domain::scoring::{Behaviour, FORM_SUBMISSION};
-use crate::EmailAddress;
 use chrono::{DateTime, Utc};
+use leadflow::domain::decision::{decimal, Decision, PoolState, Route, Stage};
+use leadflow::domain::ids::{LeadId, ResponseId};
+use leadflow::domain::inquiry::Inquiry;
+use leadflow::domain::lead::Lead;
+use leadflow::domain::playbook::{Playbook, Strategy};
+use leadflow::domain::routing::decide;
+use leadflow::domain::scoring::{Behaviour, FORM_SUBMISSION};
+use leadflow::EmailAddress;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -811,7 +811,7 @@ mod tests {
     #[test]
     fn warming_reads_people_whatever_their_scores() {
         // A negative score, and times, read while warming: nothing overflows.
-        let text = crate::domain::playbook::DEFAULT_PLAYBOOK.replace("info: 0,", "info: -50,");
+        let text = leadflow::domain::playbook::DEFAULT_PLAYBOOK.replace("info: 0,", "info: -50,");
         let playbook = Playbook::parse(&text, "negative.yaml").unwrap();
         let now = chrono::Utc::now();
         let mut sim = Simulator::new(&playbook, now);
