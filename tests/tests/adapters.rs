@@ -1282,3 +1282,12 @@ async fn dynamo_store_holds_suspected_spam_and_releases_a_post_once() {
         Some(released)
     );
 }
+
+/// The store contract the in-memory fake also keeps
+/// (`leadflow::testing::contract`), against DynamoDB: the fake cannot
+/// drift from the real thing unnoticed.
+#[tokio::test]
+async fn dynamo_store_keeps_the_store_contract() {
+    let r = Resources::new().await;
+    leadflow::testing::contract::store_contract(&r.store(), Utc::now()).await;
+}

@@ -15,6 +15,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
+pub mod contract;
 mod doubles;
 mod exports;
 mod quarantine;
