@@ -10,19 +10,15 @@ use leadflow::testing::{routed_lead, FixedClock, MemoryBatchQueues, MemoryPublis
 use leadflow::{EmailAddress, LeadId, Playbook};
 use leadflow_aws::metrics::shape::{counts, emf_shape, sets};
 use serde_json::{json, Value};
-use std::sync::Arc;
 
-type Handler =
-    EmailEvents<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>, Arc<MemoryBatchQueues>>;
+type Handler = EmailEvents<MemoryStore, MemoryPublisher, FixedClock, MemoryBatchQueues>;
 
 fn handler() -> Handler {
     EmailEvents {
-        store: Arc::new(MemoryStore::new()),
-        publisher: Arc::new(MemoryPublisher::new()),
-        clock: Arc::new(FixedClock::at(
-            Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).unwrap(),
-        )),
-        queues: Arc::new(MemoryBatchQueues::new()),
+        store: MemoryStore::new(),
+        publisher: MemoryPublisher::new(),
+        clock: FixedClock::at(Utc.with_ymd_and_hms(2026, 12, 1, 15, 0, 0).unwrap()),
+        queues: MemoryBatchQueues::new(),
         playbook: Playbook::default_playbook().unwrap(),
     }
 }

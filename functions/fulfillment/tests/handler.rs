@@ -16,19 +16,15 @@ use leadflow::testing::{
 use leadflow::Playbook;
 use leadflow_aws::metrics::shape::{counts, emf_shape, sets};
 use serde_json::json;
-use std::sync::Arc;
 
-type Handler =
-    Fulfillment<Arc<MemoryStore>, Arc<MemoryMailer>, Arc<FixedClock>, Arc<MemoryBatchQueues>>;
+type Handler = Fulfillment<MemoryStore, MemoryMailer, FixedClock, MemoryBatchQueues>;
 
 fn handler() -> Handler {
     Fulfillment {
-        store: Arc::new(MemoryStore::new()),
-        mailer: Arc::new(MemoryMailer::new()),
-        clock: Arc::new(FixedClock::at(
-            Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
-        )),
-        queues: Arc::new(MemoryBatchQueues::new()),
+        store: MemoryStore::new(),
+        mailer: MemoryMailer::new(),
+        clock: FixedClock::at(Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()),
+        queues: MemoryBatchQueues::new(),
         playbook: Playbook::default_playbook().unwrap(),
         links: Some(leadflow::links::ActionLinks {
             key: leadflow::links::LinkKey::new(&[42u8; 32]).unwrap(),

@@ -10,9 +10,8 @@ use leadflow::testing::{routed_lead, FixedClock, MemoryMailer, MemoryPublisher, 
 use leadflow::{EmailAddress, LeadId, Playbook};
 use leadflow_aws::metrics::shape::{counts, emf_shape, sets};
 use nurture::Nurture;
-use std::sync::Arc;
 
-type Handler = Nurture<Arc<MemoryStore>, Arc<MemoryMailer>, Arc<MemoryPublisher>, Arc<FixedClock>>;
+type Handler = Nurture<MemoryStore, MemoryMailer, MemoryPublisher, FixedClock>;
 
 /// Tuesday 2026-12-01, 09:00 UTC (04:00 in New York).
 fn t0() -> DateTime<Utc> {
@@ -21,10 +20,10 @@ fn t0() -> DateTime<Utc> {
 
 fn handler_with(playbook: Playbook) -> Handler {
     Nurture {
-        store: Arc::new(MemoryStore::new()),
-        mailer: Arc::new(MemoryMailer::new()),
-        publisher: Arc::new(MemoryPublisher::new()),
-        clock: Arc::new(FixedClock::at(t0())),
+        store: MemoryStore::new(),
+        mailer: MemoryMailer::new(),
+        publisher: MemoryPublisher::new(),
+        clock: FixedClock::at(t0()),
         playbook,
         links: Some(ActionLinks {
             key: LinkKey::new(&[9u8; 32]).unwrap(),

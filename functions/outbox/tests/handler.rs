@@ -8,17 +8,14 @@ use leadflow::testing::{FixedClock, MemoryPublisher, MemoryStore};
 use leadflow::{LeadId, ResponseId};
 use leadflow_aws::metrics::shape::{counts, emf_shape, sets};
 use outbox::Sweeper;
-use std::sync::Arc;
 
-type Handler = Sweeper<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>>;
+type Handler = Sweeper<MemoryStore, MemoryPublisher, FixedClock>;
 
 fn sweeper() -> Handler {
     Sweeper {
-        store: Arc::new(MemoryStore::new()),
-        publisher: Arc::new(MemoryPublisher::new()),
-        clock: Arc::new(FixedClock::at(
-            Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
-        )),
+        store: MemoryStore::new(),
+        publisher: MemoryPublisher::new(),
+        clock: FixedClock::at(Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()),
     }
 }
 

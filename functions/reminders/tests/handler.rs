@@ -11,10 +11,8 @@ use leadflow::testing::{routed_lead, FixedClock, MemoryMailer, MemoryPublisher, 
 use leadflow::{LeadId, Playbook};
 use leadflow_aws::metrics::shape::{counts, emf_shape, sets};
 use reminders::Reminders;
-use std::sync::Arc;
 
-type Handler =
-    Reminders<Arc<MemoryStore>, Arc<MemoryMailer>, Arc<MemoryPublisher>, Arc<FixedClock>>;
+type Handler = Reminders<MemoryStore, MemoryMailer, MemoryPublisher, FixedClock>;
 
 /// Tuesday 2026-12-01, 09:00 UTC.
 fn t0() -> DateTime<Utc> {
@@ -23,10 +21,10 @@ fn t0() -> DateTime<Utc> {
 
 fn handler() -> Handler {
     Reminders {
-        store: Arc::new(MemoryStore::new()),
-        mailer: Arc::new(MemoryMailer::new()),
-        publisher: Arc::new(MemoryPublisher::new()),
-        clock: Arc::new(FixedClock::at(t0())),
+        store: MemoryStore::new(),
+        mailer: MemoryMailer::new(),
+        publisher: MemoryPublisher::new(),
+        clock: FixedClock::at(t0()),
         playbook: Playbook::default_playbook().unwrap(),
     }
 }

@@ -13,19 +13,15 @@ use leadflow::{Playbook, Route, Stage};
 use leadflow_aws::metrics::shape::{counts, emf_shape, sets};
 use router::Router;
 use serde_json::json;
-use std::sync::Arc;
 
-type Handler =
-    Router<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>, Arc<MemoryBatchQueues>>;
+type Handler = Router<MemoryStore, MemoryPublisher, FixedClock, MemoryBatchQueues>;
 
 fn handler() -> Handler {
     Router {
-        store: Arc::new(MemoryStore::new()),
-        publisher: Arc::new(MemoryPublisher::new()),
-        clock: Arc::new(FixedClock::at(
-            Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
-        )),
-        queues: Arc::new(MemoryBatchQueues::new()),
+        store: MemoryStore::new(),
+        publisher: MemoryPublisher::new(),
+        clock: FixedClock::at(Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()),
+        queues: MemoryBatchQueues::new(),
         playbook: Playbook::default_playbook().unwrap(),
     }
 }

@@ -12,20 +12,17 @@ use leadflow::testing::{routed_lead, FixedClock, FixedDeadLetters, MemoryPublish
 use leadflow::{LeadId, Playbook};
 use sales::Sales;
 use serde_json::{json, Value};
-use std::sync::Arc;
 
-type Api = Sales<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>, FixedDeadLetters>;
+type Api = Sales<MemoryStore, MemoryPublisher, FixedClock, FixedDeadLetters>;
 
 const KEY: [u8; 32] = [7u8; 32];
 
 fn api() -> Api {
     Sales {
-        store: Arc::new(MemoryStore::new()),
-        publisher: Arc::new(MemoryPublisher::new()),
+        store: MemoryStore::new(),
+        publisher: MemoryPublisher::new(),
         // A Tuesday morning.
-        clock: Arc::new(FixedClock::at(
-            Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap(),
-        )),
+        clock: FixedClock::at(Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()),
         playbook: Playbook::default_playbook().unwrap(),
         links: leadflow::links::Keyring::fixed(LinkKey::new(&KEY).unwrap()),
         dead_letters: FixedDeadLetters::default(),
@@ -1521,7 +1518,7 @@ async fn the_health_report_names_what_rots() {
     // A week later the lead is still untouched and its tasks are overdue.
     let later = api.clock.now() + Duration::days(7);
     let api = Sales {
-        clock: Arc::new(FixedClock::at(later)),
+        clock: FixedClock::at(later),
         ..api
     };
     let h = body(&report(&api, "olaf.berg", "health", &[]).await);
@@ -1746,7 +1743,7 @@ async fn an_export_larger_than_one_call_is_written_as_a_file_with_a_link() {
     .await
     .unwrap();
     let later = Sales {
-        clock: Arc::new(FixedClock::at(now + Duration::minutes(61))),
+        clock: FixedClock::at(now + Duration::minutes(61)),
         ..api
     };
     let r = body(

@@ -742,6 +742,3 @@ impl Clock for SystemClock {
         Utc::now()
     }
 }
-
-/// Ports are shared between handlers (and, in tests, between the stages of a pipeline).
-mod shared;

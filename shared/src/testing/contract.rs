@@ -12,7 +12,10 @@ use crate::domain::playbook::QuotaScope;
 use crate::domain::spam::{HeldPost, Released};
 
 fn fresh(what: &str) -> String {
-    format!("{what}-{}", crate::domain::ids::EventId::generate().as_str()[3..].to_ascii_lowercase())
+    format!(
+        "{what}-{}",
+        crate::domain::ids::EventId::generate().as_str()[3..].to_ascii_lowercase()
+    )
 }
 
 fn activity(lead: &LeadId, at: DateTime<Utc>, kind: &str) -> HistoryEntry {
@@ -145,7 +148,10 @@ async fn leads_commit_all_or_nothing<S: LeadStore>(store: &S, now: DateTime<Utc>
     lead = changed;
     let stored = store.lead(&lead.id).await.unwrap().unwrap();
     assert_eq!(key_fields(&stored), key_fields(&lead));
-    assert!(store.marker_exists(&marker).await.unwrap(), "Leads::marker_exists");
+    assert!(
+        store.marker_exists(&marker).await.unwrap(),
+        "Leads::marker_exists"
+    );
     assert_eq!(
         store
             .commit(Commit {
@@ -189,7 +195,10 @@ async fn outbox_lists_what_is_due_until_done<S: LeadStore>(store: &S, now: DateT
         .outbox_due(now - chrono::Duration::minutes(10), 1000)
         .await
         .unwrap();
-    assert!(!not_yet.due.contains(&message), "only what was written before");
+    assert!(
+        !not_yet.due.contains(&message),
+        "only what was written before"
+    );
     store.outbox_done(&message.id).await.unwrap();
     let due = store.outbox_due(now, 1000).await.unwrap();
     assert!(!due.due.contains(&message), "Outbox::outbox_done clears it");

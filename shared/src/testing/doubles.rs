@@ -3,12 +3,13 @@
 //! fixed dead-letter depths; and `routed_lead`, a lead as the pipeline leaves it.
 
 use super::*;
+use std::sync::Arc;
 
 /// Records what was published; can be told to fail.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct MemoryPublisher {
-    published: Mutex<Vec<OutboxMessage>>,
-    fail: Mutex<usize>,
+    published: Arc<Mutex<Vec<OutboxMessage>>>,
+    fail: Arc<Mutex<usize>>,
 }
 
 impl MemoryPublisher {
@@ -47,10 +48,10 @@ impl Publisher for MemoryPublisher {
 }
 
 /// Records what was sent; can be told to fail.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct MemoryMailer {
-    sent: Mutex<Vec<OutgoingEmail>>,
-    fail: Mutex<Option<MailError>>,
+    sent: Arc<Mutex<Vec<OutgoingEmail>>>,
+    fail: Arc<Mutex<Option<MailError>>>,
 }
 
 impl MemoryMailer {
@@ -82,10 +83,10 @@ impl Mailer for MemoryMailer {
 }
 
 /// Records what a consumer buried or deferred.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct MemoryBatchQueues {
-    buried: Mutex<Vec<(String, String)>>,
-    deferred: Mutex<Vec<(String, std::time::Duration)>>,
+    buried: Arc<Mutex<Vec<(String, String)>>>,
+    deferred: Arc<Mutex<Vec<(String, std::time::Duration)>>>,
     max_receives: Option<u32>,
 }
 
@@ -128,12 +129,12 @@ impl BatchQueues for MemoryBatchQueues {
 }
 
 /// A clock that says what it is told.
-#[derive(Debug)]
-pub struct FixedClock(pub Mutex<DateTime<Utc>>);
+#[derive(Debug, Clone)]
+pub struct FixedClock(pub Arc<Mutex<DateTime<Utc>>>);
 
 impl FixedClock {
     pub fn at(t: DateTime<Utc>) -> Self {
-        FixedClock(Mutex::new(t))
+        FixedClock(Arc::new(Mutex::new(t)))
     }
     pub fn advance(&self, d: chrono::Duration) {
         if let Ok(mut t) = self.0.lock() {

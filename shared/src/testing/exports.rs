@@ -15,12 +15,15 @@ impl crate::ports::Exports for MemoryStore {
     }
 }
 
+/// What was written, by key: the download name and the bytes.
+type Written = BTreeMap<String, (String, Vec<u8>)>;
+
 /// Export files in memory: what was written, by key (with its download name).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct MemoryFiles {
-    files: Mutex<BTreeMap<String, (String, Vec<u8>)>>,
+    files: std::sync::Arc<Mutex<Written>>,
     /// Fail this many upcoming writes, as S3 would under a fault.
-    failing: Mutex<usize>,
+    failing: std::sync::Arc<Mutex<usize>>,
 }
 
 impl MemoryFiles {

@@ -74,9 +74,11 @@ struct State {
     exports: BTreeMap<String, crate::app::exports::ExportJob>,
 }
 
-#[derive(Debug, Default)]
+/// Cheap to share: a clone is the same store (what the stages of a
+/// pipeline under test do).
+#[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
-    state: Mutex<State>,
+    state: std::sync::Arc<Mutex<State>>,
 }
 
 impl MemoryStore {

@@ -9,9 +9,8 @@ use intake::{Config, Intake};
 use leadflow::testing::{FixedClock, MemoryPublisher, MemoryStore};
 use leadflow::Playbook;
 use serde_json::{json, Value};
-use std::sync::Arc;
 
-pub type Handler = Intake<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>>;
+pub type Handler = Intake<MemoryStore, MemoryPublisher, FixedClock>;
 
 pub fn handler() -> Handler {
     with_playbook(Playbook::default_playbook().unwrap())
@@ -20,11 +19,9 @@ pub fn handler() -> Handler {
 /// A handler for `playbook` (tests that build many parse it once).
 pub fn with_playbook(playbook: Playbook) -> Handler {
     Intake {
-        store: Arc::new(MemoryStore::new()),
-        publisher: Arc::new(MemoryPublisher::new()),
-        clock: Arc::new(FixedClock::at(
-            Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap(),
-        )),
+        store: MemoryStore::new(),
+        publisher: MemoryPublisher::new(),
+        clock: FixedClock::at(Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 0).unwrap()),
         playbook,
         config: Config {
             allowed_origins: vec!["https://www.example.com".into()],
