@@ -24,30 +24,17 @@ impl Leads for DynamoStore {
         id: &LeadId,
         limit: usize,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
-        let mut items: Vec<Item> = Vec::new();
-        let mut start = None;
         // Newest first, page by page, until `limit` entries.
-        while items.len() < limit {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
-                .expression_attribute_values(":pk", s(lead_pk(id)))
-                .expression_attribute_values(":evt", s("EVT#"))
-                .scan_index_forward(false)
-                .limit((limit - items.len()).min(1000) as i32)
-                .set_exclusive_start_key(start)
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            items.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
+            .expression_attribute_values(":pk", s(lead_pk(id)))
+            .expression_attribute_values(":evt", s("EVT#"))
+            .scan_index_forward(false)
+            .consistent_read(true);
+        let mut items = Self::query_pages(query, limit, None, Some).await?;
         items.reverse();
         Ok(self.readable_history(id, items))
     }
@@ -86,20 +73,15 @@ impl Leads for DynamoStore {
     }
 
     async fn history(&self, id: &LeadId) -> Result<Vec<HistoryEntry>, StoreError> {
-        let items: Vec<Item> = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
             .expression_attribute_values(":pk", s(lead_pk(id)))
             .expression_attribute_values(":evt", s("EVT#"))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(unavailable)?;
+            .consistent_read(true);
+        let items = Self::query_pages(query, usize::MAX, None, Some).await?;
         Ok(self.readable_history(id, items))
     }
 
@@ -273,30 +255,18 @@ impl Leads for DynamoStore {
                 .expression_attribute_values(":after", s(a)),
             None => query.key_condition_expression("owner_pk = :k"),
         };
-        let mut page = LeadPage::default();
-        let mut start = None;
         // One more than asked: whether there is a next page.
-        while page.leads.len() <= limit {
-            let out = query
-                .clone()
-                .limit((limit + 1 - page.leads.len()).clamp(1, 1000) as i32)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items.unwrap_or_default() {
-                match serde_dynamo::from_item::<_, Lead>(item) {
-                    Ok(l) => page.leads.push(l),
-                    Err(e) => {
+        let mut page = LeadPage {
+            leads: Self::query_pages(query, limit + 1, None, |item| {
+                serde_dynamo::from_item::<_, Lead>(item)
+                    .inspect_err(|e| {
                         tracing::warn!(owner = owner_key, error = %e, "unreadable lead skipped")
-                    }
-                }
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+                    })
+                    .ok()
+            })
+            .await?,
+            next: None,
+        };
         if page.leads.len() > limit {
             page.leads.truncate(limit);
             page.next = page.leads.last().map(activity_key);

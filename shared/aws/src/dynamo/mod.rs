@@ -221,37 +221,24 @@ impl DynamoStore {
                 .expression_attribute_values(":before", s(timestamp(before))),
             (None, None) => query.key_condition_expression("due_pk = :k"),
         };
-        let mut tasks = Vec::new();
-        let mut start = None;
-        while tasks.len() < limit {
-            let out = query
-                .clone()
-                .limit((limit - tasks.len()).clamp(1, 1000) as i32)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in out.items.unwrap_or_default() {
-                // BETWEEN is inclusive: the task the page before ended on is not this page's.
-                let key = item.get("due_sk").and_then(|v| v.as_s().ok());
-                if after.is_some() && key == after.as_ref() {
-                    continue;
-                }
-                match serde_dynamo::from_item::<_, Task>(item) {
-                    // The index is eventually consistent: a task closed a
-                    // moment ago may still be listed; its item says so.
-                    Ok(t) if t.is_open() => tasks.push(t),
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::warn!(owner = owner_key, error = %e, "unreadable task skipped")
-                    }
+        let tasks = Self::query_pages(query, limit, None, |item| {
+            // BETWEEN is inclusive: the task the page before ended on is not this page's.
+            let key = item.get("due_sk").and_then(|v| v.as_s().ok());
+            if after.is_some() && key == after.as_ref() {
+                return None;
+            }
+            match serde_dynamo::from_item::<_, Task>(item) {
+                // The index is eventually consistent: a task closed a
+                // moment ago may still be listed; its item says so.
+                Ok(t) if t.is_open() => Some(t),
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::warn!(owner = owner_key, error = %e, "unreadable task skipped");
+                    None
                 }
             }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+        })
+        .await?;
         Ok(tasks)
     }
 
@@ -512,28 +499,18 @@ impl DynamoStore {
         for pk in pks {
             let (client, table, range) = (self.client.clone(), self.table.clone(), range.clone());
             queries.spawn(async move {
-                let mut out = Vec::new();
-                let mut start: Option<Item> = None;
-                loop {
-                    let mut q = client
-                        .query()
-                        .table_name(&table)
-                        .expression_attribute_values(":pk", s(pk.clone()))
-                        .set_exclusive_start_key(start.take());
-                    q = match &range {
-                        Some((from, to)) => q
-                            .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
-                            .expression_attribute_values(":from", s(from.clone()))
-                            .expression_attribute_values(":to", s(to.clone())),
-                        None => q.key_condition_expression("pk = :pk"),
-                    };
-                    let page = q.send().await.map_err(unavailable)?;
-                    out.extend(page.items.unwrap_or_default());
-                    match page.last_evaluated_key {
-                        Some(k) if !k.is_empty() => start = Some(k),
-                        _ => return Ok::<_, StoreError>(out),
-                    }
-                }
+                let q = client
+                    .query()
+                    .table_name(&table)
+                    .expression_attribute_values(":pk", s(pk.clone()));
+                let q = match &range {
+                    Some((from, to)) => q
+                        .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
+                        .expression_attribute_values(":from", s(from.clone()))
+                        .expression_attribute_values(":to", s(to.clone())),
+                    None => q.key_condition_expression("pk = :pk"),
+                };
+                Self::query_pages(q, usize::MAX, None, Some).await
             });
         }
         let mut items = Vec::new();
@@ -541,6 +518,39 @@ impl DynamoStore {
             items.extend(joined.map_err(|e| StoreError::Unavailable(e.to_string()))??);
         }
         Ok(items)
+    }
+
+    /// The one pagination loop: `query` page after page from `start`, each
+    /// page asking only for what is still wanted, until `limit` items are
+    /// taken (`take` decodes an item, or skips it with `None`) or the last
+    /// page is read. Every page is bounded (at most 1,000 items).
+    async fn query_pages<T>(
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        limit: usize,
+        mut start: Option<Item>,
+        mut take: impl FnMut(Item) -> Option<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut taken = Vec::new();
+        while taken.len() < limit {
+            let out = query
+                .clone()
+                .limit((limit - taken.len()).clamp(1, 1000) as i32)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            taken.extend(
+                out.items
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(&mut take),
+            );
+            start = out.last_evaluated_key.filter(|k| !k.is_empty());
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(taken)
     }
 
     async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {

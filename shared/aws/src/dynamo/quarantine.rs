@@ -42,33 +42,32 @@ impl Quarantine for DynamoStore {
             if after.as_ref().is_some_and(|a| *day > a.day()) {
                 continue;
             }
-            let mut start = after.as_ref().filter(|a| a.day() == *day).map(|a| {
+            let start = after.as_ref().filter(|a| a.day() == *day).map(|a| {
                 HashMap::from([
                     ("pk".to_string(), s(format!("SPAM#{day}"))),
                     ("sk".to_string(), s(a.as_str())),
                 ])
             });
-            loop {
-                let out = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("pk = :pk")
-                    .expression_attribute_values(":pk", s(format!("SPAM#{day}")))
-                    .scan_index_forward(false)
-                    .limit((limit + 1 - posts.len().min(limit)) as i32)
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                for item in out.items.unwrap_or_default() {
-                    posts.push(serde_dynamo::from_item(item).map_err(corrupt)?);
-                }
-                start = out.last_evaluated_key;
-                if start.is_none() || posts.len() > limit {
-                    break;
-                }
+            let query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(format!("SPAM#{day}")))
+                .scan_index_forward(false);
+            // One more than asked: whether there is a next page.
+            let wanted = limit + 1 - posts.len().min(limit);
+            let mut unreadable = None;
+            let page = Self::query_pages(query, wanted, start, |item| {
+                serde_dynamo::from_item(item)
+                    .inspect_err(|e| unreadable = Some(corrupt(e)))
+                    .ok()
+            })
+            .await?;
+            if let Some(e) = unreadable {
+                return Err(e);
             }
+            posts.extend(page);
             if posts.len() > limit {
                 break;
             }
