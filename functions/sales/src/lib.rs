@@ -56,6 +56,9 @@ pub struct Sales<S, P, C, D> {
     /// Download links to export files (the export bucket); `None` without
     /// one, and a large CSV export then answers page by page.
     pub exports: Option<leadflow_aws::files::FileLinks>,
+    /// The most rows a CSV export answers in the call ([`EXPORT_MAX`]; a
+    /// test lowers it rather than making thousands of leads).
+    pub export_rows: usize,
 }
 
 /// A first touch made just now (`FirstTouchMinutes`, by the lead's route
@@ -319,7 +322,7 @@ impl<S: LeadStore + Quarantine + Exports, P: Publisher, C: Clock, D: DeadLetters
             };
             rows.extend(page.leads.iter().map(views::csv_row));
             after = page.next;
-            if after.is_none() || rows.len() >= EXPORT_MAX {
+            if after.is_none() || rows.len() >= self.export_rows.min(EXPORT_MAX) {
                 break;
             }
         }

@@ -38,6 +38,7 @@ async fn main() -> Result<(), Error> {
         ),
         exports: env_opt("EXPORT_BUCKET")
             .and_then(|bucket| leadflow_aws::files::FileLinks::new(&aws, bucket)),
+        export_rows: sales::EXPORT_MAX,
         clock: SystemClock,
         playbook: Playbook::default_playbook()?,
         links: leadflow_aws::secrets::keyring(
