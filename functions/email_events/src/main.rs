@@ -3,17 +3,15 @@
 // limit (128) allows ("queries overflow the depth limit").
 #![recursion_limit = "256"]
 use email_events::EmailEvents;
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::Error;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
 use leadflow_aws::sqs::{SqsBatchQueues, SqsPublisher};
-use leadflow_aws::sqs_batch::deadline_from_epoch_ms;
-use leadflow_aws::{aws_config, dynamo::DynamoStore, env, env_opt, init_tracing};
+use leadflow_aws::{dynamo::DynamoStore, env, env_opt};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_tracing();
-    let aws = aws_config().await;
+    let aws = leadflow_aws::lambda::start().await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let handler = &EmailEvents {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
@@ -26,11 +24,11 @@ async fn main() -> Result<(), Error> {
         ),
         playbook: Playbook::default_playbook()?,
     };
-    // The first request must not pay for connection set-up (issue 9).
-    leadflow_aws::prime((&handler.store, &handler.queues)).await;
-    run(service_fn(move |event: LambdaEvent<_>| async move {
-        let deadline = deadline_from_epoch_ms(event.context.deadline);
-        Ok::<_, Error>(handler.handle(event.payload, Some(deadline)).await)
-    }))
+    leadflow_aws::lambda::serve(
+        (&handler.store, &handler.queues),
+        move |event, deadline| async move {
+            Ok::<_, Error>(handler.handle(event, Some(deadline)).await)
+        },
+    )
     .await
 }

@@ -3,18 +3,16 @@
 // limit (128) allows ("queries overflow the depth limit").
 #![recursion_limit = "256"]
 use exports::Exporter;
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::Error;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
 use leadflow_aws::s3::S3Files;
 use leadflow_aws::sqs::SqsBatchQueues;
-use leadflow_aws::sqs_batch::deadline_from_epoch_ms;
-use leadflow_aws::{aws_config, dynamo::DynamoStore, env, init_tracing};
+use leadflow_aws::{dynamo::DynamoStore, env};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_tracing();
-    let aws = aws_config().await;
+    let aws = leadflow_aws::lambda::start().await;
     let exporter = &Exporter {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
         files: S3Files::new(&aws, env("EXPORT_BUCKET")?),
@@ -26,9 +24,11 @@ async fn main() -> Result<(), Error> {
         ),
         playbook: Playbook::default_playbook()?,
     };
-    run(service_fn(move |event: LambdaEvent<_>| async move {
-        let deadline = deadline_from_epoch_ms(event.context.deadline);
-        Ok::<_, Error>(exporter.handle(event.payload, Some(deadline)).await)
-    }))
+    leadflow_aws::lambda::serve(
+        (&exporter.store, &exporter.queues),
+        move |event, deadline| async move {
+            Ok::<_, Error>(exporter.handle(event, Some(deadline)).await)
+        },
+    )
     .await
 }

@@ -3,18 +3,16 @@
 // limit (128) allows ("queries overflow the depth limit").
 #![recursion_limit = "256"]
 use fulfillment::Fulfillment;
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::Error;
 use leadflow::links::ActionLinks;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
 use leadflow_aws::sqs::SqsBatchQueues;
-use leadflow_aws::sqs_batch::deadline_from_epoch_ms;
-use leadflow_aws::{aws_config, dynamo::DynamoStore, env, env_opt, init_tracing, ses::SesMailer};
+use leadflow_aws::{dynamo::DynamoStore, env, env_opt, ses::SesMailer};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_tracing();
-    let aws = aws_config().await;
+    let aws = leadflow_aws::lambda::start().await;
     let fulfillment = &Fulfillment {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
         mailer: SesMailer::new(aws_sdk_ses::Client::new(&aws), env("SENDER_ADDRESS")?)
@@ -43,15 +41,11 @@ async fn main() -> Result<(), Error> {
             _ => None,
         },
     };
-    // The first request must not pay for connection set-up (issue 9).
-    leadflow_aws::prime((&fulfillment.store, &fulfillment.mailer, &fulfillment.queues)).await;
-    run(service_fn(move |event: LambdaEvent<_>| async move {
-        let deadline = deadline_from_epoch_ms(event.context.deadline);
-        Ok::<_, Error>(
-            fulfillment
-                .handle_until(event.payload, Some(deadline))
-                .await,
-        )
-    }))
+    leadflow_aws::lambda::serve(
+        (&fulfillment.store, &fulfillment.mailer, &fulfillment.queues),
+        move |event, deadline| async move {
+            Ok::<_, Error>(fulfillment.handle_until(event, Some(deadline)).await)
+        },
+    )
     .await
 }

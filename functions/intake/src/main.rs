@@ -3,17 +3,14 @@
 // limit (128) allows ("queries overflow the depth limit").
 #![recursion_limit = "256"]
 use intake::{Config, Intake};
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::Error;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
-use leadflow_aws::{
-    aws_config, dynamo::DynamoStore, env, env_opt, init_tracing, sqs::SqsPublisher,
-};
+use leadflow_aws::{dynamo::DynamoStore, env, env_opt, sqs::SqsPublisher};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_tracing();
-    let aws = aws_config().await;
+    let aws = leadflow_aws::lambda::start().await;
     let intake = &Intake {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
         publisher: SqsPublisher::new(
@@ -25,10 +22,9 @@ async fn main() -> Result<(), Error> {
         playbook: Playbook::default_playbook()?,
         config: Config::from_env()?,
     };
-    // The first request must not pay for connection set-up (issue 9).
-    leadflow_aws::prime((&intake.store, &intake.publisher)).await;
-    run(service_fn(move |event: LambdaEvent<_>| async move {
-        Ok::<_, Error>(intake.handle(event.payload).await)
-    }))
+    leadflow_aws::lambda::serve(
+        (&intake.store, &intake.publisher),
+        move |event, _deadline| async move { Ok::<_, Error>(intake.handle(event).await) },
+    )
     .await
 }

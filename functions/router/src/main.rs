@@ -2,18 +2,16 @@
 // around the handler around the AWS SDK's calls nests deeper than the default
 // limit (128) allows ("queries overflow the depth limit").
 #![recursion_limit = "256"]
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::Error;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
 use leadflow_aws::sqs::{SqsBatchQueues, SqsPublisher};
-use leadflow_aws::sqs_batch::deadline_from_epoch_ms;
-use leadflow_aws::{aws_config, dynamo::DynamoStore, env, env_opt, init_tracing};
+use leadflow_aws::{dynamo::DynamoStore, env, env_opt};
 use router::Router;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_tracing();
-    let aws = aws_config().await;
+    let aws = leadflow_aws::lambda::start().await;
     // One SQS client (one connection pool) for publishing and for the batch's own queues.
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let router = &Router {
@@ -27,11 +25,11 @@ async fn main() -> Result<(), Error> {
         ),
         playbook: Playbook::default_playbook()?,
     };
-    // The first request must not pay for connection set-up (issue 9).
-    leadflow_aws::prime((&router.store, &router.queues)).await;
-    run(service_fn(move |event: LambdaEvent<_>| async move {
-        let deadline = deadline_from_epoch_ms(event.context.deadline);
-        Ok::<_, Error>(router.handle_until(event.payload, Some(deadline)).await)
-    }))
+    leadflow_aws::lambda::serve(
+        (&router.store, &router.queues),
+        move |event, deadline| async move {
+            Ok::<_, Error>(router.handle_until(event, Some(deadline)).await)
+        },
+    )
     .await
 }

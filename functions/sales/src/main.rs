@@ -2,13 +2,12 @@
 // around the handler around the AWS SDK's calls nests deeper than the default
 // limit (128) allows ("queries overflow the depth limit").
 #![recursion_limit = "256"]
-use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use lambda_runtime::Error;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
 use leadflow_aws::{
-    aws_config,
     dynamo::DynamoStore,
-    env, env_opt, init_tracing,
+    env, env_opt,
     sqs::{SqsDeadLetters, SqsPublisher},
 };
 use sales::workspace::SignIn;
@@ -16,8 +15,7 @@ use sales::Sales;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    init_tracing();
-    let aws = aws_config().await;
+    let aws = leadflow_aws::lambda::start().await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let sales = &Sales {
         store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
@@ -47,10 +45,9 @@ async fn main() -> Result<(), Error> {
         )
         .await?,
     };
-    // The first request must not pay for connection set-up (issue 9).
-    leadflow_aws::prime((&sales.store, &sales.publisher)).await;
-    run(service_fn(move |event: LambdaEvent<_>| async move {
-        Ok::<_, Error>(sales.handle(event.payload).await)
-    }))
+    leadflow_aws::lambda::serve(
+        (&sales.store, &sales.publisher),
+        move |event, _deadline| async move { Ok::<_, Error>(sales.handle(event).await) },
+    )
     .await
 }

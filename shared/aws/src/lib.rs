@@ -1,7 +1,8 @@
 //! leadflow's AWS adapters: the domain crate's ports over DynamoDB, SQS and
 //! SES, the Lambda SQS batch loop, and what every function sets up at cold
 //! start (settings from the environment, the SDK's configuration, logs), and
-//! the functions' CloudWatch metrics (`metrics`: Embedded Metric Format lines).
+//! the functions' CloudWatch metrics (`metrics`: Embedded Metric Format lines),
+//! and every function's start-up and runtime loop (`lambda`).
 //!
 //! Each SDK is behind a feature of its name, so a function links only the
 //! SDKs it uses: `dynamodb`, `sqs`, `ses`, `secrets` (the action-link keys),
@@ -10,6 +11,7 @@
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 pub mod files;
+pub mod lambda;
 pub mod metrics;
 pub mod prime;
 #[cfg(feature = "s3")]
