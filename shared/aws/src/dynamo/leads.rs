@@ -25,15 +25,7 @@ impl Leads for DynamoStore {
         limit: usize,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         // Newest first, page by page, until `limit` entries.
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
-            .expression_attribute_values(":pk", s(lead_pk(id)))
-            .expression_attribute_values(":evt", s("EVT#"))
-            .scan_index_forward(false)
-            .consistent_read(true);
+        let query = self.history_query(id).scan_index_forward(false);
         let mut items = Self::query_pages(query, limit, None, Some).await?;
         items.reverse();
         Ok(self.readable_history(id, items))
@@ -56,16 +48,10 @@ impl Leads for DynamoStore {
             None => None,
         };
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
-            .expression_attribute_values(":pk", s(lead_pk(id)))
-            .expression_attribute_values(":evt", s("EVT#"))
+            .history_query(id)
             .scan_index_forward(false)
             .limit(limit.clamp(1, 1000) as i32)
             .set_exclusive_start_key(start)
-            .consistent_read(true)
             .send()
             .await
             .map_err(unavailable)?;
@@ -73,14 +59,7 @@ impl Leads for DynamoStore {
     }
 
     async fn history(&self, id: &LeadId) -> Result<Vec<HistoryEntry>, StoreError> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
-            .expression_attribute_values(":pk", s(lead_pk(id)))
-            .expression_attribute_values(":evt", s("EVT#"))
-            .consistent_read(true);
+        let query = self.history_query(id);
         let items = Self::query_pages(query, usize::MAX, None, Some).await?;
         Ok(self.readable_history(id, items))
     }

@@ -520,6 +520,20 @@ impl DynamoStore {
         Ok(items)
     }
 
+    /// A lead's history entries (`EVT#…` under its key), read consistently.
+    fn history_query(
+        &self,
+        id: &LeadId,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
+            .expression_attribute_values(":pk", s(lead_pk(id)))
+            .expression_attribute_values(":evt", s("EVT#"))
+            .consistent_read(true)
+    }
+
     /// The one pagination loop: `query` page after page from `start`, each
     /// page asking only for what is still wanted, until `limit` items are
     /// taken (`take` decodes an item, or skips it with `None`) or the last
