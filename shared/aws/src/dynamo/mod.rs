@@ -567,6 +567,43 @@ impl DynamoStore {
         Ok(taken)
     }
 
+    /// A record of its own (not a lead's): `value` as the item, under
+    /// `pk`/`sk`, with its `kind` and the TTL that lets it go.
+    async fn put_record(
+        &self,
+        pk: String,
+        sk: &str,
+        kind: &str,
+        value: &impl serde::Serialize,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut item: Item = serde_dynamo::to_item(value).map_err(corrupt)?;
+        item.insert("pk".into(), s(pk));
+        item.insert("sk".into(), s(sk));
+        item.insert("kind".into(), s(kind));
+        item.insert("expires_at".into(), n(expires_at.timestamp()));
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// The record [`put_record`](Self::put_record) wrote, if any.
+    async fn get_record<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
+        match self.get(pk, sk).await? {
+            Some(item) => Ok(Some(serde_dynamo::from_item(item).map_err(corrupt)?)),
+            None => Ok(None),
+        }
+    }
+
     async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client

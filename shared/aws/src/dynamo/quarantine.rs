@@ -8,19 +8,14 @@ impl Quarantine for DynamoStore {
         post: &leadflow::domain::spam::HeldPost,
         expires_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut item: Item = serde_dynamo::to_item(post).map_err(corrupt)?;
-        item.insert("pk".into(), s(format!("SPAM#{}", post.id.day())));
-        item.insert("sk".into(), s(post.id.as_str()));
-        item.insert("kind".into(), s("spam"));
-        item.insert("expires_at".into(), n(expires_at.timestamp()));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable)?;
-        Ok(())
+        self.put_record(
+            format!("SPAM#{}", post.id.day()),
+            post.id.as_str(),
+            "spam",
+            post,
+            expires_at,
+        )
+        .await
     }
 
     async fn held(
@@ -87,10 +82,8 @@ impl Quarantine for DynamoStore {
         &self,
         id: &leadflow::domain::ids::SpamId,
     ) -> Result<Option<leadflow::domain::spam::HeldPost>, StoreError> {
-        match self.get(format!("SPAM#{}", id.day()), id.as_str()).await? {
-            Some(item) => Ok(Some(serde_dynamo::from_item(item).map_err(corrupt)?)),
-            None => Ok(None),
-        }
+        self.get_record(format!("SPAM#{}", id.day()), id.as_str())
+            .await
     }
 
     async fn mark_released(
