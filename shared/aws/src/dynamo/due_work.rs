@@ -31,7 +31,6 @@ impl DueWork for DynamoStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
         let result = self
             .client
             .update_item()
@@ -48,18 +47,7 @@ impl DueWork for DynamoStore {
             .expression_attribute_values(":now", s(timestamp(now)))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        condition_held(result)
     }
 
     async fn complete_task_notice(

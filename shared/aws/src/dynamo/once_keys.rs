@@ -9,7 +9,6 @@ impl OnceKeys for DynamoStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        use aws_sdk_dynamodb::operation::put_item::PutItemError;
         let result = self
             .client
             .put_item()
@@ -31,18 +30,7 @@ impl OnceKeys for DynamoStore {
             .expression_attribute_values(":now", s(timestamp(now)))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        condition_held(result)
     }
 
     async fn finish_once(&self, key: &str) -> Result<(), StoreError> {

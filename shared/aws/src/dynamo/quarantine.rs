@@ -91,9 +91,8 @@ impl Quarantine for DynamoStore {
         id: &leadflow::domain::ids::SpamId,
         released: &leadflow::domain::spam::Released,
     ) -> Result<(), StoreError> {
-        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
         let value: AttributeValue = serde_dynamo::to_attribute_value(released).map_err(corrupt)?;
-        match self
+        let result = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -103,18 +102,10 @@ impl Quarantine for DynamoStore {
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(released)")
             .expression_attribute_values(":r", value)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Err(StoreError::Conflict)
-            }
-            Err(e) => Err(unavailable(e)),
+            .await;
+        match condition_held(result)? {
+            true => Ok(()),
+            false => Err(StoreError::Conflict),
         }
     }
 }

@@ -53,7 +53,6 @@ impl SendLedger for DynamoStore {
     }
 
     async fn release_send(&self, lead: &LeadId, key: &str) -> Result<(), StoreError> {
-        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
         // The claim's lease ends now (the next delivery may claim it at
         // once): an update, as the functions that send may write a lead's
         // items but delete none of them.
@@ -70,19 +69,8 @@ impl SendLedger for DynamoStore {
             .expression_attribute_values(":released", s(timestamp(DateTime::<Utc>::UNIX_EPOCH)))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Already sent, or not ours any more: nothing to give up.
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        // Already sent, or not ours any more: nothing to give up.
+        condition_held(result).map(|_| ())
     }
 
     async fn claim_slot(

@@ -15,25 +15,14 @@ impl Suppressions for DynamoStore {
         item.insert("pk".into(), s(format!("SUPPRESS#{email}")));
         item.insert("sk".into(), s("SUPPRESS"));
         // The first reason stands (a complaint is not downgraded to an unsubscribe).
-        match self
+        let result = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+            .await;
+        condition_held(result).map(|_| ())
     }
 }
