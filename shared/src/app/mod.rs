@@ -12,3 +12,4 @@ pub mod reports;
 pub mod retry;
 pub mod route;
 pub mod sales;
+pub mod transition;

@@ -5,22 +5,16 @@
 //! step — inside the lead's local send window on a business day, under the
 //! frequency cap (a step over it waits, none is dropped), once.
 
-use super::outbox;
 use super::route::HISTORY_WINDOW;
-use crate::domain::decision::{PoolState, Route, RouteDecision};
-use crate::domain::followup::first_touch_task;
-use crate::domain::lead::{EmailKind, Event, HistoryEntry, Lead, SlaClock};
-use crate::domain::nurture::{cap_clears, exit_reason, next_window, trim_sent};
+use super::{outbox, transition};
+use crate::domain::lead::{EmailKind, Event, HistoryEntry, Lead};
+use crate::domain::nurture::{cap_clears, exit_reason, next_window};
 use crate::domain::playbook::{Playbook, Step};
-use crate::domain::routing::assess_by_rules;
 use crate::domain::scoring::score;
-use crate::domain::task::Task;
+use crate::domain::transition::{series as in_series, Change, Plan};
 use crate::email;
 use crate::links::ActionLinks;
-use crate::messages::FulfillRequest;
-use crate::ports::{
-    Commit, Expect, LeadStore, MailError, Mailer, OutgoingEmail, Publisher, SendClaim, StoreError,
-};
+use crate::ports::{LeadStore, MailError, Mailer, OutgoingEmail, Publisher, SendClaim, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -111,29 +105,10 @@ pub async fn tick<S: LeadStore, M: Mailer, P: Publisher>(
     Ok(report)
 }
 
-async fn write<S: LeadStore>(
-    store: &S,
-    before: &Lead,
-    mut lead: Lead,
-    events: Vec<HistoryEntry>,
-    tasks: Vec<Task>,
-) -> Result<(), StoreError> {
-    lead.version = before.version + 1;
+async fn write<S: LeadStore>(store: &S, before: &Lead, change: Change) -> Result<(), StoreError> {
     store
-        .commit(Commit {
-            lead: Some((lead, Expect::Version(before.version))),
-            events,
-            tasks,
-            ..Commit::default()
-        })
+        .commit(transition::commit(change, before.version, Vec::new(), None))
         .await
-}
-
-fn exit(lead: &Lead, reason: String, now: DateTime<Utc>) -> (Lead, HistoryEntry) {
-    let mut updated = lead.clone();
-    let series = updated.nurture.take().map(|e| e.series).unwrap_or_default();
-    let entry = HistoryEntry::new(&lead.id, now, Event::NurtureExited { series, reason });
-    (updated, entry)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -162,8 +137,7 @@ async fn step<S: LeadStore, M: Mailer, P: Publisher>(
             .map(|s| format!("the address is suppressed ({:?})", s.reason).to_lowercase())
     });
     if let Some(reason) = why {
-        let (updated, entry) = exit(lead, reason, now);
-        write(store, lead, updated, vec![entry], Vec::new()).await?;
+        write(store, lead, in_series::exit(lead, reason, now)).await?;
         report.exited += 1;
         return Ok(());
     }
@@ -185,55 +159,21 @@ async fn step<S: LeadStore, M: Mailer, P: Publisher>(
     // 3. Only on a business day inside the lead's local window.
     let window = next_window(lead, playbook, now);
     if window > now {
-        let mut updated = lead.clone();
-        if let Some(n) = updated.nurture.as_mut() {
-            n.next_at = window;
-        }
-        write(store, lead, updated, Vec::new(), Vec::new()).await?;
+        write(store, lead, in_series::defer(lead, window)).await?;
         report.deferred_window += 1;
         return Ok(());
     }
     let next = series.steps.get(e.step + 1);
-    let what;
-    let mut tasks = Vec::new();
-    let mut events = Vec::new();
     let mut sent_mail = false;
-    if let Some(kind) = this.call {
-        // An inside-sales call instead of an email.
-        let owner = lead
-            .owner()
-            .cloned()
-            .unwrap_or_else(|| playbook.fallback_owner());
-        let task = Task::new(
-            &lead.id,
-            kind,
-            owner,
-            now,
-            now,
-            format!(
-                "{} — nurture series {}, step {}",
-                kind.label(),
-                e.series,
-                e.step + 1
-            ),
-        );
-        events.push(HistoryEntry::new(
-            &lead.id,
-            now,
-            Event::task_opened(&task, None),
-        ));
-        what = format!("{} for {}", kind, task.owner.display_name());
-        tasks.push(task);
+    if this.call.is_some() {
+        // An inside-sales call instead of an email: a task for the owner.
         report.calls += 1;
     } else {
         // 4. Marketing mail: under the frequency cap, once.
         let clears = cap_clears(lead, &e, playbook, now);
         if clears > now {
-            let mut updated = lead.clone();
-            if let Some(n) = updated.nurture.as_mut() {
-                n.next_at = next_window(lead, playbook, clears);
-            }
-            write(store, lead, updated, Vec::new(), Vec::new()).await?;
+            let until = next_window(lead, playbook, clears);
+            write(store, lead, in_series::defer(lead, until)).await?;
             report.deferred_cap += 1;
             return Ok(());
         }
@@ -308,41 +248,10 @@ async fn step<S: LeadStore, M: Mailer, P: Publisher>(
                 report.sent += 1;
             }
         }
-        what = format!("email \"{}\"", this.subject.clone().unwrap_or_default());
     }
     // 5. On to the next step (or out: the series is done).
-    let mut updated = lead.clone();
-    if sent_mail {
-        updated.marketing_sent.push(now);
-    }
-    trim_sent(&mut updated.marketing_sent, playbook, now);
-    events.push(HistoryEntry::new(
-        &lead.id,
-        now,
-        Event::NurtureStep {
-            series: e.series.clone(),
-            step: e.step,
-            what,
-        },
-    ));
-    match next {
-        Some(n) => {
-            if let Some(en) = updated.nurture.as_mut() {
-                en.step += 1;
-                en.next_at = crate::domain::nurture::step_due(lead, n, now);
-                if sent_mail {
-                    en.sent.push(now);
-                }
-                trim_sent(&mut en.sent, playbook, now);
-            }
-        }
-        None => {
-            let (done, entry) = exit(&updated, "series completed".into(), now);
-            updated = done;
-            events.push(entry);
-        }
-    }
-    write(store, lead, updated, events, tasks).await
+    let change = in_series::step_taken(lead, &this, next, sent_mail, playbook, now);
+    write(store, lead, change).await
 }
 
 /// The step's email, with the unsubscribe link and the company's postal address.
@@ -382,93 +291,16 @@ pub async fn hand_to_inside_sales<S: LeadStore, P: Publisher>(
     total: i64,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let why = format!(
-        "sales-ready: score {total} reached the playbook's exit score {}",
-        playbook.nurture.exit_score
-    );
-    let assessment = assess_by_rules(lead, history, playbook, now).with_route(
-        lead,
-        playbook,
-        RouteDecision {
-            route: Route::HighPotential,
-            rule: why.clone(),
-            reason: format!("high_potential: {why} → {}", Route::HighPotential.channel()),
-        },
-    );
-    let state = match assessment.pool {
-        Some(pool) => {
-            let reps = playbook
-                .pool(pool)
-                .map(|p| p.reps.clone())
-                .unwrap_or_default();
-            let mut st = store.pool_state(pool, &reps).await?;
-            st.cursor = store.take_turn(pool).await?;
-            st
-        }
-        None => PoolState::default(),
-    };
-    let decision = assessment.decide(lead, playbook, now, &state);
-    let mut updated = lead.clone();
-    let loads = decision.load_changes(lead.owner());
-    let previous = updated.apply_decision(decision.clone(), now);
-    let (mut updated, exit_entry) = {
-        let series = updated.nurture.take().map(|e| e.series).unwrap_or_default();
-        let entry = HistoryEntry::new(
-            &lead.id,
-            now,
-            Event::NurtureExited {
-                series,
-                reason: why.clone(),
-            },
-        );
-        (updated, entry)
-    };
-    if updated.first_touch.is_none() {
-        updated.sla = decision.follow_up_by.map(SlaClock::new);
-    }
-    let mut events = vec![
-        exit_entry,
-        HistoryEntry::new(
-            &lead.id,
-            now,
-            Event::Decided {
-                by: "nurture".into(),
-                cause: why,
-                decision: decision.clone(),
-                previous_owner: previous,
-            },
-        ),
-    ];
-    let tasks: Vec<Task> = first_touch_task(&updated, &decision, playbook, now)
-        .into_iter()
-        .collect();
-    for t in &tasks {
-        events.push(HistoryEntry::new(
-            &lead.id,
-            now,
-            Event::task_opened(t, None),
-        ));
-    }
-    let notice: Vec<_> = match (
-        &updated.last_response_id,
-        decision.owner.email(),
-        events.last(),
-    ) {
-        (Some(r), Some(_), Some(entry)) => {
-            vec![FulfillRequest::handoff(&lead.id, r, &entry.id, now)]
-        }
-        _ => Vec::new(),
-    };
-    updated.version = lead.version + 1;
+    let plan = Plan::sales_ready(lead, history, total, playbook, now);
+    let change = transition::settle(store, plan).await?;
+    let notice = transition::handoff_notice(&change, now);
     store
-        .commit(Commit {
-            lead: Some((updated, Expect::Version(lead.version))),
-            events,
-            tasks,
-            loads,
-            outbox: notice.clone(),
-            ..Commit::default()
-        })
+        .commit(transition::commit(
+            change,
+            lead.version,
+            notice.clone(),
+            None,
+        ))
         .await?;
     outbox::flush(store, publisher, &notice).await;
     Ok(())

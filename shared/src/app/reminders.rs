@@ -5,20 +5,17 @@
 //! happens once, whatever the ticks, retries and overlaps: a task's notice and
 //! a lead's escalation are claimed before the email and recorded after it.
 
-use super::outbox;
+use super::{outbox, transition};
 use crate::domain::decision::Owner;
-use crate::domain::followup;
 use crate::domain::lead::{Event, HistoryEntry, Lead};
 use crate::domain::playbook::{Playbook, Rep, Role};
 use crate::domain::reminders::{
     managers_of, sla_step, sla_successor, to_escalate, to_remind, SlaStep,
 };
 use crate::domain::task::{Task, TaskNotice};
+use crate::domain::transition::{series, Plan};
 use crate::email;
-use crate::messages::FulfillRequest;
-use crate::ports::{
-    Commit, Expect, LeadStore, MailError, Mailer, Publisher, SendClaim, StoreError,
-};
+use crate::ports::{LeadStore, MailError, Mailer, Publisher, SendClaim, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -596,28 +593,11 @@ async fn record_escalation<S: LeadStore>(
     let Some(fresh) = store.lead(&lead.id).await? else {
         return Ok(());
     };
-    let Some(mut clock) = fresh.sla.clone() else {
+    let Some(change) = series::escalated(&fresh, playbook, now) else {
         return Ok(());
     };
-    if clock.escalated_at.is_some() || fresh.first_touch.is_some() {
-        return Ok(());
-    }
-    clock.escalated_at = Some(now);
-    // The window counts the owner's working time: a breach escalated on
-    // Friday night is reassigned during Monday, not on Saturday.
-    let calendar = match fresh.owner() {
-        Some(owner) => playbook.calendar_of(owner),
-        None => crate::domain::calendar::Calendar::always(),
-    };
-    clock.check_at = calendar.add_hours(now, playbook.reminders.reassign_after_hours);
-    let mut updated = fresh.clone();
-    updated.sla = Some(clock);
-    updated.version += 1;
     match store
-        .commit(Commit {
-            lead: Some((updated, Expect::Version(fresh.version))),
-            ..Commit::default()
-        })
+        .commit(transition::commit(change, fresh.version, Vec::new(), None))
         .await
     {
         Ok(()) => {
@@ -655,35 +635,6 @@ async fn reassign<S: LeadStore, M: Mailer, P: Publisher>(
             .calendar_of(&from)
             .hours_label(playbook.reminders.reassign_after_hours)
     );
-    let tasks = store.tasks(&lead.id).await?;
-    let mut change =
-        match followup::reassign(lead, &tasks, to.clone(), &reason, &system(), playbook, now) {
-            Ok(c) => c,
-            Err(_) => {
-                // Nobody else to give it to (it is with the fallback already): stop the clock.
-                let mut updated = lead.clone();
-                updated.sla = None;
-                updated.version += 1;
-                store
-                    .commit(Commit {
-                        lead: Some((updated, Expect::Version(lead.version))),
-                        ..Commit::default()
-                    })
-                    .await?;
-                return Ok(false);
-            }
-        };
-    change.events.push(HistoryEntry::new(
-        &lead.id,
-        now,
-        Event::SlaReassigned {
-            from: from.clone(),
-            to: to.clone(),
-            reason,
-        },
-    ));
-    let mut updated = change.lead;
-    updated.version = lead.version + 1;
     // Whoever let it run out never gets it back from the SLA, and the
     // playbook's limit sends it to the fallback queue (no ping-pong).
     let mut passed_over = lead
@@ -692,25 +643,30 @@ async fn reassign<S: LeadStore, M: Mailer, P: Publisher>(
         .map(|c| c.passed_over.clone())
         .unwrap_or_default();
     passed_over.push(from.key());
-    if let Some(clock) = updated.sla.as_mut() {
-        clock.passed_over = passed_over.clone();
-    }
-    let to_fallback = to.key() == playbook.fallback_owner().key();
-    let notice: Vec<_> = match (&updated.last_response_id, to.email(), change.events.last()) {
-        (Some(response), Some(_), Some(entry)) => {
-            vec![FulfillRequest::handoff(&lead.id, response, &entry.id, now)]
+    let tasks = store.tasks(&lead.id).await?;
+    let change = match Plan::reassign(lead, &tasks, to.clone(), &reason, &system(), playbook, now) {
+        Ok(plan) => {
+            let plan = plan.sla_breached(reason.clone(), passed_over.clone());
+            transition::settle(store, plan).await?
         }
-        _ => Vec::new(),
+        Err(_) => {
+            // Nobody else to give it to (it is with the fallback already): stop the clock.
+            let stopped = series::clock_stopped(lead);
+            store
+                .commit(transition::commit(stopped, lead.version, Vec::new(), None))
+                .await?;
+            return Ok(false);
+        }
     };
+    let to_fallback = to.key() == playbook.fallback_owner().key();
+    let notice = transition::handoff_notice(&change, now);
     store
-        .commit(Commit {
-            lead: Some((updated, Expect::Version(lead.version))),
-            events: change.events,
-            tasks: change.tasks,
-            loads: change.loads,
-            outbox: notice.clone(),
-            ..Commit::default()
-        })
+        .commit(transition::commit(
+            change,
+            lead.version,
+            notice.clone(),
+            None,
+        ))
         .await?;
     outbox::flush(store, publisher, &notice).await;
     tracing::info!(lead_id = %lead.id, to = %to.key(), "reassigned after its SLA ran out");

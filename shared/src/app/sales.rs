@@ -8,17 +8,17 @@
 
 use super::outbox;
 use super::route::HISTORY_WINDOW;
+use super::transition;
 use crate::domain::access::{all_owner_keys, may_reassign, may_see_lead, visible_owner_keys};
-use crate::domain::decision::{Owner, PoolState, Route, Stage};
-use crate::domain::followup::{self, Change, OutcomeReport, Plan, Refused, StatusReport};
+use crate::domain::decision::{Owner, Route, Stage};
+use crate::domain::followup::{Change, OutcomeReport, Plan, Refused, StatusReport};
 use crate::domain::ids::{LeadId, TaskId};
 use crate::domain::lead::{HistoryEntry, Lead};
 use crate::domain::outcome::LeadStatus;
 use crate::domain::playbook::{Playbook, Rep};
 use crate::domain::task::Task;
 use crate::links::{use_key, Action, LinkError, LinkKey};
-use crate::messages::FulfillRequest;
-use crate::ports::{activity_key, Commit, Expect, LeadStore, Marker, Publisher, StoreError};
+use crate::ports::{activity_key, LeadStore, Marker, Publisher, StoreError};
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -330,37 +330,9 @@ async fn load_for_change<S: LeadStore>(
     Ok((lead, tasks, history))
 }
 
-/// Decide with the pool's state (taking a turn when the decision uses one), as the router does.
-async fn settle<S: LeadStore>(
-    store: &S,
-    playbook: &Playbook,
-    plan: Plan<'_>,
-) -> Result<Change, SalesError> {
-    let state = match plan.pool() {
-        Some(pool) => {
-            let reps = playbook
-                .pool(pool)
-                .map(|p| p.reps.clone())
-                .unwrap_or_default();
-            store.pool_state(pool, &reps).await?
-        }
-        None => PoolState::default(),
-    };
-    let mut decision = plan.decision(&state);
-    if let (Some(pool), Some(_)) = (plan.pool(), &decision.cursor) {
-        let turn = store.take_turn(pool).await?;
-        decision = plan.decision(&PoolState {
-            cursor: turn,
-            ..state
-        });
-    }
-    Ok(plan.finish(decision))
-}
-
 /// What a change is written against: the lead as it was read, and its tasks.
 struct Before {
     version: u64,
-    owner: Option<Owner>,
     tasks: Vec<Task>,
 }
 
@@ -368,7 +340,6 @@ impl Before {
     fn of(lead: &Lead, tasks: &[Task]) -> Self {
         Before {
             version: lead.version,
-            owner: lead.owner().cloned(),
             tasks: tasks.to_vec(),
         }
     }
@@ -386,35 +357,17 @@ async fn write<S: LeadStore, P: Publisher>(
 ) -> Result<Applied, SalesError> {
     let Before {
         version,
-        owner,
         tasks: all_tasks_before,
     } = before;
-    let Change {
-        mut lead,
-        events,
-        tasks,
-        loads,
-        reasons,
-    } = change;
-    lead.version = version + 1;
-    let handed_to = lead
-        .owner()
-        .filter(|o| Some(*o) != owner.as_ref() && o.email().is_some());
-    let notice: Vec<_> = match (handed_to, &lead.last_response_id, events.last()) {
-        (Some(_), Some(response), Some(entry)) => {
-            vec![FulfillRequest::handoff(&lead.id, response, &entry.id, now)]
-        }
-        _ => Vec::new(),
-    };
-    let commit = Commit {
-        lead: Some((lead.clone(), Expect::Version(version))),
-        events,
-        tasks: tasks.clone(),
-        loads,
-        marker,
-        outbox: notice.clone(),
-        ..Commit::default()
-    };
+    let notice = transition::handoff_notice(&change, now);
+    let reasons = change.reasons.clone();
+    let tasks = change.tasks.clone();
+    let commit = transition::commit(change, version, notice.clone(), marker);
+    let lead = commit
+        .lead
+        .as_ref()
+        .map(|(l, _)| l.clone())
+        .expect("the lead");
     match store.commit(commit).await {
         Ok(()) => outbox::flush(store, publisher, &notice).await,
         Err(StoreError::Conflict) => {
@@ -484,7 +437,7 @@ pub async fn record_outcome<S: LeadStore, P: Publisher>(
     retried(|| async {
         let (lead, tasks, history) = load_for_change(store, playbook, caller, id, version).await?;
         let plan = Plan::outcome(&lead, &history, &tasks, report, caller, playbook, now)?;
-        let change = settle(store, playbook, plan).await?;
+        let change = transition::settle(store, plan).await?;
         let before = Before::of(&lead, &tasks);
         write(store, publisher, before, change, None, now).await
     })
@@ -505,7 +458,7 @@ pub async fn change_status<S: LeadStore, P: Publisher>(
     retried(|| async {
         let (lead, tasks, history) = load_for_change(store, playbook, caller, id, version).await?;
         let plan = Plan::status(&lead, &history, &tasks, report, caller, playbook, now)?;
-        let change = settle(store, playbook, plan).await?;
+        let change = transition::settle(store, plan).await?;
         let before = Before::of(&lead, &tasks);
         write(store, publisher, before, change, None, now).await
     })
@@ -557,8 +510,8 @@ pub async fn assign<S: LeadStore, P: Publisher>(
     };
     retried(|| async {
         let (lead, tasks, _) = load_for_change(store, playbook, caller, id, version).await?;
-        let change =
-            followup::reassign(&lead, &tasks, target.clone(), reason, caller, playbook, now)?;
+        let plan = Plan::reassign(&lead, &tasks, target.clone(), reason, caller, playbook, now)?;
+        let change = transition::settle(store, plan).await?;
         let before = Before::of(&lead, &tasks);
         write(store, publisher, before, change, None, now).await
     })
@@ -655,7 +608,9 @@ pub async fn apply_link<S: LeadStore, P: Publisher>(
             }
         }
         .map_err(SalesError::from)?;
-        let change = settle(store, playbook, plan).await?;
+        let change = transition::settle(store, plan)
+            .await
+            .map_err(SalesError::from)?;
         let before = Before::of(&lead, &tasks);
         let marker = Some(link_marker(&lead.id, token));
         match write(store, publisher, before, change, marker, now).await {

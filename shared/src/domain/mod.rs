@@ -5,6 +5,8 @@
 //! (`lead`), the company's rules as data (`playbook`, with `spam`'s guard), and what evaluates them
 //! (`scoring`, `routing`), and the follow-up flows a rep's
 //! outcomes drive (`outcome` and `task` as data, `followup` evaluating them);
+//! `transition`, the one way a lead's owner, route, status, series or tasks
+//! change, whatever caused it;
 //! `stats` keeps the counters reports read (what it last counted a lead as, its
 //! `tally`, is stored on the lead), and `reports` turns them into figures;
 //! `tz` answers what the wall clock says in a lead's or a rep's time zone,
@@ -30,4 +32,5 @@ pub mod spam;
 pub mod stats;
 pub mod tally;
 pub mod task;
+pub mod transition;
 pub mod tz;

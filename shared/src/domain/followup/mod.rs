@@ -1,40 +1,23 @@
-//! The follow-up flows (seed 000): what an outcome a rep reports, a status
-//! change and a reassignment do to a lead — its B.A.N.T. answers, stage,
-//! score, route, owner and tasks — each with reasons a rep can read.
+//! The follow-up flows (seed 000): what an outcome a rep reports and a status
+//! change mean for a lead — its B.A.N.T. answers, stage, score, route, whether
+//! it changes hands, the next task — each with reasons a rep can read.
 //!
-//! Pure: a [`Plan`] is made from the lead, its open tasks and the report; when
-//! the lead changes hands the caller draws the pool's state from the store
-//! (as the router does), then [`Plan::finish`] gives everything to write.
+//! Pure: each report is checked and made into a [`Plan`] of the transition
+//! module (`domain/transition`), which applies it like every other change.
 
 use super::bant::{Criterion, KnownAnswer, UNKNOWN};
-use super::decision::{Decision, Owner, PoolState, Route, RouteDecision};
+use super::decision::{Route, RouteDecision};
 use super::ids::TaskId;
-use super::lead::{Event, FieldChange, FirstTouch, HistoryEntry, Lead, SlaClock, StatusDetail};
-use super::nurture;
+use super::lead::{Event, FieldChange, FirstTouch, HistoryEntry, Lead, StatusDetail};
 use super::outcome::{LeadStatus, Outcome};
-use super::playbook::{DueOn, Effect, OutcomeFlow, Playbook, Rep, Role, TaskFor, TaskRule};
-use super::routing::{assess_by_rules, Assessment};
-use super::task::{due_on, Task, TaskKind, TaskStatus};
+use super::playbook::{DueOn, Effect, OutcomeFlow, Playbook, Rep, TaskFor};
+use super::routing::assess_by_rules;
+use super::task::{due_on, Task, TaskKind};
+use super::transition::invalid;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::collections::BTreeMap;
 
-/// A report that cannot be applied: said to the caller, nothing changes.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct Refused {
-    /// `invalid_field` (a value is wrong) or `invalid_transition` (not from this status).
-    pub code: &'static str,
-    pub field: Option<&'static str>,
-    pub message: String,
-}
-
-fn invalid(field: &'static str, message: impl Into<String>) -> Refused {
-    Refused {
-        code: "invalid_field",
-        field: Some(field),
-        message: message.into(),
-    }
-}
+pub use super::transition::{first_touch_task, kit_follow_up_task, Change, Plan, Refused};
 
 /// What a call or meeting found (`POST /leads/{id}/outcomes`).
 #[derive(Debug, Clone, PartialEq)]
@@ -87,44 +70,6 @@ impl StatusReport {
             via_link: false,
         }
     }
-}
-
-/// Everything one report writes: the lead as it should be (version not yet
-/// bumped), its history entries, the tasks created or closed, and the changes
-/// to reps' open-lead counts.
-#[derive(Debug, Clone)]
-pub struct Change {
-    pub lead: Lead,
-    pub events: Vec<HistoryEntry>,
-    pub tasks: Vec<Task>,
-    pub loads: Vec<(String, i64)>,
-    pub reasons: Vec<String>,
-}
-
-/// A report weighed against the playbook, waiting only for the pool's state
-/// when the lead changes hands.
-#[derive(Debug, Clone)]
-pub struct Plan<'p> {
-    playbook: &'p Playbook,
-    reporter: Rep,
-    now: DateTime<Utc>,
-    lead: Lead,
-    open_tasks: Vec<Task>,
-    assessment: Assessment<'p>,
-    /// Assign the lead per the playbook (it may change hands); else it stays.
-    reassign: bool,
-    /// The route moved to field sales or a partner.
-    handed_off: bool,
-    cause: String,
-    events: Vec<HistoryEntry>,
-    /// Tasks this report closes (done, by the reporter).
-    done: Vec<TaskId>,
-    /// The task the flow leaves, and when it is due.
-    task: Option<(TaskRule, DateTime<Utc>)>,
-    status: Option<(LeadStatus, StatusDetail)>,
-    reasons: Vec<String>,
-    /// The outcome reported, if this is an outcome (it may enrol in a series).
-    outcome: Option<Outcome>,
 }
 
 /// Record what a rep learned on the phone: their answers replace any form's,
@@ -182,76 +127,6 @@ fn apply_answers(
 }
 
 impl<'p> Plan<'p> {
-    fn base(
-        lead: &Lead,
-        history: &[HistoryEntry],
-        open_tasks: &[Task],
-        reporter: &Rep,
-        playbook: &'p Playbook,
-        now: DateTime<Utc>,
-        cause: String,
-    ) -> Self {
-        Plan {
-            playbook,
-            reporter: reporter.clone(),
-            now,
-            assessment: assess_by_rules(lead, history, playbook, now),
-            lead: lead.clone(),
-            open_tasks: open_tasks.iter().filter(|t| t.is_open()).cloned().collect(),
-            reassign: false,
-            handed_off: false,
-            cause,
-            events: Vec::new(),
-            done: Vec::new(),
-            task: None,
-            status: None,
-            reasons: Vec::new(),
-            outcome: None,
-        }
-    }
-
-    fn current_route(&self) -> Option<Route> {
-        self.lead.routing.as_ref().map(|d| d.route)
-    }
-
-    /// Route the lead as `route` (a rep's word), assigning it per the playbook.
-    fn send_to(&mut self, route: Route, why: String) {
-        let decision = RouteDecision {
-            route,
-            rule: why.clone(),
-            reason: format!("{route}: {why} → {}", route.channel()),
-        };
-        self.assessment = self
-            .assessment
-            .clone()
-            .with_route(&self.lead, self.playbook, decision);
-        self.reassign = true;
-    }
-
-    /// Keep the lead on its current route with its owner.
-    fn stay(&mut self) {
-        if let Some(current) = self.lead.routing.as_ref() {
-            let decision = RouteDecision {
-                route: current.route,
-                rule: current.rule.clone(),
-                reason: format!(
-                    "{}: stays on {} ({}) — {}",
-                    current.route,
-                    current.route,
-                    current.route.channel(),
-                    self.cause
-                ),
-            };
-            self.assessment =
-                self.assessment
-                    .clone()
-                    .with_route(&self.lead, self.playbook, decision);
-        } else {
-            // Never routed (only ops can see such a lead): route it now.
-            self.reassign = true;
-        }
-    }
-
     /// An outcome a rep reports for a call or meeting.
     pub fn outcome(
         lead: &Lead,
@@ -322,7 +197,14 @@ impl<'p> Plan<'p> {
             outcome.label()
         );
         let mut plan = Plan::base(
-            &updated, history, open_tasks, reporter, playbook, now, cause,
+            &updated,
+            assess_by_rules(&updated, history, playbook, now),
+            Some(open_tasks),
+            reporter.id.clone(),
+            Some(reporter),
+            playbook,
+            now,
+            cause,
         );
         plan.done.extend(closes.clone());
         plan.outcome = Some(outcome);
@@ -387,7 +269,7 @@ impl<'p> Plan<'p> {
                     }
                     _ if current.is_none_or(|c| rules_route.value() > c.value()) => {
                         // The rules now route it further up the value chain: a hand-off.
-                        plan.reassign = true;
+                        plan.assign = super::transition::Assign::Pool;
                     }
                     _ => plan.stay(),
                 }
@@ -437,7 +319,7 @@ impl<'p> Plan<'p> {
                 ),
             ),
         }
-        plan.handed_off = plan.reassign
+        plan.handed_off = matches!(plan.assign, super::transition::Assign::Pool)
             && matches!(plan.assessment.route().route, Route::Hot | Route::Partner)
             && plan
                 .current_route()
@@ -539,7 +421,16 @@ impl<'p> Plan<'p> {
             });
         }
         let cause = format!("{} set the status to {to}", reporter.name);
-        let mut plan = Plan::base(lead, history, open_tasks, reporter, playbook, now, cause);
+        let mut plan = Plan::base(
+            lead,
+            assess_by_rules(lead, history, playbook, now),
+            Some(open_tasks),
+            reporter.id.clone(),
+            Some(reporter),
+            playbook,
+            now,
+            cause,
+        );
         let detail = StatusDetail {
             at: now,
             by: reporter.id.clone(),
@@ -575,176 +466,12 @@ impl<'p> Plan<'p> {
         // The demo is scheduled: the task to schedule it is done.
         if to == LeadStatus::DemoScheduled {
             plan.done.extend(
-                plan.open_tasks
+                open_tasks
                     .iter()
-                    .filter(|t| t.kind == TaskKind::ScheduleRemoteDemo)
+                    .filter(|t| t.is_open() && t.kind == TaskKind::ScheduleRemoteDemo)
                     .map(|t| t.id.clone()),
             );
         }
         Ok(plan)
     }
-
-    /// Where the lead's assignment draws a turn from, if anywhere.
-    pub fn pool(&self) -> Option<&'p str> {
-        if self.reassign {
-            self.assessment.pool
-        } else {
-            None
-        }
-    }
-
-    /// The decision with the pool's `state` (the default when [`pool`](Self::pool) is none).
-    pub fn decision(&self, state: &PoolState) -> Decision {
-        match (&self.lead.routing, self.reassign) {
-            (Some(current), false) => self.assessment.clone().keep(
-                current,
-                self.now,
-                format!(
-                    "stays with {} ({})",
-                    current.owner.display_name(),
-                    self.cause
-                ),
-            ),
-            _ => self
-                .assessment
-                .clone()
-                .decide(&self.lead, self.playbook, self.now, state),
-        }
-    }
-
-    /// Everything to write, given the final decision.
-    pub fn finish(self, decision: Decision) -> Change {
-        let Plan {
-            playbook,
-            reporter,
-            now,
-            mut lead,
-            open_tasks,
-            handed_off,
-            cause,
-            mut events,
-            done,
-            task,
-            status,
-            mut reasons,
-            outcome,
-            ..
-        } = self;
-        let id = lead.id.clone();
-        let previous_owner = lead.owner().cloned();
-        let mut loads = decision.load_changes(previous_owner.as_ref());
-        let owner_changed = previous_owner.as_ref() != Some(&decision.owner);
-        let new_owner = decision.owner.clone();
-        reasons.extend(decision.reasons.iter().cloned());
-
-        // Inside sales that hands a lead to field sales keeps supporting it.
-        if owner_changed {
-            if let Some(Owner::Rep { id: from, .. }) = &previous_owner {
-                let was_isr = playbook.rep(from).is_some_and(|r| r.role == Role::Isr);
-                let to_isr = matches!(&new_owner, Owner::Rep { id, .. } if playbook.rep(id).is_some_and(|r| r.role == Role::Isr));
-                lead.support = (was_isr && handed_off && !to_isr).then(|| from.clone());
-            }
-        }
-        lead.routing = Some(decision.clone());
-        lead.updated_at = now;
-        events.push(HistoryEntry::new(
-            &id,
-            now,
-            Event::Decided {
-                by: reporter.id.clone(),
-                cause: cause.clone(),
-                decision: decision.clone(),
-                previous_owner: previous_owner.clone().filter(|_| owner_changed),
-            },
-        ));
-
-        let mut tasks: Vec<Task> = Vec::new();
-        let mut close = |mut t: Task, status: TaskStatus, by: &str, why: String| {
-            t.close(status, by, why.clone(), now);
-            events.push(HistoryEntry::new(
-                &id,
-                now,
-                Event::TaskClosed {
-                    task_id: t.id.clone(),
-                    kind: t.kind,
-                    status,
-                    by: by.to_string(),
-                    reason: why,
-                },
-            ));
-            tasks.push(t);
-        };
-        let new_status = status.as_ref().map(|(s, _)| *s).unwrap_or(lead.status);
-        for t in open_tasks {
-            if done.contains(&t.id) {
-                close(t, TaskStatus::Done, &reporter.id, format!("done: {cause}"));
-            } else if new_status.is_closed() {
-                close(
-                    t,
-                    TaskStatus::Cancelled,
-                    &reporter.id,
-                    format!("the lead is {new_status}: nothing left to do"),
-                );
-            } else if owner_changed && previous_owner.as_ref().is_none_or(|p| &t.owner == p) {
-                close(
-                    t,
-                    TaskStatus::Cancelled,
-                    &reporter.id,
-                    format!("the lead was handed to {}", new_owner.display_name()),
-                );
-            }
-        }
-        if let Some((status, detail)) = status {
-            if status.is_closed() && !lead.status.is_closed() {
-                // A closed lead counts toward nobody's open leads (unless it just left them).
-                if let (Owner::Rep { id: rep, .. }, false) = (&new_owner, owner_changed) {
-                    loads.push((rep.clone(), -1));
-                }
-            }
-            lead.status = status;
-            lead.status_detail = Some(detail);
-        }
-        if lead.status.is_closed() {
-            lead.sla = None;
-        }
-        if let Some(e) = nurture::reconcile(&mut lead, outcome, playbook, now) {
-            reasons.push(nurture::describe(&e));
-            events.push(HistoryEntry::new(&id, now, e));
-        }
-        let mut open_new = |t: Task| {
-            events.push(HistoryEntry::new(&id, now, Event::task_opened(&t, None)));
-            reasons.push(format!(
-                "task {} for {} due {}",
-                t.kind,
-                t.owner.display_name(),
-                t.due_at.format("%Y-%m-%d %H:%M UTC")
-            ));
-            tasks.push(t);
-        };
-        if !lead.status.is_closed() {
-            if owner_changed {
-                if let Some(t) = first_touch_task(&lead, &decision, playbook, now) {
-                    open_new(t);
-                }
-            }
-            if let Some((rule, due)) = task {
-                let owner = match rule.for_whom {
-                    TaskFor::Owner => new_owner.clone(),
-                    TaskFor::Reporter => reporter.owner(),
-                };
-                let reason = format!("{} ({})", rule.kind.label(), reporter.name);
-                open_new(Task::new(&id, rule.kind, owner, due, now, reason));
-            }
-        }
-        Change {
-            lead,
-            events,
-            tasks,
-            loads,
-            reasons,
-        }
-    }
 }
-
-mod handoff;
-pub use handoff::{first_touch_task, kit_follow_up_task, reassign};
