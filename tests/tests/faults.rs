@@ -19,7 +19,9 @@ use leadflow_local::proxy::iam::Role;
 use leadflow_local::{DevOptions, DevStack, RunningStack};
 use serde_json::json;
 
-/// A metered stack (its functions behind the proxy), the outbox swept every 2 s,
+/// A metered stack (its functions behind the proxy), the outbox swept every 2 s
+/// (reminders and nurture tick at their own rates: the tests that need a
+/// tick fire it, at the time they choose),
 /// and its queues' messages back 10 s after a failed delivery instead of
 /// 180 or 240 (the queues are made so: no receive ever sees the longer one).
 /// Not less: a message still being handled when its visibility lapses is
@@ -37,7 +39,9 @@ async fn stack_redelivering_late(name: &str) -> RunningStack {
 async fn start(name: &str, quick_redelivery: bool) -> RunningStack {
     let mut options = DevOptions::for_tests(unique(name));
     options.metered = true;
-    options.schedule_period = Some(Duration::from_secs(2));
+    options
+        .schedule_periods
+        .insert("OutboxFunction".into(), Duration::from_secs(2));
     if quick_redelivery {
         for queue in ["RoutingQueue", "FulfillmentQueue", "EmailEventsQueue"] {
             options.queue_attributes.insert(
@@ -70,9 +74,13 @@ fn inquiry(email: &str, i: usize) -> serde_json::Value {
 }
 
 async fn post(s: &RunningStack, email: &str, i: usize) -> u16 {
+    post_to(&s.api_url(), email, i).await
+}
+
+async fn post_to(api: &str, email: &str, i: usize) -> u16 {
     let r = leadflow_local::emulator::http_request(
         http::Method::POST,
-        &format!("{}/inquiries", s.api_url()),
+        &format!("{api}/inquiries"),
         &[("content-type", "application/json")],
         inquiry(email, i).to_string(),
         common::ANSWER,
@@ -149,15 +157,18 @@ async fn cut_off_from_aws_mid_burst_every_post_is_refused_or_reaches_the_pipelin
     let emails: Vec<String> = (0..24)
         .map(|i| format!("{}@cut.example.com", unique(&format!("p{i}"))))
         .collect();
-    let mut answers = Vec::new();
-    for (i, email) in emails.iter().enumerate() {
-        // Posts 6..12: the intake cannot reach AWS at all; 12..18: it can
-        // write the store but not publish (the outbox sweeper must).
-        match i {
-            6 => {
+    // Four bursts of six concurrent posts: 0..6 and 18..24 meet no fault;
+    // 6..12 find the intake unable to reach AWS at all; 12..18 find it able
+    // to write the store but not publish (the outbox sweeper must). Posts in
+    // a burst go at once, as a burst does: a cut-off post waits out its
+    // SDK timeouts beside the others, not after them.
+    let mut answers = vec![0u16; emails.len()];
+    for burst in 0..4 {
+        match burst {
+            1 => {
                 faults.add(Matcher::caller("IntakeFunction"), Fault::Drop, None);
             }
-            12 => {
+            2 => {
                 faults.add(
                     Matcher::caller("IntakeFunction").service("sqs"),
                     Fault::Unavailable,
@@ -166,11 +177,16 @@ async fn cut_off_from_aws_mid_burst_every_post_is_refused_or_reaches_the_pipelin
             }
             _ => {}
         }
-        let status = post(&s, email, i).await;
-        answers.push(status);
-        if i == 11 || i == 17 {
-            faults.clear();
+        let mut posts = tokio::task::JoinSet::new();
+        for i in burst * 6..burst * 6 + 6 {
+            let (api, email) = (s.api_url(), emails[i].clone());
+            posts.spawn(async move { (i, post_to(&api, &email, i).await) });
         }
+        while let Some(done) = posts.join_next().await {
+            let (i, status) = done.expect("the post ran");
+            answers[i] = status;
+        }
+        faults.clear();
     }
     assert!(faults.injected() > 0, "the faults were hit");
     let refused: Vec<usize> = (0..24).filter(|i| answers[*i] != 202).collect();

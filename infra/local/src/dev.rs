@@ -68,6 +68,10 @@ pub struct DevOptions {
     pub quiet: bool,
     /// Run schedules at this period instead of their `rate(...)`.
     pub schedule_period: Option<Duration>,
+    /// The period of one function's schedule, by logical id, over
+    /// `schedule_period` (a test that needs the outbox swept every 2 s need
+    /// not tick reminders and nurture as often: each tick reads the emulator).
+    pub schedule_periods: BTreeMap<String, Duration>,
     /// Workspace root; `None` is [`crate::root::workspace_root`].
     pub root: Option<PathBuf>,
     /// Template; `None` is `<root>/template.yaml`.
@@ -90,6 +94,16 @@ pub struct DevOptions {
     pub queue_attributes: BTreeMap<String, BTreeMap<String, String>>,
 }
 
+impl DevOptions {
+    /// The period `function`'s schedules run at, when not their own rate.
+    pub fn period_of(&self, function: &str) -> Option<Duration> {
+        self.schedule_periods
+            .get(function)
+            .copied()
+            .or(self.schedule_period)
+    }
+}
+
 impl Default for DevOptions {
     fn default() -> Self {
         Self {
@@ -100,6 +114,7 @@ impl Default for DevOptions {
             emulator: None,
             quiet: false,
             schedule_period: None,
+            schedule_periods: BTreeMap::new(),
             root: None,
             template: None,
             binaries: BTreeMap::new(),
@@ -338,13 +353,18 @@ impl DevStack {
                         schedule.clone(),
                         function.logical_id.clone(),
                         invoker.clone(),
-                        options.schedule_period,
+                        options.period_of(&function.logical_id),
                     )),
                     EventSource::HttpApi(_) => {}
                 }
             }
         }
 
+        let schedule_periods = model
+            .functions
+            .iter()
+            .map(|f| (f.logical_id.clone(), options.period_of(&f.logical_id)))
+            .collect();
         Ok(RunningStack {
             model,
             emulator,
@@ -352,7 +372,7 @@ impl DevStack {
             functions,
             gateway: Some(gateway),
             tasks,
-            schedule_period: options.schedule_period,
+            schedule_periods,
             proxy,
             metered: options.metered,
             progress,
@@ -448,7 +468,7 @@ pub struct RunningStack {
     functions: Functions,
     gateway: Option<Gateway>,
     tasks: Vec<AbortOnDrop>,
-    schedule_period: Option<Duration>,
+    schedule_periods: BTreeMap<String, Option<Duration>>,
     proxy: Arc<Proxy>,
     metered: bool,
     progress: Progress,
@@ -677,7 +697,8 @@ impl RunningStack {
                         );
                     }
                     EventSource::Schedule(s) => {
-                        let every = match self.schedule_period {
+                        let period = self.schedule_periods.get(&function.logical_id).copied();
+                        let every = match period.flatten() {
                             Some(p) => format!("every {p:?} (overridden)"),
                             None => format!("{} ", s.expression),
                         };
