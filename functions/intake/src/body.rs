@@ -3,7 +3,6 @@
 //! (name, value) fields of its JSON object or form.
 
 use crate::Refusal;
-use base64::Engine;
 use leadflow::domain::inquiry::Inquiry;
 
 /// Bodies larger than this are refused before parsing.
@@ -47,29 +46,14 @@ impl MediaType {
     }
 }
 
-/// The body's bytes. The size is checked first on the body as it came (its
-/// base64 length allows for the encoding), before anything is decoded.
+/// The body's bytes, through the HTTP edge the API functions share (its
+/// size bounded before and after base64).
 pub fn read(raw: Option<&str>, base64: bool) -> Result<Vec<u8>, Refusal> {
-    let raw = raw.unwrap_or("");
-    let encoded_limit = if base64 {
-        MAX_BODY_BYTES.div_ceil(3) * 4
-    } else {
-        MAX_BODY_BYTES
-    };
-    if raw.len() > encoded_limit {
-        return Err(Refusal::BodyTooLarge);
-    }
-    let bytes = if base64 {
-        base64::engine::general_purpose::STANDARD
-            .decode(raw)
-            .map_err(|_| Refusal::malformed("the body is not valid base64"))?
-    } else {
-        raw.as_bytes().to_vec()
-    };
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(Refusal::BodyTooLarge);
-    }
-    Ok(bytes)
+    use leadflow_aws::http::{body_bytes, BodyError};
+    body_bytes(raw, base64, MAX_BODY_BYTES).map_err(|e| match e {
+        BodyError::TooLarge(_) => Refusal::BodyTooLarge,
+        BodyError::NotBase64 => Refusal::malformed("the body is not valid base64"),
+    })
 }
 
 /// The (name, value) pairs of a flat JSON object or a form, in their order.
@@ -90,6 +74,7 @@ pub fn fields(format: Format, bytes: &[u8]) -> Result<Vec<(String, String)>, Ref
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     #[test]
     fn the_media_type_is_read_without_parameters_or_case() {

@@ -11,7 +11,6 @@ use chrono::{DateTime, Utc};
 use leadflow::app::intake::IntakeError;
 use leadflow::domain::inquiry::InquiryError;
 use leadflow::domain::playbook::QuotaScope;
-use serde_json::json;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -199,11 +198,8 @@ impl Refusal {
         let (content_type, body) = if html {
             ("text/html; charset=utf-8", page(&e.message))
         } else {
-            let mut error = json!({ "code": e.code, "message": e.message });
-            if let Some(f) = &e.field {
-                error["field"] = json!(f);
-            }
-            ("application/json", json!({ "error": error }).to_string())
+            let body = leadflow_aws::http::error_body(e.code, &e.message, e.field.as_deref());
+            ("application/json", body.to_string())
         };
         resp.headers
             .insert("content-type", HeaderValue::from_static(content_type));
@@ -246,6 +242,7 @@ mod tests {
     use super::*;
     use leadflow::domain::playbook::Quota;
     use leadflow::ports::StoreError;
+    use serde_json::json;
 
     fn body(r: &ApiGatewayV2httpResponse) -> String {
         match &r.body {

@@ -1,51 +1,12 @@
-//! Answers: JSON (errors as everywhere: `{"error": {code, message, field}}`)
-//! and the small HTML pages of the action links.
+//! Answers: JSON and pages through the HTTP edge the API functions share
+//! (`leadflow_aws::http`, with its one error envelope), and what each of
+//! the use cases' errors answers.
 
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
-use aws_lambda_events::encodings::Body;
-use aws_lambda_events::http::{HeaderMap, HeaderValue};
+use aws_lambda_events::http::HeaderValue;
 use leadflow::app::sales::SalesError;
-use serde_json::{json, Value};
-
-pub fn json(status: u16, body: &Value) -> ApiGatewayV2httpResponse {
-    let mut r = ApiGatewayV2httpResponse::default();
-    r.status_code = status.into();
-    let mut headers = HeaderMap::new();
-    headers.insert("content-type", HeaderValue::from_static("application/json"));
-    headers.insert("cache-control", HeaderValue::from_static("no-store"));
-    r.headers = headers;
-    r.body = Some(Body::Text(body.to_string()));
-    r
-}
-
-pub fn html(status: u16, page: String) -> ApiGatewayV2httpResponse {
-    let mut r = ApiGatewayV2httpResponse::default();
-    r.status_code = status.into();
-    let mut headers = HeaderMap::new();
-    headers.insert(
-        "content-type",
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert("cache-control", HeaderValue::from_static("no-store"));
-    // The link is a credential: never sent on to another site.
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    r.headers = headers;
-    r.body = Some(Body::Text(page));
-    r
-}
-
-pub fn error(
-    status: u16,
-    code: &str,
-    message: &str,
-    field: Option<&str>,
-) -> ApiGatewayV2httpResponse {
-    let mut e = json!({"code": code, "message": message});
-    if let Some(f) = field {
-        e["field"] = json!(f);
-    }
-    json(status, &json!({ "error": e }))
-}
+pub use leadflow_aws::http::{error, html, json};
+use serde_json::json;
 
 pub fn unauthorized(message: &str) -> ApiGatewayV2httpResponse {
     error(401, "unauthorized", message, None)
@@ -56,16 +17,11 @@ pub fn sales_error(e: &SalesError) -> ApiGatewayV2httpResponse {
     match e {
         SalesError::NotFound => error(404, "not_found", "no such lead", None),
         SalesError::Stale { given, current } => {
-            let mut r = json(
-                409,
-                &json!({"error": {
-                    "code": "stale_version",
-                    "message": e.to_string(),
-                    "field": "version",
-                    "given_version": given,
-                    "current_version": current,
-                }}),
-            );
+            let mut body =
+                leadflow_aws::http::error_body("stale_version", &e.to_string(), Some("version"));
+            body["error"]["given_version"] = json!(given);
+            body["error"]["current_version"] = json!(current);
+            let mut r = json(409, &body);
             if let Ok(v) = HeaderValue::from_str(&format!("\"{current}\"")) {
                 r.headers.insert("etag", v);
             }

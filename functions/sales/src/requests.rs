@@ -1,7 +1,6 @@
 //! What the rep's API reads from a request: bodies, the lead version, query filters.
 
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
-use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use leadflow::app::sales::LeadFilter;
 use leadflow::domain::bant::Criterion;
@@ -34,27 +33,22 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 pub const MAX_NOTES: usize = 4000;
 
 fn body<T: for<'de> Deserialize<'de>>(req: &ApiGatewayV2httpRequest) -> Result<T, BadRequest> {
-    let raw = req.body.as_deref().unwrap_or("");
-    let bytes = if req.is_base64_encoded {
-        base64::engine::general_purpose::STANDARD
-            .decode(raw)
-            .map_err(|_| BadRequest {
-                status: 400,
-                code: "malformed_body",
-                message: "the body is not valid base64".into(),
+    use leadflow_aws::http::{body_bytes, BodyError};
+    let bytes =
+        body_bytes(req.body.as_deref(), req.is_base64_encoded, MAX_BODY_BYTES).map_err(|e| {
+            BadRequest {
+                status: match e {
+                    BodyError::TooLarge(_) => 413,
+                    BodyError::NotBase64 => 400,
+                },
+                code: match e {
+                    BodyError::TooLarge(_) => "body_too_large",
+                    BodyError::NotBase64 => "malformed_body",
+                },
+                message: e.to_string(),
                 field: None,
-            })?
-    } else {
-        raw.as_bytes().to_vec()
-    };
-    if bytes.len() > MAX_BODY_BYTES {
-        return Err(BadRequest {
-            status: 413,
-            code: "body_too_large",
-            message: format!("the body is over {MAX_BODY_BYTES} bytes"),
-            field: None,
-        });
-    }
+            }
+        })?;
     serde_json::from_slice(&bytes).map_err(|e| BadRequest {
         status: 400,
         code: "malformed_body",
