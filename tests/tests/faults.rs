@@ -178,8 +178,8 @@ async fn cut_off_from_aws_mid_burst_every_post_is_refused_or_reaches_the_pipelin
             _ => {}
         }
         let mut posts = tokio::task::JoinSet::new();
-        for i in burst * 6..burst * 6 + 6 {
-            let (api, email) = (s.api_url(), emails[i].clone());
+        for (i, email) in emails.iter().enumerate().skip(burst * 6).take(6) {
+            let (api, email) = (s.api_url(), email.clone());
             posts.spawn(async move { (i, post_to(&api, &email, i).await) });
         }
         while let Some(done) = posts.join_next().await {

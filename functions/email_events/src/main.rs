@@ -7,21 +7,40 @@ use lambda_runtime::Error;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
 use leadflow_aws::sqs::{SqsBatchQueues, SqsPublisher};
-use leadflow_aws::{dynamo::DynamoStore, env, env_opt};
+use leadflow_aws::{dynamo::DynamoStore, ConfigError, Env};
+
+/// What template.yaml gives this function: read at once, every missing
+/// required variable named together.
+struct Environment {
+    table_name: String,
+    fulfillment_queue_url: Option<String>,
+    email_events_queue_url: String,
+    dead_letter_queue_url: String,
+}
+
+impl Environment {
+    fn read() -> Result<Self, ConfigError> {
+        let mut env = Env::default();
+        let settings = Environment {
+            table_name: env.required("TABLE_NAME"),
+            fulfillment_queue_url: env.optional("FULFILLMENT_QUEUE_URL"),
+            email_events_queue_url: env.required("EMAIL_EVENTS_QUEUE_URL"),
+            dead_letter_queue_url: env.required("DEAD_LETTER_QUEUE_URL"),
+        };
+        env.finish(settings)
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let aws = leadflow_aws::lambda::start().await;
+    let e = Environment::read()?;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let handler = &EmailEvents {
-        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
-        publisher: SqsPublisher::new(sqs.clone(), None, env_opt("FULFILLMENT_QUEUE_URL")),
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), e.table_name),
+        publisher: SqsPublisher::new(sqs.clone(), None, e.fulfillment_queue_url),
         clock: SystemClock,
-        queues: SqsBatchQueues::new(
-            sqs,
-            env("EMAIL_EVENTS_QUEUE_URL")?,
-            env("DEAD_LETTER_QUEUE_URL")?,
-        ),
+        queues: SqsBatchQueues::new(sqs, e.email_events_queue_url, e.dead_letter_queue_url),
         playbook: Playbook::default_playbook()?,
     };
     leadflow_aws::lambda::serve(

@@ -8,19 +8,42 @@ use leadflow::ports::SystemClock;
 use leadflow::Playbook;
 use leadflow_aws::s3::S3Files;
 use leadflow_aws::sqs::SqsBatchQueues;
-use leadflow_aws::{dynamo::DynamoStore, env};
+use leadflow_aws::{dynamo::DynamoStore, ConfigError, Env};
+
+/// What template.yaml gives this function: read at once, every missing
+/// required variable named together.
+struct Environment {
+    table_name: String,
+    export_bucket: String,
+    export_queue_url: String,
+    dead_letter_queue_url: String,
+}
+
+impl Environment {
+    fn read() -> Result<Self, ConfigError> {
+        let mut env = Env::default();
+        let settings = Environment {
+            table_name: env.required("TABLE_NAME"),
+            export_bucket: env.required("EXPORT_BUCKET"),
+            export_queue_url: env.required("EXPORT_QUEUE_URL"),
+            dead_letter_queue_url: env.required("DEAD_LETTER_QUEUE_URL"),
+        };
+        env.finish(settings)
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let aws = leadflow_aws::lambda::start().await;
+    let e = Environment::read()?;
     let exporter = &Exporter {
-        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
-        files: S3Files::new(&aws, env("EXPORT_BUCKET")?),
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), e.table_name),
+        files: S3Files::new(&aws, e.export_bucket),
         clock: SystemClock,
         queues: SqsBatchQueues::new(
             aws_sdk_sqs::Client::new(&aws),
-            env("EXPORT_QUEUE_URL")?,
-            env("DEAD_LETTER_QUEUE_URL")?,
+            e.export_queue_url,
+            e.dead_letter_queue_url,
         ),
         playbook: Playbook::default_playbook()?,
     };

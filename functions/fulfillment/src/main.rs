@@ -8,28 +8,54 @@ use leadflow::links::ActionLinks;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
 use leadflow_aws::sqs::SqsBatchQueues;
-use leadflow_aws::{dynamo::DynamoStore, env, env_opt, ses::SesMailer};
+use leadflow_aws::{dynamo::DynamoStore, ses::SesMailer, ConfigError, Env};
+
+/// What template.yaml gives this function: read at once, every missing
+/// required variable named together.
+struct Environment {
+    table_name: String,
+    sender_address: String,
+    ses_configuration_set: Option<String>,
+    fulfillment_queue_url: String,
+    dead_letter_queue_url: String,
+    action_link_keys_secret: Option<String>,
+    public_api_url: Option<String>,
+}
+
+impl Environment {
+    fn read() -> Result<Self, ConfigError> {
+        let mut env = Env::default();
+        let settings = Environment {
+            table_name: env.required("TABLE_NAME"),
+            sender_address: env.required("SENDER_ADDRESS"),
+            ses_configuration_set: env.optional("SES_CONFIGURATION_SET"),
+            fulfillment_queue_url: env.required("FULFILLMENT_QUEUE_URL"),
+            dead_letter_queue_url: env.required("DEAD_LETTER_QUEUE_URL"),
+            action_link_keys_secret: env.optional("ACTION_LINK_KEYS_SECRET"),
+            public_api_url: env.optional("PUBLIC_API_URL"),
+        };
+        env.finish(settings)
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let aws = leadflow_aws::lambda::start().await;
+    let e = Environment::read()?;
     let fulfillment = &Fulfillment {
-        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
-        mailer: SesMailer::new(aws_sdk_ses::Client::new(&aws), env("SENDER_ADDRESS")?)
-            .with_configuration_set(env_opt("SES_CONFIGURATION_SET")),
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), e.table_name),
+        mailer: SesMailer::new(aws_sdk_ses::Client::new(&aws), e.sender_address)
+            .with_configuration_set(e.ses_configuration_set),
         clock: SystemClock,
         queues: SqsBatchQueues::new(
             aws_sdk_sqs::Client::new(&aws),
-            env("FULFILLMENT_QUEUE_URL")?,
-            env("DEAD_LETTER_QUEUE_URL")?,
+            e.fulfillment_queue_url,
+            e.dead_letter_queue_url,
         ),
         playbook: Playbook::default_playbook()?,
         // Signed with the current key the secret held at cold start (the
         // keys it lists all verify, so a rotation never voids what is sent).
-        links: match (
-            env_opt("ACTION_LINK_KEYS_SECRET"),
-            env_opt("PUBLIC_API_URL"),
-        ) {
+        links: match (e.action_link_keys_secret, e.public_api_url) {
             (Some(secret), Some(base_url)) => Some(ActionLinks {
                 key: leadflow_aws::secrets::link_key(
                     &aws_sdk_secretsmanager::Client::new(&aws),

@@ -6,18 +6,33 @@ use intake::{Config, Intake};
 use lambda_runtime::Error;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
-use leadflow_aws::{dynamo::DynamoStore, env, env_opt, sqs::SqsPublisher};
+use leadflow_aws::{dynamo::DynamoStore, sqs::SqsPublisher, ConfigError, Env};
+
+/// What template.yaml gives this function: read at once, every missing
+/// required variable named together.
+struct Environment {
+    table_name: String,
+    routing_queue_url: Option<String>,
+}
+
+impl Environment {
+    fn read() -> Result<Self, ConfigError> {
+        let mut env = Env::default();
+        let settings = Environment {
+            table_name: env.required("TABLE_NAME"),
+            routing_queue_url: env.optional("ROUTING_QUEUE_URL"),
+        };
+        env.finish(settings)
+    }
+}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let aws = leadflow_aws::lambda::start().await;
+    let e = Environment::read()?;
     let intake = &Intake {
-        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
-        publisher: SqsPublisher::new(
-            aws_sdk_sqs::Client::new(&aws),
-            env_opt("ROUTING_QUEUE_URL"),
-            None,
-        ),
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), e.table_name),
+        publisher: SqsPublisher::new(aws_sdk_sqs::Client::new(&aws), e.routing_queue_url, None),
         clock: SystemClock,
         playbook: Playbook::default_playbook()?,
         config: Config::from_env()?,

@@ -7,41 +7,69 @@ use leadflow::ports::SystemClock;
 use leadflow::Playbook;
 use leadflow_aws::{
     dynamo::DynamoStore,
-    env, env_opt,
     sqs::{SqsDeadLetters, SqsPublisher},
+    ConfigError, Env,
 };
 use sales::workspace::SignIn;
 use sales::Sales;
 
+/// What template.yaml gives this function: read at once, every missing
+/// required variable named together.
+struct Environment {
+    table_name: String,
+    routing_queue_url: Option<String>,
+    fulfillment_queue_url: Option<String>,
+    export_queue_url: Option<String>,
+    dead_letter_queues: Option<String>,
+    workspace_sign_in: Option<String>,
+    cognito_domain: Option<String>,
+    user_pool_client_id: Option<String>,
+    export_bucket: Option<String>,
+    action_link_keys_secret: String,
+}
+
+impl Environment {
+    fn read() -> Result<Self, ConfigError> {
+        let mut env = Env::default();
+        let settings = Environment {
+            table_name: env.required("TABLE_NAME"),
+            routing_queue_url: env.optional("ROUTING_QUEUE_URL"),
+            fulfillment_queue_url: env.optional("FULFILLMENT_QUEUE_URL"),
+            export_queue_url: env.optional("EXPORT_QUEUE_URL"),
+            dead_letter_queues: env.optional("DEAD_LETTER_QUEUES"),
+            workspace_sign_in: env.optional("WORKSPACE_SIGN_IN"),
+            cognito_domain: env.optional("COGNITO_DOMAIN"),
+            user_pool_client_id: env.optional("USER_POOL_CLIENT_ID"),
+            export_bucket: env.optional("EXPORT_BUCKET"),
+            action_link_keys_secret: env.required("ACTION_LINK_KEYS_SECRET"),
+        };
+        env.finish(settings)
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let aws = leadflow_aws::lambda::start().await;
+    let e = Environment::read()?;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let sales = &Sales {
-        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), env("TABLE_NAME")?),
-        publisher: SqsPublisher::new(
-            sqs.clone(),
-            env_opt("ROUTING_QUEUE_URL"),
-            env_opt("FULFILLMENT_QUEUE_URL"),
-        )
-        .with_exports(env_opt("EXPORT_QUEUE_URL")),
+        store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), e.table_name),
+        publisher: SqsPublisher::new(sqs.clone(), e.routing_queue_url, e.fulfillment_queue_url)
+            .with_exports(e.export_queue_url),
         dead_letters: SqsDeadLetters::new(
             sqs,
-            SqsDeadLetters::parse_list(&env_opt("DEAD_LETTER_QUEUES").unwrap_or_default()),
+            SqsDeadLetters::parse_list(&e.dead_letter_queues.unwrap_or_default()),
         ),
-        workspace: SignIn::from_env(
-            env_opt("WORKSPACE_SIGN_IN"),
-            env_opt("COGNITO_DOMAIN"),
-            env_opt("USER_POOL_CLIENT_ID"),
-        ),
-        exports: env_opt("EXPORT_BUCKET")
+        workspace: SignIn::from_env(e.workspace_sign_in, e.cognito_domain, e.user_pool_client_id),
+        exports: e
+            .export_bucket
             .and_then(|bucket| leadflow_aws::files::FileLinks::new(&aws, bucket)),
         export_rows: sales::EXPORT_MAX,
         clock: SystemClock,
         playbook: Playbook::default_playbook()?,
         links: leadflow_aws::secrets::keyring(
             aws_sdk_secretsmanager::Client::new(&aws),
-            env("ACTION_LINK_KEYS_SECRET")?,
+            e.action_link_keys_secret,
         )
         .await?,
     };

@@ -2,7 +2,8 @@
 //! SES, the Lambda SQS batch loop, and what every function sets up at cold
 //! start (settings from the environment, the SDK's configuration, logs), and
 //! the functions' CloudWatch metrics (`metrics`: Embedded Metric Format lines),
-//! and every function's start-up and runtime loop (`lambda`).
+//! and every function's start-up and runtime loop (`lambda`), and the HTTP
+//! edge the API functions share (`http`: bodies, answers, the error envelope).
 //!
 //! Each SDK is behind a feature of its name, so a function links only the
 //! SDKs it uses: `dynamodb`, `sqs`, `ses`, `secrets` (the action-link keys),
@@ -11,6 +12,7 @@
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
 pub mod files;
+pub mod http;
 pub mod lambda;
 pub mod metrics;
 pub mod prime;
@@ -44,6 +46,69 @@ pub fn env_opt(name: &str) -> Option<String> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
+
+/// Reads a function's environment into its typed settings in one pass:
+/// every required variable that is missing is named, all of them at once,
+/// before start-up goes any further.
+///
+/// ```ignore
+/// let mut env = Env::default();
+/// let settings = Settings { table: env.required("TABLE_NAME"), queue: env.optional("QUEUE_URL") };
+/// let settings = env.finish(settings)?; // "environment variables TABLE_NAME, … are not set"
+/// ```
+#[derive(Debug, Default)]
+pub struct Env {
+    missing: Vec<&'static str>,
+}
+
+impl Env {
+    /// A setting template.yaml always gives the function.
+    pub fn required(&mut self, name: &'static str) -> String {
+        env_opt(name).unwrap_or_else(|| {
+            self.missing.push(name);
+            String::new()
+        })
+    }
+
+    /// A setting that may be absent.
+    pub fn optional(&self, name: &str) -> Option<String> {
+        env_opt(name)
+    }
+
+    /// The settings, unless a required variable was missing.
+    pub fn finish<T>(self, settings: T) -> Result<T, ConfigError> {
+        match self.missing.as_slice() {
+            [] => Ok(settings),
+            [one] => Err(ConfigError(format!(
+                "environment variable {one} is not set"
+            ))),
+            many => Err(ConfigError(format!(
+                "environment variables {} are not set",
+                many.join(", ")
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::Env;
+
+    #[test]
+    fn every_missing_variable_is_named_at_once() {
+        let mut env = Env::default();
+        let a = env.required("LEADFLOW_TEST_SURELY_UNSET_A");
+        let b = env.required("LEADFLOW_TEST_SURELY_UNSET_B");
+        let err = env.finish((a, b)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "configuration: environment variables LEADFLOW_TEST_SURELY_UNSET_A, LEADFLOW_TEST_SURELY_UNSET_B are not set"
+        );
+        let mut env = Env::default();
+        let path = env.required("PATH");
+        assert!(env.finish(path).is_ok());
+    }
+}
 
 /// The SDK's shared configuration, loaded once at cold start. `AWS_ENDPOINT_URL`
 /// (the SDK's own setting) points every client at an emulator.
