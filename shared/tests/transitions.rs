@@ -360,6 +360,12 @@ impl Life {
                 "{ctx}: nurtured though it should have left"
             );
         }
+        // Every open task is for someone on the lead: its owner or its support.
+        for t in &open {
+            let on_it = lead.owner() == Some(&t.owner)
+                || matches!(&t.owner, Owner::Rep { id, .. } if lead.support.as_ref() == Some(id));
+            assert!(on_it, "{ctx}: a task for someone off the lead: {t:?}");
+        }
         // Support is someone beside the owner.
         if let (Some(s), Some(Owner::Rep { id, .. })) = (&lead.support, lead.owner()) {
             assert_ne!(s, id, "{ctx}: the owner supports themself");
@@ -368,7 +374,7 @@ impl Life {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 1024, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn every_change_keeps_the_rules(

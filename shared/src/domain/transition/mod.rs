@@ -30,7 +30,9 @@
 //! - the lead joins the nurture series its route calls for, or leaves one it
 //!   no longer belongs in;
 //! - an inside-sales rep who hands a lead up to field sales stays on it as
-//!   support.
+//!   support;
+//! - every open task is for someone on the lead (its owner or its support):
+//!   a reporter the lead leaves behind does not keep a next step on it.
 //!
 //! A new rule of this kind goes in `finish`, and in the property test
 //! (`shared/tests/transitions.rs`) that drives random sequences of what can
@@ -611,8 +613,16 @@ impl<'p> Plan<'p> {
             ));
             tasks.push(t);
         };
+        let support = lead.support.clone();
+        let on_lead = |o: &Owner| {
+            o == &new_owner || matches!(o, Owner::Rep { id, .. } if support.as_ref() == Some(id))
+        };
         for mut t in open_tasks.unwrap_or_default() {
-            let theirs = previous_owner.as_ref().is_none_or(|p| &t.owner == p);
+            // The old owner's tasks go when the lead changes hands, and so do
+            // those of anyone the change leaves off the lead (a supporting
+            // rep no longer supporting it).
+            let theirs = (owner_changed && previous_owner.as_ref().is_none_or(|p| &t.owner == p))
+                || !on_lead(&t.owner);
             if done.contains(&t.id) {
                 close(t, TaskStatus::Done, format!("done: {cause}"));
             } else if lead.status.is_closed() {
@@ -621,7 +631,7 @@ impl<'p> Plan<'p> {
                     TaskStatus::Cancelled,
                     format!("the lead is {}: nothing left to do", lead.status),
                 );
-            } else if owner_changed && theirs {
+            } else if theirs {
                 match tasks_go {
                     TasksGo::Cancel => {
                         let verb = match summary_entry {
@@ -690,9 +700,15 @@ impl<'p> Plan<'p> {
                     .extend(kit_follow_up_task(&lead, &decision, playbook, now).map(|t| (t, None)));
             }
             if let (Some((rule, due)), Some(reporter)) = (task, &reporter) {
-                let owner = match rule.for_whom {
-                    TaskFor::Owner => new_owner.clone(),
-                    TaskFor::Reporter => reporter.owner(),
+                // The reporter's own next step, while they stay on the lead
+                // (its owner, or inside sales supporting it); a reporter the
+                // lead has left behind could not even see it: it is the new
+                // owner's to take.
+                let stays = reporter.owner() == new_owner
+                    || lead.support.as_deref() == Some(reporter.id.as_str());
+                let owner = match (rule.for_whom, stays) {
+                    (TaskFor::Reporter, true) => reporter.owner(),
+                    _ => new_owner.clone(),
                 };
                 let reason = format!("{} ({})", rule.kind.label(), reporter.name);
                 opened.push((Task::new(&id, rule.kind, owner, due, now, reason), None));
