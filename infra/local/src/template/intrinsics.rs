@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_yaml::{Mapping, Value};
 
-use super::parse::{normalize, scalar_string};
+use super::parse::{is_intrinsic, normalize, scalar_string};
 use super::resolve::{ParamValue, Resolver, MAX_DEPTH};
 use super::{brief, invalid, Result, TemplateError};
 use crate::{LOCAL_ACCOUNT_ID, LOCAL_REGION};
@@ -117,15 +117,6 @@ fn sub_names(text: &str) -> impl Iterator<Item = &str> {
         .skip(1)
         .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.trim()))
         .filter(|name| !name.starts_with('!'))
-}
-
-pub(super) fn is_intrinsic(map: &Mapping) -> bool {
-    map.len() == 1
-        && map
-            .keys()
-            .next()
-            .and_then(Value::as_str)
-            .is_some_and(|k| k == "Ref" || k == "Condition" || k.starts_with("Fn::"))
 }
 
 impl Resolver<'_> {

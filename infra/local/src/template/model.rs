@@ -3,10 +3,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::resolve::Resolver;
-use super::Result;
-use super::Template;
-
 /// What identifies one local deployment of a template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackSettings {
@@ -330,11 +326,6 @@ pub struct StackModel {
 }
 
 impl StackModel {
-    /// Resolves `template` for the deployment `settings` describes.
-    pub fn resolve(template: &Template, settings: &StackSettings) -> Result<Self> {
-        Resolver::new(template, settings)?.model()
-    }
-
     pub fn table(&self, logical_id: &str) -> Option<&TableSpec> {
         self.tables.iter().find(|t| t.logical_id == logical_id)
     }

@@ -205,3 +205,14 @@ impl Template {
         })
     }
 }
+
+/// A mapping that is an intrinsic function (`Ref`, `Condition`, `Fn::…`),
+/// not data.
+pub(super) fn is_intrinsic(map: &Mapping) -> bool {
+    map.len() == 1
+        && map
+            .keys()
+            .next()
+            .and_then(Value::as_str)
+            .is_some_and(|k| k == "Ref" || k == "Condition" || k.starts_with("Fn::"))
+}

@@ -6,10 +6,16 @@ use std::time::Duration;
 
 use serde_yaml::{Mapping, Value};
 
-use super::intrinsics::is_intrinsic;
 use super::model::*;
-use super::parse::{scalar_string, ResourceDef, Template};
+use super::parse::{is_intrinsic, scalar_string, ResourceDef, Template};
 use super::{at, brief, invalid, Result};
+
+impl StackModel {
+    /// Resolves `template` for the deployment `settings` describes.
+    pub fn resolve(template: &Template, settings: &StackSettings) -> Result<Self> {
+        Resolver::new(template, settings)?.model()
+    }
+}
 use crate::{LOCAL_ACCOUNT_ID, LOCAL_REGION};
 
 /// Physical names: `{stack}-{LogicalId}`, keeping `[A-Za-z0-9_-]`, at most `max` characters.
