@@ -40,6 +40,10 @@ dev: tools
 # `make lint` is the same check on its own.
 test: export RUSTC_WORKSPACE_WRAPPER := clippy-driver
 test: export CLIPPY_ARGS := -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
+# Four tests at once in each test binary: the stacks that compute hold one of
+# the machine's stack slots (one per core) whatever the threads; the fault
+# tests' stacks, which mostly wait, hold none (tests/tests/faults.rs).
+test: export RUST_TEST_THREADS := 4
 test: tools browser
 	cargo fmt --all --check
 	cargo build --workspace --bins

@@ -19,29 +19,42 @@ use leadflow_local::proxy::iam::Role;
 use leadflow_local::{DevOptions, DevStack, RunningStack};
 use serde_json::json;
 
-/// A metered stack (its functions behind the proxy), the outbox swept every 2 s
-/// (reminders and nurture tick at their own rates: the tests that need a
-/// tick fire it, at the time they choose),
-/// and its queues' messages back 10 s after a failed delivery instead of
-/// 180 or 240 (the queues are made so: no receive ever sees the longer one).
-/// Not less: a message still being handled when its visibility lapses is
-/// delivered again, and a loaded machine can take seconds over one.
+/// A metered stack (its functions behind the proxy) whose queues' messages
+/// come back 10 s after a failed delivery instead of 180 or 240 (the queues
+/// are made so: no receive ever sees the longer one). Not less: a message
+/// still being handled when its visibility lapses is delivered again, and a
+/// loaded machine can take seconds over one. Its schedules keep their own
+/// rates: the tests that need a tick fire it, at the time they choose.
 async fn stack(name: &str) -> RunningStack {
-    start(name, true).await
+    start(name, true, false).await
+}
+
+/// [`stack`], its outbox swept every 2 s: for the test whose posts only the
+/// sweeper can finish. (Each sweep reads every outbox shard: eight stacks
+/// sweeping every 2 s were most of what the emulator did for these tests.)
+async fn stack_swept(name: &str) -> RunningStack {
+    start(name, true, true).await
 }
 
 /// A metered stack whose queues keep the template's visibility timeouts:
 /// for a test where nothing waits on a redelivery, so none may happen.
 async fn stack_redelivering_late(name: &str) -> RunningStack {
-    start(name, false).await
+    start(name, false, false).await
 }
 
-async fn start(name: &str, quick_redelivery: bool) -> RunningStack {
+async fn start(name: &str, quick_redelivery: bool, swept: bool) -> RunningStack {
     let mut options = DevOptions::for_tests(unique(name));
     options.metered = true;
-    options
-        .schedule_periods
-        .insert("OutboxFunction".into(), Duration::from_secs(2));
+    // These stacks mostly wait (a redelivery's 10 s, a lease, the SDK's
+    // timeouts against a dropped connection), not compute: they hold no
+    // stack slot, and run as many at once as the test threads (four in
+    // `make test`: RUST_TEST_THREADS) — 125 s → 101 s for this file.
+    options.test_slot = false;
+    if swept {
+        options
+            .schedule_periods
+            .insert("OutboxFunction".into(), Duration::from_secs(2));
+    }
     if quick_redelivery {
         for queue in ["RoutingQueue", "FulfillmentQueue", "EmailEventsQueue"] {
             options.queue_attributes.insert(
@@ -152,7 +165,7 @@ async fn settled(s: &RunningStack, email: &str) -> Vec<Event> {
 
 #[tokio::test]
 async fn cut_off_from_aws_mid_burst_every_post_is_refused_or_reaches_the_pipeline() {
-    let s = stack("cut").await;
+    let s = stack_swept("cut").await;
     let faults = s.proxy().faults();
     let emails: Vec<String> = (0..24)
         .map(|i| format!("{}@cut.example.com", unique(&format!("p{i}"))))
@@ -217,7 +230,7 @@ async fn cut_off_from_aws_mid_burst_every_post_is_refused_or_reaches_the_pipelin
 
 #[tokio::test]
 async fn a_throttled_router_and_an_unreachable_fulfillment_store_finish_late_and_once() {
-    let s = stack("throttle").await;
+    let s = stack_swept("throttle").await;
     let faults = s.proxy().faults();
     faults.add(
         Matcher::caller(ROUTER).service("dynamodb"),
@@ -254,7 +267,7 @@ const FULFILLMENT: &str = "FulfillmentFunction";
 
 #[tokio::test]
 async fn a_function_killed_mid_batch_finishes_by_redelivery_with_no_duplicate_email() {
-    let s = stack("kill").await;
+    let s = stack_swept("kill").await;
     let faults = s.proxy().faults();
     for function in [ROUTER, FULFILLMENT] {
         // Its next store write waits 3 s in the proxy; the process is killed
