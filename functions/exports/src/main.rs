@@ -6,29 +6,18 @@ use exports::Exporter;
 use lambda_runtime::Error;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
+use leadflow_aws::dynamo::DynamoStore;
 use leadflow_aws::s3::S3Files;
 use leadflow_aws::sqs::SqsBatchQueues;
-use leadflow_aws::{dynamo::DynamoStore, ConfigError, Env};
 
-/// What template.yaml gives this function: read at once, every missing
-/// required variable named together.
-struct Environment {
-    table_name: String,
-    export_bucket: String,
-    export_queue_url: String,
-    dead_letter_queue_url: String,
-}
-
-impl Environment {
-    fn read() -> Result<Self, ConfigError> {
-        let mut env = Env::default();
-        let settings = Environment {
-            table_name: env.required("TABLE_NAME"),
-            export_bucket: env.required("EXPORT_BUCKET"),
-            export_queue_url: env.required("EXPORT_QUEUE_URL"),
-            dead_letter_queue_url: env.required("DEAD_LETTER_QUEUE_URL"),
-        };
-        env.finish(settings)
+leadflow_aws::environment! {
+    /// What template.yaml gives this function (every missing required
+    /// variable is named at start-up, all at once).
+    struct Environment {
+        table_name: required("TABLE_NAME"),
+        export_bucket: required("EXPORT_BUCKET"),
+        export_queue_url: required("EXPORT_QUEUE_URL"),
+        dead_letter_queue_url: required("DEAD_LETTER_QUEUE_URL"),
     }
 }
 

@@ -8,33 +8,19 @@ use leadflow::links::ActionLinks;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
 use leadflow_aws::sqs::SqsBatchQueues;
-use leadflow_aws::{dynamo::DynamoStore, ses::SesMailer, ConfigError, Env};
+use leadflow_aws::{dynamo::DynamoStore, ses::SesMailer};
 
-/// What template.yaml gives this function: read at once, every missing
-/// required variable named together.
-struct Environment {
-    table_name: String,
-    sender_address: String,
-    ses_configuration_set: Option<String>,
-    fulfillment_queue_url: String,
-    dead_letter_queue_url: String,
-    action_link_keys_secret: Option<String>,
-    public_api_url: Option<String>,
-}
-
-impl Environment {
-    fn read() -> Result<Self, ConfigError> {
-        let mut env = Env::default();
-        let settings = Environment {
-            table_name: env.required("TABLE_NAME"),
-            sender_address: env.required("SENDER_ADDRESS"),
-            ses_configuration_set: env.optional("SES_CONFIGURATION_SET"),
-            fulfillment_queue_url: env.required("FULFILLMENT_QUEUE_URL"),
-            dead_letter_queue_url: env.required("DEAD_LETTER_QUEUE_URL"),
-            action_link_keys_secret: env.optional("ACTION_LINK_KEYS_SECRET"),
-            public_api_url: env.optional("PUBLIC_API_URL"),
-        };
-        env.finish(settings)
+leadflow_aws::environment! {
+    /// What template.yaml gives this function (every missing required
+    /// variable is named at start-up, all at once).
+    struct Environment {
+        table_name: required("TABLE_NAME"),
+        sender_address: required("SENDER_ADDRESS"),
+        ses_configuration_set: optional("SES_CONFIGURATION_SET"),
+        fulfillment_queue_url: required("FULFILLMENT_QUEUE_URL"),
+        dead_letter_queue_url: required("DEAD_LETTER_QUEUE_URL"),
+        action_link_keys_secret: optional("ACTION_LINK_KEYS_SECRET"),
+        public_api_url: optional("PUBLIC_API_URL"),
     }
 }
 

@@ -6,23 +6,14 @@ use intake::{Config, Intake};
 use lambda_runtime::Error;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
-use leadflow_aws::{dynamo::DynamoStore, sqs::SqsPublisher, ConfigError, Env};
+use leadflow_aws::{dynamo::DynamoStore, sqs::SqsPublisher};
 
-/// What template.yaml gives this function: read at once, every missing
-/// required variable named together.
-struct Environment {
-    table_name: String,
-    routing_queue_url: Option<String>,
-}
-
-impl Environment {
-    fn read() -> Result<Self, ConfigError> {
-        let mut env = Env::default();
-        let settings = Environment {
-            table_name: env.required("TABLE_NAME"),
-            routing_queue_url: env.optional("ROUTING_QUEUE_URL"),
-        };
-        env.finish(settings)
+leadflow_aws::environment! {
+    /// What template.yaml gives this function (every missing required
+    /// variable is named at start-up, all at once).
+    struct Environment {
+        table_name: required("TABLE_NAME"),
+        routing_queue_url: optional("ROUTING_QUEUE_URL"),
     }
 }
 

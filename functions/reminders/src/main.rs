@@ -5,28 +5,17 @@
 use lambda_runtime::Error;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
-use leadflow_aws::{dynamo::DynamoStore, ses::SesMailer, sqs::SqsPublisher, ConfigError, Env};
+use leadflow_aws::{dynamo::DynamoStore, ses::SesMailer, sqs::SqsPublisher};
 use reminders::Reminders;
 
-/// What template.yaml gives this function: read at once, every missing
-/// required variable named together.
-struct Environment {
-    table_name: String,
-    sender_address: String,
-    ses_configuration_set: Option<String>,
-    fulfillment_queue_url: Option<String>,
-}
-
-impl Environment {
-    fn read() -> Result<Self, ConfigError> {
-        let mut env = Env::default();
-        let settings = Environment {
-            table_name: env.required("TABLE_NAME"),
-            sender_address: env.required("SENDER_ADDRESS"),
-            ses_configuration_set: env.optional("SES_CONFIGURATION_SET"),
-            fulfillment_queue_url: env.optional("FULFILLMENT_QUEUE_URL"),
-        };
-        env.finish(settings)
+leadflow_aws::environment! {
+    /// What template.yaml gives this function (every missing required
+    /// variable is named at start-up, all at once).
+    struct Environment {
+        table_name: required("TABLE_NAME"),
+        sender_address: required("SENDER_ADDRESS"),
+        ses_configuration_set: optional("SES_CONFIGURATION_SET"),
+        fulfillment_queue_url: optional("FULFILLMENT_QUEUE_URL"),
     }
 }
 

@@ -5,29 +5,18 @@
 use lambda_runtime::Error;
 use leadflow::ports::SystemClock;
 use leadflow::Playbook;
+use leadflow_aws::dynamo::DynamoStore;
 use leadflow_aws::sqs::{SqsBatchQueues, SqsPublisher};
-use leadflow_aws::{dynamo::DynamoStore, ConfigError, Env};
 use router::Router;
 
-/// What template.yaml gives this function: read at once, every missing
-/// required variable named together.
-struct Environment {
-    table_name: String,
-    fulfillment_queue_url: Option<String>,
-    routing_queue_url: String,
-    dead_letter_queue_url: String,
-}
-
-impl Environment {
-    fn read() -> Result<Self, ConfigError> {
-        let mut env = Env::default();
-        let settings = Environment {
-            table_name: env.required("TABLE_NAME"),
-            fulfillment_queue_url: env.optional("FULFILLMENT_QUEUE_URL"),
-            routing_queue_url: env.required("ROUTING_QUEUE_URL"),
-            dead_letter_queue_url: env.required("DEAD_LETTER_QUEUE_URL"),
-        };
-        env.finish(settings)
+leadflow_aws::environment! {
+    /// What template.yaml gives this function (every missing required
+    /// variable is named at start-up, all at once).
+    struct Environment {
+        table_name: required("TABLE_NAME"),
+        fulfillment_queue_url: optional("FULFILLMENT_QUEUE_URL"),
+        routing_queue_url: required("ROUTING_QUEUE_URL"),
+        dead_letter_queue_url: required("DEAD_LETTER_QUEUE_URL"),
     }
 }
 

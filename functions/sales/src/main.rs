@@ -8,42 +8,24 @@ use leadflow::Playbook;
 use leadflow_aws::{
     dynamo::DynamoStore,
     sqs::{SqsDeadLetters, SqsPublisher},
-    ConfigError, Env,
 };
 use sales::workspace::SignIn;
 use sales::Sales;
 
-/// What template.yaml gives this function: read at once, every missing
-/// required variable named together.
-struct Environment {
-    table_name: String,
-    routing_queue_url: Option<String>,
-    fulfillment_queue_url: Option<String>,
-    export_queue_url: Option<String>,
-    dead_letter_queues: Option<String>,
-    workspace_sign_in: Option<String>,
-    cognito_domain: Option<String>,
-    user_pool_client_id: Option<String>,
-    export_bucket: Option<String>,
-    action_link_keys_secret: String,
-}
-
-impl Environment {
-    fn read() -> Result<Self, ConfigError> {
-        let mut env = Env::default();
-        let settings = Environment {
-            table_name: env.required("TABLE_NAME"),
-            routing_queue_url: env.optional("ROUTING_QUEUE_URL"),
-            fulfillment_queue_url: env.optional("FULFILLMENT_QUEUE_URL"),
-            export_queue_url: env.optional("EXPORT_QUEUE_URL"),
-            dead_letter_queues: env.optional("DEAD_LETTER_QUEUES"),
-            workspace_sign_in: env.optional("WORKSPACE_SIGN_IN"),
-            cognito_domain: env.optional("COGNITO_DOMAIN"),
-            user_pool_client_id: env.optional("USER_POOL_CLIENT_ID"),
-            export_bucket: env.optional("EXPORT_BUCKET"),
-            action_link_keys_secret: env.required("ACTION_LINK_KEYS_SECRET"),
-        };
-        env.finish(settings)
+leadflow_aws::environment! {
+    /// What template.yaml gives this function (every missing required
+    /// variable is named at start-up, all at once).
+    struct Environment {
+        table_name: required("TABLE_NAME"),
+        routing_queue_url: optional("ROUTING_QUEUE_URL"),
+        fulfillment_queue_url: optional("FULFILLMENT_QUEUE_URL"),
+        export_queue_url: optional("EXPORT_QUEUE_URL"),
+        dead_letter_queues: optional("DEAD_LETTER_QUEUES"),
+        workspace_sign_in: optional("WORKSPACE_SIGN_IN"),
+        cognito_domain: optional("COGNITO_DOMAIN"),
+        user_pool_client_id: optional("USER_POOL_CLIENT_ID"),
+        export_bucket: optional("EXPORT_BUCKET"),
+        action_link_keys_secret: required("ACTION_LINK_KEYS_SECRET"),
     }
 }
 

@@ -90,6 +90,39 @@ impl Env {
     }
 }
 
+/// A function's environment as a typed struct with a `read()` that fills
+/// it through [`Env`]: each field says whether template.yaml always gives
+/// the variable (`required`) or may leave it out (`optional`).
+///
+/// ```ignore
+/// leadflow_aws::environment! {
+///     struct Environment {
+///         table_name: required("TABLE_NAME"),
+///         fulfillment_queue_url: optional("FULFILLMENT_QUEUE_URL"),
+///     }
+/// }
+/// let e = Environment::read()?; // e.table_name: String, e.fulfillment_queue_url: Option<String>
+/// ```
+#[macro_export]
+macro_rules! environment {
+    ($(#[$meta:meta])* struct $name:ident { $($field:ident: $kind:ident($var:literal)),* $(,)? }) => {
+        $(#[$meta])*
+        struct $name {
+            $($field: $crate::environment!(@type $kind),)*
+        }
+
+        impl $name {
+            fn read() -> Result<Self, $crate::ConfigError> {
+                let mut env = $crate::Env::default();
+                let settings = $name { $($field: env.$kind($var),)* };
+                env.finish(settings)
+            }
+        }
+    };
+    (@type required) => { String };
+    (@type optional) => { Option<String> };
+}
+
 #[cfg(test)]
 mod env_tests {
     use super::Env;
