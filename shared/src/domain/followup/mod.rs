@@ -72,6 +72,28 @@ impl StatusReport {
     }
 }
 
+/// A plan for what `reporter` reported, the lead weighed by the playbook's rules.
+fn reported<'p>(
+    lead: &Lead,
+    history: &[HistoryEntry],
+    open_tasks: &[Task],
+    reporter: &Rep,
+    playbook: &'p Playbook,
+    now: DateTime<Utc>,
+    cause: String,
+) -> Plan<'p> {
+    Plan::base(
+        lead,
+        assess_by_rules(lead, history, playbook, now),
+        Some(open_tasks),
+        reporter.id.clone(),
+        Some(reporter),
+        playbook,
+        now,
+        cause,
+    )
+}
+
 /// Record what a rep learned on the phone: their answers replace any form's,
 /// and are kept as theirs (`sales:<id>`), with when.
 fn apply_answers(
@@ -196,15 +218,8 @@ impl<'p> Plan<'p> {
             outcome,
             outcome.label()
         );
-        let mut plan = Plan::base(
-            &updated,
-            assess_by_rules(&updated, history, playbook, now),
-            Some(open_tasks),
-            reporter.id.clone(),
-            Some(reporter),
-            playbook,
-            now,
-            cause,
+        let mut plan = reported(
+            &updated, history, open_tasks, reporter, playbook, now, cause,
         );
         plan.done.extend(closes.clone());
         plan.outcome = Some(outcome);
@@ -421,16 +436,7 @@ impl<'p> Plan<'p> {
             });
         }
         let cause = format!("{} set the status to {to}", reporter.name);
-        let mut plan = Plan::base(
-            lead,
-            assess_by_rules(lead, history, playbook, now),
-            Some(open_tasks),
-            reporter.id.clone(),
-            Some(reporter),
-            playbook,
-            now,
-            cause,
-        );
+        let mut plan = reported(lead, history, open_tasks, reporter, playbook, now, cause);
         let detail = StatusDetail {
             at: now,
             by: reporter.id.clone(),
