@@ -1,7 +1,7 @@
 //! The transition module's rules, checked on every result of random
 //! sequences of what can happen to a lead: responses, outcomes, status
 //! changes, reassignments by people and by the SLA, nurture handing it back,
-//! and time passing. A new rule of `domain/transition` gets its check here.
+//! nurture steps and exits, SLA escalations, and time passing. A new rule of `domain/transition` gets its check here.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use leadflow::domain::decision::{Owner, PoolState};
@@ -13,20 +13,42 @@ use leadflow::domain::nurture::exit_reason;
 use leadflow::domain::outcome::{LeadStatus, Outcome};
 use leadflow::domain::playbook::Rep;
 use leadflow::domain::task::Task;
-use leadflow::domain::transition::{load_changes, Change, Plan};
+use leadflow::domain::transition::{load_changes, series, Change, Plan};
 use leadflow::{EmailAddress, Lead, Playbook};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone)]
 enum Happening {
-    Response { timeframe: usize, request: usize },
-    Outcome { outcome: usize, by_owner: bool },
-    Status { status: usize },
-    Reassign { to: usize },
-    SlaBreach { to: usize },
+    Response {
+        timeframe: usize,
+        request: usize,
+    },
+    Outcome {
+        outcome: usize,
+        by_owner: bool,
+    },
+    Status {
+        status: usize,
+    },
+    Reassign {
+        to: usize,
+    },
+    SlaBreach {
+        to: usize,
+    },
     SalesReady,
-    Wait { hours: i64 },
+    /// The nurture tick: the series' due step taken (its email sent or its
+    /// call opened), or the lead leaving the series.
+    NurtureStep {
+        sent: bool,
+        leave: bool,
+    },
+    /// The reminders tick: an untouched lead's breach escalated.
+    Escalate,
+    Wait {
+        hours: i64,
+    },
 }
 
 fn happening() -> impl Strategy<Value = Happening> {
@@ -37,6 +59,8 @@ fn happening() -> impl Strategy<Value = Happening> {
         2 => (0usize..64).prop_map(|to| Happening::Reassign { to }),
         1 => (0usize..64).prop_map(|to| Happening::SlaBreach { to }),
         1 => Just(Happening::SalesReady),
+        2 => (any::<bool>(), prop::bool::weighted(0.2)).prop_map(|(sent, leave)| Happening::NurtureStep { sent, leave }),
+        1 => Just(Happening::Escalate),
         2 => (1i64..200).prop_map(|hours| Happening::Wait { hours }),
     ]
 }
@@ -260,6 +284,30 @@ impl Life {
                 self.lead.nurture.as_ref()?;
                 Plan::sales_ready(&self.lead, &self.history, 100, pb, now)
             }
+            Happening::NurtureStep { sent, leave } => {
+                let e = self.lead.nurture.as_ref()?;
+                if *leave {
+                    return Some(series::exit(&self.lead, "unsubscribed".into(), now));
+                }
+                let steps = &pb.nurture.series(&e.series)?.steps;
+                let this = steps.get(e.step)?;
+                let sent = *sent && this.call.is_none();
+                return Some(series::step_taken(
+                    &self.lead,
+                    this,
+                    steps.get(e.step + 1),
+                    sent,
+                    pb,
+                    now,
+                ));
+            }
+            Happening::Escalate => {
+                // As the reminders tick does: only a clock that has run out.
+                if self.lead.sla.as_ref()?.check_at > now {
+                    return None;
+                }
+                return series::escalated(&self.lead, pb, now);
+            }
         };
         Some(self.settle(plan))
     }
@@ -352,12 +400,44 @@ impl Life {
             _ => BTreeMap::new(),
         };
         assert_eq!(self.loads, expect, "{ctx}: open-lead counts drifted");
-        // A series only while the lead belongs in it.
-        if lead.nurture.is_some() {
+        // A series only while the lead belongs in it, and always with a step
+        // still to come (a finished series is left, never stuck at its end).
+        if let Some(e) = &lead.nurture {
+            let steps = self
+                .pb
+                .nurture
+                .series(&e.series)
+                .map_or(0, |s| s.steps.len());
+            assert!(
+                e.step < steps,
+                "{ctx}: step {} of a series of {steps}",
+                e.step
+            );
             assert_eq!(
                 exit_reason(lead, self.pb),
                 None,
                 "{ctx}: nurtured though it should have left"
+            );
+        }
+        // A step taken moves the series on, or out after its last step.
+        if let (Happening::NurtureStep { leave: false, .. }, Some(was)) = (what, &before.nurture) {
+            let steps = self
+                .pb
+                .nurture
+                .series(&was.series)
+                .map_or(0, |s| s.steps.len());
+            match &lead.nurture {
+                Some(now) => {
+                    assert_eq!(now.step, was.step + 1, "{ctx}: the series did not move on")
+                }
+                None => assert_eq!(was.step + 1, steps, "{ctx}: left the series before its end"),
+            }
+        }
+        // An escalated clock looks again later: the reassignment is next.
+        if let Some(c) = &lead.sla {
+            assert!(
+                c.check_at >= c.due,
+                "{ctx}: a clock checked before it is due"
             );
         }
         // Every open task is for someone on the lead: its owner or its support.
