@@ -17,7 +17,7 @@ use super::transition::invalid;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use std::collections::BTreeMap;
 
-pub use super::transition::{first_touch_task, kit_follow_up_task, Change, Plan, Refused};
+pub use super::transition::{Change, Plan, Refused};
 
 /// What a call or meeting found (`POST /leads/{id}/outcomes`).
 #[derive(Debug, Clone, PartialEq)]
