@@ -45,6 +45,7 @@ fn key_fields(lead: &Lead) -> (LeadId, String, u64, DateTime<Utc>, String) {
 /// Runs every check against `store`, as of `now`.
 pub async fn store_contract<S: LeadStore + Exports + Quarantine>(store: &S, now: DateTime<Utc>) {
     leads_commit_all_or_nothing(store, now).await;
+    a_leads_tasks_are_written_with_it(store, now).await;
     outbox_lists_what_is_due_until_done(store, now).await;
     a_send_is_claimed_once_until_its_lease_lapses(store, now).await;
     once_keys_and_suppressions(store, now).await;
@@ -172,6 +173,70 @@ async fn leads_commit_all_or_nothing<S: LeadStore>(store: &S, now: DateTime<Utc>
         vec![second.clone()],
         "Leads::recent_history keeps the latest"
     );
+}
+
+/// `Leads::tasks`: every task a commit wrote for the lead, as last written
+/// (a closed task stays, closed), and no other lead's.
+async fn a_leads_tasks_are_written_with_it<S: LeadStore>(store: &S, now: DateTime<Utc>) {
+    use crate::domain::decision::Owner;
+    use crate::domain::task::{TaskKind, TaskStatus};
+    let owner = Owner::Rep {
+        id: "lena.fischer".into(),
+        name: "Lena Fischer".into(),
+        email: "lena.fischer@example.com".into(),
+    };
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let email = EmailAddress::parse(&format!("{}@contract.example", fresh("t"))).unwrap();
+        let lead = Lead::new(LeadId::generate(), email, now);
+        let call = Task::new(
+            &lead.id,
+            TaskKind::PrequalificationCall,
+            owner.clone(),
+            now,
+            now,
+            "call",
+        );
+        let kit = Task::new(
+            &lead.id,
+            TaskKind::KitFollowUp,
+            owner.clone(),
+            now,
+            now,
+            "kit",
+        );
+        store
+            .commit(Commit {
+                lead: Some((lead.clone(), Expect::New)),
+                tasks: vec![call.clone(), kit.clone()],
+                ..Commit::default()
+            })
+            .await
+            .expect("Leads::commit writes a lead with its tasks");
+        ids.push((lead, call, kit));
+    }
+    let (lead, mut call, kit) = ids.swap_remove(0);
+    let mut read = store.tasks(&lead.id).await.expect("Leads::tasks");
+    read.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut want = vec![call.clone(), kit.clone()];
+    want.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(read, want, "Leads::tasks: the lead's own tasks, as written");
+    call.close(TaskStatus::Done, "lena.fischer", "reached", now);
+    let mut next = lead.clone();
+    next.version += 1;
+    store
+        .commit(Commit {
+            lead: Some((next, Expect::Version(lead.version))),
+            tasks: vec![call.clone()],
+            ..Commit::default()
+        })
+        .await
+        .expect("Leads::commit closes a task");
+    let read = store.tasks(&lead.id).await.unwrap();
+    assert_eq!(read.len(), 2, "a closed task stays the lead's");
+    let closed = read.iter().find(|t| t.id == call.id).expect("the call");
+    assert_eq!(closed.status, TaskStatus::Done);
+    assert!(read.iter().any(|t| t.id == kit.id && t.is_open()));
 }
 
 async fn outbox_lists_what_is_due_until_done<S: LeadStore>(store: &S, now: DateTime<Utc>) {

@@ -188,13 +188,7 @@ impl Leads for DynamoStore {
 
     async fn tasks(&self, lead: &LeadId) -> Result<Vec<Task>, StoreError> {
         let items: Vec<Item> = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :task)")
-            .expression_attribute_values(":pk", s(lead_pk(lead)))
-            .expression_attribute_values(":task", s("TASK#"))
-            .consistent_read(true)
+            .lead_items(lead, "TASK#")
             .into_paginator()
             .items()
             .send()

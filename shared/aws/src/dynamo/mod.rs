@@ -539,18 +539,28 @@ impl DynamoStore {
         Ok(items)
     }
 
-    /// A lead's history entries (`EVT#…` under its key), read consistently.
-    fn history_query(
+    /// The items of one kind under a lead's key (`EVT#…` its history,
+    /// `TASK#…` its tasks), read consistently.
+    fn lead_items(
         &self,
         id: &LeadId,
+        prefix: &str,
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         self.client
             .query()
             .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", s(lead_pk(id)))
-            .expression_attribute_values(":evt", s("EVT#"))
+            .expression_attribute_values(":prefix", s(prefix))
             .consistent_read(true)
+    }
+
+    /// A lead's history entries, oldest first.
+    fn history_query(
+        &self,
+        id: &LeadId,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.lead_items(id, "EVT#")
     }
 
     /// The one pagination loop: `query` page after page from `start`, each
