@@ -1,6 +1,6 @@
 //! The intake's settings, read from the environment at start.
 
-use leadflow_aws::{env, env_opt, ConfigError};
+use leadflow_aws::ConfigError;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -12,17 +12,22 @@ pub struct Config {
 }
 
 impl Config {
-    /// `ALLOWED_ORIGINS` and `REDIRECT_ALLOWLIST` are comma-separated lists
-    /// (empty when unset); `THANK_YOU_URL` is required.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let allowed_origins = list(&env_opt("ALLOWED_ORIGINS").unwrap_or_default())
+    /// From the function's environment: `ALLOWED_ORIGINS` and
+    /// `REDIRECT_ALLOWLIST` are comma-separated lists (empty when unset);
+    /// every allowed origin must be one (see [`origin`]).
+    pub fn new(
+        allowed_origins: Option<&str>,
+        thank_you_url: String,
+        redirect_allowlist: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        let allowed_origins = list(allowed_origins.unwrap_or_default())
             .iter()
             .map(|o| origin(o).map_err(|why| ConfigError(format!("ALLOWED_ORIGINS: {why}"))))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             allowed_origins,
-            thank_you_url: env("THANK_YOU_URL")?,
-            redirect_allowlist: list(&env_opt("REDIRECT_ALLOWLIST").unwrap_or_default()),
+            thank_you_url,
+            redirect_allowlist: list(redirect_allowlist.unwrap_or_default()),
         })
     }
 }

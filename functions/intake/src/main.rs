@@ -14,6 +14,9 @@ leadflow_aws::environment! {
     struct Environment {
         table_name: required("TABLE_NAME"),
         routing_queue_url: optional("ROUTING_QUEUE_URL"),
+        thank_you_url: required("THANK_YOU_URL"),
+        allowed_origins: optional("ALLOWED_ORIGINS"),
+        redirect_allowlist: optional("REDIRECT_ALLOWLIST"),
     }
 }
 
@@ -26,7 +29,11 @@ async fn main() -> Result<(), Error> {
         publisher: SqsPublisher::new(aws_sdk_sqs::Client::new(&aws), e.routing_queue_url, None),
         clock: SystemClock,
         playbook: Playbook::default_playbook()?,
-        config: Config::from_env()?,
+        config: Config::new(
+            e.allowed_origins.as_deref(),
+            e.thank_you_url,
+            e.redirect_allowlist.as_deref(),
+        )?,
     };
     leadflow_aws::lambda::serve(
         (&intake.store, &intake.publisher),

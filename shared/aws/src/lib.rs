@@ -28,16 +28,6 @@ pub mod sqs_batch;
 
 pub use prime::{prime, Prime};
 
-/// A required setting from the environment that template.yaml sets.
-pub fn env(name: &str) -> Result<String, ConfigError> {
-    match std::env::var(name) {
-        Ok(v) if !v.trim().is_empty() => Ok(v),
-        _ => Err(ConfigError(format!(
-            "environment variable {name} is not set"
-        ))),
-    }
-}
-
 /// A setting that may be absent.
 pub fn env_opt(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
