@@ -527,14 +527,15 @@ impl<'p> Plan<'p> {
 
         // Inside sales that hands a lead up to field sales keeps supporting it.
         if owner_changed {
-            let is_isr = |o: Option<&Owner>| matches!(o, Some(Owner::Rep { id, .. }) if playbook.rep(id).is_some_and(|r| r.role == Role::Isr));
+            let isr = |o: &Owner| match o {
+                Owner::Rep { id, .. } => playbook.rep(id).is_some_and(|r| r.role == Role::Isr),
+                Owner::Queue { .. } => false,
+            };
             lead.support = match &previous_owner {
-                Some(Owner::Rep { id: from, .. })
-                    if handed_off
-                        && is_isr(previous_owner.as_ref())
-                        && !is_isr(Some(&new_owner)) =>
+                Some(from @ Owner::Rep { id, .. })
+                    if handed_off && isr(from) && !isr(&new_owner) =>
                 {
-                    Some(from.clone())
+                    Some(id.clone())
                 }
                 _ => None,
             };
